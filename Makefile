@@ -1,0 +1,33 @@
+# Thin wrapper over CMake. `make test` is the project's test command (CI runs it).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all bootstrap build test test-asan bench clean
+
+all: build
+
+bootstrap:
+	./scripts/bootstrap
+
+build: bootstrap
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Every test, in a normal build and under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure
+	$(MAKE) test-asan
+
+test-asan: bootstrap
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJP_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure
+
+bench: build
+	./$(BUILD)/model_accuracy tests/data/cpu_load_profiling
+	./$(BUILD)/meter_overhead
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,54 @@
+/* Shared pieces of the jouleprint subcommands. */
+#ifndef JP_CLI_H
+#define JP_CLI_H
+
+#include <stdio.h>
+
+#include "jouleprint.h"
+
+/* Exit codes of jouleprint itself (a measured command's own status is passed through). */
+#define CLI_EXIT_FAIL 1   /* a measurement or I/O failure */
+#define CLI_EXIT_USAGE 2  /* bad options */
+#define CLI_EXIT_NOEXEC 127 /* the command could not be started (as in shells) */
+
+int cmd_sources(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+
+/* Prints "jouleprint <cmd>: <message>" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs argv as a child; waits for it with the parent ignoring SIGINT/SIGQUIT meanwhile (the
+ * child gets them). *status is the shell-style exit status (128+signal when killed), *cpu_s the
+ * child tree's CPU time (user+system, including waited-for descendants). Returns 0, or -1 with a
+ * message printed when the command cannot be started. */
+int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s);
+
+/* Options shared by the measuring subcommands. Returns 1 if opt was one of them (consumed),
+ * 0 if not, -1 on a bad value (message printed). */
+struct cli_meter_opts {
+    jp_meter_config cfg;
+    double baseline_s;
+};
+void cli_meter_opts_init(struct cli_meter_opts *o);
+int cli_meter_option(const char *cmd, struct cli_meter_opts *o, int opt, const char *arg);
+/* The long options for the above, to append to a getopt table; values >= 1000. */
+#define CLI_METER_LONGOPTS                                                                          \
+    {"interval", required_argument, NULL, 1000}, {"source", required_argument, NULL, 1001},          \
+    {"cpu-idle-w", required_argument, NULL, 1002}, {"cpu-max-w", required_argument, NULL, 1003},     \
+    {"ram-w-per-gb", required_argument, NULL, 1004}, {"ram-gb", required_argument, NULL, 1005},      \
+    {"curve", required_argument, NULL, 1006}, {"baseline", required_argument, NULL, 1007}
+#define CLI_METER_HELP                                                                              \
+    "  --interval DUR     sampling interval (1ms .. 1h; default 100ms; shortened automatically\n"      \
+    "                     when a counter could wrap between two samples)\n"                          \
+    "  --source NAME      use this energy source only (see `jouleprint sources`)\n"                 \
+    "  --baseline DUR     measure idle power for DUR first; report energy above it too\n"           \
+    "  --cpu-idle-w W, --cpu-max-w W, --curve K, --ram-w-per-gb W, --ram-gb GB\n"                   \
+    "                     override the power model's parameters (used where no counter exists)\n"
+
+/* Opens FILE for writing ("-" = stdout); NULL with a message printed on failure. */
+FILE *cli_open_out(const char *cmd, const char *path);
+/* Closes what cli_open_out opened; returns 0, or -1 with a message if the write failed. */
+int cli_close_out(const char *cmd, FILE *f, const char *path);
+
+#endif

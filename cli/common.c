@@ -1,0 +1,157 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "jouleprint %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        cli_error(cmd, "cannot create a pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_error(cmd, "cannot fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(fds[1], &e, sizeof e);
+        (void)w;
+        _exit(CLI_EXIT_NOEXEC);
+    }
+    close(fds[1]);
+    if (child_out) *child_out = pid;
+    struct sigaction ign, old_int, old_quit;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    int exec_errno = 0;
+    ssize_t n;
+    do n = read(fds[0], &exec_errno, sizeof exec_errno);
+    while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    int ws = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &ws, 0, &ru) < 0 && errno == EINTR) {
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    if (n == (ssize_t)sizeof exec_errno) {
+        cli_error(cmd, "cannot run '%s': %s", argv[0], strerror(exec_errno));
+        return -1;
+    }
+    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : CLI_EXIT_FAIL;
+    *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+             (double)ru.ru_stime.tv_usec * 1e-6;
+    return 0;
+}
+
+void cli_meter_opts_init(struct cli_meter_opts *o)
+{
+    jp_meter_config_init(&o->cfg);
+    o->baseline_s = 0;
+}
+
+static int watts_arg(const char *cmd, const char *flag, const char *arg, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || errno || !isfinite(v) || v < 0 || v > max) {
+        cli_error(cmd, "%s %s: expected a number from 0 to %g", flag, arg, max);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_meter_option(const char *cmd, struct cli_meter_opts *o, int opt, const char *arg)
+{
+    double d;
+    switch (opt) {
+    case 1000:
+        if (jp_parse_duration(arg, &d) != JP_OK) {
+            cli_error(cmd, "--interval: %s", jp_last_error());
+            return -1;
+        }
+        if (d < 0.001 || d > 3600) {
+            cli_error(cmd, "--interval %s: expected 1ms to 1h", arg);
+            return -1;
+        }
+        o->cfg.interval_s = d;
+        return 1;
+    case 1001: o->cfg.source = arg; return 1;
+    case 1002: return watts_arg(cmd, "--cpu-idle-w", arg, 100000, &o->cfg.model.cpu_idle_w);
+    case 1003: return watts_arg(cmd, "--cpu-max-w", arg, 100000, &o->cfg.model.cpu_max_w);
+    case 1004: return watts_arg(cmd, "--ram-w-per-gb", arg, 100, &o->cfg.model.ram_w_per_gb);
+    case 1005: return watts_arg(cmd, "--ram-gb", arg, 1e6, &o->cfg.model.ram_gb);
+    case 1006: return watts_arg(cmd, "--curve", arg, 100, &o->cfg.model.curve);
+    case 1007:
+        if (jp_parse_duration(arg, &d) != JP_OK) {
+            cli_error(cmd, "--baseline: %s", jp_last_error());
+            return -1;
+        }
+        if (d <= 0 || d > 86400) {
+            cli_error(cmd, "--baseline %s: expected more than 0 and at most 1 day", arg);
+            return -1;
+        }
+        o->baseline_s = d;
+        return 1;
+    default: return 0;
+    }
+}
+
+FILE *cli_open_out(const char *cmd, const char *path)
+{
+    if (!path || !strcmp(path, "-")) return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f) cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
+int cli_close_out(const char *cmd, FILE *f, const char *path)
+{
+    if (!f) return -1;
+    int bad = ferror(f);
+    if (f == stdout || f == stderr) {
+        if (fflush(f) != 0) bad = 1;
+    } else if (fclose(f) != 0) {
+        bad = 1;
+    }
+    if (bad) {
+        cli_error(cmd, "%s: write failed: %s", path && *path ? path : "output", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

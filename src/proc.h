@@ -1,0 +1,22 @@
+/* Reading CPU time from /proc (or JP_PROC_ROOT): the machine's busy time and a process tree's. */
+#ifndef JP_PROC_H
+#define JP_PROC_H
+
+#include "util.h"
+
+struct jp_cpu_times {
+    uint64_t busy;  /* jiffies: user+nice+system+irq+softirq+steal */
+    uint64_t total; /* busy + idle + iowait */
+};
+
+/* Reads the aggregate "cpu" line of <proc>/stat. */
+int jp_proc_cpu_times(const jp_roots *roots, struct jp_cpu_times *out);
+
+/* Jiffies per second (sysconf(_SC_CLK_TCK)). */
+double jp_proc_hz(void);
+
+/* CPU time (user+system, seconds) of the process pid and all its descendants alive now, from
+ * <proc>/N/stat. Processes that vanish while being read are skipped. */
+int jp_proc_tree_cpu(const jp_roots *roots, pid_t pid, double *seconds);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * The power model: what the `model` source uses where no counter can be read. Pure functions of the
+ * machine's description and its utilization, so they can be tested and scored on recorded data
+ * (see bench/model_accuracy.c and BENCHMARKS.md).
+ */
+#ifndef JP_MODEL_POWER_H
+#define JP_MODEL_POWER_H
+
+#include "../util.h"
+
+struct jp_cpu_info {
+    char brand[160];   /* "Intel(R) Xeon(R) CPU E5-2620 v3 @ 2.40GHz" ("" if unknown) */
+    int logical_cpus;  /* online logical CPUs (vCPUs on a VM) */
+    int sockets;       /* distinct "physical id" values; 1 if not shown */
+    int cores;         /* physical cores in all sockets; 0 if not shown */
+    bool hypervisor;   /* running under a hypervisor (cpuinfo flag "hypervisor") */
+    double mem_gb;     /* MemTotal from meminfo, GB (1e9 bytes) */
+};
+
+/* Reads <proc>/cpuinfo and <proc>/meminfo. Fails naming the file and field when they cannot be
+ * read or make no sense. */
+int jp_cpu_info_read(const jp_roots *roots, struct jp_cpu_info *info);
+
+/* Fills every parameter left unset (negative) from data: the TDP table by CPU brand for bare
+ * metal, per-vCPU figures for VMs, a memory figure per GB; writes p->basis in words with the
+ * sources named. Parameters the user set are kept and the basis says "set by the user". */
+void jp_model_resolve(const struct jp_cpu_info *info, jp_model_params *p);
+
+/* Whole-machine CPU power in watts at utilization u (0..1, fraction of all logical CPUs busy). */
+double jp_model_cpu_watts(const jp_model_params *p, double u);
+
+/* Memory power in watts. */
+double jp_model_ram_watts(const jp_model_params *p);
+
+#endif

@@ -1,0 +1,75 @@
+#include "source.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct jp_source_ops *const jp_source_registry[] = {
+    &jp_source_rapl_powercap,
+    &jp_source_rapl_msr,
+    &jp_source_rapl_perf,
+    &jp_source_model,
+    NULL,
+};
+
+int jp_source_env_init(struct jp_source_env *env, const jp_model_params *model)
+{
+    memset(env, 0, sizeof *env);
+    int rc = jp_roots_from_env(&env->roots);
+    if (rc != JP_OK) return rc;
+    const char *nv = getenv("JP_NVML_LIBRARY");
+    env->nvml_library = (nv && *nv) ? nv : NULL;
+    if (model)
+        env->model = *model;
+    else
+        jp_model_params_init(&env->model);
+    return JP_OK;
+}
+
+int jp_source_add_domain(struct jp_source *src, const char *name, jp_domain_kind kind,
+                         double joules_per_unit, uint64_t wrap, bool estimated)
+{
+    if (src->ndomains >= JP_MAX_DOMAINS)
+        return jp_fail(JP_ERR_RANGE, "%s: more than %d domains", src->ops->name, JP_MAX_DOMAINS);
+    struct jp_domain_desc *d = &src->domains[src->ndomains];
+    memset(d, 0, sizeof *d);
+    jp_strlcpy(d->name, name, sizeof d->name);
+    d->kind = kind;
+    d->joules_per_unit = joules_per_unit;
+    d->wrap = wrap;
+    d->estimated = estimated;
+    return (int)src->ndomains++;
+}
+
+int jp_sources_probe(jp_source_status *out, size_t max)
+{
+    struct jp_source_env env;
+    int rc = jp_source_env_init(&env, NULL);
+    if (rc != JP_OK) return rc;
+    size_t n = 0;
+    for (const struct jp_source_ops *const *p = jp_source_registry; *p; p++, n++) {
+        if (n >= max) continue;
+        jp_source_status *s = &out[n];
+        memset(s, 0, sizeof *s);
+        jp_strlcpy(s->name, (*p)->name, sizeof s->name);
+        s->estimated = (*p)->estimated;
+        char why[512] = "";
+        if ((*p)->probe(&env, why, sizeof why) != JP_OK) {
+            s->usable = false;
+            jp_strlcpy(s->detail, why[0] ? why : "unavailable", sizeof s->detail);
+            continue;
+        }
+        /* usable: open it once to describe what it measures */
+        struct jp_source src;
+        memset(&src, 0, sizeof src);
+        src.ops = *p;
+        if ((*p)->open(&src, &env) != JP_OK) {
+            s->usable = false;
+            jp_strlcpy(s->detail, jp_last_error(), sizeof s->detail);
+            continue;
+        }
+        s->usable = true;
+        jp_strlcpy(s->detail, src.detail, sizeof s->detail);
+        (*p)->close(&src);
+    }
+    return (int)n;
+}

@@ -1,0 +1,60 @@
+/* Internal helpers shared by the library: errors, clocks, redirectable roots, small file reads. */
+#ifndef JP_UTIL_H
+#define JP_UTIL_H
+
+#include "jouleprint.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+#if defined(__GNUC__)
+#define JP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define JP_PRINTF(a, b)
+#endif
+
+/* Records the detail of an error for jp_last_error() and returns code. */
+int jp_fail(int code, const char *fmt, ...) JP_PRINTF(2, 3);
+/* Clears the detail. */
+void jp_clear_error(void);
+
+/* Monotonic time in seconds. */
+double jp_now(void);
+/* Sleeps until the absolute monotonic time t (seconds, same clock as jp_now). */
+void jp_sleep_until(double t);
+
+/* The directories every back-end reads in place of /sys, /dev and /proc: JP_SYSFS_ROOT,
+ * JP_DEV_ROOT, JP_PROC_ROOT when set, else "/sys", "/dev", "/proc" themselves. Each root IS that
+ * directory: <proc>/cpuinfo, <sys>/class/powercap, <dev>/cpu/0/msr. */
+typedef struct jp_roots {
+    char sys[PATH_MAX];
+    char dev[PATH_MAX];
+    char proc[PATH_MAX];
+} jp_roots;
+
+/* Reads the environment; fails (JP_ERR_INVAL) naming the variable if a root is not a directory. */
+int jp_roots_from_env(jp_roots *r);
+
+/* snprintf into buf; returns JP_ERR_RANGE (with a message) if it did not fit. */
+int jp_pathf(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
+
+/* Reads a small text file whole (up to len-1 bytes), NUL-terminated, trailing newline removed.
+ * Errors: JP_ERR_PERM (EACCES/EPERM), JP_ERR_NOTFOUND (ENOENT), JP_ERR_IO otherwise; the message
+ * names the path. */
+int jp_read_text(const char *path, char *buf, size_t len);
+/* Reads a file holding one unsigned decimal integer (sysfs style). JP_ERR_PARSE on anything else. */
+int jp_read_u64(const char *path, uint64_t *out);
+/* Parses one unsigned decimal integer with optional surrounding whitespace. */
+int jp_parse_u64(const char *text, uint64_t *out);
+/* Parses a finite double with optional surrounding whitespace. */
+int jp_parse_double(const char *text, double *out);
+
+/* Copies src into dst (always NUL-terminated, truncating). */
+void jp_strlcpy(char *dst, const char *src, size_t len);
+
+#endif

@@ -1,0 +1,26 @@
+/* Test helpers: fake /sys, /dev and /proc trees written by the tests, and small assertions. */
+#ifndef JP_FAKE_TREE_H
+#define JP_FAKE_TREE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Creates a fresh empty directory under $TMPDIR (or /tmp); returns a malloc'd path. */
+char *ft_mkroot(const char *tag);
+/* Removes a tree made by ft_mkroot and frees the path. */
+void ft_rmroot(char *root);
+/* Writes text to root/relpath (printf-style relpath is not used: pass a full relative path),
+ * creating parent directories. Atomic (write to a temporary name, then rename), so that a
+ * meter reading concurrently never sees a half-written value. */
+void ft_write(const char *root, const char *relpath, const char *fmt, ...);
+/* Writes raw bytes (for binary files such as a fake /dev/cpu/N/msr). Also atomic. */
+void ft_write_bytes(const char *root, const char *relpath, const void *data, size_t len);
+/* mkdir -p root/relpath */
+void ft_mkdirs(const char *root, const char *relpath);
+/* chmod root/relpath */
+void ft_chmod(const char *root, const char *relpath, unsigned mode);
+/* Removes root/relpath (a file or a whole directory). */
+void ft_remove(const char *root, const char *relpath);
+
+#endif
