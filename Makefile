@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all bootstrap build test test-asan bench clean
+.PHONY: all bootstrap build demo test test-asan bench clean
 
 all: build
 
@@ -13,6 +13,11 @@ bootstrap:
 build: bootstrap
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
+
+# The main job for now: what can be measured here, and an example measured end to end.
+demo: build
+	./$(BUILD)/jouleprint sources
+	./$(BUILD)/jouleprint stat -r 3 -- ./$(BUILD)/measure_loop 200
 
 # Every test, in a normal build and under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: build

@@ -37,9 +37,9 @@ int main(int argc, char **argv)
 
     printf("\nLeave one machine out (fitted on the other machines, scored on this one):\n\n");
     printf("| machine | rows | fitted idle, max (x TDP), curve k | MAE model (held out), W | "
-           "MAE CodeCarbon, W | ratio |\n");
-    printf("|---|---:|---|---:|---:|---:|\n");
-    double sum_model = 0, sum_cc = 0;
+           "MAE CodeCarbon, W | ratio | MAE linear k=1 (held out), W |\n");
+    printf("|---|---:|---|---:|---:|---:|---:|\n");
+    double sum_model = 0, sum_cc = 0, sum_lin = 0;
     size_t rows = 0;
     int beaten = 0;
     for (size_t i = 0; i < set.n; i++) {
@@ -50,16 +50,23 @@ int main(int argc, char **argv)
             jp_fit_free(&set);
             return 1;
         }
-        double mae = jp_fit_mae(m, &fr), cc = jp_fit_cc_mae(m);
-        printf("| %s | %zu | %.3f, %.3f, %.2f | %.2f | %.2f | %.2f |\n", m->name, m->nrows, fr.idle_frac,
-               fr.max_frac, fr.curve, mae, cc, mae / cc);
+        struct jp_model_fractions lin;
+        if (jp_fit_search_curve(&set, i, 1.0, &lin) != JP_OK) {
+            fprintf(stderr, "model_accuracy: %s\n", jp_last_error());
+            jp_fit_free(&set);
+            return 1;
+        }
+        double mae = jp_fit_mae(m, &fr), cc = jp_fit_cc_mae(m), mlin = jp_fit_mae(m, &lin);
+        printf("| %s | %zu | %.3f, %.3f, %.2f | %.2f | %.2f | %.2f | %.2f |\n", m->name, m->nrows, fr.idle_frac,
+               fr.max_frac, fr.curve, mae, cc, mae / cc, mlin);
+        sum_lin += mlin * (double)m->nrows;
         sum_model += mae * (double)m->nrows;
         sum_cc += cc * (double)m->nrows;
         rows += m->nrows;
         beaten += mae < cc;
     }
-    printf("| all rows | %zu | | %.2f | %.2f | %.2f |\n", rows, sum_model / (double)rows,
-           sum_cc / (double)rows, sum_model / sum_cc);
+    printf("| all rows | %zu | | %.2f | %.2f | %.2f | %.2f |\n", rows, sum_model / (double)rows,
+           sum_cc / (double)rows, sum_model / sum_cc, sum_lin / (double)rows);
     printf("\nModel beats CodeCarbon on %d of %zu held-out machines.\n", beaten, set.n);
 
     struct jp_model_fractions all;

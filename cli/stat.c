@@ -169,7 +169,7 @@ static void pm(char *buf, size_t len, struct stats s, void (*fmt)(double, char *
 static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *runs, int n, int warmups,
                         const jp_intensity *ci, double asked_interval)
 {
-    char b1[64], b2[64], b3[64];
+    char b1[128], b2[128], b3[64];
     fprintf(out, "\n jouleprint stat:");
     for (char **a = cmdv; *a; a++) fprintf(out, " %s", *a);
     if (n > 1 || warmups) fprintf(out, "   (%d run%s, %d warm-up%s)", n, n == 1 ? "" : "s", warmups, warmups == 1 ? "" : "s");

@@ -57,9 +57,9 @@ const char *jp_last_error(void);
 
 /* ---- units ------------------------------------------------------------------------------------- */
 
-/* "100ms", "5s", "2.5min", "1h", "250us"; a bare number is seconds. */
+/* "100ms", "5s", "2.5min", "1h", "250us". A unit is required: a bare number is an error. */
 int jp_parse_duration(const char *text, double *seconds);
-/* "12J", "3.5kJ", "143.8MWh", "2 kWh"; a bare number is joules. */
+/* "12J", "3.5kJ", "143.8MWh", "2 kWh". A unit is required; negative energies are an error. */
 int jp_parse_energy(const char *text, double *joules);
 /* Human forms with a unit chosen for the size: "812 mJ", "42.1 J", "3.60 kJ", "1.25 Wh", "4.2 kWh". */
 void jp_format_energy(double joules, char *buf, size_t len);

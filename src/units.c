@@ -26,10 +26,8 @@ static int parse_with_units(const char *text, const struct unit *units, const ch
         return jp_fail(JP_ERR_PARSE, "%s \"%s\": expected a number with a unit, e.g. %s", what, text, expected);
     if (v < 0) return jp_fail(JP_ERR_RANGE, "%s \"%s\": must not be negative", what, text);
     while (*end == ' ') end++;
-    if (!*end) {
-        *out = v * units[0].factor; /* a bare number takes the base unit */
-        return JP_OK;
-    }
+    if (!*end) /* a bare number is ambiguous (seconds or minutes? J or kWh?) */
+        return jp_fail(JP_ERR_PARSE, "%s \"%s\": a unit is needed, e.g. %s", what, text, expected);
     for (const struct unit *u = units; u->name; u++) {
         if (strcmp(end, u->name) == 0) {
             double r = v * u->factor;
@@ -73,9 +71,10 @@ void jp_format_energy(double j, char *buf, size_t len)
     else if (a < 1) fmt3(buf, len, j * 1e3, "mJ");
     else if (a < 1e4) fmt3(buf, len, j, "J");
     else if (a < 3.6e5) fmt3(buf, len, j / 1e3, "kJ");
-    else if (a < 3.6e8) fmt3(buf, len, j / 3600.0, "Wh");
-    else if (a < 3.6e11) fmt3(buf, len, j / 3.6e6, "kWh");
-    else fmt3(buf, len, j / 3.6e9, "MWh");
+    else if (a < 3.6e6) fmt3(buf, len, j / 3600.0, "Wh");
+    else if (a < 3.6e9) fmt3(buf, len, j / 3.6e6, "kWh");
+    else if (a < 3.6e12) fmt3(buf, len, j / 3.6e9, "MWh");
+    else fmt3(buf, len, j / 3.6e12, "GWh");
 }
 
 void jp_format_power(double w, char *buf, size_t len)

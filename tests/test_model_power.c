@@ -310,12 +310,13 @@ static const struct {
     size_t rows;
     double mae_model; /* held out, W */
     double mae_cc;    /* CodeCarbon's estimate, W */
+    double mae_lin;   /* the same model held to a linear curve (k = 1), held out, W */
 } expected[] = {
-    {"AMD_EPYC_8024P_8C", 22, 11.44, 14.08},
-    {"AMD_Threadripper", 22, 42.95, 10.78},
-    {"E3-1240", 20, 6.44, 9.41},
-    {"E5-1240", 20, 22.71, 18.22},
-    {"E5-2620", 22, 22.03, 25.86},
+    {"AMD_EPYC_8024P_8C", 22, 11.44, 14.08, 13.71},
+    {"AMD_Threadripper", 22, 42.95, 10.78, 44.72},
+    {"E3-1240", 20, 6.44, 9.41, 9.05},
+    {"E5-1240", 20, 22.71, 18.22, 23.24},
+    {"E5-2620", 22, 22.03, 25.86, 26.61},
 };
 
 static void test_accuracy_leave_one_out(void **state)
@@ -344,6 +345,14 @@ static void test_accuracy_leave_one_out(void **state)
          * BENCHMARKS.md says so, and the two machines it does not beat stay reported as such */
         assert_int_equal(mae < cc, expected[i].mae_model < expected[i].mae_cc);
         beaten += mae < cc;
+        /* the fitted curve does better than a straight line on every machine */
+        struct jp_model_fractions lin;
+        assert_int_equal(jp_fit_search_curve(&set, i, 1.0, &lin), JP_OK);
+        assert_true(fabs(lin.curve - 1.0) < 1e-12);
+        double mlin = jp_fit_mae(m, &lin);
+        if (fabs(mlin - expected[i].mae_lin) > 0.01)
+            fail_msg("%s: linear held-out MAE %.3f W (BENCHMARKS.md says %.2f)", m->name, mlin, expected[i].mae_lin);
+        assert_true(mae < mlin);
         /* the prediction helper goes through the same path */
         assert_true(fabs(jp_fit_predict(m, &fr, 0.5) -
                          m->sockets * m->match->tdp_w *

@@ -206,21 +206,23 @@ static void test_intel_units_two_packages(void **state)
     ft_rmroot(root);
 }
 
-/* Domains the CPU does not implement are left out (reads past the file end fail, like EIO). */
+/* Domains the CPU does not implement are left out (reads past the file end fail, like EIO), and so
+ * are those that read 0 (implemented, not in use). */
 static void test_intel_absent_domains(void **state)
 {
     (void)state;
     char *root = make_root();
     write_cpuinfo(root, "GenuineIntel", 6, 0x8C, 1);
     write_topology(root, 0, 0, 0);
-    struct msr_val v[] = {{INTEL_UNIT, unit_msr(16)}, {INTEL_PKG, 100}, {INTEL_DRAM, 200}};
-    write_msr(root, 0, v, 3);
+    struct msr_val v[] = {{INTEL_UNIT, unit_msr(16)}, {INTEL_PKG, 100}, {INTEL_DRAM, 200}, {INTEL_PP0, 0}};
+    write_msr(root, 0, v, 4);
     struct jp_source src;
     assert_int_equal(open_src(&src), JP_OK);
     assert_int_equal(src.ndomains, 2);
     assert_string_equal(src.domains[0].name, "package-0");
     assert_string_equal(src.domains[1].name, "dram-0");
-    assert_int_equal(find_domain(&src, "core-0"), -1);
+    assert_int_equal(find_domain(&src, "core-0"), -1);   /* reads 0 */
+    assert_int_equal(find_domain(&src, "uncore-0"), -1); /* fails to read */
     assert_true(src.domains[0].joules_per_unit == ldexp(1.0, -16)); /* 15.26 uJ */
     assert_non_null(strstr(src.detail, "1 package:"));
     assert_non_null(strstr(src.detail, "15.26 uJ"));

@@ -378,6 +378,11 @@ static void grid(struct pts *p, double a0, double da, int na, double b0, double 
 
 int jp_fit_search(const struct jp_fit_set *set, size_t skip, struct jp_model_fractions *out)
 {
+    return jp_fit_search_curve(set, skip, -1, out);
+}
+
+int jp_fit_search_curve(const struct jp_fit_set *set, size_t skip, double curve, struct jp_model_fractions *out)
+{
     size_t total = 0;
     for (size_t i = 0; i < set->n; i++)
         if (i != skip && set->m[i].match) total += set->m[i].nrows;
@@ -404,12 +409,13 @@ int jp_fit_search(const struct jp_fit_set *set, size_t skip, struct jp_model_fra
     }
     struct jp_model_fractions best = {0, 1, 1};
     double best_loss = INFINITY;
+    bool fixed = curve > 0;
     /* coarse: steps 0.02, 0.02, 0.1 */
-    grid(&p, 0.0, 0.02, 26, B_MIN, 0.02, 71, K_MIN, 0.1, 56, &best, &best_loss);
+    grid(&p, 0.0, 0.02, 26, B_MIN, 0.02, 71, fixed ? curve : K_MIN, 0.1, fixed ? 1 : 56, &best, &best_loss);
     /* fine: steps 0.005, 0.005, 0.02 within one coarse step around the best */
     struct jp_model_fractions c = best;
-    grid(&p, c.idle_frac - 0.02, 0.005, 9, c.max_frac - 0.02, 0.005, 9, c.curve - 0.1, 0.02, 11, &best,
-         &best_loss);
+    grid(&p, c.idle_frac - 0.02, 0.005, 9, c.max_frac - 0.02, 0.005, 9, fixed ? curve : c.curve - 0.1, 0.02,
+         fixed ? 1 : 11, &best, &best_loss);
     free(mem);
     *out = best;
     return JP_OK;

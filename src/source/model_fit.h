@@ -66,5 +66,8 @@ double jp_fit_cc_mae(const struct jp_fit_machine *m);
  * sum over machines of MAE / (sockets x TDP), a coarse grid then a fine one around its best
  * (idle 0..0.5, max 0.2..1.6, curve 0.5..6). Machines without a TDP match are left out. */
 int jp_fit_search(const struct jp_fit_set *set, size_t skip, struct jp_model_fractions *out);
+/* The same with the curve held at `curve` (> 0; 1 is linear) and only idle and max fitted; a curve
+ * <= 0 fits it too (jp_fit_search). */
+int jp_fit_search_curve(const struct jp_fit_set *set, size_t skip, double curve, struct jp_model_fractions *out);
 
 #endif

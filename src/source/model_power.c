@@ -262,9 +262,15 @@ const struct jp_cpu_tdp *jp_cpu_tdp_match(const char *brand)
 
 /* ---- the model --------------------------------------------------------------------------------- */
 
-/* Bare metal: fitted on CodeCarbon's cpu_load_profiling data (five machines, RAPL-measured) with
- * jp_fit_search over all five; bench/model_accuracy prints the fit and its leave-one-machine-out
- * scores, tests/test_model_power checks that this constant is what the fit gives. */
+/* CPU watts = idle + (max - idle) x (1 - (1 - u)^k), u the busy fraction of all logical CPUs.
+ *
+ * Bare metal: idle and max are fractions of sockets x TDP. The fractions and k were fitted on
+ * CodeCarbon's cpu_load_profiling data (five machines, RAPL-measured) with jp_fit_search over all
+ * five; bench/model_accuracy prints the fit and its leave-one-machine-out scores (BENCHMARKS.md),
+ * tests/test_model_power checks that these constants are what the fit gives. k > 1 makes the curve
+ * concave: measured power rises steeply at low load and saturates well before every hyper-thread is
+ * busy. The same k is used with the per-vCPU figures below (a vCPU is a host hyper-thread): it is the
+ * only measured evidence of the curve's shape at hand. */
 #define JP_SHIPPED_IDLE_FRAC 0.0
 #define JP_SHIPPED_MAX_FRAC 0.69
 #define JP_SHIPPED_CURVE 1.9

@@ -66,9 +66,9 @@ struct core_sum {
     int *cpus;         /* one logical CPU per core */
     uint32_t *last;    /* last raw value per core */
     bool *have;        /* last[] is valid */
+    double *t_ok;      /* jp_now() when last[] was taken */
     uint64_t acc;      /* the extended sum, in raw units */
     double jpu;
-    double last_t;     /* jp_now() at the previous read */
 };
 
 struct msr_domain {
@@ -404,14 +404,18 @@ static int build_packages(const char *sys, const int *cpus, size_t ncpus, struct
     return JP_OK;
 }
 
+static void free_sum(struct core_sum *cs)
+{
+    free(cs->cpus);
+    free(cs->last);
+    free(cs->have);
+    free(cs->t_ok);
+}
+
 static void priv_free(struct msr_priv *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->nsums; i++) {
-        free(p->sums[i].cpus);
-        free(p->sums[i].last);
-        free(p->sums[i].have);
-    }
+    for (size_t i = 0; i < p->nsums; i++) free_sum(&p->sums[i]);
     free(p);
 }
 
@@ -524,14 +528,16 @@ static int do_open(struct jp_source *src, const struct jp_source_env *env)
         uint64_t unit;
         r = msr_read(dev, &f, p->cpu, unit_addr, &unit, &err);
         if (r != MSR_OK) {
+            int cpu = p->cpu;
             msr_file_close(&f);
             free_packages(pk, npk);
             priv_free(pv);
             src->ndomains = 0;
-            if (r == MSR_PERM || (r == MSR_GONE && err == ENOENT)) return msr_fail_open(JP_ERR_IO, dev, p->cpu, r, err);
+            if (r == MSR_PERM || (r == MSR_GONE && err == ENOENT))
+                return msr_fail_open(JP_ERR_IO, dev, cpu, r, err);
             return jp_fail(JP_ERR_NOSOURCE,
                            "this CPU does not expose RAPL MSRs (0x%X read failed on %s/cpu/%d/msr: %s)",
-                           (unsigned)unit_addr, dev, p->cpu, errtext(err));
+                           (unsigned)unit_addr, dev, cpu, errtext(err));
         }
         double jpu = unit_joules(unit);
         if (i == 0) first_unit = jpu;
@@ -549,8 +555,11 @@ static int do_open(struct jp_source *src, const struct jp_source_env *env)
         };
         if (vendor == VENDOR_INTEL) {
             for (size_t k = 0; k < sizeof intel / sizeof intel[0]; k++) {
-                /* A domain this CPU does not implement fails to read (EIO): it is left out. */
+                /* A domain this CPU does not implement fails to read (EIO): it is left out. So is
+                 * one that reads 0 (implemented but not in use, as DRAM on many client parts; the
+                 * kernel's perf RAPL driver skips those too). */
                 if (msr_read(dev, &f, p->cpu, intel[k].addr, &v, &err) != MSR_OK) continue;
+                if ((v & COUNTER_MASK) == 0) continue;
                 double u = jpu;
                 if (intel[k].kind == JP_DOMAIN_DRAM && fixed_dram) u = ldexp(1.0, -16);
                 rc = add_msr_domain(src, pv, intel[k].kname, intel[k].kind, i, p->cpu, intel[k].addr, u);
@@ -558,7 +567,7 @@ static int do_open(struct jp_source *src, const struct jp_source_env *env)
                 has_kind[intel[k].slot] = true;
             }
         } else {
-            if (msr_read(dev, &f, p->cpu, MSR_AMD_PKG_ENERGY, &v, &err) == MSR_OK) {
+            if (msr_read(dev, &f, p->cpu, MSR_AMD_PKG_ENERGY, &v, &err) == MSR_OK && (v & COUNTER_MASK) != 0) {
                 rc = add_msr_domain(src, pv, "package", JP_DOMAIN_PACKAGE, i, p->cpu, MSR_AMD_PKG_ENERGY,
                                     jpu);
                 if (rc != JP_OK) goto fail;
@@ -570,37 +579,34 @@ static int do_open(struct jp_source *src, const struct jp_source_env *env)
              * left out. */
             struct core_sum cs;
             memset(&cs, 0, sizeof cs);
-            cs.cpus = calloc(p->ncores ? p->ncores : 1, sizeof *cs.cpus);
-            cs.last = calloc(p->ncores ? p->ncores : 1, sizeof *cs.last);
-            cs.have = calloc(p->ncores ? p->ncores : 1, sizeof *cs.have);
-            if (!cs.cpus || !cs.last || !cs.have) {
-                free(cs.cpus);
-                free(cs.last);
-                free(cs.have);
+            size_t cap = p->ncores ? p->ncores : 1;
+            cs.cpus = calloc(cap, sizeof *cs.cpus);
+            cs.last = calloc(cap, sizeof *cs.last);
+            cs.have = calloc(cap, sizeof *cs.have);
+            cs.t_ok = calloc(cap, sizeof *cs.t_ok);
+            if (!cs.cpus || !cs.last || !cs.have || !cs.t_ok) {
+                free_sum(&cs);
                 rc = jp_fail(JP_ERR_NOMEM, "rapl-msr: out of memory");
                 goto fail;
             }
+            double t = jp_now();
             for (size_t c = 0; c < p->ncores; c++) {
                 if (msr_read(dev, &f, p->core_cpus[c], MSR_AMD_CORE_ENERGY, &v, &err) != MSR_OK) continue;
                 cs.cpus[cs.ncores] = p->core_cpus[c];
                 cs.last[cs.ncores] = (uint32_t)(v & COUNTER_MASK);
                 cs.have[cs.ncores] = true;
+                cs.t_ok[cs.ncores] = t;
                 cs.ncores++;
             }
             if (cs.ncores == 0) {
-                free(cs.cpus);
-                free(cs.last);
-                free(cs.have);
+                free_sum(&cs);
             } else {
                 char name[JP_NAME_MAX];
                 snprintf(name, sizeof name, "core-%zu", i);
                 cs.jpu = jpu;
-                cs.last_t = jp_now();
                 int d = jp_source_add_domain(src, name, JP_DOMAIN_CORE, jpu, 0, false);
                 if (d < 0) {
-                    free(cs.cpus);
-                    free(cs.last);
-                    free(cs.have);
+                    free_sum(&cs);
                     rc = d;
                     goto fail;
                 }
@@ -684,9 +690,6 @@ static int probe(const struct jp_source_env *env, char *why, size_t len)
 
 static enum jp_read_status read_sum(const char *dev, struct core_sum *cs, struct msr_file *f)
 {
-    double now = jp_now();
-    double dt = now - cs->last_t;
-    if (dt < 0) dt = 0;
     bool glitch = false;
     size_t gone = 0;
     for (size_t c = 0; c < cs->ncores; c++) {
@@ -694,28 +697,33 @@ static enum jp_read_status read_sum(const char *dev, struct core_sum *cs, struct
         int err;
         enum msr_result r = msr_read(dev, f, cs->cpus[c], MSR_AMD_CORE_ENERGY, &v, &err);
         if (r == MSR_GONE) {
-            gone++; /* an offline core adds nothing from now on */
+            gone++; /* an offline core adds nothing while it is away */
             continue;
         }
         if (r != MSR_OK) {
-            glitch = true; /* catch up from last[c] on a later read */
+            glitch = true; /* caught up from last[c] on a later read */
             continue;
         }
+        double now = jp_now();
         uint32_t now_raw = (uint32_t)(v & COUNTER_MASK);
         if (!cs->have[c]) {
             cs->last[c] = now_raw;
             cs->have[c] = true;
+            cs->t_ok[c] = now;
             continue;
         }
         uint32_t step = now_raw - cs->last[c]; /* modulo 2^32: one wrap is taken care of */
-        if ((double)step * cs->jpu > AMD_CORE_MAX_WATTS * (dt + 0.1)) {
-            glitch = true; /* implausible: keep last[c] and try again next time */
+        double dt = now - cs->t_ok[c];
+        if ((double)step * cs->jpu > AMD_CORE_MAX_WATTS * ((dt > 0 ? dt : 0) + 0.1)) {
+            /* implausible (a bad read): keep last[c]; the allowance grows with time, so a core
+             * whose counter really moved that much is taken in later */
+            glitch = true;
             continue;
         }
         cs->acc += step;
         cs->last[c] = now_raw;
+        cs->t_ok[c] = now;
     }
-    cs->last_t = now;
     if (gone == cs->ncores) return JP_READ_GONE;
     return glitch ? JP_READ_GLITCH : JP_READ_OK;
 }

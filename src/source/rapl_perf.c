@@ -76,6 +76,16 @@ static const char *skip_ws(const char *p)
     return p;
 }
 
+/* A file's content as it can be shown in a message: at most 60 bytes, odd bytes as '?'. */
+static const char *shown(const char *text, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n + 1 < len && n < 60; p++)
+        buf[n++] = (*p >= 0x20 && *p < 0x7f) ? (char)*p : '?';
+    buf[n] = '\0';
+    return buf;
+}
+
 /* Parses a CPU list ("0", "0,18", "0-3,8-11"). Returns the count, or -1 if malformed or too long. */
 static int parse_cpulist(const char *text, int *cpus, int max)
 {
@@ -127,7 +137,7 @@ static bool parse_event(const char *text, uint64_t *config)
 /* Reads and checks events/<name>, .scale and .unit. A missing event file means "not here". */
 static int read_event(const char *dir, const char *name, struct event_info *ev)
 {
-    char path[PATH_MAX], buf[256];
+    char path[PATH_MAX], buf[256], sh[64];
     int rc;
     ev->present = false;
     if ((rc = jp_pathf(path, sizeof path, "%s/events/%s", dir, name)) != JP_OK) return rc;
@@ -135,8 +145,8 @@ static int read_event(const char *dir, const char *name, struct event_info *ev)
     if (rc == JP_ERR_NOTFOUND) return JP_OK;
     if (rc != JP_OK) return rc;
     if (!parse_event(buf, &ev->config))
-        return jp_fail(JP_ERR_PARSE, "%s: expected \"event=<code>\" such as \"event=0x02\", found \"%.60s\"",
-                       path, buf);
+        return jp_fail(JP_ERR_PARSE, "%s: expected \"event=<code>\" such as \"event=0x02\", found \"%s\"",
+                       path, shown(buf, sh, sizeof sh));
 
     if ((rc = jp_pathf(path, sizeof path, "%s/events/%s.scale", dir, name)) != JP_OK) return rc;
     rc = jp_read_text(path, buf, sizeof buf);
@@ -147,15 +157,15 @@ static int read_event(const char *dir, const char *name, struct event_info *ev)
     if (jp_parse_double(buf, &ev->scale) != JP_OK || !(ev->scale > 0) || !isfinite(ev->scale))
         return jp_fail(JP_ERR_PARSE,
                        "%s: expected a positive number of joules per count (e.g. "
-                       "2.3283064365386962890625e-10), found \"%.60s\"",
-                       path, buf);
+                       "2.3283064365386962890625e-10), found \"%s\"",
+                       path, shown(buf, sh, sizeof sh));
 
     if ((rc = jp_pathf(path, sizeof path, "%s/events/%s.unit", dir, name)) != JP_OK) return rc;
     rc = jp_read_text(path, buf, sizeof buf);
     if (rc == JP_ERR_NOTFOUND) return jp_fail(JP_ERR_PARSE, "%s: missing: expected \"Joules\"", path);
     if (rc != JP_OK) return rc;
     if (strcmp(skip_ws(buf), "Joules") != 0)
-        return jp_fail(JP_ERR_PARSE, "%s: expected the unit \"Joules\", found \"%.60s\"", path, buf);
+        return jp_fail(JP_ERR_PARSE, "%s: expected the unit \"Joules\", found \"%s\"", path, shown(buf, sh, sizeof sh));
     ev->present = true;
     return JP_OK;
 }
@@ -223,7 +233,7 @@ static int fail_open_errno(int e, const struct jp_source_env *env, const char *e
 
 static int open_(struct jp_source *src, const struct jp_source_env *env)
 {
-    char dir[PATH_MAX], path[PATH_MAX], buf[4096];
+    char dir[PATH_MAX], path[PATH_MAX], buf[4096], sh[64];
     struct stat st;
     int rc;
     src->priv = NULL;
@@ -242,8 +252,8 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
     if (rc != JP_OK) return rc;
     uint64_t type;
     if (jp_parse_u64(buf, &type) != JP_OK || type > UINT32_MAX)
-        return jp_fail(JP_ERR_PARSE, "%s: expected the PMU type as an unsigned integer, found \"%.60s\"", path,
-                       buf);
+        return jp_fail(JP_ERR_PARSE, "%s: expected the PMU type as an unsigned integer, found \"%s\"", path,
+                       shown(buf, sh, sizeof sh));
 
     /* cpumask */
     if ((rc = jp_pathf(path, sizeof path, "%s/cpumask", dir)) != JP_OK) return rc;
@@ -253,8 +263,8 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
     int ncpus = parse_cpulist(buf, cpus, MAX_CPUS);
     if (ncpus <= 0)
         return jp_fail(JP_ERR_PARSE,
-                       "%s: expected a list of CPUs such as \"0\", \"0,18\" or \"0-1\", found \"%.60s\"", path,
-                       buf);
+                       "%s: expected a list of CPUs such as \"0\", \"0,18\" or \"0-1\", found \"%s\"", path,
+                       shown(buf, sh, sizeof sh));
 
     /* events: check every file before opening anything */
     struct event_info ev[NEVENTS];
