@@ -31,6 +31,8 @@ struct writer {
     volatile int garbage_at;  /* write garbage into package-0 at this tick (0 = never) */
     volatile int vanish_at;   /* remove the dram zone at this tick */
     volatile int backwards_at; /* make package-1 jump backwards once */
+    volatile int jump_at;      /* make package-1 jump forward by 1000 J once (an impossible power) */
+    volatile double extra_w;   /* added to package-0's power from now on */
     pthread_t th;
     double t0;
 };
@@ -55,15 +57,18 @@ static void *writer_main(void *arg)
 {
     struct writer *w = arg;
     int tick = 0;
-    double back = 0;
+    double back = 0, extra_j = 0, last_t = 0;
     while (!w->stop) {
         double t = now_s() - w->t0;
+        extra_j += w->extra_w * (t - last_t);
+        last_t = t;
         tick++;
         if (w->garbage_at && tick >= w->garbage_at && tick < w->garbage_at + 15)
             ft_write(w->root, "class/powercap/intel-rapl:0/energy_uj", "12x9!\n");
         else
-            write_counter(w->root, "intel-rapl:0", 1.0 + w->pkg_w * t);
+            write_counter(w->root, "intel-rapl:0", 1.0 + w->pkg_w * t + extra_j);
         if (w->backwards_at && tick == w->backwards_at) back = 2.0;
+        if (w->jump_at && tick == w->jump_at) back = -1000.0;
         write_counter(w->root, "intel-rapl:1", 3.0 + w->pkg_w * t - back);
         write_counter(w->root, "intel-rapl:0:0", 0.5 + w->core_w * t);
         write_counter(w->root, "intel-rapl-mmio:0", 1.0 + w->pkg_w * t);
@@ -241,6 +246,78 @@ static void test_backwards_and_vanishing(void **state)
     ft_rmroot(root);
 }
 
+static void test_impossible_jump_is_skipped(void **state)
+{
+    (void)state;
+    char *root = make_tree();
+    struct writer w;
+    memset(&w, 0, sizeof w);
+    w.jump_at = 60;
+    start_writer(&w, root);
+    jp_meter *m = open_powercap(0.01);
+    jp_meter_start(m);
+    usleep(800000);
+    jp_meter_stop(m);
+    stop_writer(&w);
+    double d = jp_meter_duration(m);
+    /* +1000 J in one sample is far above 1.5 kW: a glitch, and package-1 stays right */
+    assert_true(jp_meter_glitches(m) >= 1);
+    assert_near(jp_meter_joules(m, find_domain(m, "package-1")), 20.0 * d, 0.05, "package-1 after a jump");
+    jp_meter_close(m);
+    ft_rmroot(root);
+}
+
+static void test_baseline_reports_energy_above_idle(void **state)
+{
+    (void)state;
+    char *root = make_tree();
+    struct writer w;
+    memset(&w, 0, sizeof w);
+    start_writer(&w, root);
+    jp_meter *m = open_powercap(0.01);
+    assert_int_equal(jp_meter_baseline(m, 0.4), JP_OK);
+    assert_true(jp_meter_has_baseline(m));
+    /* idle: 2 x 20 W packages + 5 W dram */
+    assert_near(jp_meter_baseline_watts(m, JP_TOTAL), 45.0, 0.05, "idle power");
+    w.extra_w = 10.0; /* the "work": package-0 draws 10 W more */
+    usleep(20000);
+    jp_meter_start(m);
+    usleep(600000);
+    jp_meter_stop(m);
+    stop_writer(&w);
+    double d = jp_meter_duration(m);
+    assert_near(jp_meter_joules(m, JP_TOTAL), 55.0 * d, 0.05, "raw energy");
+    assert_near(jp_meter_joules_above_baseline(m, JP_TOTAL), 10.0 * d, 0.25, "energy above idle");
+    assert_near(jp_meter_joules_above_baseline(m, find_domain(m, "package-0")), 10.0 * d, 0.25, "package-0 above idle");
+    jp_meter_close(m);
+    ft_rmroot(root);
+}
+
+static void test_api_misuse_is_an_error(void **state)
+{
+    (void)state;
+    char *root = make_tree();
+    jp_meter *m = open_powercap(0.1);
+    assert_int_equal(jp_meter_stop(m), JP_ERR_STATE);
+    assert_non_null(strstr(jp_last_error(), "not running"));
+    assert_int_equal(jp_meter_start(m), JP_OK);
+    assert_int_equal(jp_meter_start(m), JP_ERR_STATE);
+    assert_int_equal(jp_meter_baseline(m, 1.0), JP_ERR_STATE);
+    assert_int_equal(jp_meter_phase(m, "a-phase-name-that-is-far-too-long-to-keep"), JP_ERR_RANGE);
+    assert_int_equal(jp_meter_phase(m, ""), JP_ERR_INVAL);
+    assert_int_equal(jp_meter_stop(m), JP_OK);
+    assert_true(isnan(jp_meter_joules(m, 99)));
+    jp_meter_close(m);
+    jp_meter_config cfg;
+    jp_meter_config_init(&cfg);
+    cfg.interval_s = 0.0001;
+    m = NULL;
+    assert_int_equal(jp_meter_open(&m, &cfg), JP_ERR_RANGE);
+    assert_null(m);
+    assert_non_null(strstr(jp_last_error(), "1 ms"));
+    ft_rmroot(root);
+}
+
 static void test_no_tree_says_why(void **state)
 {
     (void)state;
@@ -338,6 +415,9 @@ int main(void)
         cmocka_unit_test(test_wrapping_counters_known_power),
         cmocka_unit_test(test_garbage_is_a_glitch_not_data),
         cmocka_unit_test(test_backwards_and_vanishing),
+        cmocka_unit_test(test_impossible_jump_is_skipped),
+        cmocka_unit_test(test_baseline_reports_energy_above_idle),
+        cmocka_unit_test(test_api_misuse_is_an_error),
         cmocka_unit_test(test_no_tree_says_why),
         cmocka_unit_test(test_permission_denied_explained),
         cmocka_unit_test(test_bad_range_rejected),
