@@ -374,13 +374,7 @@ static void *sampler(void *arg)
     pthread_mutex_lock(&m->mu);
     double next = m->t_start + m->interval;
     while (!m->stop_flag) {
-        struct timespec ts;
-        ts.tv_sec = (time_t)next;
-        ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = jp_timespec(next);
         pthread_cond_timedwait(&m->cv, &m->mu, &ts);
         if (m->stop_flag) break;
         double now = jp_now();

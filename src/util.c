@@ -51,16 +51,23 @@ double jp_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void jp_sleep_until(double t)
+struct timespec jp_timespec(double t)
 {
     struct timespec ts;
-    if (t < 0) return;
+    if (t < 0) t = 0;
     ts.tv_sec = (time_t)t;
     ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
+    return ts;
+}
+
+void jp_sleep_until(double t)
+{
+    if (t < 0) return;
+    struct timespec ts = jp_timespec(t);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
 }

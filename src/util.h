@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
@@ -25,6 +26,9 @@ void jp_clear_error(void);
 
 /* Monotonic time in seconds. */
 double jp_now(void);
+/* The monotonic time t (seconds, as jp_now gives it) as a struct timespec for the *_ABSTIME and
+ * timed-wait calls. */
+struct timespec jp_timespec(double t);
 /* Sleeps until the absolute monotonic time t (seconds, same clock as jp_now). */
 void jp_sleep_until(double t);
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "fake_tree.h"
+#include "util.h"
 #include "source/model_power.h"
 
 #define HZ 100.0 /* jiffies per second per CPU, as the kernel reports them (USER_HZ) */
@@ -30,20 +31,13 @@ struct writer {
     pthread_t th;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    double last = now_s(), busy = 1000, idle = 5000, tree = 10;
+    double last = jp_now(), busy = 1000, idle = 5000, tree = 10;
     while (!w->stop) {
         usleep(5000);
-        double t = now_s(), dt = t - last;
+        double t = jp_now(), dt = t - last;
         last = t;
         double all = 2 * HZ * dt; /* two CPUs */
         busy += all * w->util;

@@ -37,13 +37,6 @@ struct writer {
     double t0;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void write_counter(const char *root, const char *zone, double joules)
 {
     char rel[256];
@@ -59,7 +52,7 @@ static void *writer_main(void *arg)
     int tick = 0;
     double back = 0, extra_j = 0, last_t = 0;
     while (!w->stop) {
-        double t = now_s() - w->t0;
+        double t = jp_now() - w->t0;
         extra_j += w->extra_w * (t - last_t);
         last_t = t;
         tick++;
@@ -109,7 +102,7 @@ static void start_writer(struct writer *w, char *root)
     w->dram_w = 5.0;
     w->core_w = 12.0;
     w->stop = 0;
-    w->t0 = now_s();
+    w->t0 = jp_now();
     assert_int_equal(pthread_create(&w->th, NULL, writer_main, w), 0);
     usleep(20000);
 }
@@ -144,6 +137,18 @@ static jp_meter *open_powercap(double interval)
     return m;
 }
 
+/* Runs the writer (with whatever mischief w was set up for) and a meter for `seconds`. */
+static jp_meter *measure(struct writer *w, char *root, double interval, double seconds)
+{
+    start_writer(w, root);
+    jp_meter *m = open_powercap(interval);
+    assert_int_equal(jp_meter_start(m), JP_OK);
+    usleep((useconds_t)(seconds * 1e6));
+    assert_int_equal(jp_meter_stop(m), JP_OK);
+    stop_writer(w);
+    return m;
+}
+
 static void test_domains_and_duplicates(void **state)
 {
     (void)state;
@@ -172,14 +177,9 @@ static void test_wrapping_counters_known_power(void **state)
     char *root = make_tree();
     struct writer w;
     memset(&w, 0, sizeof w);
-    start_writer(&w, root);
-    jp_meter *m = open_powercap(0.1);
+    jp_meter *m = measure(&w, root, 0.1, 1.2);
     /* 5 J range at up to 1500 W plausible: the meter must sample faster than asked */
     assert_true(jp_meter_interval(m) < 0.1);
-    assert_int_equal(jp_meter_start(m), JP_OK);
-    usleep(1200000);
-    assert_int_equal(jp_meter_stop(m), JP_OK);
-    stop_writer(&w);
     double d = jp_meter_duration(m);
     assert_true(d > 1.1 && d < 2.0);
     assert_near(jp_meter_joules(m, find_domain(m, "package-0")), 20.0 * d, 0.05, "package-0");
@@ -204,12 +204,7 @@ static void test_garbage_is_a_glitch_not_data(void **state)
     struct writer w;
     memset(&w, 0, sizeof w);
     w.garbage_at = 100;
-    start_writer(&w, root);
-    jp_meter *m = open_powercap(0.01);
-    jp_meter_start(m);
-    usleep(900000);
-    jp_meter_stop(m);
-    stop_writer(&w);
+    jp_meter *m = measure(&w, root, 0.01, 0.9);
     double d = jp_meter_duration(m);
     assert_true(jp_meter_glitches(m) >= 1);
     /* bridged with the last good power: the figure stays right */
@@ -226,12 +221,7 @@ static void test_backwards_and_vanishing(void **state)
     memset(&w, 0, sizeof w);
     w.backwards_at = 80;
     w.vanish_at = 150;
-    start_writer(&w, root);
-    jp_meter *m = open_powercap(0.01);
-    jp_meter_start(m);
-    usleep(900000);
-    jp_meter_stop(m);
-    stop_writer(&w);
+    jp_meter *m = measure(&w, root, 0.01, 0.9);
     double d = jp_meter_duration(m);
     int dram = find_domain(m, "dram-0");
     assert_true(jp_meter_domain_gone(m, (size_t)dram));
@@ -253,12 +243,7 @@ static void test_impossible_jump_is_skipped(void **state)
     struct writer w;
     memset(&w, 0, sizeof w);
     w.jump_at = 60;
-    start_writer(&w, root);
-    jp_meter *m = open_powercap(0.01);
-    jp_meter_start(m);
-    usleep(800000);
-    jp_meter_stop(m);
-    stop_writer(&w);
+    jp_meter *m = measure(&w, root, 0.01, 0.8);
     double d = jp_meter_duration(m);
     /* +1000 J in one sample is far above 1.5 kW: a glitch, and package-1 stays right */
     assert_true(jp_meter_glitches(m) >= 1);

@@ -507,13 +507,6 @@ struct writer {
     atomic_int writes;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* A counter that started just below the wrap, at `watts` since t0, masked to 32 bits, with junk in
  * the reserved upper half. */
 static uint64_t counter(double watts, double t, double jpu, uint32_t start)
@@ -525,7 +518,7 @@ static uint64_t counter(double watts, double t, double jpu, uint32_t start)
 static void writer_write(struct writer *w)
 {
     double jpu = ldexp(1.0, -(int)w->esu);
-    double t = now_s() - w->t0;
+    double t = jp_now() - w->t0;
     if (!w->amd) {
         for (int cpu = 0; cpu < 4; cpu += 2) { /* CPUs 0 and 2 represent the packages */
             struct msr_val v[] = {
@@ -574,7 +567,7 @@ static void check_close(const char *what, double got, double want)
 static void run_meter(struct writer *w, double seconds, const char *const *names, const double *watts,
                       size_t n)
 {
-    w->t0 = now_s();
+    w->t0 = jp_now();
     atomic_store(&w->stop, false);
     atomic_store(&w->writes, 0);
     writer_write(w); /* files exist before the meter opens */

@@ -49,13 +49,6 @@ static double fake_t0;
 static double fake_scale;            /* joules per count the fake counts are in */
 static double fake_watts[8];         /* by config (1 cores, 2 pkg, 3 ram, 4 gpu, 5 psys) */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int fake_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags)
 {
     if (fake_open_errno && (fake_fail_config < 0 || (uint64_t)fake_fail_config == attr->config) &&
@@ -84,7 +77,7 @@ static int fake_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int
 static uint64_t fake_count(const struct fake_fd *f)
 {
     double w = f->attr.config < 8 ? fake_watts[f->attr.config] : 0;
-    double t = now_s() - fake_t0;
+    double t = jp_now() - fake_t0;
     return 1000000000000ull * (f->attr.config + 1) + (uint64_t)(w * t / fake_scale) + (uint64_t)f->cpu;
 }
 
@@ -136,7 +129,7 @@ static void fake_reset(void)
     fake_open_errno = 0;
     fake_fail_config = -1;
     fake_fail_after = -1;
-    fake_t0 = now_s();
+    fake_t0 = jp_now();
     fake_scale = ldexp(1.0, -32);
     memset(fake_watts, 0, sizeof fake_watts);
     jp_rapl_perf_set_syscalls(&fake_calls);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "fake_tree.h"
+#include "util.h"
 #include "proc.h"
 #include "source/model_power.h"
 
@@ -193,19 +194,12 @@ struct writer {
     pthread_t th;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    double t0 = now_s();
+    double t0 = jp_now();
     while (!w->stop) {
-        double t = now_s() - t0;
+        double t = jp_now() - t0;
         ft_write(w->root, "class/powercap/intel-rapl:0/energy_uj", "%llu\n",
                  (unsigned long long)((uint64_t)(30.0 * t * 1e6) % BIG_RANGE));
         ft_write(w->root, "class/powercap/intel-rapl:0:0/energy_uj", "%llu\n",
