@@ -5,6 +5,8 @@
  * quoted ("a, b"). Any malformed line stops the build with file:line and what was expected.
  *
  *   gen_table cpu_tdp IN.csv OUT.c     columns name,tdp_w
+ *   gen_table carbon DIR OUT.c         the intensity tables: DIR/{sources,gcp_regions,gcp_intensity,
+ *                                      countries,us_states,pue}.csv (headers in gen_carbon)
  */
 #include <errno.h>
 #include <math.h>
@@ -120,8 +122,299 @@ static void gen_cpu_tdp(FILE *in, FILE *out)
     fprintf(out, "};\nconst size_t jp_cpu_tdp_count = %ld;\n", rows);
 }
 
+/* ---- carbon: the intensity tables of src/data/carbon/ (a folder of CSVs) ------------------------ */
+
+#define CARBON_MAX_ZONES 1024
+#define CARBON_MAX_FIGURES 8192
+#define CARBON_MAX_SOURCES 64
+#define CARBON_MAX_PUE 64
+
+struct cz {
+    int kind;
+    char *id, *code, *code3, *name, *country, *places;
+    int seed;
+};
+struct cf {
+    int zone, year, source;
+    double g, cfe;
+};
+struct cpue {
+    char *provider;
+    int year, source;
+    double pue;
+};
+static struct cz cz[CARBON_MAX_ZONES];
+static struct cf cf[CARBON_MAX_FIGURES];
+static struct cpue cpue[CARBON_MAX_PUE];
+static char *csrc_key[CARBON_MAX_SOURCES], *csrc_text[CARBON_MAX_SOURCES];
+static int n_cz, n_cf, n_cpue, n_csrc;
+static char carbon_path[4096];
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (!d) die("out of memory");
+    memcpy(d, s, n);
+    return d;
+}
+
+/* Opens DIR/NAME, checks its header, and calls row() for every data line with its fields. */
+static void carbon_read(const char *dir, const char *name, const char *header, void (*row)(char **f, int n))
+{
+    snprintf(carbon_path, sizeof carbon_path, "%s/%s", dir, name);
+    in_path = carbon_path;
+    line_no = 0;
+    FILE *in = fopen(carbon_path, "r");
+    if (!in) die(strerror(errno));
+    char line[MAX_LINE], hdr[MAX_LINE];
+    char *f[MAX_FIELDS];
+    int have_header = 0, want = 1;
+    for (const char *h = header; *h; h++) want += *h == ',';
+    while (fgets(line, sizeof line, in)) {
+        line_no++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') die("line too long");
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0 || line[0] == '#') continue;
+        if (!have_header) {
+            if (strcmp(line, header)) {
+                snprintf(hdr, sizeof hdr, "expected the header %s", header);
+                die(hdr);
+            }
+            have_header = 1;
+            continue;
+        }
+        int n = split_csv(line, f);
+        if (n != want) {
+            snprintf(hdr, sizeof hdr, "expected %d fields: %s", want, header);
+            die(hdr);
+        }
+        row(f, n);
+    }
+    if (!have_header) die("no header line");
+    fclose(in);
+}
+
+static int carbon_year(const char *s)
+{
+    double y = parse_number(s, "year");
+    if (y != (int)y || y < 1990 || y > 2100) die("year outside 1990..2100");
+    return (int)y;
+}
+
+static double carbon_g(const char *s, const char *what)
+{
+    double g = parse_number(s, what);
+    if (g < 0 || g > 3000) die("intensity outside 0..3000 gCO2e/kWh");
+    return g;
+}
+
+static int carbon_source(const char *key)
+{
+    for (int i = 0; i < n_csrc; i++)
+        if (!strcmp(csrc_key[i], key)) return i;
+    char msg[256];
+    snprintf(msg, sizeof msg, "unknown source \"%.60s\" (not in sources.csv)", key);
+    die(msg);
+    return -1;
+}
+
+static int carbon_zone(int kind, const char *code)
+{
+    for (int i = 0; i < n_cz; i++)
+        if (cz[i].kind == kind && !strcmp(cz[i].code, code)) return i;
+    return -1;
+}
+
+static void check_alpha(const char *s, size_t n, const char *what)
+{
+    int ok = strlen(s) == n;
+    for (size_t i = 0; ok && i < n; i++) ok = s[i] >= 'A' && s[i] <= 'Z';
+    if (!ok) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s: expected %zu capital letters, found \"%.20s\"", what, n, s);
+        die(msg);
+    }
+}
+
+static int add_zone(int kind, const char *id, const char *code, const char *code3, const char *name,
+                    const char *country, const char *places, int seed)
+{
+    if (!*code) die("empty code");
+    if (!*name) die("empty name");
+    for (int i = 0; i < n_cz; i++)
+        if (!strcmp(cz[i].id, id)) die("duplicate code");
+    if (n_cz == CARBON_MAX_ZONES) die("too many zones");
+    struct cz *z = &cz[n_cz];
+    z->kind = kind;
+    z->id = xstrdup(id);
+    z->code = xstrdup(code);
+    z->code3 = xstrdup(code3);
+    z->name = xstrdup(name);
+    z->country = xstrdup(country);
+    z->places = xstrdup(places);
+    z->seed = seed;
+    return n_cz++;
+}
+
+static void add_figure(int zone, int year, double g, double cfe, int source)
+{
+    for (int i = 0; i < n_cf; i++)
+        if (cf[i].zone == zone && cf[i].year == year) die("a second figure for the same place and year");
+    if (n_cf == CARBON_MAX_FIGURES) die("too many figures");
+    cf[n_cf++] = (struct cf){zone, year, source, g, cfe};
+}
+
+static void row_source(char **f, int n)
+{
+    (void)n;
+    if (!*f[0] || !*f[1]) die("empty key or text");
+    if (strlen(f[1]) > 150) die("source text longer than 150 characters");
+    for (int i = 0; i < n_csrc; i++)
+        if (!strcmp(csrc_key[i], f[0])) die("duplicate source key");
+    if (n_csrc == CARBON_MAX_SOURCES) die("too many sources");
+    csrc_key[n_csrc] = xstrdup(f[0]);
+    csrc_text[n_csrc++] = xstrdup(f[1]);
+}
+
+static void row_gcp_region(char **f, int n)
+{
+    (void)n;
+    if (*f[2]) check_alpha(f[2], 2, "country");
+    if (strcmp(f[4], "0") && strcmp(f[4], "1")) die("seed: expected 0 or 1");
+    char id[128];
+    snprintf(id, sizeof id, "gcp:%s", f[0]);
+    add_zone(0, id, f[0], "", f[1], f[2], f[3], f[4][0] == '1');
+}
+
+static void row_gcp_figure(char **f, int n)
+{
+    (void)n;
+    int z = carbon_zone(0, f[0]);
+    if (z < 0) die("region code not in gcp_regions.csv");
+    double cfe = -1;
+    if (*f[3]) {
+        cfe = parse_number(f[3], "cfe");
+        if (cfe < 0 || cfe > 1) die("cfe outside 0..1");
+    }
+    add_figure(z, carbon_year(f[1]), carbon_g(f[2], "g_per_kwh"), cfe, carbon_source(f[4]));
+}
+
+static void row_country(char **f, int n)
+{
+    (void)n;
+    check_alpha(f[0], 2, "alpha2");
+    check_alpha(f[1], 3, "alpha3");
+    int z = add_zone(1, f[0], f[0], f[1], f[2], f[0], f[3], 0);
+    add_figure(z, carbon_year(f[4]), carbon_g(f[5], "g_per_kwh"), -1, carbon_source(f[6]));
+}
+
+static void row_us_state(char **f, int n)
+{
+    (void)n;
+    if (strncmp(f[0], "US-", 3)) die("code: expected US-XX");
+    check_alpha(f[0] + 3, 2, "code");
+    double lb = parse_number(f[3], "lb_per_mwh");
+    if (lb < 0 || lb > 6600) die("lb_per_mwh outside 0..6600");
+    int z = add_zone(2, f[0], f[0], "", f[1], "US", "", 0);
+    add_figure(z, carbon_year(f[2]), lb * 453.59237 / 1000.0, -1, carbon_source(f[4]));
+}
+
+static void row_pue(char **f, int n)
+{
+    (void)n;
+    if (!*f[0]) die("empty provider");
+    double p = parse_number(f[2], "pue");
+    if (p < 1 || p > 3) die("pue outside 1..3");
+    if (n_cpue == CARBON_MAX_PUE) die("too many PUE rows");
+    cpue[n_cpue++] = (struct cpue){xstrdup(f[0]), carbon_year(f[1]), carbon_source(f[3]), p};
+}
+
+static int gen_carbon(const char *dir, const char *out_c)
+{
+    carbon_read(dir, "sources.csv", "key,text", row_source);
+    carbon_read(dir, "gcp_regions.csv", "code,name,country,places,seed", row_gcp_region);
+    carbon_read(dir, "gcp_intensity.csv", "code,year,g_per_kwh,cfe,source", row_gcp_figure);
+    carbon_read(dir, "countries.csv", "alpha2,alpha3,name,places,year,g_per_kwh,source", row_country);
+    carbon_read(dir, "us_states.csv", "code,name,year,lb_per_mwh,source", row_us_state);
+    carbon_read(dir, "pue.csv", "provider,year,pue,source", row_pue);
+    in_path = dir;
+    line_no = 0;
+    for (int i = 0; i < n_cz; i++) {
+        int have = 0;
+        for (int j = 0; j < n_cf; j++) have += cf[j].zone == i;
+        if (!have) {
+            fprintf(stderr, "%s: %s has no figure\n", dir, cz[i].id);
+            return 1;
+        }
+    }
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out_c);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fprintf(stderr, "%s: %s\n", tmp, strerror(errno));
+        return 1;
+    }
+    fprintf(out, "/* Generated by tools/gen_table.c from the CSV files in %s: do not edit. */\n", dir);
+    fprintf(out, "#include \"carbon.h\"\n\nconst char *const jp_carbon_source_text[] = {\n");
+    for (int i = 0; i < n_csrc; i++) {
+        fputs("    ", out);
+        emit_string(out, csrc_text[i]);
+        fputs(",\n", out);
+    }
+    fprintf(out, "};\nconst size_t jp_carbon_source_count = %d;\n\n", n_csrc);
+    fputs("const struct jp_carbon_figure jp_carbon_figures[] = {\n", out);
+    int k = 0;
+    int *first = calloc((size_t)n_cz, sizeof *first), *count = calloc((size_t)n_cz, sizeof *count);
+    if (!first || !count) die("out of memory");
+    for (int i = 0; i < n_cz; i++) {
+        first[i] = k;
+        for (int year = 1990; year <= 2100; year++)
+            for (int j = 0; j < n_cf; j++)
+                if (cf[j].zone == i && cf[j].year == year) {
+                    fprintf(out, "    {%d, %.17g, %.17g, %d},\n", year, cf[j].g, cf[j].cfe, cf[j].source);
+                    k++;
+                    count[i]++;
+                }
+    }
+    fprintf(out, "};\nconst size_t jp_carbon_figure_count = %d;\n\n", k);
+    fputs("const struct jp_carbon_zone jp_carbon_zones[] = {\n", out);
+    for (int i = 0; i < n_cz; i++) {
+        fprintf(out, "    {%d, ", cz[i].kind);
+        emit_string(out, cz[i].id);
+        fputs(", ", out);
+        emit_string(out, cz[i].code);
+        fputs(", ", out);
+        emit_string(out, cz[i].code3);
+        fputs(", ", out);
+        emit_string(out, cz[i].name);
+        fputs(", ", out);
+        emit_string(out, cz[i].country);
+        fputs(", ", out);
+        emit_string(out, cz[i].places);
+        fprintf(out, ", %d, %d, %d},\n", cz[i].seed, first[i], count[i]);
+    }
+    fprintf(out, "};\nconst size_t jp_carbon_zone_count = %d;\n\n", n_cz);
+    fputs("const struct jp_carbon_pue jp_carbon_pues[] = {\n", out);
+    for (int i = 0; i < n_cpue; i++) {
+        fputs("    {", out);
+        emit_string(out, cpue[i].provider);
+        fprintf(out, ", %d, %.17g, %d},\n", cpue[i].year, cpue[i].pue, cpue[i].source);
+    }
+    fprintf(out, "};\nconst size_t jp_carbon_pue_count = %d;\n", n_cpue);
+    free(first);
+    free(count);
+    if (fclose(out) != 0 || rename(tmp, out_c) != 0) {
+        fprintf(stderr, "%s: %s\n", out_c, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "carbon")) return gen_carbon(argv[2], argv[3]);
     if (argc != 4) {
         fprintf(stderr, "usage: gen_table KIND IN.csv OUT.c\n");
         return 2;

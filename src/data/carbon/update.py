@@ -25,7 +25,8 @@ europe-west6 southamerica-east1 us-central1 us-east1 us-east4 us-west1 us-west2 
 NAME_FIX = {"southamerica-east1": "São Paulo", "europe-west6": "Zürich", "northamerica-northeast1": "Montréal",
             "europe-west5": "(location not published)"}
 # Countries of regions that CodeCarbon's impact.csv does not list (from the location Google gives).
-COUNTRY_FIX = {"asia-southeast3": "TH", "europe-north2": "SE", "northamerica-south1": "MX", "us-central2": "US",
+# Hong Kong: impact.csv gives CHN; ISO 3166-1 has Hong Kong as HK, and so does the country table.
+COUNTRY_FIX = {"asia-east2": "HK", "asia-southeast3": "TH", "europe-north2": "SE", "northamerica-south1": "MX", "us-central2": "US",
                "us-east2": "US", "us-east7": "US", "europe-west5": ""}
 # Other names people use for a region's place (the seed writes "North Virginia").
 EXTRA_PLACES = {"us-east4": ["North Virginia"], "europe-west4": ["Groningen"], "asia-east1": ["Changhua"]}
@@ -79,10 +80,10 @@ def main():
             places = [s for s in spell if s != name]
             imp = impact.get(code)
             if imp:
-                country = a3_to_a2[imp["countryIsoCode"]]
-                for p in (imp["city"], imp["state"]):
-                    if p and p not in places and p != name:
-                        places.append(p)
+                country = COUNTRY_FIX.get(code) or a3_to_a2[imp["countryIsoCode"]]
+                # the city only: a state or country name looks up that grid's own average
+                if imp["city"] and imp["city"] not in places and imp["city"] != name:
+                    places.append(imp["city"])
             else:
                 country = COUNTRY_FIX[code]
             places += [p for p in EXTRA_PLACES.get(code, []) if p not in places]

@@ -1,0 +1,54 @@
+/*
+ * The carbon tables compiled into the library. tools/gen_table.c (kind carbon) writes them at build
+ * time from the CSV files of src/data/carbon/; src/carbon.c looks things up in them.
+ */
+#ifndef JP_CARBON_H
+#define JP_CARBON_H
+
+#include <stddef.h>
+
+enum jp_zone_kind {
+    JP_ZONE_GCP = 0,      /* a Google Cloud region: id "gcp:us-west1" */
+    JP_ZONE_COUNTRY = 1,  /* a country: id its ISO 3166-1 alpha-2 code, "FR" */
+    JP_ZONE_US_STATE = 2  /* a US state: id its ISO 3166-2 code, "US-OR" */
+};
+
+/* One published figure. */
+struct jp_carbon_figure {
+    int year;
+    double g_per_kwh; /* gCO2e/kWh */
+    double cfe;       /* the provider's carbon-free energy share, 0..1; negative: not published */
+    int source;       /* index into jp_carbon_source_text */
+};
+
+/* A place with one or more yearly figures. */
+struct jp_carbon_zone {
+    int kind;            /* enum jp_zone_kind */
+    const char *id;      /* "gcp:us-west1", "FR", "US-OR" */
+    const char *code;    /* "us-west1", "FR", "US-OR" */
+    const char *code3;   /* ISO alpha-3 for countries ("FRA"), else "" */
+    const char *name;    /* "Oregon", "France" */
+    const char *country; /* ISO alpha-2 of the country it lies in, "" if not known */
+    const char *places;  /* other names, ';'-separated: older spellings, cities */
+    int seed;            /* one of the seed study's 23 regions */
+    int first, count;    /* its figures: jp_carbon_figures[first .. first+count), years ascending */
+};
+
+/* A provider's published PUE. */
+struct jp_carbon_pue {
+    const char *provider; /* "gcp", "aws", "azure" */
+    int year;
+    double pue;
+    int source;
+};
+
+extern const char *const jp_carbon_source_text[];
+extern const size_t jp_carbon_source_count;
+extern const struct jp_carbon_zone jp_carbon_zones[];
+extern const size_t jp_carbon_zone_count;
+extern const struct jp_carbon_figure jp_carbon_figures[];
+extern const size_t jp_carbon_figure_count;
+extern const struct jp_carbon_pue jp_carbon_pues[];
+extern const size_t jp_carbon_pue_count;
+
+#endif
