@@ -1,0 +1,27 @@
+/*
+ * Built-in workloads the harness can run in-process (`builtin: classify`, `builtin: ocr`), measured
+ * with the same meter as external commands and split into "load" and "infer" phases.
+ */
+#ifndef JP_BUILTIN_H
+#define JP_BUILTIN_H
+
+#include <stddef.h>
+
+#include "bench/spec.h"
+
+struct jp_bench_builtin {
+    const char *name;
+    const char *scorer; /* the scorer its predictions suit ("accuracy", "ocr") */
+    /* Validates the options before anything runs; JP_OK or a status with why[] filled. May be NULL. */
+    int (*check)(const struct jp_spec_option *opts, size_t nopts, char *why, size_t whylen);
+    /* Runs n items: marks "load" and "infer" on the running meter, writes one prediction per line to
+     * outputs and the matching references to refs. JP_OK, or a status with jp_fail's message. */
+    int (*run)(const struct jp_spec_option *opts, size_t nopts, long n, const char *outputs, const char *refs,
+               jp_meter *m);
+};
+
+const struct jp_bench_builtin *jp_bench_builtin_find(const char *name);
+/* "classify, ocr", or "none" when this build has none. */
+const char *jp_bench_builtin_names(void);
+
+#endif

@@ -1,0 +1,656 @@
+/*
+ * The harness runner. For every task and model of a spec: warm-up runs, measured runs with the
+ * meter around each (split into phases when the command prints "JOULEPRINT PHASE <name>"), a
+ * timeout per run, scoring of the predictions, and the figures per item. A model that fails is
+ * recorded as failed and the next one runs.
+ */
+#define _GNU_SOURCE
+#include "bench/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/builtin.h"
+#include "bench/score.h"
+#include "source/model_power.h"
+
+#define PHASE_PREFIX "JOULEPRINT PHASE "
+
+void jp_bench_options_init(struct jp_bench_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->workdir = "/tmp";
+    jp_meter_config_init(&o->meter);
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void describe_machine(char *buf, size_t len)
+{
+    char host[128] = "?";
+    gethostname(host, sizeof host - 1);
+    jp_roots roots;
+    struct jp_cpu_info ci;
+    if (jp_roots_from_env(&roots) == JP_OK && jp_cpu_info_read(&roots, &ci) == JP_OK)
+        snprintf(buf, len, "%s: %s, %d CPUs%s, %.1f GB", host, ci.brand[0] ? ci.brand : "unknown CPU", ci.logical_cpus,
+                 ci.hypervisor ? " (VM)" : "", ci.mem_gb);
+    else
+        snprintf(buf, len, "%s", host);
+}
+
+/* Writes the first n lines of src into dst. */
+static int write_head(const char *src, const char *dst, long n)
+{
+    FILE *in = fopen(src, "r");
+    if (!in) return jp_fail(JP_ERR_IO, "%s: cannot read: %s", src, strerror(errno));
+    FILE *out = fopen(dst, "w");
+    if (!out) {
+        fclose(in);
+        return jp_fail(JP_ERR_IO, "%s: cannot write: %s", dst, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    long k = 0;
+    ssize_t len;
+    while (k < n && (len = getline(&line, &cap, in)) >= 0) {
+        fwrite(line, 1, (size_t)len, out);
+        if (len == 0 || line[len - 1] != '\n') fputc('\n', out);
+        k++;
+    }
+    free(line);
+    fclose(in);
+    if (fclose(out) != 0) return jp_fail(JP_ERR_IO, "%s: write failed", dst);
+    return JP_OK;
+}
+
+/* Counts newlines appended to a file since *offset (for progress). */
+static long count_new_lines(const char *path, off_t *offset, long so_far)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return so_far;
+    char buf[65536];
+    ssize_t n;
+    if (lseek(fd, *offset, SEEK_SET) == *offset) {
+        while ((n = read(fd, buf, sizeof buf)) > 0) {
+            for (ssize_t i = 0; i < n; i++) so_far += buf[i] == '\n';
+            *offset += n;
+        }
+    }
+    close(fd);
+    return so_far;
+}
+
+/* ---- progress ------------------------------------------------------------------------------------ */
+
+struct progress {
+    const struct jp_bench_options *o;
+    const char *task, *model;
+    int run, runs; /* run 0 = warm-up or scoring pass */
+    const char *what;
+    long total;
+    double t0, last_draw;
+};
+
+static void fmt_clock(double s, char *buf, size_t len)
+{
+    if (!(s >= 0) || s > 359999) s = 0;
+    snprintf(buf, len, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static void progress_draw(struct progress *p, long done, bool final)
+{
+    const struct jp_bench_options *o = p->o;
+    if (!o->progress) return;
+    double now = jp_now();
+    if (!final && now - p->last_draw < 0.2) return;
+    p->last_draw = now;
+    double el = now - p->t0;
+    char e[16], left[16] = "?";
+    fmt_clock(el, e, sizeof e);
+    if (done > 0 && done < p->total) fmt_clock(el / (double)done * (double)(p->total - done), left, sizeof left);
+    if (final) jp_strlcpy(left, "0:00", sizeof left);
+    if (o->progress_tty) {
+        int width = 24, fill = p->total > 0 ? (int)((double)width * (double)(done > p->total ? p->total : done) / (double)p->total) : 0;
+        char bar[64];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(o->progress, "\r\033[K%s / %-14.14s %-9s [%s] %ld/%ld items  %s elapsed  ~%s left", p->task, p->model,
+                p->what, bar, done, p->total, e, left);
+        if (final) fputc('\n', o->progress);
+        fflush(o->progress);
+    } else if (final) {
+        fprintf(o->progress, "bench: %s / %s: %s: %ld items in %s\n", p->task, p->model, p->what, done, e);
+        fflush(o->progress);
+    }
+}
+
+/* ---- one external run ---------------------------------------------------------------------------- */
+
+enum outcome { RUN_OK, RUN_FAILED, RUN_TIMEOUT, RUN_INTERRUPTED };
+
+struct child_run {
+    int exit_status;
+    char error[512];
+};
+
+static void kill_group(pid_t pid)
+{
+    kill(-pid, SIGTERM);
+    for (int i = 0; i < 40; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) return;
+        usleep(50000);
+    }
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Runs argv in dir with stdout piped (phase lines) and everything else to the log. If m is not
+ * NULL, the meter is running and phase lines split it. */
+static enum outcome run_child(char **argv, const char *dir, const char *logpath, double timeout_s, jp_meter *m,
+                              const char *outputs, struct progress *pr, const struct jp_bench_options *o,
+                              struct child_run *res)
+{
+    memset(res, 0, sizeof *res);
+    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int pfd[2], efd[2];
+    if (logfd < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
+        snprintf(res->error, sizeof res->error, "cannot set up the run: %s", strerror(errno));
+        if (logfd >= 0) close(logfd);
+        return RUN_FAILED;
+    }
+    if (pipe2(efd, O_CLOEXEC) != 0) {
+        snprintf(res->error, sizeof res->error, "cannot set up the run: %s", strerror(errno));
+        close(logfd);
+        close(pfd[0]);
+        close(pfd[1]);
+        return RUN_FAILED;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(res->error, sizeof res->error, "cannot fork: %s", strerror(errno));
+        close(logfd);
+        close(pfd[0]);
+        close(pfd[1]);
+        close(efd[0]);
+        close(efd[1]);
+        return RUN_FAILED;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        dup2(pfd[1], 1);
+        dup2(logfd, 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        if (chdir(dir) != 0) {
+            int e = errno;
+            ssize_t w = write(efd[1], &e, sizeof e);
+            (void)w;
+            _exit(127);
+        }
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(efd[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(pfd[1]);
+    close(efd[1]);
+    int exec_errno = 0;
+    ssize_t en;
+    do en = read(efd[0], &exec_errno, sizeof exec_errno);
+    while (en < 0 && errno == EINTR);
+    close(efd[0]);
+    if (en == (ssize_t)sizeof exec_errno) {
+        waitpid(pid, NULL, 0);
+        close(pfd[0]);
+        close(logfd);
+        snprintf(res->error, sizeof res->error, "cannot run %s: %s", argv[0], strerror(exec_errno));
+        return RUN_FAILED;
+    }
+    double deadline = jp_now() + timeout_s;
+    char line[4096];
+    size_t have = 0;
+    off_t out_off = 0;
+    long done = 0;
+    enum outcome oc = RUN_OK;
+    bool open_pipe = true;
+    for (;;) {
+        if (o->interrupted && *o->interrupted) {
+            oc = RUN_INTERRUPTED;
+            break;
+        }
+        if (jp_now() > deadline) {
+            oc = RUN_TIMEOUT;
+            break;
+        }
+        if (open_pipe) {
+            struct pollfd pf = {pfd[0], POLLIN, 0};
+            int pr_rc = poll(&pf, 1, 100);
+            if (pr_rc > 0) {
+                ssize_t n = read(pfd[0], line + have, sizeof line - 1 - have);
+                if (n <= 0) {
+                    if (n < 0 && errno == EINTR) continue;
+                    open_pipe = false;
+                } else {
+                    have += (size_t)n;
+                    line[have] = '\0';
+                    char *start = line, *nl;
+                    while ((nl = memchr(start, '\n', have - (size_t)(start - line)))) {
+                        *nl = '\0';
+                        if (!strncmp(start, PHASE_PREFIX, strlen(PHASE_PREFIX)) && m) {
+                            const char *name = start + strlen(PHASE_PREFIX);
+                            if (jp_meter_phase(m, name) != JP_OK) dprintf(logfd, "jouleprint: phase \"%s\" ignored: %s\n", name, jp_last_error());
+                        }
+                        dprintf(logfd, "%s\n", start);
+                        start = nl + 1;
+                    }
+                    have -= (size_t)(start - line);
+                    memmove(line, start, have);
+                    if (have == sizeof line - 1) { /* a very long line: pass it on */
+                        if (write(logfd, line, have) < 0) {
+                        }
+                        have = 0;
+                    }
+                }
+            }
+        } else {
+            int ws;
+            pid_t w = waitpid(pid, &ws, WNOHANG);
+            if (w == pid) {
+                res->exit_status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+                if (WIFSIGNALED(ws))
+                    snprintf(res->error, sizeof res->error, "killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+                else if (res->exit_status)
+                    snprintf(res->error, sizeof res->error, "exited with status %d", res->exit_status);
+                pid = 0;
+                break;
+            }
+            usleep(20000);
+        }
+        if (outputs && pr) {
+            done = count_new_lines(outputs, &out_off, done);
+            progress_draw(pr, done, false);
+        }
+    }
+    if (pid > 0) {
+        kill_group(pid);
+        if (oc == RUN_TIMEOUT) snprintf(res->error, sizeof res->error, "timed out after %.0f s and was stopped", timeout_s);
+        if (oc == RUN_INTERRUPTED) snprintf(res->error, sizeof res->error, "interrupted");
+    }
+    close(pfd[0]);
+    close(logfd);
+    if (oc == RUN_OK && res->exit_status) oc = RUN_FAILED;
+    if (outputs && pr) pr->total = pr->total > 0 ? pr->total : done;
+    return oc;
+}
+
+/* The last lines of a log, to say why a model failed. */
+static void log_tail(const char *path, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char ring[3][256] = {"", "", ""};
+    int k = 0;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0]) jp_strlcpy(ring[k++ % 3], line, sizeof ring[0]);
+    }
+    fclose(f);
+    size_t off = 0;
+    for (int i = k > 3 ? k - 3 : 0; i < k && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " | " : "", ring[i % 3]);
+}
+
+/* ---- one model ----------------------------------------------------------------------------------- */
+
+struct model_ctx {
+    const struct jp_spec *spec;
+    const struct jp_spec_task *task;
+    const struct jp_spec_model *sm;
+    const struct jp_bench_options *o;
+    jp_meter *meter;
+    char dir[PATH_MAX];
+};
+
+static void add_phase_figures(struct jp_bench_model *bm, jp_meter *m, int run_index)
+{
+    /* the moments between the start and a command's first phase mark (starting the process)
+     * belong to that first phase */
+    size_t first = jp_meter_phase_count(m) > 1 && !strcmp(jp_meter_phase_name(m, 0), "run") ? 1 : 0;
+    for (size_t p = first; p < jp_meter_phase_count(m); p++) {
+        const char *name = jp_meter_phase_name(m, p);
+        double j = jp_meter_phase_joules(m, p, JP_TOTAL), sec = jp_meter_phase_duration(m, p);
+        if (first && p == 1) {
+            j += jp_meter_phase_joules(m, 0, JP_TOTAL);
+            sec += jp_meter_phase_duration(m, 0);
+        }
+        size_t k = 0;
+        while (k < bm->nphases && strcmp(bm->phases[k].name, name)) k++;
+        if (k == bm->nphases) {
+            if (bm->nphases == JP_BENCH_MAX_PHASES) continue;
+            jp_strlcpy(bm->phases[k].name, name, sizeof bm->phases[k].name);
+            bm->nphases++;
+        }
+        /* running mean over runs */
+        bm->phases[k].joules += (j - bm->phases[k].joules) / (run_index + 1);
+        bm->phases[k].seconds += (sec - bm->phases[k].seconds) / (run_index + 1);
+    }
+}
+
+static void keep_timeline(struct jp_bench_model *bm, jp_meter *m)
+{
+    free(bm->sample_t);
+    free(bm->sample_w);
+    bm->nsamples = 0;
+    size_t n = jp_meter_sample_count(m);
+    bm->sample_t = malloc((n ? n : 1) * sizeof *bm->sample_t);
+    bm->sample_w = malloc((n ? n : 1) * sizeof *bm->sample_w);
+    if (!bm->sample_t || !bm->sample_w) return;
+    for (size_t s = 0; s < n; s++) {
+        bm->sample_t[s] = jp_meter_sample_time(m, s);
+        bm->sample_w[s] = jp_meter_sample_watts(m, s, JP_TOTAL);
+    }
+    bm->nsamples = n;
+}
+
+/* snprintf that may truncate (messages), without the compiler's truncation warnings */
+static void say(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
+static void say(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+static void fail_model(struct jp_bench_model *bm, const char *status, const char *why)
+{
+    jp_strlcpy(bm->status, status, sizeof bm->status);
+    jp_strlcpy(bm->error, why, sizeof bm->error);
+}
+
+/* One pass of the model over n items; measured when `measured`. */
+static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int run,
+                             bool measured, const char *outputs, const char *refs, char *err, size_t errlen)
+{
+    const struct jp_spec_model *sm = c->sm;
+    struct progress pr = {c->o, c->task->name, sm->name, run, sm->repeats, what, n, jp_now(), 0};
+    char inputs[PATH_MAX], logpath[PATH_MAX];
+    if (jp_pathf(inputs, sizeof inputs, "%s/inputs-%ld.txt", c->dir, n) != JP_OK ||
+        jp_pathf(logpath, sizeof logpath, "%s/log.txt", c->dir) != JP_OK) {
+        say(err, errlen, "%s", jp_last_error());
+        return RUN_FAILED;
+    }
+    unlink(outputs);
+    if (measured && jp_meter_start(c->meter) != JP_OK) {
+        snprintf(err, errlen, "meter: %s", jp_last_error());
+        return RUN_FAILED;
+    }
+    enum outcome oc;
+    if (sm->builtin[0]) {
+        const struct jp_bench_builtin *b = jp_bench_builtin_find(sm->builtin);
+        jp_meter *m = c->meter;
+        bool started_here = false;
+        if (!measured) { /* builtins mark phases: give them a running meter, unused */
+            started_here = jp_meter_start(m) == JP_OK;
+        }
+        int rc = b->run(sm->options, sm->noptions, n, outputs, refs, m);
+        if (started_here) jp_meter_stop(m);
+        oc = rc == JP_OK ? RUN_OK : RUN_FAILED;
+        if (rc != JP_OK) snprintf(err, errlen, "%s", jp_last_error());
+        if (c->o->interrupted && *c->o->interrupted) oc = RUN_INTERRUPTED;
+        progress_draw(&pr, n, true);
+    } else {
+        if (write_head(c->task->items, inputs, n) != JP_OK) {
+            snprintf(err, errlen, "%s", jp_last_error());
+            if (measured) jp_meter_stop(c->meter);
+            return RUN_FAILED;
+        }
+        char **argv = jp_spec_argv(sm->command, inputs, outputs, n);
+        if (!argv) {
+            snprintf(err, errlen, "command: %s", jp_last_error());
+            if (measured) jp_meter_stop(c->meter);
+            return RUN_FAILED;
+        }
+        struct child_run res;
+        oc = run_child(argv, c->spec->dir, logpath, sm->timeout_s, measured ? c->meter : NULL, outputs, &pr, c->o, &res);
+        jp_spec_argv_free(argv);
+        if (oc != RUN_OK) {
+            char tail[300];
+            log_tail(logpath, tail, sizeof tail);
+            say(err, errlen, "%s%s%s", res.error, tail[0] ? "; its log ends: " : "", tail);
+        }
+        off_t off = 0;
+        progress_draw(&pr, count_new_lines(outputs, &off, 0), true);
+    }
+    if (measured) jp_meter_stop(c->meter);
+    return oc;
+}
+
+static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_bench_model *bm)
+{
+    const struct jp_spec_model *sm = c->sm;
+    const struct jp_spec_task *t = c->task;
+    jp_strlcpy(bm->name, sm->name, sizeof bm->name);
+    jp_strlcpy(bm->kind, sm->builtin[0] ? "builtin" : "command", sizeof bm->kind);
+    if (sm->builtin[0]) {
+        size_t off = (size_t)snprintf(bm->command, sizeof bm->command, "%s", sm->builtin);
+        for (size_t i = 0; i < sm->noptions && off < sizeof bm->command; i++)
+            off += (size_t)snprintf(bm->command + off, sizeof bm->command - off, " %s=%s", sm->options[i].key, sm->options[i].value);
+    } else {
+        jp_strlcpy(bm->command, sm->command, sizeof bm->command);
+    }
+    bm->score = NAN;
+    bm->items_timed = t->n_time;
+    snprintf(c->dir, sizeof c->dir, "%s/%s", c->o->workdir, "model-XXXXXX");
+    if (!mkdtemp(c->dir)) {
+        fail_model(bm, "failed", "cannot create a work folder");
+        return;
+    }
+    char outputs[PATH_MAX], refs[PATH_MAX], err[512] = "";
+    if (jp_pathf(outputs, sizeof outputs, "%s/outputs.txt", c->dir) != JP_OK ||
+        jp_pathf(refs, sizeof refs, "%s/references.txt", c->dir) != JP_OK) {
+        fail_model(bm, "failed", jp_last_error());
+        return;
+    }
+    const char *refs_arg = sm->builtin[0] ? refs : NULL;
+
+    for (int w = 0; w < sm->warmup; w++) {
+        char what[32];
+        snprintf(what, sizeof what, "warm-up %d", w + 1);
+        enum outcome oc = one_pass(c, t->n_time, what, 0, false, outputs, refs_arg, err, sizeof err);
+        if (oc != RUN_OK) {
+            fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
+            return;
+        }
+        bm->warmups++;
+    }
+    double e_sum = 0, e_sq = 0, d_sum = 0, d_sq = 0, above = 0;
+    bool scored_from_run = false;
+    for (int r = 0; r < sm->repeats; r++) {
+        char what[32];
+        snprintf(what, sizeof what, "run %d/%d", r + 1, sm->repeats);
+        enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, outputs, refs_arg, err, sizeof err);
+        if (oc != RUN_OK) {
+            fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
+            return;
+        }
+        double e = jp_meter_joules(c->meter, JP_TOTAL), d = jp_meter_duration(c->meter);
+        e_sum += e;
+        e_sq += e * e;
+        d_sum += d;
+        d_sq += d * d;
+        above += jp_meter_joules_above_baseline(c->meter, JP_TOTAL);
+        add_phase_figures(bm, c->meter, r);
+        keep_timeline(bm, c->meter);
+        if (jp_meter_estimated(c->meter)) bm->estimated = true;
+        bm->runs = r + 1;
+        /* score the first measured run's predictions when it covered enough items */
+        if (r == 0 && strcmp(t->scorer, "none") && t->n_score <= t->n_time && t->n_score > 0) {
+            long scored = 0, missing = 0;
+            int k = jp_score_files(t->scorer, outputs, refs_arg ? refs_arg : t->references, t->n_score, bm->metrics,
+                                   JP_BENCH_MAX_METRICS, &scored, &missing);
+            if (k < 0) {
+                fail_model(bm, "failed", jp_last_error());
+                return;
+            }
+            bm->nmetrics = (size_t)k;
+            bm->items_scored = scored;
+            scored_from_run = true;
+            if (missing > 0 && c->o->progress)
+                fprintf(c->o->progress, "bench: %s / %s: %ld of %ld predictions missing (scored as wrong)\n", t->name,
+                        sm->name, missing, scored);
+        }
+    }
+    int n = bm->runs;
+    bm->energy_j = e_sum / n;
+    bm->duration_s = d_sum / n;
+    bm->energy_j_sd = n > 1 ? sqrt(fmax(0, (e_sq - e_sum * e_sum / n) / (n - 1))) : 0;
+    bm->duration_s_sd = n > 1 ? sqrt(fmax(0, (d_sq - d_sum * d_sum / n) / (n - 1))) : 0;
+    bm->above_idle_j = above / n;
+    bm->infer_j = bm->energy_j;
+    bm->infer_s = bm->duration_s;
+    for (size_t p = 0; p < bm->nphases; p++) {
+        if (!strcmp(bm->phases[p].name, "infer")) {
+            bm->infer_j = bm->phases[p].joules;
+            bm->infer_s = bm->phases[p].seconds;
+        } else if (!strcmp(bm->phases[p].name, "load")) {
+            bm->load_j = bm->phases[p].joules;
+            bm->load_s = bm->phases[p].seconds;
+        }
+    }
+    bm->j_per_item = bm->infer_j / (double)t->n_time;
+    bm->wh_per_1000 = bm->j_per_item * 1000.0 / 3600.0;
+    bm->latency_s = bm->infer_s / (double)t->n_time;
+    bm->items_per_s = bm->infer_s > 0 ? (double)t->n_time / bm->infer_s : 0;
+    if (!scored_from_run && strcmp(t->scorer, "none") && t->n_score > 0) {
+        /* more items to score than to time: one unmeasured pass over them */
+        enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, outputs, refs_arg, err, sizeof err);
+        if (oc != RUN_OK) {
+            fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
+            return;
+        }
+        long scored = 0, missing = 0;
+        int k = jp_score_files(t->scorer, outputs, refs_arg ? refs_arg : t->references, t->n_score, bm->metrics,
+                               JP_BENCH_MAX_METRICS, &scored, &missing);
+        if (k < 0) {
+            fail_model(bm, "failed", jp_last_error());
+            return;
+        }
+        bm->nmetrics = (size_t)k;
+        bm->items_scored = scored;
+    }
+    const char *main_metric = jp_scorer_main_metric(t->scorer);
+    bm->score = main_metric && *main_metric ? jp_bench_metric(bm, main_metric) : NAN;
+    jp_strlcpy(bm->status, "ok", sizeof bm->status);
+    (void)run;
+}
+
+int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options *o, struct jp_bench_run *run)
+{
+    memset(run, 0, sizeof *run);
+    iso_now(run->started_at, sizeof run->started_at);
+    jp_strlcpy(run->spec_path, spec->path, sizeof run->spec_path);
+    describe_machine(run->machine, sizeof run->machine);
+    jp_intensity ci;
+    const char *region = o->region ? o->region : spec->region[0] ? spec->region : NULL;
+    if (jp_intensity_lookup(region, &ci) != JP_OK) return JP_ERR_NOTFOUND;
+    jp_strlcpy(run->region, ci.region, sizeof run->region);
+    run->g_per_kwh = ci.g_per_kwh;
+    jp_strlcpy(run->intensity_source, ci.source, sizeof run->intensity_source);
+    run->pue = o->pue > 0 ? o->pue : 1.0;
+    run->project_n = o->project_n > 0 ? o->project_n : spec->project_n;
+
+    jp_meter *m;
+    int rc = jp_meter_open(&m, &o->meter);
+    if (rc != JP_OK) return rc;
+    for (size_t i = 0; i < jp_meter_domain_count(m); i++) {
+        const char *s = jp_meter_domain_source(m, i);
+        if (!strstr(run->sources, s)) {
+            size_t len = strlen(run->sources);
+            snprintf(run->sources + len, sizeof run->sources - len, "%s%s", len ? ", " : "", s);
+        }
+    }
+    run->estimated = jp_meter_estimated(m);
+    if (spec->baseline_s > 0) {
+        if (o->progress) fprintf(o->progress, "bench: measuring idle power for %.1f s\n", spec->baseline_s);
+        if ((rc = jp_meter_baseline(m, spec->baseline_s)) != JP_OK) {
+            jp_meter_close(m);
+            return rc;
+        }
+        run->baseline_w = jp_meter_baseline_watts(m, JP_TOTAL);
+    }
+    run->tasks = calloc(spec->ntasks, sizeof *run->tasks);
+    if (!run->tasks) {
+        jp_meter_close(m);
+        return jp_fail(JP_ERR_NOMEM, "out of memory");
+    }
+    run->ntasks = spec->ntasks;
+    bool stop = false;
+    for (size_t ti = 0; ti < spec->ntasks; ti++) {
+        const struct jp_spec_task *st = &spec->tasks[ti];
+        struct jp_bench_task *bt = &run->tasks[ti];
+        jp_strlcpy(bt->name, st->name, sizeof bt->name);
+        jp_strlcpy(bt->scorer, st->scorer, sizeof bt->scorer);
+        const char *mm = jp_scorer_main_metric(st->scorer);
+        jp_strlcpy(bt->metric, mm ? mm : "", sizeof bt->metric);
+        jp_strlcpy(bt->items, st->items, sizeof bt->items);
+        jp_strlcpy(bt->references, st->references, sizeof bt->references);
+        bt->n_time = st->n_time;
+        bt->n_score = st->n_score;
+        bt->tolerance = st->tolerance;
+        bt->reference = bt->pick = -1;
+        bt->models = calloc(st->nmodels, sizeof *bt->models);
+        if (!bt->models) {
+            jp_meter_close(m);
+            return jp_fail(JP_ERR_NOMEM, "out of memory");
+        }
+        for (size_t mi = 0; mi < st->nmodels; mi++) {
+            struct jp_bench_model *bm = &bt->models[mi];
+            if (stop) {
+                /* not run: say so, rather than leave a hole */
+                jp_strlcpy(bm->name, st->models[mi].name, sizeof bm->name);
+                jp_strlcpy(bm->kind, st->models[mi].builtin[0] ? "builtin" : "command", sizeof bm->kind);
+                jp_strlcpy(bm->command, st->models[mi].builtin[0] ? st->models[mi].builtin : st->models[mi].command,
+                           sizeof bm->command);
+                bm->score = NAN;
+                fail_model(bm, "interrupted", "not run: the session was interrupted");
+                bt->nmodels++;
+                continue;
+            }
+            struct model_ctx c = {spec, st, &st->models[mi], o, m, ""};
+            run_model(&c, run, bm);
+            bt->nmodels++;
+            if (strcmp(bm->status, "ok") && o->progress)
+                fprintf(o->progress, "bench: %s / %s %s: %s\n", st->name, bm->name, bm->status, bm->error);
+            if (o->interrupted && *o->interrupted) stop = true;
+        }
+    }
+    jp_meter_close(m);
+    jp_strlcpy(run->status, stop ? "interrupted" : "complete", sizeof run->status);
+    iso_now(run->finished_at, sizeof run->finished_at);
+    jp_bench_analyze(run);
+    return JP_OK;
+}

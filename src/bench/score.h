@@ -1,0 +1,47 @@
+/*
+ * Scorers: predictions against references, one item per line.
+ *
+ *   accuracy     top-1 classification accuracy: the fraction of lines equal to the reference
+ *                (surrounding whitespace ignored)
+ *   exact_match  the same comparison, for free text
+ *   ocr          cer  = character edits (Levenshtein, on Unicode code points) / reference characters
+ *                wer  = word edits / reference words (words split on whitespace)
+ *                word_recall = reference words found in the prediction (each predicted word matches at
+ *                       most one reference word, case-sensitive) / reference words: the metric the seed
+ *                       quotes for OCR (Tesseract 57.50, TrOCR 95.89 to 96.59)
+ *                all three summed over the corpus, not averaged per line
+ *   rouge        rouge1, rouge2: F1 of unigram and bigram overlap; rougeL: F1 of the longest common
+ *                subsequence; on lower-cased alphanumeric tokens, averaged over lines
+ */
+#ifndef JP_SCORE_H
+#define JP_SCORE_H
+
+#include <stddef.h>
+
+#include "bench/bench.h"
+
+/* Names of the scorers and the main metric each reports (higher is better). NULL if unknown. */
+const char *jp_scorer_main_metric(const char *scorer);
+/* "accuracy, exact_match, ocr, rouge, none" */
+const char *jp_scorer_names(void);
+
+/* Scores lines[0..n) of predictions against references. Fills metrics (up to max) and returns how
+ * many, or a negative status. */
+int jp_score_lines(const char *scorer, const char *const *pred, const char *const *ref, size_t n,
+                   struct jp_bench_metric *metrics, size_t max);
+
+/* Reads predictions and references files and scores the first n lines (n <= 0: all references).
+ * Missing prediction lines count as empty (wrong); *missing_out says how many. */
+int jp_score_files(const char *scorer, const char *pred_path, const char *ref_path, long n,
+                   struct jp_bench_metric *metrics, size_t max, long *scored_out, long *missing_out);
+
+/* Building blocks, exposed for tests and for the OCR workload. */
+size_t jp_edit_distance_chars(const char *a, const char *b);  /* UTF-8, on code points */
+size_t jp_utf8_length(const char *s);                           /* code points; bad bytes count as one */
+size_t jp_edit_distance_words(const char *a, const char *b);
+size_t jp_word_count(const char *s);
+size_t jp_words_recalled(const char *pred, const char *ref);
+double jp_rouge_n(const char *pred, const char *ref, int n);    /* F1 */
+double jp_rouge_l(const char *pred, const char *ref);           /* F1 */
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * The benchmark harness: scorers on hand-made pairs, spec validation (every error names its line),
+ * and a whole run of two external "models" (this program in --model mode: one doing twice the work
+ * of the other, each with a known accuracy), plus a model that crashes and one that hangs.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bench/runner.h"
+#include "bench/score.h"
+#include "bench/spec.h"
+#include "fake_tree.h"
+
+static char self[4096];
+static char *dir;
+
+/* ---- scorers --------------------------------------------------------------------------------- */
+
+static void test_edit_distances(void **state)
+{
+    (void)state;
+    assert_int_equal(jp_edit_distance_chars("kitten", "sitting"), 3);
+    assert_int_equal(jp_edit_distance_chars("", "abc"), 3);     /* insertions */
+    assert_int_equal(jp_edit_distance_chars("abc", ""), 3);     /* deletions */
+    assert_int_equal(jp_edit_distance_chars("", ""), 0);
+    assert_int_equal(jp_edit_distance_chars("café", "cafe"), 1); /* one code point, not two bytes */
+    assert_int_equal(jp_utf8_length("café"), 4);
+    assert_int_equal(jp_utf8_length("日本語"), 3);
+    assert_int_equal(jp_edit_distance_chars("日本語", "日本"), 1);
+    assert_int_equal(jp_edit_distance_words("the cat sat", "the cat sat"), 0);
+    assert_int_equal(jp_edit_distance_words("the cat sat", "the dog sat down"), 2);
+    assert_int_equal(jp_word_count("  two   words "), 2);
+    assert_int_equal(jp_words_recalled("a b c", "a a b"), 2); /* each predicted word matches once */
+    assert_int_equal(jp_words_recalled("", "a b"), 0);
+}
+
+static void test_scorers(void **state)
+{
+    (void)state;
+    struct jp_bench_metric m[8];
+    const char *pred[] = {"cat", " dog ", "bird", "fish"};
+    const char *ref[] = {"cat", "dog", "bird", "eel"};
+    assert_int_equal(jp_score_lines("accuracy", pred, ref, 4, m, 8), 1);
+    assert_string_equal(m[0].name, "accuracy");
+    assert_float_equal(m[0].value, 0.75, 1e-12);
+
+    const char *op[] = {"Hello wor1d", "", "exactly right"};
+    const char *orf[] = {"Hello world", "two words", "exactly right"};
+    int k = jp_score_lines("ocr", op, orf, 3, m, 8);
+    assert_int_equal(k, 3);
+    /* words: 2 + 2 + 2 = 6; recalled Hello, exactly, right = 3 */
+    assert_string_equal(m[0].name, "word_recall");
+    assert_float_equal(m[0].value, 3.0 / 6.0, 1e-12);
+    /* chars: 11 + 9 + 13 = 33; edits 1 + 9 + 0 */
+    assert_string_equal(m[1].name, "cer");
+    assert_float_equal(m[1].value, 10.0 / 33.0, 1e-12);
+    /* word edits: 1 + 2 + 0 = 3 of 6 */
+    assert_string_equal(m[2].name, "wer");
+    assert_float_equal(m[2].value, 0.5, 1e-12);
+
+    assert_float_equal(jp_rouge_n("the cat sat on the mat", "the cat sat on the mat", 1), 1.0, 1e-12);
+    /* pred 4 unigrams, ref 3, overlap 3: P = 3/4, R = 1 -> F1 = 6/7 */
+    assert_float_equal(jp_rouge_n("The cat sat down", "the cat sat", 1), 6.0 / 7.0, 1e-12);
+    /* bigrams: pred 3, ref 2, overlap 2 -> F1 = 0.8 */
+    assert_float_equal(jp_rouge_n("the cat sat down", "the cat sat", 2), 0.8, 1e-12);
+    /* LCS "a c" of "a b c" and "a c d": 2, P = R = 2/3 */
+    assert_float_equal(jp_rouge_l("a b c", "a c d"), 2.0 / 3.0, 1e-12);
+    assert_int_equal(jp_score_lines("bleu", pred, ref, 4, m, 8), JP_ERR_INVAL);
+    assert_non_null(strstr(jp_last_error(), "unknown scorer"));
+}
+
+/* ---- specs ------------------------------------------------------------------------------------ */
+
+static void write_file(const char *name, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_items(int n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/items.txt", dir);
+    FILE *f = fopen(path, "w");
+    FILE *g = fopen(strcat(strcpy(path, dir), "/labels.txt"), "w");
+    assert_true(f && g);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "item-%04d\n", i);
+        fprintf(g, "label-%d\n", i % 10);
+    }
+    fclose(f);
+    fclose(g);
+}
+
+/* Loads a spec from text; returns the status, with the error in jp_last_error(). */
+static int load_spec(const char *text, struct jp_spec *spec)
+{
+    write_file("spec.yaml", text);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/spec.yaml", dir);
+    return jp_spec_load(path, spec);
+}
+
+static void expect_spec_error(const char *text, const char *needle1, const char *needle2)
+{
+    struct jp_spec spec;
+    int rc = load_spec(text, &spec);
+    if (rc == JP_OK) {
+        jp_spec_free(&spec);
+        fail_msg("spec accepted, expected an error with \"%s\"", needle1);
+    }
+    const char *e = jp_last_error();
+    if (!strstr(e, needle1) || (needle2 && !strstr(e, needle2)))
+        fail_msg("error \"%s\" lacks \"%s\" / \"%s\"", e, needle1, needle2 ? needle2 : "");
+}
+
+static void test_spec_errors_name_the_line(void **state)
+{
+    (void)state;
+    write_items(20);
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    models:\n"
+                      "      - command: true {outputs}\n",
+                      "spec.yaml:6:", "missing key \"name\"");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    time: lots\n    models:\n"
+                      "      - name: a\n        command: true {outputs}\n",
+                      "spec.yaml:5:", "expected a whole number");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    scorer: bleu\n    models:\n"
+                      "      - name: a\n        command: true {outputs}\n",
+                      "spec.yaml:5:", "unknown scorer \"bleu\"");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    models:\n"
+                      "      - name: a\n        command: ./no-such-program {inputs} {outputs}\n",
+                      "spec.yaml:7:", "not an executable program");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    models:\n"
+                      "      - name: a\n        command: true {input}\n",
+                      "spec.yaml:7:", "unknown placeholder \"{input}\"");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    time: 50\n    models:\n"
+                      "      - name: a\n        command: true {outputs}\n",
+                      "spec.yaml:5:", "50 items to time but 20");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    reference: labels.txt\n    models: []\n",
+                      "spec.yaml:4:", "unknown key \"reference\"");
+    expect_spec_error("tasks:\n  - name: t\n    items: missing.txt\n    models:\n      - name: a\n        command: true\n",
+                      "spec.yaml:3:", "cannot read");
+    expect_spec_error("tasks: [unclosed\n", "spec.yaml:", "not valid YAML");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    models:\n"
+                      "      - name: a\n        builtin: teleport\n",
+                      "spec.yaml:7:", "unknown builtin \"teleport\"");
+    expect_spec_error("timeout: forever\ntasks: []\n", "spec.yaml:1:", "spec.timeout");
+}
+
+/* ---- a whole run ---------------------------------------------------------------------------- */
+
+static void test_two_models_and_failures(void **state)
+{
+    (void)state;
+    write_items(200);
+    char spec_text[32768];
+    /* small: work 1 per item, every 10th prediction wrong (accuracy 0.9); large: work 2, every 20th
+     * wrong (0.95); crash: aborts half-way; hang: never finishes (timeout 1s) */
+    snprintf(spec_text, sizeof spec_text,
+             "repeats: 2\nwarmup: 1\ntimeout: 60s\nproject: 1000000\n"
+             "tasks:\n"
+             "  - name: labels\n    items: items.txt\n    references: labels.txt\n    time: 200\n    scorer: accuracy\n"
+             "    tolerance: 0.01\n    models:\n"
+             "      - name: small\n        command: %s --model 1 10 {inputs} {outputs}\n"
+             "      - name: large\n        command: \"'%s' --model 2 20 {inputs} {outputs}\"\n"
+             "      - name: crash\n        command: %s --model crash 0 {inputs} {outputs}\n"
+             "      - name: hang\n        command: %s --model hang 0 {inputs} {outputs}\n        timeout: 1s\n"
+             "        warmup: 0\n",
+             self, self, self, self);
+    struct jp_spec spec;
+    if (load_spec(spec_text, &spec) != JP_OK) fail_msg("spec: %s", jp_last_error());
+    struct jp_bench_options o;
+    jp_bench_options_init(&o);
+    o.workdir = dir;
+    o.meter.interval_s = 0.02;
+    struct jp_bench_run run;
+    if (jp_bench_run_spec(&spec, &o, &run) != JP_OK) fail_msg("run: %s", jp_last_error());
+    jp_spec_free(&spec);
+    assert_string_equal(run.status, "complete");
+    assert_int_equal(run.ntasks, 1);
+    struct jp_bench_task *t = &run.tasks[0];
+    assert_int_equal(t->nmodels, 4);
+    struct jp_bench_model *small = &t->models[0], *large = &t->models[1], *crash = &t->models[2], *hang = &t->models[3];
+    assert_string_equal(small->status, "ok");
+    assert_string_equal(large->status, "ok");
+    assert_string_equal(crash->status, "failed");
+    assert_non_null(strstr(crash->error, "signal"));
+    assert_non_null(strstr(crash->error, "about to crash")); /* the log's last words */
+    assert_string_equal(hang->status, "timeout");
+    assert_int_equal(small->runs, 2);
+    assert_int_equal(small->warmups, 1);
+    assert_float_equal(small->score, 0.9, 1e-12);
+    assert_float_equal(large->score, 0.95, 1e-12);
+    assert_int_equal(small->items_scored, 200);
+    /* the phases the command printed */
+    assert_int_equal(small->nphases, 2);
+    assert_string_equal(small->phases[0].name, "load");
+    assert_string_equal(small->phases[1].name, "infer");
+    assert_true(small->load_s > 0.15 && small->load_s < 0.6);
+    assert_float_equal(small->j_per_item, small->infer_j / 200.0, 1e-12);
+    double ratio = large->j_per_item / small->j_per_item;
+    print_message("small %.4f J/item (%.2f s), large %.4f J/item (%.2f s): ratio %.2f, saving %.1f%%\n", small->j_per_item,
+                  small->infer_s, large->j_per_item, large->infer_s, ratio, small->saving_pct);
+    assert_true(ratio > 1.6 && ratio < 2.4);
+    assert_true(large->is_reference);
+    assert_float_equal(large->saving_pct, 0.0, 1e-12);
+    assert_float_equal(small->saving_pct, (1 - small->j_per_item / large->j_per_item) * 100, 1e-9);
+    assert_true(small->saving_pct > 35 && small->saving_pct < 65);
+    assert_float_equal(small->score_delta, -0.05, 1e-12);
+    assert_true(small->pareto && large->pareto);
+    assert_int_equal(t->pick, 1); /* 0.90 is not within 0.01 of 0.95 */
+    assert_int_equal(small->rating, 5);
+    assert_int_equal(large->rating, 1);
+    assert_float_equal(small->proj_kwh, small->j_per_item * 1e6 / 3.6e6, 1e-12);
+    assert_true(small->nsamples > 5);
+    jp_bench_run_clear(&run);
+}
+
+/* ---- the "models" --------------------------------------------------------------------------- */
+
+static int fake_model(int argc, char **argv)
+{
+    if (argc != 6) return 2;
+    const char *mode = argv[2];
+    int wrong_every = atoi(argv[3]);
+    FILE *in = fopen(argv[4], "r"), *out = fopen(argv[5], "w");
+    if (!in || !out) return 3;
+    printf("JOULEPRINT PHASE load\n");
+    fflush(stdout);
+    usleep(250000);
+    printf("JOULEPRINT PHASE infer\n");
+    fflush(stdout);
+    if (!strcmp(mode, "hang")) {
+        for (;;) pause();
+    }
+    char item[64];
+    long i = 0, work = atol(mode);
+    volatile double acc = 0;
+    while (fgets(item, sizeof item, in)) {
+        if (!strcmp(mode, "crash") && i == 50) {
+            fprintf(stderr, "about to crash\n");
+            fflush(out);
+            abort();
+        }
+        for (long k = 0; k < work * 1000000; k++) acc += (double)k * 1e-9;
+        if (wrong_every && i % wrong_every == wrong_every - 1) fprintf(out, "wrong\n");
+        else fprintf(out, "label-%ld\n", i % 10);
+        i++;
+    }
+    fclose(in);
+    return fclose(out) != 0 || acc < 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = ft_mkroot("bench");
+    /* no counters: the model source, as on the machines this runs on */
+    setenv("JP_SYSFS_ROOT", dir, 1);
+    setenv("JP_DEV_ROOT", dir, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ft_rmroot(dir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--model")) return fake_model(argc, argv);
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return 1;
+    self[n] = '\0';
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_edit_distances),
+        cmocka_unit_test(test_scorers),
+        cmocka_unit_test_setup_teardown(test_spec_errors_name_the_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_models_and_failures, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
