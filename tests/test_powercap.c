@@ -28,10 +28,12 @@ struct writer {
     char *root;
     double pkg_w, dram_w, core_w;
     volatile int stop;
-    volatile int garbage_at;  /* write garbage into package-0 at this tick (0 = never) */
-    volatile int vanish_at;   /* remove the dram zone at this tick */
-    volatile int backwards_at; /* make package-1 jump backwards once */
-    volatile int jump_at;      /* make package-1 jump forward by 1000 J once (an impossible power) */
+    /* mischief, at these times in seconds after the writer starts (0 = never); by time, not by
+     * tick, so that a loaded machine cannot make the run end before they happen */
+    volatile double garbage_at;   /* write garbage into package-0 for 50 ms */
+    volatile double vanish_at;    /* remove the dram zone */
+    volatile double backwards_at; /* make package-1 step back 2 J */
+    volatile double jump_at;      /* make package-1 jump forward by 1000 J (an impossible power) */
     volatile double extra_w;   /* added to package-0's power from now on */
     pthread_t th;
     double t0;
@@ -49,24 +51,33 @@ static void write_counter(const char *root, const char *zone, double joules)
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    int tick = 0;
     double back = 0, extra_j = 0, last_t = 0;
+    int vanished = 0, stepped = 0, jumped = 0;
     while (!w->stop) {
         double t = jp_now() - w->t0;
         extra_j += w->extra_w * (t - last_t);
         last_t = t;
-        tick++;
-        if (w->garbage_at && tick >= w->garbage_at && tick < w->garbage_at + 15)
+        if (w->garbage_at > 0 && t >= w->garbage_at && t < w->garbage_at + 0.05)
             ft_write(w->root, "class/powercap/intel-rapl:0/energy_uj", "12x9!\n");
         else
             write_counter(w->root, "intel-rapl:0", 1.0 + w->pkg_w * t + extra_j);
-        if (w->backwards_at && tick == w->backwards_at) back = 2.0;
-        if (w->jump_at && tick == w->jump_at) back = -1000.0;
+        if (w->backwards_at > 0 && t >= w->backwards_at && !stepped) {
+            back = 2.0;
+            stepped = 1;
+        }
+        if (w->jump_at > 0 && t >= w->jump_at && !jumped) {
+            back = -1000.0;
+            jumped = 1;
+        }
         write_counter(w->root, "intel-rapl:1", 3.0 + w->pkg_w * t - back);
         write_counter(w->root, "intel-rapl:0:0", 0.5 + w->core_w * t);
         write_counter(w->root, "intel-rapl-mmio:0", 1.0 + w->pkg_w * t);
-        if (w->vanish_at && tick == w->vanish_at) ft_remove(w->root, "class/powercap/intel-rapl:0:1");
-        else if (!w->vanish_at || tick < w->vanish_at) write_counter(w->root, "intel-rapl:0:1", 0.2 + w->dram_w * t);
+        if (w->vanish_at > 0 && t >= w->vanish_at) {
+            if (!vanished) ft_remove(w->root, "class/powercap/intel-rapl:0:1");
+            vanished = 1;
+        } else {
+            write_counter(w->root, "intel-rapl:0:1", 0.2 + w->dram_w * t);
+        }
         usleep(2000);
     }
     return NULL;
@@ -203,7 +214,7 @@ static void test_garbage_is_a_glitch_not_data(void **state)
     char *root = make_tree();
     struct writer w;
     memset(&w, 0, sizeof w);
-    w.garbage_at = 100;
+    w.garbage_at = 0.25;
     jp_meter *m = measure(&w, root, 0.01, 0.9);
     double d = jp_meter_duration(m);
     assert_true(jp_meter_glitches(m) >= 1);
@@ -219,8 +230,8 @@ static void test_backwards_and_vanishing(void **state)
     char *root = make_tree();
     struct writer w;
     memset(&w, 0, sizeof w);
-    w.backwards_at = 80;
-    w.vanish_at = 150;
+    w.backwards_at = 0.2;
+    w.vanish_at = 0.4;
     jp_meter *m = measure(&w, root, 0.01, 0.9);
     double d = jp_meter_duration(m);
     int dram = find_domain(m, "dram-0");
@@ -242,7 +253,7 @@ static void test_impossible_jump_is_skipped(void **state)
     char *root = make_tree();
     struct writer w;
     memset(&w, 0, sizeof w);
-    w.jump_at = 60;
+    w.jump_at = 0.2;
     jp_meter *m = measure(&w, root, 0.01, 0.8);
     double d = jp_meter_duration(m);
     /* +1000 J in one sample is far above 1.5 kW: a glitch, and package-1 stays right */
