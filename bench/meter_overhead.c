@@ -17,10 +17,17 @@
  * Runs are interleaved (repeat 1 of every configuration, then repeat 2, ...) so that a drift in the
  * machine's speed touches every configuration alike; one short warm-up run of each comes first.
  *
+ * Two references explain the figure. The wake-up floor: a thread running the sampler's own wait loop
+ * (pthread_cond_timedwait on CLOCK_MONOTONIC, absolute deadlines) with no work at all, measured the
+ * same way at each rate: what any sampler that wakes once per sample costs on this machine. And the
+ * hot read: the source's read() called back to back (no sleeping) for a moment, in microseconds a
+ * call: the system calls one sample makes, without the wake-up.
+ *
  * The fake powercap tree holds two packages, each with core and dram subzones (6 counters), with the
  * real-size max_energy_range_uj (262143328850) so that the interval is never shortened. Its files are
  * plain files under $TMPDIR (or /tmp), so a read costs what an open/read/close of a cached file
- * costs; a real sysfs energy_uj read also reads an MSR in the kernel.
+ * costs; a real sysfs energy_uj read also reads an MSR in the kernel. The counters stay still during
+ * a run: what a read costs does not depend on the value it finds.
  *
  * Checks: the achieved sampling rate within 10% of the rate asked, the interval not shortened, no
  * glitch. Targets (the issue's): under 0.1% of one core at 10 Hz, under 1% at 1 kHz. The exit status
@@ -30,12 +37,16 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <jouleprint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "source/source.h"
 
 #define MAX_RATES 8
 #define MAX_RUNS 100
@@ -147,8 +158,11 @@ struct run {
     size_t ndom;
 };
 
+enum kind { BASELINE, FLOOR, METER };
+
 struct config {
-    const char *source; /* NULL: the no-meter baseline */
+    enum kind kind;
+    const char *source; /* METER: the source's name */
     double hz;
     struct run runs[MAX_RUNS];
     int nruns;
@@ -164,6 +178,117 @@ static int run_baseline(double seconds, struct run *r)
     r->wall = w1 - w0;
     r->cpu = c1 - c0;
     return 0;
+}
+
+/* ---- the wake-up floor: the sampler's wait loop with no work -------------------------------------- */
+
+struct floor_thread {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    double interval, t0;
+    int stop;
+    long wakes;
+};
+
+static void *floor_main(void *arg)
+{
+    struct floor_thread *f = arg;
+    pthread_mutex_lock(&f->mu);
+    double next = f->t0 + f->interval;
+    while (!f->stop) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)next;
+        ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+        if (f->stop) break;
+        double now = wall_now();
+        if (now + 1e-6 < next) continue;
+        f->wakes++;
+        next += f->interval;
+        if (next < now) next = now + f->interval;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static int run_floor(const struct config *c, double seconds, struct run *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    struct floor_thread f;
+    memset(&f, 0, sizeof f);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&f.mu, NULL);
+    f.interval = 1.0 / c->hz;
+    f.t0 = wall_now();
+    pthread_t th;
+    double cs0 = cpu_now();
+    if (pthread_create(&th, NULL, floor_main, &f) != 0) {
+        snprintf(err, errlen, "cannot start a thread");
+        return -1;
+    }
+    double w0 = wall_now(), c0 = cpu_now();
+    sleep_for(seconds);
+    double c1 = cpu_now(), w1 = wall_now();
+    pthread_mutex_lock(&f.mu);
+    long wakes = f.wakes;
+    f.stop = 1;
+    pthread_cond_signal(&f.cv);
+    pthread_mutex_unlock(&f.mu);
+    pthread_join(th, NULL);
+    double cs1 = cpu_now();
+    pthread_mutex_destroy(&f.mu);
+    pthread_cond_destroy(&f.cv);
+    r->wall = w1 - w0;
+    r->cpu = c1 - c0;
+    r->fixed_cpu = (cs1 - cs0) - r->cpu;
+    r->samples = (double)wakes;
+    r->interval_used = f.interval;
+    return 0;
+}
+
+/* ---- the hot read: one source's read() back to back ---------------------------------------------- */
+
+/* Microseconds of CPU per read() call, over about `seconds`; negative on failure. */
+static double hot_read_us(const char *name, const char *fake_root, double seconds, char *err, size_t errlen)
+{
+    const struct jp_source_ops *ops = NULL;
+    for (const struct jp_source_ops *const *p = jp_source_registry; *p; p++)
+        if (!strcmp((*p)->name, name)) ops = *p;
+    if (!ops) {
+        snprintf(err, errlen, "no source named %s", name);
+        return -1;
+    }
+    int powercap = !strcmp(name, "rapl-powercap");
+    if (powercap) setenv("JP_SYSFS_ROOT", fake_root, 1);
+    struct jp_source_env env;
+    int rc = jp_source_env_init(&env, NULL);
+    if (powercap) unsetenv("JP_SYSFS_ROOT");
+    static struct jp_source src; /* large: keep it off the stack */
+    memset(&src, 0, sizeof src);
+    src.ops = ops;
+    if (rc == JP_OK) rc = ops->open(&src, &env);
+    if (rc != JP_OK) {
+        snprintf(err, errlen, "open %s: %s", name, jp_last_error());
+        return -1;
+    }
+    uint64_t raw[JP_MAX_DOMAINS];
+    enum jp_read_status st[JP_MAX_DOMAINS];
+    long n = 0;
+    double c0 = cpu_now(), end = wall_now() + seconds;
+    do {
+        for (int i = 0; i < 100; i++, n++) ops->read(&src, raw, st);
+    } while (wall_now() < end);
+    double c1 = cpu_now();
+    ops->close(&src);
+    return 1e6 * (c1 - c0) / (double)n;
 }
 
 static int run_meter(const struct config *c, const char *fake_root, double seconds, struct run *r, char *err,
@@ -239,7 +364,7 @@ static void usage(FILE *f, const char *argv0)
     fprintf(f,
             "usage: %s [-d SECONDS] [-r REPEATS] [-w SECONDS] [--rates HZ,...] [--sources S,...]\n"
             "          [--tmpdir DIR] [--strict]\n"
-            "  -d SECONDS      length of each measured run (default 3)\n"
+            "  -d SECONDS      length of each measured run (default 2)\n"
             "  -r REPEATS      runs of each configuration (default 5, at most %d)\n"
             "  -w SECONDS      warm-up run of each configuration, not counted (default 0.5; 0: none)\n"
             "  --rates LIST    sampling rates in Hz (default 10,100,1000; 1 to 1000)\n"
@@ -269,7 +394,7 @@ static double target_pct(double hz)
 
 int main(int argc, char **argv)
 {
-    double dur = 3, warm = 0.5, reps_d = 5;
+    double dur = 2, warm = 0.5, reps_d = 5;
     double rates[MAX_RATES] = {10, 100, 1000};
     int nrates = 3;
     int use_model = 1, use_powercap = 1, strict = 0;
@@ -333,25 +458,30 @@ int main(int argc, char **argv)
     char root[4096] = "";
     if (use_powercap && fake_tree_make(tmpdir, root, sizeof root) != 0) return 1;
 
-    /* the configurations: the baseline first, then each source at each rate */
-    struct config *cfgs = calloc(1 + 2 * MAX_RATES, sizeof *cfgs);
+    /* the configurations: the baseline, the wake-up floor at each rate, each source at each rate */
+    struct config *cfgs = calloc(1 + 3 * MAX_RATES, sizeof *cfgs);
     if (!cfgs) {
         fprintf(stderr, "meter_overhead: out of memory\n");
         if (root[0]) fake_tree_remove(root);
         return 1;
     }
     int nc = 0;
-    cfgs[nc++].source = NULL;
+    cfgs[nc++].kind = BASELINE;
+    for (int k = 0; k < nrates; k++) {
+        cfgs[nc].kind = FLOOR;
+        cfgs[nc].source = "wait loop only";
+        cfgs[nc++].hz = rates[k];
+    }
     const char *srcs[2] = {use_model ? "model" : NULL, use_powercap ? "rapl-powercap" : NULL};
     for (int s = 0; s < 2; s++)
         for (int k = 0; srcs[s] && k < nrates; k++) {
+            cfgs[nc].kind = METER;
             cfgs[nc].source = srcs[s];
-            cfgs[nc].hz = rates[k];
-            nc++;
+            cfgs[nc++].hz = rates[k];
         }
 
-    fprintf(stderr, "meter_overhead: %d configurations x %d runs of %.3g s (+ %.3g s warm-up each): about %.0f s\n",
-            nc, reps, dur, warm, nc * (reps * dur + warm) + 1);
+    fprintf(stderr, "meter_overhead: %d configurations x %d runs of %g s (+ %g s warm-up each): about %.0f s\n",
+            nc, reps, dur, warm, nc * (reps * dur + warm) + 2);
 
     int failed = 0;
     for (int rep = -1; rep < reps; rep++) {
@@ -361,7 +491,9 @@ int main(int argc, char **argv)
             if (cf->error[0]) continue;
             struct run r;
             double d = rep < 0 ? warm : dur;
-            int rc = cf->source ? run_meter(cf, root, d, &r, cf->error, sizeof cf->error) : run_baseline(d, &r);
+            int rc = cf->kind == BASELINE ? run_baseline(d, &r)
+                     : cf->kind == FLOOR  ? run_floor(cf, d, &r, cf->error, sizeof cf->error)
+                                          : run_meter(cf, root, d, &r, cf->error, sizeof cf->error);
             if (rc != 0) {
                 fprintf(stderr, "meter_overhead: %s\n", cf->error);
                 failed = 1;
@@ -370,7 +502,36 @@ int main(int argc, char **argv)
             if (rep >= 0) cf->runs[cf->nruns++] = r;
         }
     }
+    double hot[2] = {-1, -1};
+    char hot_err[2][512] = {"", ""};
+    for (int s = 0; s < 2; s++)
+        if (srcs[s]) {
+            hot[s] = hot_read_us(srcs[s], root, 0.5, hot_err[s], sizeof hot_err[s]);
+            if (hot[s] < 0) {
+                fprintf(stderr, "meter_overhead: hot read: %s\n", hot_err[s]);
+                failed = 1;
+            }
+        }
     if (root[0]) fake_tree_remove(root);
+
+    /* the machine */
+    char model[160] = "unknown CPU";
+    int ncpu = 0;
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    if (ci) {
+        char line[512];
+        while (fgets(line, sizeof line, ci)) {
+            if (!strncmp(line, "processor", 9)) ncpu++;
+            char *colon = strchr(line, ':');
+            if (!strncmp(line, "model name", 10) && colon && ncpu <= 1) {
+                snprintf(model, sizeof model, "%s", colon + 2);
+                model[strcspn(model, "\n")] = '\0';
+            }
+        }
+        fclose(ci);
+    }
+    struct utsname un;
+    if (uname(&un) != 0) memset(&un, 0, sizeof un);
 
     /* the baseline */
     double v[MAX_RUNS], w[MAX_RUNS], x[MAX_RUNS];
@@ -380,21 +541,24 @@ int main(int argc, char **argv)
     for (int i = 0; i < b->nruns; i++) v[i] = 1e6 * b->runs[i].cpu;
     struct stats base_us = stats_of(v, b->nruns);
 
-    printf("Meter overhead: CPU time of sampling, %% of one core = process CPU seconds / wall seconds x 100,\n"
-           "net of the no-meter baseline; %d runs of %.3g s each, interleaved; min / median / max.\n\n",
+    printf("Machine: %s, %d logical CPU%s; %s %s\n", model, ncpu, ncpu == 1 ? "" : "s", un.sysname, un.release);
+    printf("Meter overhead: process CPU seconds / wall seconds x 100 = %% of one core, net of the no-meter\n"
+           "baseline; %d runs of %g s each, interleaved; median (min .. max).\n\n",
            reps, dur);
     printf("Baseline (no meter, the main thread sleeping): %.4f%% of one core (%.4f .. %.4f), %.0f us CPU per "
-           "%.3g s run (median)\n\n",
+           "%g s run\n\n",
            base.med, base.min, base.max, base_us.med, dur);
-    printf("| source | rate | domains | samples per run, median (expected) | achieved rate | CPU %% of one core, "
-           "median (min .. max) | us CPU per sample, median | start+stop, us CPU | target | met |\n");
-    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    printf("| source | rate | samples per run (expected) | achieved rate | CPU, %% of one core | us CPU per sample | "
+           "start+stop, us CPU | target | met |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
 
     int missed = 0;
+    double per_sample[1 + 3 * MAX_RATES];
     for (int c = 1; c < nc; c++) {
         struct config *cf = &cfgs[c];
+        per_sample[c] = -1;
         if (cf->nruns == 0) {
-            printf("| %s | %g Hz | | | | failed: %s | | | | |\n", cf->source, cf->hz, cf->error);
+            printf("| %s | %g Hz | | | failed: %s | | | | |\n", cf->source, cf->hz, cf->error);
             continue;
         }
         double worst_rate_err = 0;
@@ -412,22 +576,23 @@ int main(int argc, char **argv)
             if (r->interval_used < 0.999 / cf->hz) shortened = 1;
         }
         struct stats pct = stats_of(v, cf->nruns), us = stats_of(w, cf->nruns), hz = stats_of(x, cf->nruns);
+        per_sample[c] = us.med;
         for (int i = 0; i < cf->nruns; i++) v[i] = cf->runs[i].samples;
         struct stats ns = stats_of(v, cf->nruns);
         for (int i = 0; i < cf->nruns; i++) v[i] = 1e6 * cf->runs[i].fixed_cpu;
         struct stats fixed = stats_of(v, cf->nruns);
-        double tgt = target_pct(cf->hz);
-        const char *met = "-";
+        double tgt = cf->kind == METER ? target_pct(cf->hz) : -1;
+        const char *met = "";
+        char tbuf[32] = "";
         if (tgt > 0) {
-            met = pct.med < tgt ? (pct.max < tgt ? "yes" : "yes (median; not every run)") : "NO";
+            met = pct.med < tgt ? (pct.max < tgt ? "yes" : "yes (median; not every run)") : "**no**";
             if (pct.med >= tgt) missed = 1;
+            snprintf(tbuf, sizeof tbuf, "< %g%%", tgt);
         }
-        char tbuf[32] = "none stated";
-        if (tgt > 0) snprintf(tbuf, sizeof tbuf, "< %g%%", tgt);
-        printf("| %s | %g Hz | %zu | %.0f (%.0f) | %.1f Hz (%.1f .. %.1f) | %.4f%% (%.4f .. %.4f) | %.1f | %.0f | %s | "
-               "%s |\n",
-               cf->source, cf->hz, cf->runs[0].ndom, ns.med, cf->hz * dur, hz.med, hz.min, hz.max, pct.med, pct.min,
-               pct.max, us.med, fixed.med, tbuf, met);
+        printf("| %s | %g Hz | %.0f (%.0f) | %.1f Hz (%.1f .. %.1f) | %.3f%% (%.3f .. %.3f) | %.1f (%.1f .. %.1f) | "
+               "%.0f | %s | %s |\n",
+               cf->source, cf->hz, ns.med, cf->hz * dur, hz.med, hz.min, hz.max, pct.med, pct.min, pct.max, us.med,
+               us.min, us.max, fixed.med, tbuf, met);
         if (worst_rate_err > 0.10 || glitches || shortened) {
             failed = 1;
             fprintf(stderr,
@@ -436,7 +601,25 @@ int main(int argc, char **argv)
                     shortened ? ", interval shortened" : "");
         }
     }
-    printf("\nChecks: achieved rate within 10%% of the rate asked, interval not shortened, no glitch: %s\n",
+
+    /* where a sample's cost goes: the wake-up floor at that rate, the hot read, the rest */
+    printf("\nWhere one sample's CPU goes (medians, us): the wake-up floor is the wait loop alone at that rate; "
+           "the hot read is the source's read() called back to back (no sleep between)\n\n");
+    printf("| source | rate | per sample | wake-up floor | hot read() | the rest (cold caches, the meter's own work) |\n");
+    printf("|---|---:|---:|---:|---:|---:|\n");
+    for (int c = 1; c < nc; c++) {
+        struct config *cf = &cfgs[c];
+        if (cf->kind != METER || per_sample[c] < 0) continue;
+        double fl = -1;
+        for (int k = 1; k < nc; k++)
+            if (cfgs[k].kind == FLOOR && cfgs[k].hz == cf->hz) fl = per_sample[k];
+        double hr = hot[strcmp(cf->source, "model") == 0 ? 0 : 1];
+        if (fl < 0 || hr < 0) continue;
+        printf("| %s | %g Hz | %.1f | %.1f | %.1f | %.1f |\n", cf->source, cf->hz, per_sample[c], fl, hr,
+               per_sample[c] - fl - hr);
+    }
+
+    printf("\nChecks (achieved rate within 10%% of the rate asked, interval not shortened, no glitch): %s\n",
            failed ? "FAILED (see above)" : "all passed");
     printf("Targets (< 0.1%% of one core at 10 Hz, < 1%% at 1 kHz, on the median): %s\n",
            missed ? "NOT all met" : "met");

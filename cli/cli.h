@@ -14,6 +14,26 @@
 int cmd_sources(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_bench(int argc, char **argv);    /* cli/bench.c */
+int cmd_ocr(int argc, char **argv);      /* cli/ocr.c */
+int cmd_ocr_data(int argc, char **argv); /* cli/ocr_data.c */
+int cmd_carbon(int argc, char **argv);  /* cli/carbon.c */
+int cmd_regions(int argc, char **argv); /* cli/regions.c */
+int cmd_plan(int argc, char **argv);    /* cli/plan.c */
+int cmd_classify(int argc, char **argv); /* cli/classify.c */
+
+/* Carbon options shared by stat, carbon, regions and plan (cli/carbon.c): each returns 0, or -1 with
+ * a message printed. --year Y; --intensity G (gCO2e/kWh); --pue P (number or gcp, aws, azure; src
+ * gets where the figure comes from). */
+int cli_parse_year(const char *cmd, const char *arg, int *year);
+int cli_parse_intensity(const char *cmd, const char *arg, double *g);
+int cli_parse_pue(const char *cmd, const char *arg, double *pue, char *src, size_t len);
+/* Prints s padded to width terminal columns (UTF-8 aware); the columns s takes. */
+void cli_pad(FILE *out, const char *s, int width);
+int cli_text_width(const char *s);
+/* An intensity as published, at most 2 decimals: "448", "97.85". */
+void cli_format_intensity(double g_per_kwh, char *buf, size_t len);
 
 /* Prints "jouleprint <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,14 @@ static const char usage[] =
     "  sources    what can be measured on this machine, and why not\n"
     "  stat       run a command and report its energy, power and carbon\n"
     "  record     run a command and write its power timeline to CSV\n"
+    "  report     render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts\n"
+    "  bench      run several models of a task, compare energy per item against accuracy\n"
+    "  classify   classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image\n"
+    "  ocr        read rendered text lines with a Tesseract model: accuracy, energy per line\n"
+    "  ocr-data   render the OCR data set (text lines as PNG, ground truth beside each)\n"
+    "  carbon     the CO2e of an energy in a region, and against other regions\n"
+    "  regions    the built-in grid carbon intensities (cloud regions, countries, US states)\n"
+    "  plan       when and where to run a job for the least CO2e, from an intensity series\n"
     "\n"
     "Energy comes from hardware counters where they can be read (RAPL through powercap, MSR or\n"
     "perf) and otherwise from a stated power model, whose figures are marked estimated.\n"
@@ -22,7 +30,8 @@ static const char usage[] =
     "  jouleprint sources\n"
     "  jouleprint stat -- python3 infer.py\n"
     "  jouleprint stat -r 5 --json -o run.json -- ./model --batch 64\n"
-    "  jouleprint record -o power.csv -- make -j2\n";
+    "  jouleprint record -o power.csv -- make -j2\n"
+    "  jouleprint carbon --energy 143.8MWh --region \"Salt Lake City\" --compare Oregon --year 2021\n";
 
 int main(int argc, char **argv)
 {
@@ -42,6 +51,14 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "sources")) return cmd_sources(argc - 1, argv + 1);
     if (!strcmp(cmd, "stat")) return cmd_stat(argc - 1, argv + 1);
     if (!strcmp(cmd, "record")) return cmd_record(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "classify")) return cmd_classify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ocr")) return cmd_ocr(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ocr-data")) return cmd_ocr_data(argc - 1, argv + 1);
+    if (!strcmp(cmd, "carbon")) return cmd_carbon(argc - 1, argv + 1);
+    if (!strcmp(cmd, "regions")) return cmd_regions(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plan")) return cmd_plan(argc - 1, argv + 1);
     fprintf(stderr, "jouleprint: unknown command '%s'\n\n%s", cmd, usage);
     return CLI_EXIT_USAGE;
 }

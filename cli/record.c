@@ -1,5 +1,6 @@
 /* jouleprint record: run a command and write its power timeline to CSV. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,8 @@ static const char help[] =
     "usage: jouleprint record [options] -o FILE.csv -- COMMAND [ARGS...]\n"
     "\n"
     "Runs COMMAND and writes one CSV row per sample: the time since start (t_s), the mean power\n"
-    "over the interval that ended then, in total and per domain (watts), with a header. A short\n"
+    "over the interval that ended then, in total and per domain (watts), then the GPUs' utilization\n"
+    "(%) and memory (MiB) where a GPU source gives them, with a header. A short\n"
     "summary goes to stderr. The exit status is COMMAND's.\n"
     "\n"
     "  -o, --output FILE  the CSV to write (required; - for stdout)\n" CLI_METER_HELP
@@ -72,11 +74,18 @@ int cmd_record(int argc, char **argv)
         size_t nd = jp_meter_domain_count(m);
         fputs("t_s,phase,total_w", out);
         for (size_t i = 0; i < nd; i++) fprintf(out, ",%s_w", jp_meter_domain_name(m, i));
+        size_t na = jp_meter_aux_count(m);
+        for (size_t k = 0; k < na; k++) fprintf(out, ",%s", jp_meter_aux_name(m, k));
         fputc('\n', out);
         for (size_t s = 0; s < jp_meter_sample_count(m); s++) {
             fprintf(out, "%.6f,%s,%.6f", jp_meter_sample_time(m, s), jp_meter_sample_phase(m, s),
                     jp_meter_sample_watts(m, s, JP_TOTAL));
             for (size_t i = 0; i < nd; i++) fprintf(out, ",%.6f", jp_meter_sample_watts(m, s, (int)i));
+            for (size_t k = 0; k < na; k++) {
+                double v = jp_meter_sample_aux(m, s, k);
+                if (isnan(v)) fputc(',', out); /* not available at that sample */
+                else fprintf(out, ",%.3f", v);
+            }
             fputc('\n', out);
         }
         char e[32], d[32];

@@ -13,6 +13,9 @@ static const char help[] =
     "what it measures, and, where it cannot be used, why and what to do about it.\n"
     "The meter uses the first usable CPU counter (rapl-powercap, rapl-msr, rapl-perf), every\n"
     "usable GPU source, and the power model (estimated) when no CPU counter can be read.\n"
+    "GPU sources (nvml, amdgpu-hwmon) list each GPU on a line of its own: its name, the method (the\n"
+    "driver's energy counter, or power sampled at every meter sample and integrated) and how often\n"
+    "the driver updates its readings, where it says.\n"
     "\n"
     "  --json    one JSON array of {name, usable, estimated, detail}\n";
 
@@ -55,7 +58,15 @@ int cmd_sources(int argc, char **argv)
     int any_counter = 0;
     for (int i = 0; i < n; i++) {
         const char *state = st[i].usable ? (st[i].estimated ? "estimate" : "yes") : "no";
-        printf("%-14s %-8s %s\n", st[i].name, state, st[i].detail);
+        /* GPU sources give one line per GPU (name, method, update rate): indented under the first */
+        const char *d = st[i].detail;
+        int first = (int)strcspn(d, "\n");
+        printf("%-14s %-8s %.*s\n", st[i].name, state, first, d);
+        for (d += first; *d == '\n'; d += first) {
+            d++;
+            first = (int)strcspn(d, "\n");
+            printf("%-24s %.*s\n", "", first, d);
+        }
         if (st[i].usable && !st[i].estimated) any_counter = 1;
     }
     if (!any_counter)

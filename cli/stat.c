@@ -18,7 +18,13 @@ static const char help[] =
     "\n"
     "  -r, --repeat N     run N times; report the mean and the spread (default 1)\n"
     "  -w, --warmup N     run N times first without measuring (default 0)\n"
-    "      --region R     carbon region (default: $JP_REGION, else the world average)\n"
+    "      --region R     carbon region (default: $JP_REGION, else the world average); see\n"
+    "                     `jouleprint regions`\n"
+    "      --year Y       the region's figure for year Y (default: its latest)\n"
+    "      --pue P        data centre PUE: a number (1.2) or gcp, aws, azure (default 1.0)\n"
+    "      --intensity G  use G gCO2e/kWh instead of the built-in figure\n"
+    "      --intensity-file F  a CSV of your own (region,g_per_kwh[,year][,source]), consulted first\n"
+    "      --project N    also show the energy and carbon of N runs (e.g. 1e8 inferences)\n"
     "      --json         one JSON object (keys: energy_j, duration_s, domains, carbon_g, region,\n"
     "                     exit_status, runs, samples, ...)\n"
     "      --csv          one CSV row per run, with a header\n"
@@ -38,6 +44,11 @@ struct run {
 struct stats {
     double mean, sd;
 };
+
+/* Carbon options (--pue, --project): PUE 1.0 and no projection unless asked. */
+static double carbon_pue = 1.0;
+static char carbon_pue_src[160];
+static double carbon_project;
 
 static struct stats stats_of(const struct run *runs, int n, size_t offset)
 {
@@ -105,7 +116,14 @@ static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *ru
     json_object_set_new(o, "region", json_string(ci->region));
     json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
     json_object_set_new(o, "intensity_source", json_string(ci->source));
-    json_object_set_new(o, "pue", json_real(1.0));
+    json_object_set_new(o, "pue", json_real(carbon_pue));
+    json_object_set_new(o, "pue_source", json_string(carbon_pue_src[0] ? carbon_pue_src : "none: grid figures as published"));
+    json_object_set_new(o, "intensity_year", ci->year ? json_integer(ci->year) : json_null());
+    json_object_set_new(o, "region_name", json_string(ci->name));
+    if (carbon_project > 0)
+        json_object_set_new(o, "project", json_pack("{s:f, s:f, s:f}", "runs", carbon_project, "energy_j",
+                                                    e.mean * carbon_project, "carbon_g",
+                                                    STATS(runs, n, carbon_g).mean * carbon_project));
     json_object_set_new(o, "exit_status", json_integer(first_failure(runs, n)));
     json_object_set_new(o, "interval_s", json_real(jp_meter_interval(m)));
     json_object_set_new(o, "glitches", json_integer((json_int_t)jp_meter_glitches(m)));
@@ -193,8 +211,26 @@ static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *r
     jp_format_power(STATS(runs, n, peak_w).mean, b2, sizeof b2);
     fprintf(out, "  %-11s %s    peak power %s\n", "duration", b1, b2);
     pm(b1, sizeof b1, STATS(runs, n, carbon_g), jp_format_mass, n);
-    fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", b1, ci->region, ci->g_per_kwh,
-            ci->source);
+    if (carbon_pue_src[0])
+        fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE %.2f, %s)\n", "carbon", b1, ci->region,
+                ci->g_per_kwh, ci->source, carbon_pue, carbon_pue_src);
+    else
+        fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", b1, ci->region, ci->g_per_kwh,
+                ci->source);
+    if (carbon_project > 0) {
+        char g[48];
+        jp_format_energy(e.mean * carbon_project, b2, sizeof b2);
+        jp_format_mass(STATS(runs, n, carbon_g).mean * carbon_project, b3, sizeof b3);
+        jp_format_grams(STATS(runs, n, carbon_g).mean * carbon_project, g, sizeof g);
+        char runs_txt[48], digits[40];
+        size_t nd = (size_t)snprintf(digits, sizeof digits, "%.0f", carbon_project), o = 0;
+        for (size_t i = 0; i < nd && o + 2 < sizeof runs_txt; i++) { /* 100,000,000 */
+            if (i && (nd - i) % 3 == 0) runs_txt[o++] = ',';
+            runs_txt[o++] = digits[i];
+        }
+        runs_txt[o] = '\0';
+        fprintf(out, "  %-11s %s runs: %s, %s CO2e (%s)\n", "projected", runs_txt, b2, b3, g);
+    }
     struct stats sh = STATS(runs, n, share);
     if (sh.mean >= 0) {
         jp_format_energy(STATS(runs, n, attributed_j).mean, b1, sizeof b1);
@@ -236,11 +272,16 @@ int cmd_stat(int argc, char **argv)
         {"region", required_argument, NULL, 'R'}, {"json", no_argument, NULL, 'j'},
         {"csv", no_argument, NULL, 'c'},          {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         CLI_METER_LONGOPTS,
+        {"pue", required_argument, NULL, 'P'},    {"project", required_argument, NULL, 'N'},
+        {"year", required_argument, NULL, 'Y'},   {"intensity", required_argument, NULL, 'I'},
+        {"intensity-file", required_argument, NULL, 'F'},
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     int repeats = 1, warmups = 0, json = 0, csv = 0, opt;
     const char *region = NULL, *outpath = NULL;
+    jp_intensity_query iq;
+    jp_intensity_query_init(&iq);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+r:w:o:h", longopts, NULL)) != -1) {
         char *end;
@@ -257,6 +298,25 @@ int cmd_stat(int argc, char **argv)
             break;
         }
         case 'R': region = optarg; break;
+        case 'P':
+            if (cli_parse_pue("stat", optarg, &carbon_pue, carbon_pue_src, sizeof carbon_pue_src)) return CLI_EXIT_USAGE;
+            break;
+        case 'N': {
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v >= 1 && v <= 1e15) || v != floor(v)) {
+                cli_error("stat", "--project %s: expected a whole number of runs from 1 to 1e15", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            carbon_project = v;
+            break;
+        }
+        case 'Y':
+            if (cli_parse_year("stat", optarg, &iq.year)) return CLI_EXIT_USAGE;
+            break;
+        case 'I':
+            if (cli_parse_intensity("stat", optarg, &iq.g_per_kwh)) return CLI_EXIT_USAGE;
+            break;
+        case 'F': iq.file = optarg; break;
         case 'j': json = 1; break;
         case 'c': csv = 1; break;
         case 'o': outpath = optarg; break;
@@ -279,7 +339,7 @@ int cmd_stat(int argc, char **argv)
     }
     char **cmdv = argv + optind;
     jp_intensity ci;
-    if (jp_intensity_lookup(region, &ci) != JP_OK) {
+    if (jp_intensity_resolve(region, &iq, &ci) != JP_OK) {
         cli_error("stat", "%s", jp_last_error());
         return CLI_EXIT_USAGE;
     }
@@ -333,7 +393,7 @@ int cmd_stat(int argc, char **argv)
         x->energy_j = jp_meter_joules(m, JP_TOTAL);
         x->duration_s = jp_meter_duration(m);
         x->peak_w = jp_meter_peak_watts(m);
-        x->carbon_g = jp_carbon_grams(x->energy_j, ci.g_per_kwh, 1.0);
+        x->carbon_g = jp_carbon_grams(x->energy_j, ci.g_per_kwh, carbon_pue);
         x->above_j = jp_meter_joules_above_baseline(m, JP_TOTAL);
         x->share = jp_meter_tree_share(m);
         x->tree_cpu = jp_meter_tree_cpu_seconds(m);

@@ -197,22 +197,380 @@ size_t jp_meter_sample_count(const jp_meter *m);
 double jp_meter_sample_time(const jp_meter *m, size_t s);
 double jp_meter_sample_watts(const jp_meter *m, size_t s, int domain);
 const char *jp_meter_sample_phase(const jp_meter *m, size_t s);
+/* Side metrics some sources record with every sample, such as GPU utilization and memory in use
+ * ("gpu-0.util_pct", "gpu-0.mem_used_mib"): their number, names, and value at sample s (NAN where the
+ * source could not read it that time). */
+size_t jp_meter_aux_count(const jp_meter *m);
+const char *jp_meter_aux_name(const jp_meter *m, size_t k);
+double jp_meter_sample_aux(const jp_meter *m, size_t s, size_t k);
 
 /* The model parameters used, if the model source is among the sources (else NULL). */
 const jp_model_params *jp_meter_model_params(const jp_meter *m);
 
-/* ---- carbon (minimal; regions arrive with the carbon module) ---------------------------------- */
+/* ---- carbon ------------------------------------------------------------------------------------ */
+/*
+ * Grid carbon intensity compiled into the library from the CSV files of src/data/carbon/ at build
+ * time: the Google Cloud regions for every published year (2019-2025; the latest is the default),
+ * country yearly averages (ISO 3166-1 alpha-2 and alpha-3 codes, names) and US states (ISO 3166-2,
+ * "US-OR"), each figure with its year and source; the world average where nothing is known. No AWS
+ * or Azure region figures are built in (no public per-region data with a source was found): name the
+ * place instead.
+ *
+ * A region is named by provider:code ("gcp:us-west1"), by code ("us-west1", "FR", "FRA", "US-OR"),
+ * or by place ("Oregon", "Salt Lake City", "Paris", "France"); case and accents do not matter. A place
+ * name that is both a Google region and a state or country ("Oregon") means the Google region.
+ */
+
+#define JP_WORLD_G_PER_KWH 480.6 /* see src/carbon.c for its derivation */
 
 typedef struct jp_intensity {
-    char region[64];     /* "world" */
-    double g_per_kwh;    /* grid carbon intensity */
+    char region[64];     /* canonical id: "gcp:us-west1", "FR", "US-OR", "world", or the user's label */
+    double g_per_kwh;    /* grid carbon intensity, gCO2e/kWh */
     char source[160];    /* where the figure comes from, with its year */
+    char name[64];       /* "Oregon", "France", "world average" */
+    char provider[16];   /* "gcp", "country", "us-state", "world", "user" */
+    char country[4];     /* ISO 3166-1 alpha-2 of the place, "" if not known */
+    int year;            /* year of the figure; 0 where it has none (world, a plain --intensity) */
+    double cfe;          /* the provider's carbon-free energy share 0..1; negative: not published */
+    bool seed;           /* one of the seed study's 23 Google regions */
 } jp_intensity;
 
-/* Looks up a region; NULL or "" means JP_REGION from the environment, else the world average. */
+/* Looks up a region, latest year; NULL or "" means JP_REGION from the environment, else the world
+ * average. Unknown: JP_ERR_NOTFOUND, and jp_last_error() lists the closest known names. */
 int jp_intensity_lookup(const char *region, jp_intensity *out);
+/* The same for one year (0 = the latest). A region with no figure for that year: JP_ERR_NOTFOUND
+ * naming the years it has. */
+int jp_intensity_lookup_year(const char *region, int year, jp_intensity *out);
+
+/* How to choose a figure beyond the built-in data. */
+typedef struct jp_intensity_query {
+    int year;          /* 0: the latest */
+    const char *file;  /* a user CSV (region,g_per_kwh[,year][,source]) consulted before the built-in
+                        * data; NULL: none */
+    double g_per_kwh;  /* >= 0: this figure, whatever the region (--intensity); negative: none */
+} jp_intensity_query;
+void jp_intensity_query_init(jp_intensity_query *q);
+/* The figure for region under q: a plain figure if given, else the region's row in the file (a file
+ * with a single row also serves when no region is named), else the built-in data. A malformed file
+ * fails with JP_ERR_PARSE naming FILE:LINE and the field. */
+int jp_intensity_resolve(const char *region, const jp_intensity_query *q, jp_intensity *out);
+
+/* The built-in regions, in order: Google regions, countries, US states. */
+size_t jp_region_count(void);
+/* Region i with its figure for year (0 = its latest); JP_ERR_NOTFOUND if it has none that year. */
+int jp_region_get(size_t i, int year, jp_intensity *out);
+/* The years region i has figures for, ascending; returns how many (may exceed max). */
+size_t jp_region_years(size_t i, int *years, size_t max);
+/* Whether region i's id, code, name, other names or country contain text (case and accents aside). */
+bool jp_region_matches(size_t i, const char *text);
+/* Up to max known regions closest to text, best first, as "gcp:us-west1 (Oregon)"; returns how many. */
+size_t jp_region_suggest(const char *text, char (*out)[96], size_t max);
+
+/* A PUE: a number from 1 to 3 ("1.2"), or a provider whose published fleet PUE is built in ("gcp",
+ * "aws", "azure"; also "google", "amazon", "microsoft"). source gets where it comes from. */
+int jp_pue_parse(const char *text, double *pue, char *source, size_t len);
+
 /* grams of CO2e for an energy in joules at an intensity and PUE (1.0 = as published). */
 double jp_carbon_grams(double joules, double g_per_kwh, double pue);
+/* "64,422,400 g" below 1e15 g with digits grouped; "0.0123 g" with 3 significant digits below 1000 g. */
+void jp_format_grams(double grams, char *buf, size_t len);
+
+/* ---- intensity time series and planning -------------------------------------------------------- */
+/*
+ * A CSV of intensity over time: header timestamp,region,g_per_kwh; '#' lines are comments; timestamps
+ * in UTC as "2024-05-01T13:00Z", "2024-05-01T13:00:00Z", "2024-05-01 13:00" or Unix seconds. Each
+ * row holds from its time until the region's next row, at most one step (the smallest spacing of any
+ * two rows of a region: one cadence for the file); a longer spacing is a gap, reported as a warning,
+ * and no plan crosses it.
+ */
+typedef struct jp_series jp_series;
+
+/* Loads a series. A malformed row fails with JP_ERR_PARSE naming FILE:LINE and the field. */
+int jp_series_load(const char *path, jp_series **out);
+void jp_series_free(jp_series *s);
+size_t jp_series_row_count(const jp_series *s);
+size_t jp_series_region_count(const jp_series *s);
+const char *jp_series_region(const jp_series *s, size_t i);
+double jp_series_first(const jp_series *s); /* earliest timestamp, Unix seconds */
+double jp_series_last(const jp_series *s);  /* latest timestamp + its step */
+/* Warnings (gaps, duplicate rows skipped), one line each. */
+size_t jp_series_warning_count(const jp_series *s);
+const char *jp_series_warning(const jp_series *s, size_t i);
+
+typedef struct jp_plan_choice {
+    char region[64];  /* as written in the series */
+    double start;     /* Unix seconds, UTC */
+    double g_per_kwh; /* mean intensity over the run */
+    double grams;     /* CO2e of the run */
+} jp_plan_choice;
+
+typedef struct jp_plan_request {
+    double joules;       /* energy of the job, spread evenly over its duration */
+    double duration_s;
+    double window_start; /* the job starts at or after this (Unix s); NAN: the series' start */
+    double window_end;   /* and ends by this; NAN: the series' end */
+    const char *region;  /* the current region (a name in the series, or one that resolves to the same
+                          * built-in region); NULL: the series' first region */
+    double now;          /* when "now" is (Unix s); NAN: the window start */
+} jp_plan_request;
+
+/* The start and region with the least CO2e (best), and the job run at `now` in the current region
+ * (current; grams NAN if the series does not cover it). per_region (may be NULL) gets the best start
+ * of each series region, max entries, in series order; *n_regions their number. JP_ERR_NOTFOUND if no
+ * start fits the window. */
+int jp_series_plan(const jp_series *s, const jp_plan_request *req, jp_plan_choice *best, jp_plan_choice *current,
+                   jp_plan_choice *per_region, size_t max, size_t *n_regions);
+
+/* "2024-05-01T13:00Z" (and the forms above) to Unix seconds. */
+int jp_parse_time(const char *text, double *unix_s);
+/* "2024-05-01 13:00 UTC". */
+void jp_format_time(double unix_s, char *buf, size_t len);
+
+/* ---- OCR: the built-in `ocr` workload ---------------------------------------------------------- */
+/*
+ * Text lines rendered with FreeType (jp_ocr_data_write), read by Tesseract through its C API in
+ * several configurations (jp_ocr_models), scored (CER, WER, word recall), and measured with the
+ * meter in two phases, "load" and "infer" (jp_ocr_run). The README's "OCR" section defines every
+ * metric. Strings are UTF-8.
+ */
+
+/* One Tesseract configuration: a traineddata file and an engine. */
+typedef struct jp_ocr_model {
+    const char *name;    /* "eng-fast", "eng-best", "eng-lstm4", "eng-legacy", "eng-combined" */
+    const char *file;    /* the traineddata, relative to the tessdata folder: "4.0.0/eng.traineddata" */
+    const char *engine;  /* "lstm", "legacy" or "legacy+lstm" */
+    const char *summary; /* in words, with the file's origin */
+} jp_ocr_model;
+
+/* The configurations, in order of size; NULL past the end. */
+const jp_ocr_model *jp_ocr_model_at(size_t i);
+/* By name; NULL (and jp_last_error() listing the names) if unknown. */
+const jp_ocr_model *jp_ocr_model_find(const char *name);
+/* Finds and checks a configuration's traineddata: `tessdata` (NULL: $JP_TESSDATA, else the project's
+ * data/tessdata, and for eng-fast Debian's tesseract-ocr-eng). Writes the folder to pass Tesseract
+ * into dir and the file into path. JP_ERR_NOTFOUND when missing, JP_ERR_PARSE when the file is not a
+ * traineddata or lacks the engine's parts; the message says how to install it (scripts/bootstrap). */
+int jp_ocr_model_locate(const char *name, const char *tessdata, char *dir, size_t dir_len, char *path,
+                        size_t path_len);
+
+/* An 8-bit grey image, one byte a pixel, rows top to bottom, `width` bytes a row. */
+typedef struct jp_ocr_image {
+    int width, height;
+    uint8_t *pixels;
+} jp_ocr_image;
+void jp_ocr_image_free(jp_ocr_image *img);
+/* PNG, 8-bit greyscale. */
+int jp_ocr_png_write(const char *path, const jp_ocr_image *img);
+/* Any PNG; colour is converted to grey, alpha dropped. */
+int jp_ocr_png_read(const char *path, jp_ocr_image *img);
+
+/* How one line is drawn. */
+typedef struct jp_ocr_style {
+    char font[40];   /* a name from jp_ocr_font_at(): "DejaVuSans", "LiberationSerif", "FreeMono", ... */
+    double size_px;  /* FreeType pixel size (the em square) */
+    int fg, bg;      /* ink and paper grey levels, 0..255 */
+    double blur;     /* Gaussian blur sigma in pixels; 0 = none */
+    double noise;    /* Gaussian noise standard deviation in grey levels; 0 = none */
+} jp_ocr_style;
+
+/* The fonts the renderer knows (name and file; NULL past the end). Files are Debian's
+ * fonts-dejavu-core, fonts-liberation and fonts-freefont-ttf. */
+const char *jp_ocr_font_at(size_t i, const char **file);
+/* Renders one line of text; noise is drawn from seed. The caller frees with jp_ocr_image_free. */
+int jp_ocr_render(const char *text, const jp_ocr_style *style, uint64_t seed, jp_ocr_image *out);
+
+/* The data set: for a seed, line i of a split ("clean" or "hard") has a fixed text and style. */
+#define JP_OCR_SPLITS 2
+const char *jp_ocr_split_name(int split); /* 0: "clean", 1: "hard" */
+int jp_ocr_data_line(uint64_t seed, int split, size_t i, char *text, size_t text_len, jp_ocr_style *style);
+/* Renders n lines for each split into dir (created if needed): dir/clean/000000.png with
+ * dir/clean/000000.gt.txt beside it, the same under dir/hard/, and dir/manifest.tsv (one row a
+ * line: split, file, font, size, ink, paper, blur, noise, text). The same seed gives the same bytes. */
+int jp_ocr_data_write(const char *dir, size_t n, uint64_t seed);
+
+/* Scores: counts added up over lines, so that rates are over the whole set (not means of lines).
+ * Both texts are first trimmed and every run of white space made one space. */
+typedef struct jp_ocr_counts {
+    uint64_t lines, lines_exact;  /* lines scored; of them, read exactly */
+    uint64_t ref_chars, char_edits; /* code points in the references; Levenshtein distance in them */
+    uint64_t ref_words, word_edits; /* words in the references; Levenshtein distance in words */
+    uint64_t words_found;           /* reference words matched by an output word (see recall) */
+    uint64_t hyp_words;             /* words in the outputs */
+} jp_ocr_counts;
+/* Adds the comparison of one reference with one output to c. */
+void jp_ocr_score(const char *ref, const char *hyp, jp_ocr_counts *c);
+/* Character error rate: char_edits / ref_chars. Word error rate: word_edits / ref_words. Word
+ * recall: words_found / ref_words, where words are separated by white space, compared exactly
+ * (case and punctuation count), and each output word can match one reference word, in any order
+ * (multiset intersection). With no reference characters (words), CER (WER) is 0 if the output is
+ * empty too and 1 otherwise, and recall is 1 (there was nothing to miss). */
+double jp_ocr_cer(const jp_ocr_counts *c);
+double jp_ocr_wer(const jp_ocr_counts *c);
+double jp_ocr_recall(const jp_ocr_counts *c);
+
+/* A Tesseract instance for one configuration, reading single text lines. */
+typedef struct jp_ocr_engine jp_ocr_engine;
+int jp_ocr_engine_open(jp_ocr_engine **out, const char *model, const char *tessdata);
+/* The text read (malloc'd, without the trailing newline); the caller frees it with free(). */
+int jp_ocr_engine_read(jp_ocr_engine *e, const jp_ocr_image *img, char **text);
+void jp_ocr_engine_close(jp_ocr_engine *e);
+
+/* A measured run of one configuration over a data set. */
+typedef struct jp_ocr_config {
+    const char *model;    /* required */
+    const char *data;     /* a folder from jp_ocr_data_write (or any with clean/ and hard/, or PNGs
+                             with .gt.txt beside them); NULL: the default set (seed 1), rendered
+                             once into $XDG_CACHE_HOME/jouleprint (or ~/.cache/jouleprint) */
+    size_t n;             /* lines per split to read (the first n); 0: all (default set: 100) */
+    int threads;          /* workers, each with its own engine (default 1) */
+    const char *tessdata; /* as for jp_ocr_model_locate */
+    bool keep_lines;      /* keep every line's reference and output in the result */
+} jp_ocr_config;
+void jp_ocr_config_init(jp_ocr_config *cfg);
+
+typedef struct jp_ocr_line {
+    int split;
+    char *file, *ref, *hyp;
+    double seconds; /* wall time of this line's recognition */
+} jp_ocr_line;
+
+typedef struct jp_ocr_split_result {
+    char name[32];
+    jp_ocr_counts counts;
+    double infer_s;  /* wall time to read this split */
+} jp_ocr_split_result;
+
+typedef struct jp_ocr_result {
+    char model[32];
+    char data[4096];          /* the folder read */
+    size_t nsplits;
+    jp_ocr_split_result split[JP_OCR_SPLITS + 1];
+    jp_ocr_counts all;
+    double load_s, infer_s;   /* wall time of the phases */
+    double load_j, infer_j;   /* energy of the phases (the meter's total); 0 without a meter */
+    double load_share, infer_share; /* this process's share of the machine's busy CPU time in each
+                                       phase (0..1), or -1 if unknown */
+    double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
+    size_t nlines;
+    jp_ocr_line *lines;       /* when keep_lines */
+} jp_ocr_result;
+
+/* Reads the images into memory, then, with m (opened by the caller; NULL: time only) started:
+ * phase "load" opens `threads` engines, phase "infer" reads every line; stops m. The caller
+ * reads the meter for domains and more. Frees nothing the caller gave; free the result with
+ * jp_ocr_result_free. */
+int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out);
+void jp_ocr_result_free(jp_ocr_result *r);
+
+/* ---- image classification: the inference engine and the built-in `classify` workload --------- */
+/*
+ * A compact float32 inference engine (src/nn/) for image classifiers: MLPs, CNNs, ResNets and vision
+ * transformers, read from a folder holding config.json and model.safetensors with Hugging Face's
+ * tensor names and config keys (ResNetForImageClassification, ViTForImageClassification). Batch norm
+ * is folded into the convolutions at load; matrix work goes through OpenBLAS. Every buffer is
+ * allocated at load, none while inferring. The project's zoo (models/, trained on Fashion-MNIST by
+ * models/train.py) is run by jp_classify_run, which measures it in phases "load" and "infer".
+ */
+
+typedef struct jp_nn_model jp_nn_model;
+
+/* Loads dir/config.json and dir/model.safetensors. max_batch: the largest batch that will be given
+ * to jp_nn_forward (workspace for it is allocated now); threads: 1..64 threads for inference (T-1
+ * worker threads are started; a batch of two or more is split across them, a single image uses
+ * OpenBLAS with T threads). Note that OpenBLAS's thread count is process-wide and set by every
+ * forward call. A truncated or inconsistent safetensors file, a tensor of the wrong shape or dtype,
+ * a missing or unexpected tensor, or a config the engine cannot run, fails with JP_ERR_PARSE and a
+ * message naming the file and the tensor. */
+int jp_nn_load(jp_nn_model **out, const char *dir, int max_batch, int threads);
+/* The same with the two files named. */
+int jp_nn_load_files(jp_nn_model **out, const char *config_path, const char *weights_path, int max_batch,
+                     int threads);
+void jp_nn_free(jp_nn_model *m);
+
+/* Logits [batch][num_labels] of images given as float NCHW [batch][channels][height][width], already
+ * normalized. 1 <= batch <= max_batch. Allocates nothing. */
+int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits);
+/* The same from 8-bit pixels, normalized as the model's config says ((p/255 - mean) / std). */
+int jp_nn_forward_u8(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits);
+
+typedef struct jp_nn_info {
+    char type[16];                  /* "mlp", "cnn", "resnet", "vit" */
+    int channels, height, width;    /* the input */
+    int num_labels;
+    uint64_t params;                /* learned parameters (batch-norm running statistics excluded) */
+    double flops;                   /* per image: 2 x multiply-accumulates of convolutions, linear layers
+                                       and attention products */
+    int max_batch, threads;
+    float input_mean, input_std;
+} jp_nn_info;
+void jp_nn_info_get(const jp_nn_model *m, jp_nn_info *info);
+/* The name of label i (config.json's id2label), or NULL out of range. */
+const char *jp_nn_label(const jp_nn_model *m, int i);
+
+/* Fashion-MNIST's IDX files (gzip or plain). Images are [n][rows][cols] bytes. */
+typedef struct jp_idx_images {
+    int n, rows, cols;
+    uint8_t *pixels;
+    uint8_t *labels; /* n labels, or NULL */
+} jp_idx_images;
+/* Reads an image file and, when labels_path is not NULL, its label file (the counts must agree). */
+int jp_idx_read(const char *images_path, const char *labels_path, jp_idx_images *out);
+void jp_idx_free(jp_idx_images *d);
+/* Reads Fashion-MNIST's test (or, test = false, training) split from data_dir (NULL:
+ * $JP_FASHION_MNIST, else /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist). */
+int jp_fashion_mnist_read(const char *data_dir, bool test, jp_idx_images *out);
+
+/* A model of the zoo, from its config.json. */
+typedef struct jp_classify_model_info {
+    char name[64];          /* the folder's name: "mlp", "resnet-s", ... */
+    char dir[1024];         /* the folder */
+    char type[16];          /* model_type */
+    char description[256];
+    uint64_t params;
+    double flops;           /* per image */
+    int test_correct, test_total; /* the training script's figure on the full test set */
+    double accuracy;        /* test_correct / test_total */
+    double train_seconds;
+} jp_classify_model_info;
+
+/* The zoo folder: models_dir if not NULL, else $JP_MODELS_DIR, else models/ beside the executable's
+ * folder or its parent (build/jouleprint finds the source tree's models/), else ./models. */
+int jp_classify_models_dir(const char *models_dir, char *buf, size_t len);
+/* The models found there (folders with config.json), in order of FLOPs. Returns the count (at most
+ * max filled) or a negative jp_status. */
+int jp_classify_list(const char *models_dir, jp_classify_model_info *out, size_t max);
+/* One model by name (or a path to a model folder). */
+int jp_classify_find(const char *models_dir, const char *name, jp_classify_model_info *out);
+
+typedef struct jp_classify_config {
+    const char *model;      /* a zoo name or a model folder; required */
+    const char *models_dir; /* as for jp_classify_models_dir */
+    const char *data_dir;   /* as for jp_fashion_mnist_read */
+    int n;                  /* test images to run, the first n; 0: all 10,000 */
+    int batch;              /* images per forward pass (default 64) */
+    int threads;            /* inference threads (default 1) */
+    int *predictions;       /* if not NULL, receives n predicted labels */
+} jp_classify_config;
+void jp_classify_config_init(jp_classify_config *cfg);
+
+typedef struct jp_classify_result {
+    jp_classify_model_info model;
+    int n, correct;
+    double accuracy;
+    double load_s, infer_s;         /* wall time of the phases */
+    double images_per_s;            /* n / infer_s */
+    double load_j, infer_j;         /* energy of the phases (the meter's total); 0 without a meter */
+    double j_per_image;             /* infer_j / n */
+    bool estimated;                 /* the meter's figures are estimates (the model source) */
+    double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
+    double load_share, infer_share; /* this process's share of the machine's busy CPU time in each
+                                       phase (0..1), or -1 if unknown */
+} jp_classify_result;
+
+/* Reads the test set into memory, then, with m (opened by the caller; NULL: time only) started:
+ * phase "load" loads the model, phase "infer" classifies the first n test images in batches; stops
+ * m. The caller reads the meter for domains and more. This is `builtin: classify` for bench specs. */
+int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out);
 
 #ifdef __cplusplus
 }

@@ -51,4 +51,11 @@ extern const size_t jp_carbon_figure_count;
 extern const struct jp_carbon_pue jp_carbon_pues[];
 extern const size_t jp_carbon_pue_count;
 
+/* Helpers shared by carbon.c and carbon_series.c. */
+/* Splits one CSV line in place (quoted fields allowed, blanks around fields trimmed); returns the
+ * number of fields, or -1 if malformed or more than max. */
+int jp_carbon_split_csv(char *line, char **fields, int max);
+/* A name folded for comparison: lower-case ASCII, accents removed, separators as single spaces. */
+void jp_carbon_norm(const char *in, char *out, size_t len);
+
 #endif

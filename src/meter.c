@@ -33,6 +33,7 @@ struct mdom {
     uint64_t last;
     bool have_last, gone;
     double last_t; /* time of the last good read */
+    double moved_t; /* time the counter last moved (counters that update in steps: see step()) */
     double last_w;
     double joules;
     double baseline_w;
@@ -55,6 +56,7 @@ struct jp_meter {
     uint64_t *raw;
     enum jp_read_status *st;
     double *wbuf; /* one sample's watts: ndom domains, then the total */
+    size_t naux;  /* side metrics of all sources (GPU utilization, memory; see source.h) */
     double interval;
 
     pthread_mutex_t mu;
@@ -71,6 +73,7 @@ struct jp_meter {
     double *tl_t;     /* sample times */
     double *tl_w;     /* per sample: ndom domain watts, then the total */
     uint32_t *tl_ph;  /* phase of each sample */
+    double *tl_aux;   /* per sample: naux side metrics */
     size_t ns, cap_s;
     double peak_w;
     uint64_t glitches, wraps;
@@ -213,6 +216,7 @@ int jp_meter_open(jp_meter **out, const jp_meter_config *cfg)
     for (size_t s = 0; s < m->nsrc; s++) {
         m->src_off[s] = m->ndom;
         m->ndom += m->srcs[s].ndomains;
+        m->naux += m->srcs[s].naux;
     }
     m->dom = calloc(m->ndom ? m->ndom : 1, sizeof *m->dom);
     m->raw = calloc(m->ndom ? m->ndom : 1, sizeof *m->raw);
@@ -222,6 +226,21 @@ int jp_meter_open(jp_meter **out, const jp_meter_config *cfg)
         jp_meter_close(m);
         return jp_fail(JP_ERR_NOMEM, "out of memory");
     }
+    /* two sources may number their domains alike (NVIDIA and AMD GPUs both from gpu-0): the later
+     * one is named after its source, so that names stay unique keys in every output */
+    for (size_t s = 0; s < m->nsrc; s++)
+        for (size_t i = 0; i < m->srcs[s].ndomains; i++) {
+            struct jp_domain_desc *d = &m->srcs[s].domains[i];
+            bool taken = false;
+            for (size_t s2 = 0; s2 <= s && !taken; s2++)
+                for (size_t i2 = 0; i2 < (s2 == s ? i : m->srcs[s2].ndomains); i2++)
+                    if (!strcmp(m->srcs[s2].domains[i2].name, d->name)) taken = true;
+            if (taken) {
+                char renamed[JP_NAME_MAX];
+                snprintf(renamed, sizeof renamed, "%.20s:%.26s", m->srcs[s].ops->name, d->name);
+                jp_strlcpy(d->name, renamed, sizeof d->name);
+            }
+        }
     bool has_package = false;
     for (size_t s = 0; s < m->nsrc; s++)
         for (size_t i = 0; i < m->srcs[s].ndomains; i++)
@@ -279,7 +298,7 @@ static double step(jp_meter *m, struct mdom *d, uint64_t raw, enum jp_read_statu
     double span = t - d->last_t; /* since the last good read */
     if (!d->have_last) {
         d->last = raw;
-        d->last_t = t;
+        d->last_t = d->moved_t = t;
         d->have_last = true;
         return 0;
     }
@@ -294,21 +313,28 @@ static double step(jp_meter *m, struct mdom *d, uint64_t raw, enum jp_read_statu
          * here and bridge the interval with the last good power. */
         m->glitches++;
         d->last = raw;
-        d->last_t = t;
+        d->last_t = d->moved_t = t;
         return d->last_w * span;
     }
     double e = (double)delta * d->desc->joules_per_unit;
-    if (e / span > d->max_w) {
+    /* Some counters advance in steps (NVML's energy about every 100 ms): a step seen after a short
+     * sample holds the energy of the whole time since the counter last moved, so the power it
+     * implies is judged over that time. */
+    double rate_span = delta && t - d->moved_t > span ? t - d->moved_t : span;
+    if (e / rate_span > d->max_w) {
         /* a jump no hardware can draw: as above */
         m->glitches++;
         d->last = raw;
-        d->last_t = t;
+        d->last_t = d->moved_t = t;
         return d->last_w * span;
     }
     if (raw < d->last) m->wraps++;
     d->last = raw;
     d->last_t = t;
-    d->last_w = e / span;
+    if (delta) {
+        d->last_w = e / rate_span;
+        d->moved_t = t;
+    }
     return e;
 }
 
@@ -332,12 +358,19 @@ static int push_sample(jp_meter *m, double t, const double *w)
         if (nw) m->tl_w = nw;
         uint32_t *np = realloc(m->tl_ph, cap * sizeof *np);
         if (np) m->tl_ph = np;
-        if (!nt || !nw || !np) return JP_ERR_NOMEM;
+        double *na = m->naux ? realloc(m->tl_aux, cap * m->naux * sizeof *na) : NULL;
+        if (na) m->tl_aux = na;
+        if (!nt || !nw || !np || (m->naux && !na)) return JP_ERR_NOMEM;
         m->cap_s = cap;
     }
     m->tl_t[m->ns] = t;
     memcpy(m->tl_w + m->ns * (m->ndom + 1), w, (m->ndom + 1) * sizeof *w);
     m->tl_ph[m->ns] = (uint32_t)(m->nphase - 1);
+    if (m->naux) {
+        double *a = m->tl_aux + m->ns * m->naux;
+        for (size_t s = 0; s < m->nsrc; s++)
+            for (size_t k = 0; k < m->srcs[s].naux; k++) *a++ = m->srcs[s].aux[k];
+    }
     m->ns++;
     return JP_OK;
 }
@@ -459,7 +492,7 @@ int jp_meter_start(jp_meter *m)
     for (size_t i = 0; i < m->ndom; i++) {
         if (m->st[i] == JP_READ_OK) {
             m->dom[i].last = m->raw[i];
-            m->dom[i].last_t = t;
+            m->dom[i].last_t = m->dom[i].moved_t = t;
             m->dom[i].have_last = true;
         }
     }
@@ -572,6 +605,7 @@ void jp_meter_close(jp_meter *m)
     free(m->tl_t);
     free(m->tl_w);
     free(m->tl_ph);
+    free(m->tl_aux);
     free(m->srcs);
     free(m->src_off);
     free(m->dom);
@@ -708,6 +742,22 @@ double jp_meter_sample_watts(const jp_meter *m, size_t s, int domain)
 const char *jp_meter_sample_phase(const jp_meter *m, size_t s)
 {
     return m && s < m->ns ? m->phases[m->tl_ph[s]].name : "";
+}
+
+size_t jp_meter_aux_count(const jp_meter *m) { return m ? m->naux : 0; }
+
+const char *jp_meter_aux_name(const jp_meter *m, size_t k)
+{
+    for (size_t s = 0; m && s < m->nsrc; s++) {
+        if (k < m->srcs[s].naux) return m->srcs[s].aux_name[k];
+        k -= m->srcs[s].naux;
+    }
+    return "";
+}
+
+double jp_meter_sample_aux(const jp_meter *m, size_t s, size_t k)
+{
+    return m && s < m->ns && k < m->naux ? m->tl_aux[s * m->naux + k] : NAN;
 }
 
 const jp_model_params *jp_meter_model_params(const jp_meter *m)

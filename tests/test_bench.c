@@ -26,24 +26,6 @@ static char *dir;
 
 /* ---- scorers --------------------------------------------------------------------------------- */
 
-static void test_edit_distances(void **state)
-{
-    (void)state;
-    assert_int_equal(jp_edit_distance_chars("kitten", "sitting"), 3);
-    assert_int_equal(jp_edit_distance_chars("", "abc"), 3);     /* insertions */
-    assert_int_equal(jp_edit_distance_chars("abc", ""), 3);     /* deletions */
-    assert_int_equal(jp_edit_distance_chars("", ""), 0);
-    assert_int_equal(jp_edit_distance_chars("café", "cafe"), 1); /* one code point, not two bytes */
-    assert_int_equal(jp_utf8_length("café"), 4);
-    assert_int_equal(jp_utf8_length("日本語"), 3);
-    assert_int_equal(jp_edit_distance_chars("日本語", "日本"), 1);
-    assert_int_equal(jp_edit_distance_words("the cat sat", "the cat sat"), 0);
-    assert_int_equal(jp_edit_distance_words("the cat sat", "the dog sat down"), 2);
-    assert_int_equal(jp_word_count("  two   words "), 2);
-    assert_int_equal(jp_words_recalled("a b c", "a a b"), 2); /* each predicted word matches once */
-    assert_int_equal(jp_words_recalled("", "a b"), 0);
-}
-
 static void test_scorers(void **state)
 {
     (void)state;
@@ -230,6 +212,37 @@ static void test_two_models_and_failures(void **state)
     jp_bench_run_clear(&run);
 }
 
+/* The seed's example specs are valid, given the data their prepare.py would write. */
+static void test_seed_example_specs_validate(void **state)
+{
+    (void)state;
+    const char *src = getenv("JP_TEST_SRC_DIR");
+    assert_non_null(src);
+    const char *specs[] = {"image-classification.yaml", "summarization.yaml", "text-to-image.yaml", "ocr.yaml"};
+    const char *data[] = {"data/cifar10/items.txt", "data/cifar10/labels.txt", "data/cnn_dailymail/articles.txt",
+                          "data/cnn_dailymail/highlights.txt", "data/prompts/prompts.txt", "data/lines/items.txt",
+                          "data/lines/text.txt"};
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s'/examples/seed/*.yaml '%s'/examples/seed/*.py '%s'/", src, src, dir);
+    assert_int_equal(system(cmd), 0);
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "%s", data[i]);
+        char lines[120000];
+        size_t off = 0;
+        for (int k = 0; k < 10000; k++) off += (size_t)snprintf(lines + off, sizeof lines - off, "x%d\n", k);
+        ft_write_bytes(dir, rel, lines, off);
+    }
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, specs[i]);
+        struct jp_spec spec;
+        if (jp_spec_load(path, &spec) != JP_OK) fail_msg("%s: %s", specs[i], jp_last_error());
+        assert_true(spec.ntasks == 1 && spec.tasks[0].nmodels >= 2);
+        jp_spec_free(&spec);
+    }
+}
+
 /* ---- the "models" --------------------------------------------------------------------------- */
 
 static int fake_model(int argc, char **argv)
@@ -289,10 +302,10 @@ int main(int argc, char **argv)
     if (n <= 0) return 1;
     self[n] = '\0';
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_edit_distances),
         cmocka_unit_test(test_scorers),
         cmocka_unit_test_setup_teardown(test_spec_errors_name_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_models_and_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_example_specs_validate, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

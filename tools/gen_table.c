@@ -270,7 +270,7 @@ static void row_source(char **f, int n)
 {
     (void)n;
     if (!*f[0] || !*f[1]) die("empty key or text");
-    if (strlen(f[1]) > 150) die("source text longer than 150 characters");
+    if (strlen(f[1]) > 130) die("source text longer than 130 characters");
     for (int i = 0; i < n_csrc; i++)
         if (!strcmp(csrc_key[i], f[0])) die("duplicate source key");
     if (n_csrc == CARBON_MAX_SOURCES) die("too many sources");

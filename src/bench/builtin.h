@@ -14,10 +14,12 @@ struct jp_bench_builtin {
     const char *scorer; /* the scorer its predictions suit ("accuracy", "ocr") */
     /* Validates the options before anything runs; JP_OK or a status with why[] filled. May be NULL. */
     int (*check)(const struct jp_spec_option *opts, size_t nopts, char *why, size_t whylen);
-    /* Runs n items: marks "load" and "infer" on the running meter, writes one prediction per line to
-     * outputs and the matching references to refs. JP_OK, or a status with jp_fail's message. */
+    /* Runs n items, measured with m (opened by the caller, not started; NULL: not measured): the
+     * builtin starts m, marks phases "load" and "infer", and stops it, as jp_classify_run and
+     * jp_ocr_run do. Writes one prediction per line to outputs and the matching references to refs,
+     * and the number of items it ran to *done. JP_OK, or a status with jp_fail's message. */
     int (*run)(const struct jp_spec_option *opts, size_t nopts, long n, const char *outputs, const char *refs,
-               jp_meter *m);
+               jp_meter *m, long *done);
 };
 
 const struct jp_bench_builtin *jp_bench_builtin_find(const char *name);

@@ -234,6 +234,7 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
     long done = 0;
     enum outcome oc = RUN_OK;
     bool open_pipe = true;
+    useconds_t wait_us = 500;
     for (;;) {
         if (o->interrupted && *o->interrupted) {
             oc = RUN_INTERRUPTED;
@@ -285,7 +286,9 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
                 pid = 0;
                 break;
             }
-            usleep(20000);
+            /* the output is closed: the child is exiting; look again soon, then less often */
+            usleep(wait_us);
+            if (wait_us < 20000) wait_us *= 2;
         }
         if (outputs && pr) {
             done = count_new_lines(outputs, &out_off, done);
@@ -392,8 +395,9 @@ static void fail_model(struct jp_bench_model *bm, const char *status, const char
 }
 
 /* One pass of the model over n items; measured when `measured`. */
-static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int run,
-                             bool measured, const char *outputs, const char *refs, char *err, size_t errlen)
+/* One pass of the model over n items; measured when `measured`. *done gets the items it ran. */
+static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int run, bool measured, const char *outputs,
+                             const char *refs, long *done, char *err, size_t errlen)
 {
     const struct jp_spec_model *sm = c->sm;
     struct progress pr = {c->o, c->task->name, sm->name, run, sm->repeats, what, n, jp_now(), 0};
@@ -404,48 +408,45 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
         return RUN_FAILED;
     }
     unlink(outputs);
-    if (measured && jp_meter_start(c->meter) != JP_OK) {
-        snprintf(err, errlen, "meter: %s", jp_last_error());
+    *done = n;
+    if (sm->builtin[0]) {
+        /* in-process: the builtin starts and stops the meter around its own phases */
+        const struct jp_bench_builtin *b = jp_bench_builtin_find(sm->builtin);
+        int rc = b->run(sm->options, sm->noptions, n, outputs, refs, measured ? c->meter : NULL, done);
+        if (rc != JP_OK) say(err, errlen, "%s", jp_last_error());
+        progress_draw(&pr, *done, true);
+        if (c->o->interrupted && *c->o->interrupted) return RUN_INTERRUPTED;
+        if (rc == JP_OK && *done <= 0) {
+            say(err, errlen, "builtin %s ran no items", sm->builtin);
+            return RUN_FAILED;
+        }
+        return rc == JP_OK ? RUN_OK : RUN_FAILED;
+    }
+    if (write_head(c->task->items, inputs, n) != JP_OK) {
+        say(err, errlen, "%s", jp_last_error());
         return RUN_FAILED;
     }
-    enum outcome oc;
-    if (sm->builtin[0]) {
-        const struct jp_bench_builtin *b = jp_bench_builtin_find(sm->builtin);
-        jp_meter *m = c->meter;
-        bool started_here = false;
-        if (!measured) { /* builtins mark phases: give them a running meter, unused */
-            started_here = jp_meter_start(m) == JP_OK;
-        }
-        int rc = b->run(sm->options, sm->noptions, n, outputs, refs, m);
-        if (started_here) jp_meter_stop(m);
-        oc = rc == JP_OK ? RUN_OK : RUN_FAILED;
-        if (rc != JP_OK) snprintf(err, errlen, "%s", jp_last_error());
-        if (c->o->interrupted && *c->o->interrupted) oc = RUN_INTERRUPTED;
-        progress_draw(&pr, n, true);
-    } else {
-        if (write_head(c->task->items, inputs, n) != JP_OK) {
-            snprintf(err, errlen, "%s", jp_last_error());
-            if (measured) jp_meter_stop(c->meter);
-            return RUN_FAILED;
-        }
-        char **argv = jp_spec_argv(sm->command, inputs, outputs, n);
-        if (!argv) {
-            snprintf(err, errlen, "command: %s", jp_last_error());
-            if (measured) jp_meter_stop(c->meter);
-            return RUN_FAILED;
-        }
-        struct child_run res;
-        oc = run_child(argv, c->spec->dir, logpath, sm->timeout_s, measured ? c->meter : NULL, outputs, &pr, c->o, &res);
-        jp_spec_argv_free(argv);
-        if (oc != RUN_OK) {
-            char tail[300];
-            log_tail(logpath, tail, sizeof tail);
-            say(err, errlen, "%s%s%s", res.error, tail[0] ? "; its log ends: " : "", tail);
-        }
-        off_t off = 0;
-        progress_draw(&pr, count_new_lines(outputs, &off, 0), true);
+    char **argv = jp_spec_argv(sm->command, inputs, outputs, n);
+    if (!argv) {
+        say(err, errlen, "command: %s", jp_last_error());
+        return RUN_FAILED;
     }
+    if (measured && jp_meter_start(c->meter) != JP_OK) {
+        say(err, errlen, "meter: %s", jp_last_error());
+        jp_spec_argv_free(argv);
+        return RUN_FAILED;
+    }
+    struct child_run res;
+    enum outcome oc = run_child(argv, c->spec->dir, logpath, sm->timeout_s, measured ? c->meter : NULL, outputs, &pr, c->o, &res);
     if (measured) jp_meter_stop(c->meter);
+    jp_spec_argv_free(argv);
+    if (oc != RUN_OK) {
+        char tail[300];
+        log_tail(logpath, tail, sizeof tail);
+        say(err, errlen, "%s%s%s", res.error, tail[0] ? "; its log ends: " : "", tail);
+    }
+    off_t off = 0;
+    progress_draw(&pr, count_new_lines(outputs, &off, 0), true);
     return oc;
 }
 
@@ -476,11 +477,12 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
         return;
     }
     const char *refs_arg = sm->builtin[0] ? refs : NULL;
+    long done = 0;
 
     for (int w = 0; w < sm->warmup; w++) {
         char what[32];
         snprintf(what, sizeof what, "warm-up %d", w + 1);
-        enum outcome oc = one_pass(c, t->n_time, what, 0, false, outputs, refs_arg, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_time, what, 0, false, outputs, refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
             fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
             return;
@@ -492,7 +494,7 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
     for (int r = 0; r < sm->repeats; r++) {
         char what[32];
         snprintf(what, sizeof what, "run %d/%d", r + 1, sm->repeats);
-        enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, outputs, refs_arg, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, outputs, refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
             fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
             return;
@@ -507,6 +509,7 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
         keep_timeline(bm, c->meter);
         if (jp_meter_estimated(c->meter)) bm->estimated = true;
         bm->runs = r + 1;
+        if (r == 0) bm->items_timed = done;
         /* score the first measured run's predictions when it covered enough items */
         if (r == 0 && strcmp(t->scorer, "none") && t->n_score <= t->n_time && t->n_score > 0) {
             long scored = 0, missing = 0;
@@ -541,13 +544,14 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
             bm->load_s = bm->phases[p].seconds;
         }
     }
-    bm->j_per_item = bm->infer_j / (double)t->n_time;
+    double items = (double)bm->items_timed;
+    bm->j_per_item = bm->infer_j / items;
     bm->wh_per_1000 = bm->j_per_item * 1000.0 / 3600.0;
-    bm->latency_s = bm->infer_s / (double)t->n_time;
-    bm->items_per_s = bm->infer_s > 0 ? (double)t->n_time / bm->infer_s : 0;
+    bm->latency_s = bm->infer_s / items;
+    bm->items_per_s = bm->infer_s > 0 ? items / bm->infer_s : 0;
     if (!scored_from_run && strcmp(t->scorer, "none") && t->n_score > 0) {
         /* more items to score than to time: one unmeasured pass over them */
-        enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, outputs, refs_arg, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, outputs, refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
             fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
             return;

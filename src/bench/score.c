@@ -32,33 +32,6 @@ static int toks_push(struct toks *t, uint32_t v)
     return 0;
 }
 
-/* Decodes UTF-8 into code points; an invalid byte becomes U+FFFD and counts as one. */
-static int utf8_decode(const char *s, struct toks *out)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t c = *p;
-        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (len == 0) {
-            c = 0xFFFD;
-            len = 1;
-        } else if (len > 1) {
-            c &= 0xFFu >> (len + 1);
-            for (int i = 1; i < len; i++) {
-                if ((p[i] & 0xC0) != 0x80) {
-                    c = 0xFFFD;
-                    len = i;
-                    break;
-                }
-                c = (c << 6) | (p[i] & 0x3F);
-            }
-        }
-        if (toks_push(out, c) != 0) return -1;
-        p += len;
-    }
-    return 0;
-}
-
 /* A small interning table for words of two lines, so they compare as integers. */
 struct words {
     size_t n, cap;
@@ -114,49 +87,7 @@ static int split_words(const char *s, int mode, struct words *dict, struct toks 
     return 0;
 }
 
-static size_t levenshtein(const uint32_t *a, size_t n, const uint32_t *b, size_t m)
-{
-    size_t *row = malloc((m + 1) * sizeof *row);
-    if (!row) return n > m ? n : m;
-    for (size_t j = 0; j <= m; j++) row[j] = j;
-    for (size_t i = 1; i <= n; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= m; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    size_t d = row[m];
-    free(row);
-    return d;
-}
-
-/* ---- building blocks --------------------------------------------------------------------------- */
-
-size_t jp_utf8_length(const char *s)
-{
-    struct toks t = {0};
-    utf8_decode(s, &t);
-    size_t n = t.n;
-    free(t.id);
-    return n;
-}
-
-size_t jp_edit_distance_chars(const char *a, const char *b)
-{
-    struct toks x = {0}, y = {0};
-    utf8_decode(a, &x);
-    utf8_decode(b, &y);
-    size_t d = levenshtein(x.id, x.n, y.id, y.n);
-    free(x.id);
-    free(y.id);
-    return d;
-}
+/* ---- ROUGE ------------------------------------------------------------------------------------ */
 
 /* Tokenizes both lines with one dictionary. Returns 0 or -1 (out of memory). */
 static int pair_words(const char *a, const char *b, int mode, struct toks *x, struct toks *y)
@@ -173,28 +104,6 @@ static int pair_words(const char *a, const char *b, int mode, struct toks *x, st
     return rc;
 }
 
-size_t jp_edit_distance_words(const char *a, const char *b)
-{
-    struct toks x = {0}, y = {0};
-    size_t d = 0;
-    if (pair_words(a, b, 0, &x, &y) == 0) d = levenshtein(x.id, x.n, y.id, y.n);
-    free(x.id);
-    free(y.id);
-    return d;
-}
-
-size_t jp_word_count(const char *s)
-{
-    size_t n = 0;
-    for (const char *p = s; *p;) {
-        while (*p && isspace((unsigned char)*p)) p++;
-        if (!*p) break;
-        n++;
-        while (*p && !isspace((unsigned char)*p)) p++;
-    }
-    return n;
-}
-
 /* Size of the multiset intersection of two token lists. */
 static size_t overlap(const uint32_t *a, size_t n, const uint32_t *b, size_t m)
 {
@@ -209,16 +118,6 @@ static size_t overlap(const uint32_t *a, size_t n, const uint32_t *b, size_t m)
                 break;
             }
     free(used);
-    return hit;
-}
-
-size_t jp_words_recalled(const char *pred, const char *ref)
-{
-    struct toks x = {0}, y = {0};
-    size_t hit = 0;
-    if (pair_words(pred, ref, 0, &x, &y) == 0) hit = overlap(x.id, x.n, y.id, y.n);
-    free(x.id);
-    free(y.id);
     return hit;
 }
 
@@ -324,17 +223,14 @@ int jp_score_lines(const char *scorer, const char *const *pred, const char *cons
         for (size_t i = 0; i < n; i++) hit += same_trimmed(pred[i], ref[i]);
         k = put(metrics, k, max, scorer, (double)hit / (double)n);
     } else if (!strcmp(scorer, "ocr")) {
-        size_t cedits = 0, chars = 0, wedits = 0, words = 0, recalled = 0;
-        for (size_t i = 0; i < n; i++) {
-            cedits += jp_edit_distance_chars(pred[i], ref[i]);
-            chars += jp_utf8_length(ref[i]);
-            wedits += jp_edit_distance_words(pred[i], ref[i]);
-            words += jp_word_count(ref[i]);
-            recalled += jp_words_recalled(pred[i], ref[i]);
-        }
-        k = put(metrics, k, max, "word_recall", words ? (double)recalled / (double)words : 1.0);
-        k = put(metrics, k, max, "cer", chars ? (double)cedits / (double)chars : (cedits ? 1.0 : 0.0));
-        k = put(metrics, k, max, "wer", words ? (double)wedits / (double)words : (wedits ? 1.0 : 0.0));
+        /* the OCR workload's definitions (see jp_ocr_score), so that `jouleprint ocr` and a bench
+         * of OCR models agree to the digit */
+        jp_ocr_counts c;
+        memset(&c, 0, sizeof c);
+        for (size_t i = 0; i < n; i++) jp_ocr_score(ref[i], pred[i], &c);
+        k = put(metrics, k, max, "word_recall", jp_ocr_recall(&c));
+        k = put(metrics, k, max, "cer", jp_ocr_cer(&c));
+        k = put(metrics, k, max, "wer", jp_ocr_wer(&c));
     } else if (!strcmp(scorer, "rouge")) {
         double r1 = 0, r2 = 0, rl = 0;
         for (size_t i = 0; i < n; i++) {

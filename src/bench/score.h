@@ -4,12 +4,9 @@
  *   accuracy     top-1 classification accuracy: the fraction of lines equal to the reference
  *                (surrounding whitespace ignored)
  *   exact_match  the same comparison, for free text
- *   ocr          cer  = character edits (Levenshtein, on Unicode code points) / reference characters
- *                wer  = word edits / reference words (words split on whitespace)
- *                word_recall = reference words found in the prediction (each predicted word matches at
- *                       most one reference word, case-sensitive) / reference words: the metric the seed
- *                       quotes for OCR (Tesseract 57.50, TrOCR 95.89 to 96.59)
- *                all three summed over the corpus, not averaged per line
+ *   ocr          word_recall (the metric the seed quotes for OCR: Tesseract 57.50, TrOCR 95.89 to
+ *                96.59), cer and wer, summed over the corpus, as the OCR workload defines them
+ *                (jp_ocr_score in include/jouleprint.h)
  *   rouge        rouge1, rouge2: F1 of unigram and bigram overlap; rougeL: F1 of the longest common
  *                subsequence; on lower-cased alphanumeric tokens, averaged over lines
  */
@@ -35,12 +32,7 @@ int jp_score_lines(const char *scorer, const char *const *pred, const char *cons
 int jp_score_files(const char *scorer, const char *pred_path, const char *ref_path, long n,
                    struct jp_bench_metric *metrics, size_t max, long *scored_out, long *missing_out);
 
-/* Building blocks, exposed for tests and for the OCR workload. */
-size_t jp_edit_distance_chars(const char *a, const char *b);  /* UTF-8, on code points */
-size_t jp_utf8_length(const char *s);                           /* code points; bad bytes count as one */
-size_t jp_edit_distance_words(const char *a, const char *b);
-size_t jp_word_count(const char *s);
-size_t jp_words_recalled(const char *pred, const char *ref);
+/* ROUGE building blocks, exposed for tests. */
 double jp_rouge_n(const char *pred, const char *ref, int n);    /* F1 */
 double jp_rouge_l(const char *pred, const char *ref);           /* F1 */
 

@@ -7,6 +7,8 @@ const struct jp_source_ops *const jp_source_registry[] = {
     &jp_source_rapl_powercap,
     &jp_source_rapl_msr,
     &jp_source_rapl_perf,
+    &jp_source_nvml,
+    &jp_source_amdgpu_hwmon,
     &jp_source_model,
     NULL,
 };

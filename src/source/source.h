@@ -15,6 +15,7 @@
 
 #define JP_NAME_MAX 48
 #define JP_MAX_DOMAINS 64
+#define JP_MAX_AUX 32
 
 /* What a back-end is given when probed or opened. */
 struct jp_source_env {
@@ -45,6 +46,12 @@ struct jp_source {
     struct jp_domain_desc domains[JP_MAX_DOMAINS];
     char detail[512]; /* what it measures, in words: "2 packages via intel-rapl, dram" */
     void *priv;       /* the back-end's own state */
+    /* Optional side metrics that are not energy (GPU utilization, GPU memory): names fixed by open()
+     * ("gpu-0.util_pct", "gpu-0.mem_used_mib"), values refreshed by every read(), NAN where not
+     * available that time. The meter records them with each sample of the timeline. */
+    size_t naux;
+    char aux_name[JP_MAX_AUX][JP_NAME_MAX];
+    double aux[JP_MAX_AUX];
 };
 
 struct jp_source_ops {
@@ -65,6 +72,8 @@ struct jp_source_ops {
 extern const struct jp_source_ops jp_source_rapl_powercap;
 extern const struct jp_source_ops jp_source_rapl_msr;
 extern const struct jp_source_ops jp_source_rapl_perf;
+extern const struct jp_source_ops jp_source_nvml;
+extern const struct jp_source_ops jp_source_amdgpu_hwmon;
 extern const struct jp_source_ops jp_source_model;
 
 /* All back-ends, in order of preference, NULL-terminated. */

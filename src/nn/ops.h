@@ -1,0 +1,88 @@
+/* The operations of the inference engine, on plain float32 arrays. None allocates.
+ *
+ * Layouts. Convolutional networks keep activations as CNHW: channel-major across the whole batch
+ * ([C][N][H][W]), so that one convolution over the batch is one matrix product
+ * W[Cout x Cin*k*k] * col[Cin*k*k x N*OH*OW]. Transformers and MLPs keep rows: [N*T x D], row-major.
+ * Matrix products go through CBLAS (OpenBLAS). */
+#ifndef JP_NN_OPS_H
+#define JP_NN_OPS_H
+
+#include <stddef.h>
+
+typedef enum jp_nn_act { JP_ACT_NONE, JP_ACT_RELU, JP_ACT_GELU } jp_nn_act;
+
+/* A 2-D convolution with its batch norm already folded in (w, b). w is [cout][cin][k][k]. */
+typedef struct jp_nn_conv {
+    int cin, cout, k, stride, pad;
+    float *w; /* cout * cin * k * k */
+    float *b; /* cout */
+} jp_nn_conv;
+
+/* Output side of a convolution or pooling window. */
+static inline int jp_nn_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
+
+/* Floats of im2col workspace a convolution needs for n images of h x w (0 for 1x1 stride-1 unpadded);
+ * images are taken in cache-sized chunks, so this is less than the whole batch's columns. */
+size_t jp_nn_conv_col_size(const jp_nn_conv *c, int n, int h, int w);
+
+/* Folds batch norm (gamma, beta, running mean and variance, eps) into a convolution's weights and bias
+ * (bias may be NULL on entry meaning zero; c->b must have room). Computed in double. */
+void jp_nn_fold_bn(jp_nn_conv *c, const float *gamma, const float *beta, const float *mean, const float *var, double eps);
+
+/* im2col on CNHW for output rows r0 .. r1-1, where output row r is image r / OH, line oy = r % OH:
+ * col[(ci*k + ky)*k + kx][(r-r0)*OW + ox] = in[ci][b][oy*s+ky-p][ox*s+kx-p] (0 outside). */
+void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int stride, int pad, int r0, int r1,
+                       float *col);
+
+/* out = act(conv(in) + b [+ residual]); in is CNHW [cin][n][h][w], out [cout][n][oh][ow], residual
+ * (may be NULL) the same shape as out. col is workspace of jp_nn_conv_col_size floats. */
+void jp_nn_conv2d(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
+                  jp_nn_act act, float *col);
+/* The same for output rows r0 .. r1-1 only (of n*OH; see jp_nn_im2col_rows): disjoint row ranges can
+ * run on different threads, each with its own col. */
+void jp_nn_conv2d_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
+                       jp_nn_act act, float *col, int r0, int r1);
+
+/* Max pooling over planes (planes = C*N in CNHW), -inf padding as PyTorch. */
+void jp_nn_maxpool2d(const float *in, int planes, int h, int w, int k, int stride, int pad, float *out);
+/* Global average pooling: in CNHW [c][n][h*w] -> out [n][c] (rows, ready for a linear layer). */
+void jp_nn_global_avgpool(const float *in, int c, int n, int hw, float *out);
+/* CNHW [c][n][hw] -> rows [n][c*hw] (PyTorch's flatten of NCHW). */
+void jp_nn_cnhw_to_rows(const float *in, int c, int n, int hw, float *out);
+/* NCHW [n][c][hw] -> CNHW [c][n][hw]. */
+void jp_nn_nchw_to_cnhw(const float *in, int n, int c, int hw, float *out);
+
+/* y[m x out] = act(x[m x in] * W^T + b), W is [out][in] (PyTorch's Linear). With accumulate, y is
+ * added to instead of overwritten (a residual connection) and act must be NONE. b may be NULL. */
+void jp_nn_linear(const float *x, int m, int in, const float *w, const float *b, int out, float *y, int accumulate,
+                  jp_nn_act act);
+/* The same for output columns o0 .. o1-1 only (disjoint ranges can run on different threads). */
+void jp_nn_linear_cols(const float *x, int m, int in, const float *w, const float *b, int out, float *y, int accumulate,
+                       jp_nn_act act, int o0, int o1);
+
+/* Per row of length d: y = (x - mean) / sqrt(var + eps) * gamma + beta. x and y may be the same. */
+void jp_nn_layernorm(const float *x, int rows, int d, const float *gamma, const float *beta, float eps, float *y);
+/* Softmax of each row, in place. */
+void jp_nn_softmax_rows(float *x, int rows, int d);
+void jp_nn_relu(float *x, size_t n);
+/* The erf GELU, as PyTorch's default and Hugging Face's "gelu" (erf to within 1.5e-7). */
+void jp_nn_gelu(float *x, size_t n);
+/* y += x */
+void jp_nn_add(float *y, const float *x, size_t n);
+
+/* Multi-head self-attention for n sequences of t tokens. qkv is [n*t][3*d] (queries, keys, values side
+ * by side, each d = heads * dh wide, head h in columns h*dh..); ctx gets [n*t][d]. scores is workspace
+ * of t*t floats. */
+void jp_nn_attention(const float *qkv, int n, int t, int d, int heads, float *ctx, float *scores);
+/* The same for (sequence, head) pairs j0 .. j1-1, pair j being sequence j / heads, head j % heads. */
+void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, float *ctx, float *scores, int j0, int j1);
+
+/* For benchmarks: OpenBLAS's best single-precision matrix-product rate on this machine, in GFLOP/s,
+ * over reps products of size x size matrices on `threads` threads. Allocates. */
+double jp_nn_sgemm_gflops(int threads, int size, int reps);
+/* OpenBLAS's build configuration and the kernel it chose for this CPU ("OpenBLAS 0.3.21 ... / Haswell"). */
+void jp_nn_blas_describe(char *buf, size_t len);
+/* Sets OpenBLAS's (process-wide) thread count. */
+void jp_nn_blas_threads(int threads);
+
+#endif

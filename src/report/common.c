@@ -1,0 +1,483 @@
+/* What the report writers share: formats, figures in words, conclusions, regions, escaping. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "report/internal.h"
+#include "util.h"
+
+/* ---- formats ------------------------------------------------------------------------------------ */
+
+static const char *const format_names[] = {"table", "csv", "json", "md", "html"};
+
+int jp_report_format_parse(const char *name, enum jp_report_format *out)
+{
+    if (name) {
+        for (size_t i = 0; i < sizeof format_names / sizeof format_names[0]; i++)
+            if (!strcasecmp(name, format_names[i])) {
+                *out = (enum jp_report_format)i;
+                return JP_OK;
+            }
+        if (!strcasecmp(name, "markdown")) {
+            *out = JP_REPORT_MD;
+            return JP_OK;
+        }
+        if (!strcasecmp(name, "text") || !strcasecmp(name, "txt")) {
+            *out = JP_REPORT_TABLE;
+            return JP_OK;
+        }
+    }
+    return jp_fail(JP_ERR_INVAL, "unknown report format \"%s\": choose table, csv, json, md or html", name ? name : "");
+}
+
+const char *jp_report_format_name(enum jp_report_format f)
+{
+    return (unsigned)f < sizeof format_names / sizeof format_names[0] ? format_names[f] : "table";
+}
+
+enum jp_report_format jp_report_format_for_path(const char *path)
+{
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (!dot || strchr(dot, '/')) return JP_REPORT_TABLE;
+    if (!strcasecmp(dot, ".csv")) return JP_REPORT_CSV;
+    if (!strcasecmp(dot, ".json")) return JP_REPORT_JSON;
+    if (!strcasecmp(dot, ".md") || !strcasecmp(dot, ".markdown")) return JP_REPORT_MD;
+    if (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")) return JP_REPORT_HTML;
+    return JP_REPORT_TABLE;
+}
+
+int jp_report_write(FILE *out, const struct jp_bench_run *run, enum jp_report_format f)
+{
+    if (!out || !run) return jp_fail(JP_ERR_INVAL, "jp_report_write: no stream or no run");
+    switch (f) {
+    case JP_REPORT_CSV: return jp_report_csv(out, run);
+    case JP_REPORT_JSON: return jp_report_json(out, run);
+    case JP_REPORT_MD: return jp_report_md(out, run);
+    case JP_REPORT_HTML: return jp_report_html(out, run);
+    case JP_REPORT_TABLE: break;
+    }
+    return jp_report_table(out, run);
+}
+
+int rp_finish(FILE *out, const char *format)
+{
+    if (fflush(out) != 0 || ferror(out))
+        return jp_fail(JP_ERR_IO, "writing the %s report: %s", format, errno ? strerror(errno) : "write error");
+    return JP_OK;
+}
+
+/* ---- models ------------------------------------------------------------------------------------- */
+
+bool rp_usable(const struct jp_bench_model *m)
+{
+    return !strcmp(m->status, "ok") && m->j_per_item > 0 && isfinite(m->j_per_item);
+}
+
+size_t rp_usable_count(const struct jp_bench_task *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nmodels; i++) n += rp_usable(&t->models[i]);
+    return n;
+}
+
+size_t rp_failed_count(const struct jp_bench_task *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nmodels; i++) n += strcmp(t->models[i].status, "ok") != 0;
+    return n;
+}
+
+bool rp_task_scored(const struct jp_bench_task *t)
+{
+    for (size_t i = 0; i < t->nmodels; i++)
+        if (rp_usable(&t->models[i]) && isfinite(t->models[i].score)) return true;
+    return false;
+}
+
+double rp_tolerance(const struct jp_bench_task *t) { return t->tolerance > 0 ? t->tolerance : 0.01; }
+
+/* ---- figures in words ----------------------------------------------------------------------------- */
+
+const char *rp_metric_label(const char *metric)
+{
+    static const struct {
+        const char *name, *label;
+    } labels[] = {{"accuracy", "accuracy"},   {"cer", "CER"},         {"wer", "WER"},
+                  {"word_recall", "word recall"}, {"rouge1", "ROUGE-1"}, {"rouge2", "ROUGE-2"},
+                  {"rougeL", "ROUGE-L"},      {"exact_match", "exact match"}};
+    if (!metric || !*metric) return "score";
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (!strcmp(metric, labels[i].name)) return labels[i].label;
+    return metric;
+}
+
+void rp_format_score(double v, char *buf, size_t len)
+{
+    if (!isfinite(v)) snprintf(buf, len, "n/a");
+    else snprintf(buf, len, "%.2f%%", v * 100.0);
+}
+
+void rp_format_points(double d, char *buf, size_t len)
+{
+    if (!isfinite(d)) snprintf(buf, len, "n/a");
+    else if (fabs(d * 100.0) < 0.005) snprintf(buf, len, "0.00 pts");
+    else snprintf(buf, len, "%+.2f pts", d * 100.0);
+}
+
+void rp_format_pct(double pct, char *buf, size_t len)
+{
+    if (!isfinite(pct)) snprintf(buf, len, "n/a");
+    else if (fabs(pct) < 0.005) snprintf(buf, len, "0.00%%");
+    else snprintf(buf, len, "%.2f%%", pct);
+}
+
+void rp_format_sig3(double v, char *buf, size_t len)
+{
+    double a = fabs(v);
+    if (!isfinite(v)) snprintf(buf, len, "n/a");
+    else if (a == 0) snprintf(buf, len, "0");
+    else if (a >= 100) snprintf(buf, len, "%.0f", v);
+    else if (a >= 10) snprintf(buf, len, "%.1f", v);
+    else if (a >= 1) snprintf(buf, len, "%.2f", v);
+    else {
+        int d = 2 - (int)floor(log10(a));
+        if (d > 12) d = 12;
+        snprintf(buf, len, "%.*f", d, v);
+    }
+}
+
+void rp_format_latency(double s, char *buf, size_t len)
+{
+    char n[32];
+    if (!isfinite(s) || s < 0) snprintf(buf, len, "n/a");
+    else if (s == 0) snprintf(buf, len, "0 s");
+    else if (s < 1e-3) {
+        rp_format_sig3(s * 1e6, n, sizeof n);
+        snprintf(buf, len, "%s us", n);
+    } else if (s < 1) {
+        rp_format_sig3(s * 1e3, n, sizeof n);
+        snprintf(buf, len, "%s ms", n);
+    } else jp_format_duration(s, buf, len);
+}
+
+/* 1234567 -> "1,234,567" */
+static void grouped(double n, char *buf, size_t len)
+{
+    char digits[64];
+    snprintf(digits, sizeof digits, "%.0f", fabs(n));
+    size_t nd = strlen(digits), o = 0;
+    if (n < 0 && o + 1 < len) buf[o++] = '-';
+    for (size_t i = 0; i < nd && o + 1 < len; i++) {
+        if (i && (nd - i) % 3 == 0 && o + 1 < len) buf[o++] = ',';
+        if (o + 1 < len) buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+void rp_format_count(double n, char *buf, size_t len)
+{
+    static const struct {
+        double v;
+        const char *word;
+    } big[] = {{1e12, "trillion"}, {1e9, "billion"}, {1e6, "million"}};
+    if (!isfinite(n)) {
+        snprintf(buf, len, "n/a");
+        return;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (fabs(n) >= big[i].v) {
+            double x = n / big[i].v;
+            if (fabs(x - round(x)) < 1e-9) snprintf(buf, len, "%.0f %s", x, big[i].word);
+            else snprintf(buf, len, "%.3g %s", x, big[i].word);
+            return;
+        }
+    }
+    grouped(n, buf, len);
+}
+
+void rp_format_kwh(double kwh, char *buf, size_t len) { jp_format_energy(kwh * 3.6e6, buf, len); }
+
+/* the tolerance in words: "1 point", "0.5 points" */
+const char *rp_tolerance_words(const struct jp_bench_task *t, char *buf, size_t len)
+{
+    double pts = rp_tolerance(t) * 100.0;
+    snprintf(buf, len, "%.3g point%s", pts, fabs(pts - 1.0) < 1e-9 ? "" : "s");
+    return buf;
+}
+
+void rp_accuracy_phrase(const struct jp_bench_task *t, const struct jp_bench_model *m, char *buf, size_t len)
+{
+    const char *label = rp_metric_label(t->metric);
+    double d = m->score_delta;
+    if (!isfinite(d)) {
+        buf[0] = '\0';
+        return;
+    }
+    double pts = d * 100.0;
+    if (fabs(pts) < 0.005) snprintf(buf, len, "at the same %s", label);
+    else if (fabs(d) <= rp_tolerance(t) + 1e-12) {
+        char tol[32];
+        snprintf(buf, len, "at the same %s within %s (%+.2f points)", label, rp_tolerance_words(t, tol, sizeof tol), pts);
+    }
+    else if (d > 0) snprintf(buf, len, "with %.2f points more %s", pts, label);
+    else snprintf(buf, len, "at %.2f points less %s", -pts, label);
+}
+
+/* ---- conclusions ------------------------------------------------------------------------------------ */
+
+struct sb {
+    char *buf;
+    size_t len, at;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) JP_PRINTF(2, 3);
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+    if (b->at + 1 >= b->len) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->buf + b->at, b->len - b->at, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    b->at += (size_t)n;
+    if (b->at >= b->len) b->at = b->len - 1;
+}
+
+static const char *failure_words(const struct jp_bench_model *m)
+{
+    if (!strcmp(m->status, "timeout")) return "timed out";
+    if (!strcmp(m->status, "interrupted")) return "was interrupted";
+    return "failed";
+}
+
+void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench_task *t, char *buf, size_t len)
+{
+    struct sb b = {buf, len, 0};
+    if (!len) return;
+    buf[0] = '\0';
+    char a[64], c[64], d[64], phrase[160];
+    const char *label = rp_metric_label(t->metric);
+    size_t usable = rp_usable_count(t);
+    if (t->reference < 0 || (size_t)t->reference >= t->nmodels || usable == 0) {
+        sb_printf(&b, "No model of task %s completed: there is nothing to compare.\n", t->name);
+    } else {
+        const struct jp_bench_model *ref = &t->models[t->reference];
+        const struct jp_bench_model *pick =
+            (t->pick >= 0 && (size_t)t->pick < t->nmodels) ? &t->models[t->pick] : NULL;
+        if (pick && pick != ref) {
+            rp_format_pct(pick->saving_pct, a, sizeof a);
+            rp_accuracy_phrase(t, pick, phrase, sizeof phrase);
+            sb_printf(&b, "%s saves %s energy per item against %s%s%s.\n", pick->name, a, ref->name,
+                      *phrase ? " " : "", phrase);
+        }
+        if (pick) {
+            rp_format_score(pick->score, c, sizeof c);
+            if (usable == 1)
+                sb_printf(&b, "Pick: %s, the only model that completed.\n", pick->name);
+            else if (isfinite(pick->score))
+                sb_printf(&b, "Pick: %s, the least energy per item among the models within %s of the best %s.\n",
+                          pick->name, rp_tolerance_words(t, d, sizeof d), label);
+            else
+                sb_printf(&b, "Pick: %s, the least energy per item (the task is not scored).\n", pick->name);
+            if (pick == ref && usable > 1)
+                sb_printf(&b, "No model that uses less energy per item than %s is as accurate.\n", ref->name);
+        }
+        for (size_t i = 0; i < t->nmodels; i++) {
+            const struct jp_bench_model *m = &t->models[i];
+            if (!rp_usable(m) || m == pick || m == ref) continue;
+            rp_format_pct(m->saving_pct, a, sizeof a);
+            rp_accuracy_phrase(t, m, phrase, sizeof phrase);
+            sb_printf(&b, "%s saves %s energy per item against %s%s%s%s.\n", m->name, a, ref->name, *phrase ? " " : "",
+                      phrase, m->pareto ? "" : " (not on the Pareto front)");
+        }
+        if (pick && isfinite(pick->proj_kwh)) {
+            struct rp_regions rg;
+            rp_regions_for(run, &rg);
+            rp_format_count(run->project_n, c, sizeof c);
+            rp_format_kwh(pick->proj_kwh, a, sizeof a);
+            jp_format_mass(pick->proj_g, d, sizeof d);
+            sb_printf(&b, "%s items with %s: %s, %s CO2e in %s (%.1f gCO2e/kWh, PUE %.2f)", c, pick->name, a, d,
+                      run->region, run->g_per_kwh, run->pue > 0 ? run->pue : 1.0);
+            if (pick != ref && isfinite(ref->proj_kwh)) {
+                rp_format_kwh(ref->proj_kwh, a, sizeof a);
+                jp_format_mass(ref->proj_g, d, sizeof d);
+                sb_printf(&b, ", against %s and %s with %s", a, d, ref->name);
+            }
+            sb_printf(&b, ".\n");
+            if (rg.cleanest >= 0 && rg.dirtiest >= 0 && rg.cleanest != rg.dirtiest) {
+                const struct rp_region *lo = &rg.r[rg.cleanest], *hi = &rg.r[rg.dirtiest];
+                jp_format_mass(rp_proj_grams(run, pick, lo->g_per_kwh), a, sizeof a);
+                jp_format_mass(rp_proj_grams(run, pick, hi->g_per_kwh), d, sizeof d);
+                sb_printf(&b, "Across the seed's %zu regions: %s CO2e in the cleanest (%s, %s), %s in the dirtiest (%s, %s).\n",
+                          rg.nseed, a, lo->id, lo->name, d, hi->id, hi->name);
+            }
+        }
+    }
+    for (size_t i = 0; i < t->nmodels; i++) {
+        const struct jp_bench_model *m = &t->models[i];
+        if (!strcmp(m->status, "ok")) continue;
+        sb_printf(&b, "%s %s%s%s.\n", m->name, failure_words(m), *m->error ? ": " : "", m->error);
+    }
+    if (b.at && buf[b.at - 1] == '\n') buf[--b.at] = '\0';
+}
+
+/* ---- regions ------------------------------------------------------------------------------------- */
+
+/* The year of the run's intensity figure, when it is a Google region's yearly figure; else 0. */
+static int run_year(const struct jp_bench_run *run)
+{
+    jp_intensity x;
+    if (!*run->region || jp_intensity_lookup(run->region, &x) != JP_OK || strcmp(x.provider, "gcp") != 0) return 0;
+    if (fabs(x.g_per_kwh - run->g_per_kwh) < 1e-6) return 0;
+    for (int y = 2015; y <= 2040; y++)
+        if (jp_intensity_lookup_year(run->region, y, &x) == JP_OK && fabs(x.g_per_kwh - run->g_per_kwh) < 1e-6) return y;
+    return 0;
+}
+
+static int by_intensity(const void *pa, const void *pb)
+{
+    const struct rp_region *a = pa, *b = pb;
+    return (a->g_per_kwh > b->g_per_kwh) - (a->g_per_kwh < b->g_per_kwh);
+}
+
+void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cleanest = out->dirtiest = -1;
+    out->year = run_year(run);
+    out->min_year = 99999;
+    bool run_seen = false;
+    size_t count = jp_region_count();
+    for (size_t i = 0; i < count && out->n < RP_MAX_REGIONS - 1; i++) {
+        jp_intensity x;
+        if (jp_region_get(i, out->year, &x) != JP_OK) {
+            jp_intensity latest;
+            if (out->year && jp_region_get(i, 0, &latest) == JP_OK && latest.seed) out->missing++;
+            continue;
+        }
+        if (!x.seed) continue;
+        struct rp_region *r = &out->r[out->n++];
+        jp_strlcpy(r->id, x.region, sizeof r->id);
+        jp_strlcpy(r->name, x.name, sizeof r->name);
+        r->g_per_kwh = x.g_per_kwh;
+        r->year = x.year;
+        r->seed = true;
+        r->run = !strcmp(x.region, run->region);
+        run_seen |= r->run;
+        if (!out->source[0]) jp_strlcpy(out->source, x.source, sizeof out->source);
+        if (x.year && x.year < out->min_year) out->min_year = x.year;
+        if (x.year > out->max_year) out->max_year = x.year;
+    }
+    out->nseed = out->n;
+    if (out->min_year == 99999) out->min_year = 0;
+    if (!run_seen && *run->region && isfinite(run->g_per_kwh)) {
+        struct rp_region *r = &out->r[out->n++];
+        jp_intensity x;
+        jp_strlcpy(r->id, run->region, sizeof r->id);
+        jp_strlcpy(r->name, jp_intensity_lookup(run->region, &x) == JP_OK ? x.name : "", sizeof r->name);
+        r->g_per_kwh = run->g_per_kwh;
+        r->run = true;
+    }
+    qsort(out->r, out->n, sizeof out->r[0], by_intensity);
+    for (size_t i = 0; i < out->n; i++) {
+        if (!out->r[i].seed) continue;
+        if (out->cleanest < 0) out->cleanest = (int)i;
+        out->dirtiest = (int)i;
+    }
+}
+
+double rp_proj_grams(const struct jp_bench_run *run, const struct jp_bench_model *m, double g_per_kwh)
+{
+    return jp_carbon_grams(m->j_per_item * run->project_n, g_per_kwh, run->pue > 0 ? run->pue : 1.0);
+}
+
+/* ---- escaping ------------------------------------------------------------------------------------ */
+
+void rp_html(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default:
+            if (*p < 0x20 && *p != '\n' && *p != '\t') fputc(' ', out); /* control characters */
+            else fputc(*p, out);
+        }
+    }
+}
+
+void rp_csv(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n") && *s != ' ' && (!*s || s[strlen(s) - 1] != ' ')) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') fputc('"', out);
+        fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+void rp_md(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '\n':
+        case '\r':
+        case '\t': fputc(' ', out); break;
+        case '|':
+        case '\\':
+        case '`':
+        case '*':
+        case '_':
+        case '[':
+        case ']':
+        case '#':
+            fputc('\\', out);
+            fputc(*p, out);
+            break;
+        default:
+            if (*p < 0x20) fputc(' ', out);
+            else fputc(*p, out);
+        }
+    }
+}
+
+/* ---- terminal widths ----------------------------------------------------------------------------- */
+
+size_t rp_width(const char *s)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80) w++;
+    return w;
+}
+
+void rp_cut(char *buf, size_t len, const char *s, size_t cols)
+{
+    if (!len) return;
+    if (rp_width(s) <= cols) {
+        jp_strlcpy(buf, s, len);
+        return;
+    }
+    size_t o = 0, w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < len; p++) {
+        if ((*p & 0xC0) != 0x80) {
+            if (w + 3 >= cols) break;
+            w++;
+        }
+        buf[o++] = (char)*p;
+    }
+    memcpy(buf + o, "...", 4);
+}

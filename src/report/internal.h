@@ -1,0 +1,82 @@
+/* Pieces the report writers share: figures in words, the seed's regions, escaping, write checks. */
+#ifndef JP_REPORT_INTERNAL_H
+#define JP_REPORT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "report/report.h"
+
+/* A model that completed and has an energy per item (as the analysis counts it). */
+bool rp_usable(const struct jp_bench_model *m);
+/* How many models of the task are usable, and how many did not complete. */
+size_t rp_usable_count(const struct jp_bench_task *t);
+size_t rp_failed_count(const struct jp_bench_task *t);
+/* Whether any usable model of the task has a score. */
+bool rp_task_scored(const struct jp_bench_task *t);
+
+/* The tolerance the analysis used (t->tolerance, or its default), and in words ("1 point"). */
+double rp_tolerance(const struct jp_bench_task *t);
+const char *rp_tolerance_words(const struct jp_bench_task *t, char *buf, size_t len);
+
+/* "accuracy", "word recall", "ROUGE-L", "CER", ... for a metric name. */
+const char *rp_metric_label(const char *metric);
+/* "91.30%" (fractions as percent), "n/a" for NaN. */
+void rp_format_score(double v, char *buf, size_t len);
+/* "+1.20 pts", "-0.40 pts", "0.00 pts", "n/a". */
+void rp_format_points(double delta, char *buf, size_t len);
+/* "25.96%", "n/a" (a saving, signed only when negative) */
+void rp_format_pct(double pct, char *buf, size_t len);
+/* v with 3 significant digits, no exponent: "0.00342", "12.3", "4521". "n/a" for NaN. */
+void rp_format_sig3(double v, char *buf, size_t len);
+/* "35.2 us", "812 us", "12.3 ms", "2.40 s" (jp_format_duration below 1 ms too) */
+void rp_format_latency(double s, char *buf, size_t len);
+/* "100 million", "2.5 billion", "10,000" */
+void rp_format_count(double n, char *buf, size_t len);
+/* energy of n items at j per item, as "342 kWh" */
+void rp_format_kwh(double kwh, char *buf, size_t len);
+
+/* "at the same accuracy", "at 2.10 points less accuracy", "with 1.20 points more accuracy", or ""
+ * when either is not scored. */
+void rp_accuracy_phrase(const struct jp_bench_task *t, const struct jp_bench_model *m, char *buf, size_t len);
+
+/* The regions for the emissions of the projection: the seed study's Google regions (the carbon data's
+ * seed flag) for the year of the run's figure where it can be told (else the latest), plus the run's
+ * own region when it is not one of them; sorted by intensity, cleanest first. */
+#define RP_MAX_REGIONS 48
+struct rp_region {
+    char id[64];    /* "gcp:europe-west6" */
+    char name[64];  /* "Zürich" */
+    double g_per_kwh;
+    int year;       /* 0 if none */
+    bool seed;      /* one of the seed's regions */
+    bool run;       /* the run's own region */
+};
+struct rp_regions {
+    size_t n;
+    struct rp_region r[RP_MAX_REGIONS];
+    int year;          /* the year asked for (0: the latest) */
+    int min_year, max_year; /* of the figures used */
+    size_t nseed;      /* seed regions with a figure */
+    size_t missing;    /* seed regions without a figure for that year */
+    int cleanest, dirtiest; /* indexes in r of the cleanest and dirtiest seed region, -1 if none */
+    char source[160];  /* the source of the seed figures */
+};
+void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out);
+/* grams of CO2e for the run's projected volume with model m at intensity g */
+double rp_proj_grams(const struct jp_bench_run *run, const struct jp_bench_model *m, double g_per_kwh);
+
+/* Escapers that write to a stream. */
+void rp_html(FILE *out, const char *s);      /* text and attribute values: & < > " ' */
+void rp_csv(FILE *out, const char *s);       /* RFC 4180 field, quoted when needed */
+void rp_md(FILE *out, const char *s);        /* a Markdown table cell or inline text */
+
+/* Display width of UTF-8 text in terminal columns (one per code point). */
+size_t rp_width(const char *s);
+/* Copies s into buf cut to at most `cols` display columns, ending in "..." when cut. */
+void rp_cut(char *buf, size_t len, const char *s, size_t cols);
+
+/* Flushes and checks the stream: JP_OK or JP_ERR_IO (with a message naming the format). */
+int rp_finish(FILE *out, const char *format);
+
+#endif

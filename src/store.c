@@ -1,0 +1,854 @@
+/* The results store: benchmark runs in SQLite (see store.h for the schema and the guarantees). */
+#define _POSIX_C_SOURCE 200809L
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+struct jp_store {
+    sqlite3 *h;
+    char path[PATH_MAX];
+};
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+static int code_of(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_NOMEM: return JP_ERR_NOMEM;
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_AUTH: return JP_ERR_PERM;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+    case SQLITE_FORMAT:
+    case SQLITE_SCHEMA: return JP_ERR_PARSE;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+    case SQLITE_TOOBIG: return JP_ERR_INVAL;
+    default: return JP_ERR_IO;
+    }
+}
+
+/* "PATH: what: sqlite's message", with the code that fits sqlite's error. */
+static int db_fail(const jp_store *db, const char *what)
+{
+    int rc = sqlite3_extended_errcode(db->h);
+    const char *msg = sqlite3_errmsg(db->h);
+    if ((rc & 0xff) == SQLITE_BUSY)
+        return jp_fail(JP_ERR_IO, "%s: %s: the store is locked by another process (%s); try again", db->path, what, msg);
+    if ((rc & 0xff) == SQLITE_NOTADB)
+        return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (%s)", db->path, msg);
+    return jp_fail(code_of(rc), "%s: %s: %s", db->path, what, msg);
+}
+
+/* ---- column tables: one list of fields per struct serves INSERT and SELECT ----------------------- */
+
+enum col_type { C_TEXT, C_INT, C_LONG, C_REAL, C_BOOL };
+
+struct col {
+    const char *name;
+    enum col_type type;
+    size_t offset;
+    size_t size; /* of a C_TEXT array */
+};
+
+#define TEXT(s, f) {#f, C_TEXT, offsetof(struct s, f), sizeof(((struct s *)0)->f)}
+#define COL(s, f, t) {#f, t, offsetof(struct s, f), 0}
+
+static const struct col run_cols[] = {
+    TEXT(jp_bench_run, started_at),       TEXT(jp_bench_run, finished_at),  TEXT(jp_bench_run, status),
+    TEXT(jp_bench_run, spec_path),        TEXT(jp_bench_run, machine),      TEXT(jp_bench_run, sources),
+    COL(jp_bench_run, estimated, C_BOOL), TEXT(jp_bench_run, region),       COL(jp_bench_run, g_per_kwh, C_REAL),
+    TEXT(jp_bench_run, intensity_source), COL(jp_bench_run, pue, C_REAL),   COL(jp_bench_run, project_n, C_REAL),
+    COL(jp_bench_run, baseline_w, C_REAL),
+};
+
+/* "references" is an SQL keyword: the column is refs (see task_sql_name). */
+static const struct col task_cols[] = {
+    TEXT(jp_bench_task, name),           TEXT(jp_bench_task, scorer),         TEXT(jp_bench_task, metric),
+    TEXT(jp_bench_task, items),          TEXT(jp_bench_task, references),     COL(jp_bench_task, n_time, C_LONG),
+    COL(jp_bench_task, n_score, C_LONG), COL(jp_bench_task, reference, C_INT), COL(jp_bench_task, pick, C_INT),
+    COL(jp_bench_task, tolerance, C_REAL),
+};
+
+static const struct col model_cols[] = {
+    TEXT(jp_bench_model, name),
+    TEXT(jp_bench_model, kind),
+    TEXT(jp_bench_model, command),
+    TEXT(jp_bench_model, status),
+    TEXT(jp_bench_model, error),
+    COL(jp_bench_model, runs, C_INT),
+    COL(jp_bench_model, warmups, C_INT),
+    COL(jp_bench_model, items_timed, C_LONG),
+    COL(jp_bench_model, items_scored, C_LONG),
+    COL(jp_bench_model, energy_j, C_REAL),
+    COL(jp_bench_model, energy_j_sd, C_REAL),
+    COL(jp_bench_model, duration_s, C_REAL),
+    COL(jp_bench_model, duration_s_sd, C_REAL),
+    COL(jp_bench_model, above_idle_j, C_REAL),
+    COL(jp_bench_model, infer_j, C_REAL),
+    COL(jp_bench_model, infer_s, C_REAL),
+    COL(jp_bench_model, load_j, C_REAL),
+    COL(jp_bench_model, load_s, C_REAL),
+    COL(jp_bench_model, j_per_item, C_REAL),
+    COL(jp_bench_model, wh_per_1000, C_REAL),
+    COL(jp_bench_model, latency_s, C_REAL),
+    COL(jp_bench_model, items_per_s, C_REAL),
+    COL(jp_bench_model, score, C_REAL),
+    COL(jp_bench_model, estimated, C_BOOL),
+    COL(jp_bench_model, is_reference, C_BOOL),
+    COL(jp_bench_model, saving_pct, C_REAL),
+    COL(jp_bench_model, score_delta, C_REAL),
+    COL(jp_bench_model, pareto, C_BOOL),
+    COL(jp_bench_model, rating, C_INT),
+    COL(jp_bench_model, proj_kwh, C_REAL),
+    COL(jp_bench_model, proj_g, C_REAL),
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *sql_name(const char *name)
+{
+    if (!strcmp(name, "references")) return "refs";
+    if (!strcmp(name, "reference")) return "reference_pos";
+    if (!strcmp(name, "pick")) return "pick_pos";
+    return name;
+}
+
+/* Binds the fields of obj listed in cols to parameters first.. of st. */
+static int bind_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t n, const void *obj)
+{
+    int rc = SQLITE_OK;
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+        const char *p = (const char *)obj + cols[i].offset;
+        int k = first + (int)i;
+        switch (cols[i].type) {
+        case C_TEXT: rc = sqlite3_bind_text(st, k, p, (int)strnlen(p, cols[i].size), SQLITE_STATIC); break;
+        case C_INT: rc = sqlite3_bind_int(st, k, *(const int *)p); break;
+        case C_LONG: rc = sqlite3_bind_int64(st, k, *(const long *)p); break;
+        case C_REAL: rc = sqlite3_bind_double(st, k, *(const double *)p); break; /* NaN becomes NULL */
+        case C_BOOL: rc = sqlite3_bind_int(st, k, *(const bool *)p ? 1 : 0); break;
+        }
+    }
+    return rc;
+}
+
+/* Reads result columns first.. of st into the fields of obj. */
+static void read_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t n, void *obj)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = (char *)obj + cols[i].offset;
+        int k = first + (int)i;
+        bool null = sqlite3_column_type(st, k) == SQLITE_NULL;
+        switch (cols[i].type) {
+        case C_TEXT: {
+            const unsigned char *s = sqlite3_column_text(st, k);
+            jp_strlcpy(p, s ? (const char *)s : "", cols[i].size);
+            break;
+        }
+        case C_INT: *(int *)p = sqlite3_column_int(st, k); break;
+        case C_LONG: *(long *)p = (long)sqlite3_column_int64(st, k); break;
+        case C_REAL: *(double *)p = null ? NAN : sqlite3_column_double(st, k); break;
+        case C_BOOL: *(bool *)p = sqlite3_column_int(st, k) != 0; break;
+        }
+    }
+}
+
+/* "a, b, c" of the columns' SQL names, or "?, ?, ?" */
+static void col_list(char *buf, size_t len, const struct col *cols, size_t n, bool marks)
+{
+    size_t at = strlen(buf);
+    for (size_t i = 0; i < n && at < len; i++) {
+        int w = snprintf(buf + at, len - at, "%s%s", (at && buf[at - 1] != '(' && buf[at - 1] != ' ') ? ", " : "",
+                         marks ? "?" : sql_name(cols[i].name));
+        if (w < 0) break;
+        at += (size_t)w;
+    }
+}
+
+/* ---- the schema and its migrations --------------------------------------------------------------- */
+
+/* migrations[v - 1] brings a store from version v - 1 to v. Append, never edit. */
+static const char *const migrations[] = {
+    /* 1: the first schema */
+    "CREATE TABLE runs (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  saved_at TEXT NOT NULL, jouleprint_version TEXT NOT NULL,\n"
+    "  started_at TEXT NOT NULL, finished_at TEXT NOT NULL, status TEXT NOT NULL, spec_path TEXT NOT NULL,\n"
+    "  machine TEXT NOT NULL, sources TEXT NOT NULL, estimated INTEGER NOT NULL,\n"
+    "  region TEXT NOT NULL, g_per_kwh REAL, intensity_source TEXT NOT NULL, pue REAL, project_n REAL,\n"
+    "  baseline_w REAL);\n"
+    "CREATE TABLE tasks (\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL, name TEXT NOT NULL, scorer TEXT NOT NULL, metric TEXT NOT NULL,\n"
+    "  items TEXT NOT NULL, refs TEXT NOT NULL, n_time INTEGER NOT NULL, n_score INTEGER NOT NULL,\n"
+    "  reference_pos INTEGER NOT NULL, pick_pos INTEGER NOT NULL, tolerance REAL,\n"
+    "  UNIQUE (run_id, pos));\n"
+    "CREATE TABLE models (\n"
+    "  id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL, machine TEXT NOT NULL, sources TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL, kind TEXT NOT NULL, command TEXT NOT NULL, status TEXT NOT NULL,\n"
+    "  error TEXT NOT NULL, runs INTEGER NOT NULL, warmups INTEGER NOT NULL,\n"
+    "  items_timed INTEGER NOT NULL, items_scored INTEGER NOT NULL,\n"
+    "  energy_j REAL, energy_j_sd REAL, duration_s REAL, duration_s_sd REAL, above_idle_j REAL,\n"
+    "  infer_j REAL, infer_s REAL, load_j REAL, load_s REAL,\n"
+    "  j_per_item REAL, wh_per_1000 REAL, latency_s REAL, items_per_s REAL, score REAL,\n"
+    "  estimated INTEGER NOT NULL, is_reference INTEGER NOT NULL, saving_pct REAL, score_delta REAL,\n"
+    "  pareto INTEGER NOT NULL, rating INTEGER NOT NULL, proj_kwh REAL, proj_g REAL,\n"
+    "  UNIQUE (task_id, pos));\n"
+    "CREATE TABLE phases (\n"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE, pos INTEGER NOT NULL,\n"
+    "  name TEXT NOT NULL, joules REAL, seconds REAL, PRIMARY KEY (model_id, pos));\n"
+    "CREATE TABLE metrics (\n"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE, pos INTEGER NOT NULL,\n"
+    "  name TEXT NOT NULL, value REAL, PRIMARY KEY (model_id, pos));\n"
+    "-- t and w: nsamples little-endian IEEE 754 doubles each (seconds since start, total watts)\n"
+    "CREATE TABLE timelines (\n"
+    "  model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,\n"
+    "  nsamples INTEGER NOT NULL, t BLOB NOT NULL, w BLOB NOT NULL);\n"
+    "CREATE INDEX tasks_by_run ON tasks (run_id);\n"
+    "CREATE INDEX models_by_task ON models (task_id);\n"
+    "CREATE INDEX models_by_name ON models (name);\n",
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == JP_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static void utc_now(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int exec(jp_store *db, const char *sql, const char *what)
+{
+    if (sqlite3_exec(db->h, sql, NULL, NULL, NULL) != SQLITE_OK) return db_fail(db, what);
+    return JP_OK;
+}
+
+/* A single integer from sql (no parameters); *found false when there is no row. */
+static int query_int(jp_store *db, const char *sql, long *out, bool *found)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(db, "reading the schema");
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : (long)sqlite3_column_int64(st, 0);
+    int r = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? JP_OK : db_fail(db, "reading the schema");
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* The applied schema version (0: a new, empty file); fails on a file that is not a store. */
+static int schema_version(jp_store *db, long *version)
+{
+    long n = 0;
+    bool found;
+    int rc = query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+                       &n, &found);
+    if (rc) return rc;
+    if (n == 0) {
+        long others = 0;
+        rc = query_int(db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'", &others, &found);
+        if (rc) return rc;
+        if (others > 0)
+            return jp_fail(JP_ERR_PARSE, "%s: a SQLite file, but not a jouleprint results store (it has other tables)",
+                           db->path);
+        *version = 0;
+        return JP_OK;
+    }
+    return query_int(db, "SELECT max(version) FROM schema_version", version, &found);
+}
+
+static int migrate(jp_store *db)
+{
+    long v;
+    int rc = schema_version(db, &v);
+    if (rc) return rc;
+    if (v > JP_STORE_SCHEMA_VERSION)
+        return jp_fail(JP_ERR_PARSE,
+                       "%s: written by a newer jouleprint (store schema version %ld; this one reads up to %d): "
+                       "use that version, or another --db",
+                       db->path, v, JP_STORE_SCHEMA_VERSION);
+    while (v < JP_STORE_SCHEMA_VERSION) {
+        /* BEGIN IMMEDIATE takes the write lock, so two processes opening a new store at once do not both
+         * migrate: the second sees the first's version once it gets the lock. */
+        if ((rc = exec(db, "BEGIN IMMEDIATE", "starting the schema update"))) return rc;
+        if ((rc = schema_version(db, &v))) goto fail;
+        if (v >= JP_STORE_SCHEMA_VERSION) {
+            exec(db, "COMMIT", "ending the schema update");
+            break;
+        }
+        if (v == 0 && (rc = exec(db,
+                                 "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT "
+                                 "NULL, jouleprint_version TEXT NOT NULL)",
+                                 "creating the schema")))
+            goto fail;
+        if ((rc = exec(db, migrations[v], "updating the schema"))) goto fail;
+        char now[32], sql[256];
+        utc_now(now, sizeof now);
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%ld, '%s', '%s')", v + 1, now, JP_VERSION);
+        if ((rc = exec(db, sql, "updating the schema"))) goto fail;
+        if ((rc = exec(db, "COMMIT", "committing the schema update"))) goto fail;
+        v++;
+    }
+    return JP_OK;
+fail:
+    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int jp_store_open(jp_store **out, const char *path, unsigned flags)
+{
+    if (!out || !path || !*path) return jp_fail(JP_ERR_INVAL, "jp_store_open: no path given");
+    *out = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno != ENOENT) return jp_fail(errno == EACCES ? JP_ERR_PERM : JP_ERR_IO, "%s: %s", path, strerror(errno));
+        if (!(flags & JP_STORE_CREATE)) return jp_fail(JP_ERR_NOTFOUND, "%s: no such results store", path);
+    } else if (S_ISDIR(sb.st_mode)) {
+        return jp_fail(JP_ERR_INVAL, "%s: is a directory, not a results store", path);
+    }
+    jp_store *db = calloc(1, sizeof *db);
+    if (!db) return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+    jp_strlcpy(db->path, path, sizeof db->path);
+    int oflags = SQLITE_OPEN_READWRITE | ((flags & JP_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        if (db->h) rc = db_fail(db, "cannot open");
+        else rc = jp_fail(JP_ERR_NOMEM, "%s: cannot open: out of memory", path);
+        jp_store_close(db);
+        return rc;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, 10000);
+    if ((rc = exec(db, "PRAGMA foreign_keys = ON", "cannot open")) || (rc = migrate(db))) {
+        jp_store_close(db);
+        return rc;
+    }
+    *out = db;
+    return JP_OK;
+}
+
+void jp_store_close(jp_store *db)
+{
+    if (!db) return;
+    sqlite3_close(db->h);
+    free(db);
+}
+
+const char *jp_store_path(const jp_store *db) { return db ? db->path : ""; }
+
+/* ---- timelines as little-endian doubles ---------------------------------------------------------- */
+
+static unsigned char *pack_doubles(const double *v, size_t n)
+{
+    unsigned char *b = malloc(n ? n * 8 : 1);
+    if (!b) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &v[i], 8);
+        for (int k = 0; k < 8; k++) b[i * 8 + (size_t)k] = (unsigned char)(u >> (8 * k));
+    }
+    return b;
+}
+
+static double *unpack_doubles(const unsigned char *b, size_t n)
+{
+    double *v = malloc(n ? n * sizeof *v : 1);
+    if (!v) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u = 0;
+        for (int k = 0; k < 8; k++) u |= (uint64_t)b[i * 8 + (size_t)k] << (8 * k);
+        memcpy(&v[i], &u, 8);
+    }
+    return v;
+}
+
+/* ---- save ---------------------------------------------------------------------------------------- */
+
+struct stmts {
+    sqlite3_stmt *run, *task, *model, *phase, *metric, *timeline;
+};
+
+static void finalize_all(struct stmts *s)
+{
+    sqlite3_finalize(s->run);
+    sqlite3_finalize(s->task);
+    sqlite3_finalize(s->model);
+    sqlite3_finalize(s->phase);
+    sqlite3_finalize(s->metric);
+    sqlite3_finalize(s->timeline);
+    memset(s, 0, sizeof *s);
+}
+
+static int prepare_inserts(jp_store *db, struct stmts *s)
+{
+    char sql[4096];
+    snprintf(sql, sizeof sql, "INSERT INTO runs (saved_at, jouleprint_version, ");
+    col_list(sql, sizeof sql, run_cols, NCOLS(run_cols), false);
+    strcat(sql, ") VALUES (?, ?, ");
+    col_list(sql, sizeof sql, run_cols, NCOLS(run_cols), true);
+    strcat(sql, ")");
+    if (sqlite3_prepare_v2(db->h, sql, -1, &s->run, NULL) != SQLITE_OK) return db_fail(db, "preparing the save");
+
+    snprintf(sql, sizeof sql, "INSERT INTO tasks (run_id, pos, ");
+    col_list(sql, sizeof sql, task_cols, NCOLS(task_cols), false);
+    strcat(sql, ") VALUES (?, ?, ");
+    col_list(sql, sizeof sql, task_cols, NCOLS(task_cols), true);
+    strcat(sql, ")");
+    if (sqlite3_prepare_v2(db->h, sql, -1, &s->task, NULL) != SQLITE_OK) return db_fail(db, "preparing the save");
+
+    snprintf(sql, sizeof sql, "INSERT INTO models (task_id, pos, machine, sources, ");
+    col_list(sql, sizeof sql, model_cols, NCOLS(model_cols), false);
+    strcat(sql, ") VALUES (?, ?, ?, ?, ");
+    col_list(sql, sizeof sql, model_cols, NCOLS(model_cols), true);
+    strcat(sql, ")");
+    if (sqlite3_prepare_v2(db->h, sql, -1, &s->model, NULL) != SQLITE_OK) return db_fail(db, "preparing the save");
+
+    if (sqlite3_prepare_v2(db->h, "INSERT INTO phases (model_id, pos, name, joules, seconds) VALUES (?, ?, ?, ?, ?)",
+                           -1, &s->phase, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, "INSERT INTO metrics (model_id, pos, name, value) VALUES (?, ?, ?, ?)", -1,
+                           &s->metric, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, "INSERT INTO timelines (model_id, nsamples, t, w) VALUES (?, ?, ?, ?)", -1,
+                           &s->timeline, NULL) != SQLITE_OK)
+        return db_fail(db, "preparing the save");
+    return JP_OK;
+}
+
+/* Runs an INSERT whose parameters are bound; resets it for the next use. */
+static int step_insert(jp_store *db, sqlite3_stmt *st, int bind_rc, const char *what)
+{
+    int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : bind_rc;
+    int r = rc == SQLITE_DONE ? JP_OK : db_fail(db, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static int check_run(const jp_store *db, const struct jp_bench_run *run)
+{
+    if (run->ntasks && !run->tasks) return jp_fail(JP_ERR_INVAL, "%s: cannot save: the run has tasks but no array", db->path);
+    for (size_t t = 0; t < run->ntasks; t++) {
+        const struct jp_bench_task *task = &run->tasks[t];
+        if (task->nmodels && !task->models)
+            return jp_fail(JP_ERR_INVAL, "%s: cannot save: task %zu has models but no array", db->path, t);
+        for (size_t i = 0; i < task->nmodels; i++) {
+            const struct jp_bench_model *m = &task->models[i];
+            if (m->nphases > JP_BENCH_MAX_PHASES || m->nmetrics > JP_BENCH_MAX_METRICS)
+                return jp_fail(JP_ERR_INVAL, "%s: cannot save: model %zu of task %zu has too many phases or metrics",
+                               db->path, i, t);
+            if (m->nsamples && (!m->sample_t || !m->sample_w))
+                return jp_fail(JP_ERR_INVAL, "%s: cannot save: model %zu of task %zu has samples but no arrays",
+                               db->path, i, t);
+            if (m->nsamples > (size_t)INT32_MAX / 8)
+                return jp_fail(JP_ERR_RANGE, "%s: cannot save: a timeline of %zu samples is too long", db->path,
+                               m->nsamples);
+        }
+    }
+    return JP_OK;
+}
+
+static int save_model(jp_store *db, struct stmts *s, const struct jp_bench_run *run, sqlite3_int64 task_id, size_t pos,
+                      const struct jp_bench_model *m)
+{
+    char what[160];
+    snprintf(what, sizeof what, "saving model %.64s", m->name);
+    int b = sqlite3_bind_int64(s->model, 1, task_id);
+    if (b == SQLITE_OK) b = sqlite3_bind_int64(s->model, 2, (sqlite3_int64)pos);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s->model, 3, run->machine, (int)strnlen(run->machine, sizeof run->machine), SQLITE_STATIC);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s->model, 4, run->sources, (int)strnlen(run->sources, sizeof run->sources), SQLITE_STATIC);
+    if (b == SQLITE_OK) b = bind_cols(s->model, 5, model_cols, NCOLS(model_cols), m);
+    int rc = step_insert(db, s->model, b, what);
+    if (rc) return rc;
+    sqlite3_int64 id = sqlite3_last_insert_rowid(db->h);
+    for (size_t k = 0; k < m->nphases; k++) {
+        const struct jp_bench_phase *p = &m->phases[k];
+        b = sqlite3_bind_int64(s->phase, 1, id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int64(s->phase, 2, (sqlite3_int64)k);
+        if (b == SQLITE_OK) b = sqlite3_bind_text(s->phase, 3, p->name, (int)strnlen(p->name, sizeof p->name), SQLITE_STATIC);
+        if (b == SQLITE_OK) b = sqlite3_bind_double(s->phase, 4, p->joules);
+        if (b == SQLITE_OK) b = sqlite3_bind_double(s->phase, 5, p->seconds);
+        if ((rc = step_insert(db, s->phase, b, what))) return rc;
+    }
+    for (size_t k = 0; k < m->nmetrics; k++) {
+        const struct jp_bench_metric *x = &m->metrics[k];
+        b = sqlite3_bind_int64(s->metric, 1, id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int64(s->metric, 2, (sqlite3_int64)k);
+        if (b == SQLITE_OK) b = sqlite3_bind_text(s->metric, 3, x->name, (int)strnlen(x->name, sizeof x->name), SQLITE_STATIC);
+        if (b == SQLITE_OK) b = sqlite3_bind_double(s->metric, 4, x->value);
+        if ((rc = step_insert(db, s->metric, b, what))) return rc;
+    }
+    if (m->nsamples) {
+        unsigned char *t = pack_doubles(m->sample_t, m->nsamples), *w = pack_doubles(m->sample_w, m->nsamples);
+        if (!t || !w) {
+            free(t);
+            free(w);
+            return jp_fail(JP_ERR_NOMEM, "%s: %s: out of memory", db->path, what);
+        }
+        int bytes = (int)(m->nsamples * 8);
+        b = sqlite3_bind_int64(s->timeline, 1, id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int64(s->timeline, 2, (sqlite3_int64)m->nsamples);
+        if (b == SQLITE_OK) b = sqlite3_bind_blob(s->timeline, 3, t, bytes, SQLITE_STATIC);
+        if (b == SQLITE_OK) b = sqlite3_bind_blob(s->timeline, 4, w, bytes, SQLITE_STATIC);
+        rc = step_insert(db, s->timeline, b, what);
+        free(t);
+        free(w);
+        if (rc) return rc;
+    }
+    return JP_OK;
+}
+
+int jp_store_save(jp_store *db, struct jp_bench_run *run)
+{
+    if (!db || !run) return jp_fail(JP_ERR_INVAL, "jp_store_save: no store or no run");
+    int rc = check_run(db, run);
+    if (rc) return rc;
+    struct stmts s = {0};
+    if ((rc = prepare_inserts(db, &s))) {
+        finalize_all(&s);
+        return rc;
+    }
+    if ((rc = exec(db, "BEGIN IMMEDIATE", "cannot save the run"))) {
+        finalize_all(&s);
+        return rc;
+    }
+    char now[32];
+    utc_now(now, sizeof now);
+    int b = sqlite3_bind_text(s.run, 1, now, -1, SQLITE_TRANSIENT);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s.run, 2, JP_VERSION, -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = bind_cols(s.run, 3, run_cols, NCOLS(run_cols), run);
+    if ((rc = step_insert(db, s.run, b, "saving the run"))) goto fail;
+    sqlite3_int64 run_id = sqlite3_last_insert_rowid(db->h);
+    for (size_t t = 0; t < run->ntasks; t++) {
+        const struct jp_bench_task *task = &run->tasks[t];
+        char what[128];
+        snprintf(what, sizeof what, "saving task %.64s", task->name);
+        b = sqlite3_bind_int64(s.task, 1, run_id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int64(s.task, 2, (sqlite3_int64)t);
+        if (b == SQLITE_OK) b = bind_cols(s.task, 3, task_cols, NCOLS(task_cols), task);
+        if ((rc = step_insert(db, s.task, b, what))) goto fail;
+        sqlite3_int64 task_id = sqlite3_last_insert_rowid(db->h);
+        for (size_t i = 0; i < task->nmodels; i++)
+            if ((rc = save_model(db, &s, run, task_id, i, &task->models[i]))) goto fail;
+    }
+    if ((rc = exec(db, "COMMIT", "cannot save the run"))) goto fail;
+    finalize_all(&s);
+    run->id = (long)run_id;
+    return JP_OK;
+fail:
+    finalize_all(&s);
+    {
+        /* keep the message of the failure, not the rollback's */
+        char keep[1024];
+        jp_strlcpy(keep, jp_last_error(), sizeof keep);
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        jp_fail(rc, "%s (nothing of this run was stored)", keep);
+    }
+    return rc;
+}
+
+/* ---- load ---------------------------------------------------------------------------------------- */
+
+/* "runs 1-5", "run 3", "no runs yet" */
+static void describe_runs(jp_store *db, char *buf, size_t len)
+{
+    long lo = 0, hi = 0, n = 0;
+    bool found;
+    query_int(db, "SELECT count(*) FROM runs", &n, &found);
+    query_int(db, "SELECT min(id) FROM runs", &lo, &found);
+    query_int(db, "SELECT max(id) FROM runs", &hi, &found);
+    if (n == 0) snprintf(buf, len, "it holds no runs yet");
+    else if (n == 1) snprintf(buf, len, "it holds run %ld only", lo);
+    else if (hi - lo + 1 == n) snprintf(buf, len, "it holds runs %ld-%ld", lo, hi);
+    else snprintf(buf, len, "it holds %ld runs, ids %ld to %ld", n, lo, hi);
+}
+
+static int select_stmt(jp_store *db, sqlite3_stmt **st, const char *head, const struct col *cols, size_t n,
+                       const char *tail)
+{
+    char sql[4096];
+    snprintf(sql, sizeof sql, "%s", head);
+    col_list(sql, sizeof sql, cols, n, false);
+    strncat(sql, tail, sizeof sql - strlen(sql) - 1);
+    if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK) return db_fail(db, "preparing the load");
+    return JP_OK;
+}
+
+static int load_model_children(jp_store *db, sqlite3_int64 model_id, struct jp_bench_model *m, sqlite3_stmt *ph,
+                               sqlite3_stmt *me, sqlite3_stmt *tl)
+{
+    int rc;
+    sqlite3_bind_int64(ph, 1, model_id);
+    while ((rc = sqlite3_step(ph)) == SQLITE_ROW && m->nphases < JP_BENCH_MAX_PHASES) {
+        struct jp_bench_phase *p = &m->phases[m->nphases++];
+        const unsigned char *name = sqlite3_column_text(ph, 0);
+        jp_strlcpy(p->name, name ? (const char *)name : "", sizeof p->name);
+        p->joules = sqlite3_column_type(ph, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(ph, 1);
+        p->seconds = sqlite3_column_type(ph, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(ph, 2);
+    }
+    sqlite3_reset(ph);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_fail(db, "loading phases");
+    sqlite3_bind_int64(me, 1, model_id);
+    while ((rc = sqlite3_step(me)) == SQLITE_ROW && m->nmetrics < JP_BENCH_MAX_METRICS) {
+        struct jp_bench_metric *x = &m->metrics[m->nmetrics++];
+        const unsigned char *name = sqlite3_column_text(me, 0);
+        jp_strlcpy(x->name, name ? (const char *)name : "", sizeof x->name);
+        x->value = sqlite3_column_type(me, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(me, 1);
+    }
+    sqlite3_reset(me);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_fail(db, "loading metrics");
+    sqlite3_bind_int64(tl, 1, model_id);
+    rc = sqlite3_step(tl);
+    int r = JP_OK;
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 n = sqlite3_column_int64(tl, 0);
+        const unsigned char *t = sqlite3_column_blob(tl, 1);
+        int tb = sqlite3_column_bytes(tl, 1);
+        const unsigned char *w = sqlite3_column_blob(tl, 2);
+        int wb = sqlite3_column_bytes(tl, 2);
+        if (n < 0 || (sqlite3_int64)tb != n * 8 || (sqlite3_int64)wb != n * 8 || (n > 0 && (!t || !w))) {
+            r = jp_fail(JP_ERR_PARSE, "%s: the timeline of model %s is damaged (%lld samples, %d and %d bytes)",
+                        db->path, m->name, (long long)n, tb, wb);
+        } else if (n > 0) {
+            m->sample_t = unpack_doubles(t, (size_t)n);
+            m->sample_w = unpack_doubles(w, (size_t)n);
+            if (!m->sample_t || !m->sample_w) r = jp_fail(JP_ERR_NOMEM, "%s: loading a timeline: out of memory", db->path);
+            else m->nsamples = (size_t)n;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(db, "loading a timeline");
+    }
+    sqlite3_reset(tl);
+    return r;
+}
+
+int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
+{
+    if (!db || !run) return jp_fail(JP_ERR_INVAL, "jp_store_load: no store or no run");
+    memset(run, 0, sizeof *run);
+    sqlite3_stmt *rs = NULL, *ts = NULL, *ms = NULL, *ph = NULL, *me = NULL, *tl = NULL;
+    int rc;
+    if (id <= 0) {
+        long latest = 0;
+        bool found;
+        if ((rc = query_int(db, "SELECT max(id) FROM runs", &latest, &found))) return rc;
+        if (latest <= 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no runs stored yet", db->path);
+        id = latest;
+    }
+    if ((rc = select_stmt(db, &rs, "SELECT id, ", run_cols, NCOLS(run_cols), " FROM runs WHERE id = ?")) ||
+        (rc = select_stmt(db, &ts, "SELECT id, ", task_cols, NCOLS(task_cols), " FROM tasks WHERE run_id = ? ORDER BY pos")) ||
+        (rc = select_stmt(db, &ms, "SELECT id, ", model_cols, NCOLS(model_cols),
+                          " FROM models WHERE task_id = ? ORDER BY pos")))
+        goto out;
+    if (sqlite3_prepare_v2(db->h, "SELECT name, joules, seconds FROM phases WHERE model_id = ? ORDER BY pos", -1, &ph,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, "SELECT name, value FROM metrics WHERE model_id = ? ORDER BY pos", -1, &me, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, "SELECT nsamples, t, w FROM timelines WHERE model_id = ?", -1, &tl, NULL) !=
+            SQLITE_OK) {
+        rc = db_fail(db, "preparing the load");
+        goto out;
+    }
+    /* one read transaction, so that a save by another process cannot show half-way */
+    if ((rc = exec(db, "BEGIN", "loading the run"))) goto out;
+    sqlite3_bind_int64(rs, 1, id);
+    int step = sqlite3_step(rs);
+    if (step == SQLITE_DONE) {
+        char which[96];
+        describe_runs(db, which, sizeof which);
+        rc = jp_fail(JP_ERR_NOTFOUND, "%s: no run %ld (%s)", db->path, id, which);
+        goto end;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, "loading the run");
+        goto end;
+    }
+    run->id = (long)sqlite3_column_int64(rs, 0);
+    read_cols(rs, 1, run_cols, NCOLS(run_cols), run);
+
+    sqlite3_int64 n = 0;
+    {
+        sqlite3_stmt *c;
+        if (sqlite3_prepare_v2(db->h, "SELECT count(*) FROM tasks WHERE run_id = ?", -1, &c, NULL) != SQLITE_OK) {
+            rc = db_fail(db, "loading the run");
+            goto end;
+        }
+        sqlite3_bind_int64(c, 1, id);
+        if (sqlite3_step(c) == SQLITE_ROW) n = sqlite3_column_int64(c, 0);
+        sqlite3_finalize(c);
+    }
+    if (n > 0) {
+        run->tasks = calloc((size_t)n, sizeof *run->tasks);
+        if (!run->tasks) {
+            rc = jp_fail(JP_ERR_NOMEM, "%s: loading run %ld: out of memory", db->path, id);
+            goto end;
+        }
+    }
+    sqlite3_bind_int64(ts, 1, id);
+    while (run->ntasks < (size_t)n && (step = sqlite3_step(ts)) == SQLITE_ROW) {
+        struct jp_bench_task *task = &run->tasks[run->ntasks++];
+        sqlite3_int64 task_id = sqlite3_column_int64(ts, 0);
+        read_cols(ts, 1, task_cols, NCOLS(task_cols), task);
+        size_t cap = 0;
+        sqlite3_bind_int64(ms, 1, task_id);
+        while ((step = sqlite3_step(ms)) == SQLITE_ROW) {
+            if (task->nmodels == cap) {
+                size_t ncap = cap ? cap * 2 : 4;
+                struct jp_bench_model *grown = realloc(task->models, ncap * sizeof *grown);
+                if (!grown) {
+                    sqlite3_reset(ms);
+                    rc = jp_fail(JP_ERR_NOMEM, "%s: loading run %ld: out of memory", db->path, id);
+                    goto end;
+                }
+                task->models = grown;
+                cap = ncap;
+            }
+            struct jp_bench_model *m = &task->models[task->nmodels++];
+            memset(m, 0, sizeof *m);
+            sqlite3_int64 model_id = sqlite3_column_int64(ms, 0);
+            read_cols(ms, 1, model_cols, NCOLS(model_cols), m);
+            if ((rc = load_model_children(db, model_id, m, ph, me, tl))) {
+                sqlite3_reset(ms);
+                goto end;
+            }
+        }
+        sqlite3_reset(ms);
+        if (step != SQLITE_DONE) {
+            rc = db_fail(db, "loading models");
+            goto end;
+        }
+    }
+    rc = JP_OK;
+end:
+    sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+out:
+    sqlite3_finalize(rs);
+    sqlite3_finalize(ts);
+    sqlite3_finalize(ms);
+    sqlite3_finalize(ph);
+    sqlite3_finalize(me);
+    sqlite3_finalize(tl);
+    if (rc != JP_OK) jp_bench_run_clear(run);
+    return rc;
+}
+
+/* ---- list and delete ----------------------------------------------------------------------------- */
+
+/* Appends piece to buf (separated by sep), ending in "..." when it does not fit. */
+static void append_cut(char *buf, size_t len, const char *sep, const char *piece)
+{
+    size_t at = strlen(buf);
+    if (at >= 3 && !strcmp(buf + at - 3, "...")) return;
+    size_t need = (at ? strlen(sep) : 0) + strlen(piece);
+    if (at + need + 1 > len) {
+        if (at + 4 <= len) strcpy(buf + at, "...");
+        else if (len >= 4) strcpy(buf + len - 4, "...");
+        return;
+    }
+    if (at) strcat(buf, sep);
+    strcat(buf, piece);
+}
+
+int jp_store_list(jp_store *db, struct jp_store_entry **out, size_t *n)
+{
+    if (!db || !out || !n) return jp_fail(JP_ERR_INVAL, "jp_store_list: missing argument");
+    *out = NULL;
+    *n = 0;
+    static const char sql[] =
+        "SELECT r.id, r.started_at, r.finished_at, r.status, r.spec_path, r.machine, r.sources, r.estimated, r.region,"
+        " (SELECT count(*) FROM tasks t WHERE t.run_id = r.id),"
+        " (SELECT count(*) FROM models m JOIN tasks t ON m.task_id = t.id WHERE t.run_id = r.id),"
+        " (SELECT count(*) FROM models m JOIN tasks t ON m.task_id = t.id WHERE t.run_id = r.id AND m.status <> 'ok')"
+        " FROM runs r ORDER BY r.id DESC";
+    static const char task_sql[] =
+        "SELECT t.name, (SELECT m.name FROM models m WHERE m.task_id = t.id AND m.pos = t.pick_pos)"
+        " FROM tasks t WHERE t.run_id = ? ORDER BY t.pos";
+    sqlite3_stmt *st = NULL, *ts = NULL;
+    int rc = JP_OK, step;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, task_sql, -1, &ts, NULL) != SQLITE_OK) {
+        rc = db_fail(db, "listing runs");
+        goto out;
+    }
+    if ((rc = exec(db, "BEGIN", "listing runs"))) goto out;
+    size_t cap = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct jp_store_entry *grown = realloc(*out, ncap * sizeof *grown);
+            if (!grown) {
+                rc = jp_fail(JP_ERR_NOMEM, "%s: listing runs: out of memory", db->path);
+                break;
+            }
+            *out = grown;
+            cap = ncap;
+        }
+        struct jp_store_entry *e = &(*out)[(*n)++];
+        memset(e, 0, sizeof *e);
+        e->id = (long)sqlite3_column_int64(st, 0);
+#define TXT(k, f) jp_strlcpy(e->f, sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "", sizeof e->f)
+        TXT(1, started_at);
+        TXT(2, finished_at);
+        TXT(3, status);
+        TXT(4, spec_path);
+        TXT(5, machine);
+        TXT(6, sources);
+        e->estimated = sqlite3_column_int(st, 7) != 0;
+        TXT(8, region);
+#undef TXT
+        e->ntasks = (size_t)sqlite3_column_int64(st, 9);
+        e->nmodels = (size_t)sqlite3_column_int64(st, 10);
+        e->nfailed = (size_t)sqlite3_column_int64(st, 11);
+        sqlite3_bind_int64(ts, 1, e->id);
+        while (sqlite3_step(ts) == SQLITE_ROW) {
+            const unsigned char *name = sqlite3_column_text(ts, 0), *pick = sqlite3_column_text(ts, 1);
+            char piece[160];
+            append_cut(e->tasks, sizeof e->tasks, ", ", name ? (const char *)name : "");
+            snprintf(piece, sizeof piece, "%.64s: %.64s", name ? (const char *)name : "",
+                     pick ? (const char *)pick : "-");
+            append_cut(e->picks, sizeof e->picks, "; ", piece);
+        }
+        sqlite3_reset(ts);
+    }
+    if (rc == JP_OK && step != SQLITE_DONE) rc = db_fail(db, "listing runs");
+    sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+out:
+    sqlite3_finalize(st);
+    sqlite3_finalize(ts);
+    if (rc != JP_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int jp_store_delete(jp_store *db, long id)
+{
+    if (!db) return jp_fail(JP_ERR_INVAL, "jp_store_delete: no store");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h, "DELETE FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, "deleting a run");
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? JP_OK : db_fail(db, "deleting a run");
+    sqlite3_finalize(st);
+    if (rc == JP_OK && sqlite3_changes(db->h) == 0) {
+        char which[96];
+        describe_runs(db, which, sizeof which);
+        return jp_fail(JP_ERR_NOTFOUND, "%s: no run %ld (%s)", db->path, id, which);
+    }
+    return rc;
+}

@@ -1,0 +1,313 @@
+/* The built-in `classify` workload: the model zoo (models/NAME/config.json), and a measured run of
+ * one model over Fashion-MNIST's test set in two meter phases, "load" and "infer". */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+#include "workload/classify.h"
+
+static int is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* A folder that holds at least one model folder. */
+static int is_zoo(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[PATH_MAX];
+        if (jp_pathf(p, sizeof p, "%s/%s/config.json", dir, e->d_name) == JP_OK && access(p, R_OK) == 0) found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+int jp_classify_models_dir(const char *models_dir, char *buf, size_t len)
+{
+    if (models_dir && *models_dir) {
+        if (!is_dir(models_dir)) return jp_fail(JP_ERR_NOTFOUND, "%s: no such folder of models", models_dir);
+        return jp_pathf(buf, len, "%s", models_dir);
+    }
+    const char *env = getenv("JP_MODELS_DIR");
+    if (env && *env) {
+        if (!is_dir(env)) return jp_fail(JP_ERR_NOTFOUND, "JP_MODELS_DIR=%s: no such folder", env);
+        return jp_pathf(buf, len, "%s", env);
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        static const char *rel[] = {"models", "../models", "../share/jouleprint/models", "../../models"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            char cand[PATH_MAX];
+            if (jp_pathf(cand, sizeof cand, "%s/%s", exe, rel[i]) == JP_OK && is_zoo(cand)) return jp_pathf(buf, len, "%s", cand);
+        }
+    }
+    if (is_zoo("models")) return jp_pathf(buf, len, "models");
+    return jp_fail(JP_ERR_NOTFOUND, "cannot find the model zoo (models/ of the source tree): set JP_MODELS_DIR or "
+                                    "pass --models-dir");
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+/* Fills info from dir/config.json. */
+static int read_info(const char *dir, const char *name, jp_classify_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    char p[PATH_MAX];
+    int rc = jp_pathf(p, sizeof p, "%s/config.json", dir);
+    if (rc) return rc;
+    json_error_t err;
+    json_t *root = json_load_file(p, 0, &err);
+    if (!root) {
+        if (access(p, F_OK) != 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no model here (no config.json)", dir);
+        return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", p, err.line, err.text);
+    }
+    jp_strlcpy(info->name, name, sizeof info->name);
+    jp_strlcpy(info->dir, dir, sizeof info->dir);
+    json_t *mt = json_object_get(root, "model_type");
+    jp_strlcpy(info->type, json_is_string(mt) ? json_string_value(mt) : "?", sizeof info->type);
+    json_t *jp = json_object_get(root, "jouleprint");
+    if (json_is_object(jp)) {
+        json_t *d = json_object_get(jp, "description");
+        if (json_is_string(d)) jp_strlcpy(info->description, json_string_value(d), sizeof info->description);
+        info->params = (uint64_t)num(jp, "params");
+        info->flops = num(jp, "flops_per_image");
+        info->test_correct = (int)num(jp, "test_correct");
+        info->test_total = (int)num(jp, "test_total");
+        info->accuracy = info->test_total ? (double)info->test_correct / info->test_total : 0;
+        info->train_seconds = num(jp, "train_seconds");
+    }
+    json_decref(root);
+    return JP_OK;
+}
+
+int jp_classify_find(const char *models_dir, const char *name, jp_classify_model_info *out)
+{
+    if (!name || !*name) return jp_fail(JP_ERR_INVAL, "no model named");
+    if (strchr(name, '/')) { /* a path to a model folder */
+        const char *base = strrchr(name, '/') + 1;
+        char nm[64];
+        jp_strlcpy(nm, *base ? base : name, sizeof nm);
+        return read_info(name, nm, out);
+    }
+    char zoo[PATH_MAX], dir[PATH_MAX];
+    int rc = jp_classify_models_dir(models_dir, zoo, sizeof zoo);
+    if (rc) return rc;
+    if ((rc = jp_pathf(dir, sizeof dir, "%s/%s", zoo, name))) return rc;
+    if (!is_dir(dir)) {
+        jp_classify_model_info all[32];
+        int n = jp_classify_list(zoo, all, 32);
+        char names[512] = "";
+        for (int i = 0; i < n && i < 32; i++) {
+            size_t l = strlen(names), add = strlen(all[i].name) + 2;
+            if (l + add >= sizeof names) break;
+            if (i) memcpy(names + l, ", ", 3), l += 2;
+            memcpy(names + l, all[i].name, strlen(all[i].name) + 1);
+        }
+        return jp_fail(JP_ERR_NOTFOUND, "no model '%s' in %s (the zoo has: %s)", name, zoo, names);
+    }
+    return read_info(dir, name, out);
+}
+
+static int by_flops(const void *a, const void *b)
+{
+    const jp_classify_model_info *x = a, *y = b;
+    return x->flops < y->flops ? -1 : x->flops > y->flops ? 1 : strcmp(x->name, y->name);
+}
+
+int jp_classify_list(const char *models_dir, jp_classify_model_info *out, size_t max)
+{
+    char zoo[PATH_MAX];
+    int rc = jp_classify_models_dir(models_dir, zoo, sizeof zoo);
+    if (rc) return rc;
+    DIR *d = opendir(zoo);
+    if (!d) return jp_fail(JP_ERR_IO, "%s: cannot be listed", zoo);
+    size_t n = 0, cap = 16;
+    jp_classify_model_info *all = malloc(cap * sizeof *all);
+    struct dirent *e;
+    while (all && (e = readdir(d))) {
+        char dir[PATH_MAX], cfg[PATH_MAX];
+        if (e->d_name[0] == '.' || jp_pathf(dir, sizeof dir, "%s/%s", zoo, e->d_name) ||
+            jp_pathf(cfg, sizeof cfg, "%s/config.json", dir) || access(cfg, R_OK) != 0)
+            continue;
+        if (n == cap) {
+            jp_classify_model_info *na = realloc(all, cap * 2 * sizeof *all);
+            if (!na) break;
+            all = na;
+            cap *= 2;
+        }
+        if (read_info(dir, e->d_name, &all[n]) == JP_OK) n++;
+    }
+    closedir(d);
+    if (!all) return jp_fail(JP_ERR_NOMEM, "out of memory");
+    qsort(all, n, sizeof *all, by_flops);
+    for (size_t i = 0; i < n && i < max; i++) out[i] = all[i];
+    free(all);
+    return (int)n;
+}
+
+void jp_classify_config_init(jp_classify_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->batch = 64;
+    cfg->threads = 1;
+}
+
+/* ---- the measured run ---- */
+
+static double self_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+struct mark {
+    double t, cpu;
+    struct jp_cpu_times machine;
+    int machine_ok;
+};
+
+static void mark_now(const jp_roots *roots, struct mark *m)
+{
+    m->machine_ok = roots && jp_proc_cpu_times(roots, &m->machine) == JP_OK;
+    m->cpu = self_cpu();
+    m->t = jp_now();
+}
+
+static double share_between(const struct mark *a, const struct mark *b)
+{
+    if (!a->machine_ok || !b->machine_ok || b->machine.busy < a->machine.busy) return -1;
+    double busy = (double)(b->machine.busy - a->machine.busy) / jp_proc_hz(), cpu = b->cpu - a->cpu;
+    if (busy <= 0) return cpu > 0 ? 1.0 : 0.0;
+    return cpu / busy > 1 ? 1.0 : cpu / busy;
+}
+
+static size_t phase_index(jp_meter *m, const char *name)
+{
+    for (size_t i = 0; i < jp_meter_phase_count(m); i++)
+        if (!strcmp(jp_meter_phase_name(m, i), name)) return i;
+    return (size_t)-1;
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
+/* The run with m (may be NULL) already started: marks "load" and "infer", never starts or stops it.
+ * Fills everything in out but the energy. */
+int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)
+{
+    if (!cfg || !out || !cfg->model) return jp_fail(JP_ERR_INVAL, "jp_classify_run: no model given");
+    memset(out, 0, sizeof *out);
+    out->load_share = out->infer_share = -1;
+    int batch = cfg->batch ? cfg->batch : 64, threads = cfg->threads ? cfg->threads : 1;
+    if (batch < 1 || batch > 4096) return jp_fail(JP_ERR_RANGE, "batch %d outside 1..4096", batch);
+    if (threads < 1 || threads > 64) return jp_fail(JP_ERR_RANGE, "threads %d outside 1..64", threads);
+    if (cfg->n < 0) return jp_fail(JP_ERR_RANGE, "n %d is negative", cfg->n);
+    int rc = jp_classify_find(cfg->models_dir, cfg->model, &out->model);
+    if (rc) return rc;
+    jp_idx_images data;
+    if ((rc = jp_fashion_mnist_read(cfg->data_dir, true, &data))) return rc;
+    int n = cfg->n ? cfg->n : data.n;
+    if (n > data.n) {
+        jp_idx_free(&data);
+        return jp_fail(JP_ERR_RANGE, "n %d is more than the %d test images", n, data.n);
+    }
+    if (batch > n) batch = n;
+    jp_roots roots, *rp = jp_roots_from_env(&roots) == JP_OK ? &roots : NULL;
+    jp_nn_model *net = NULL;
+    float *logits = NULL;
+    struct mark m0 = {0}, m1 = {0}, m2 = {0};
+    if (m && (rc = jp_meter_phase(m, "load")) != JP_OK) goto done;
+    mark_now(rp, &m0);
+    if ((rc = jp_nn_load(&net, out->model.dir, batch, threads)) != JP_OK) goto done;
+    jp_nn_info info;
+    jp_nn_info_get(net, &info);
+    if (info.channels != 1 || info.height != data.rows || info.width != data.cols || info.num_labels != 10) {
+        rc = jp_fail(JP_ERR_PARSE, "%s: takes %dx%dx%d images into %d labels; Fashion-MNIST is 1x%dx%d into 10",
+                     out->model.dir, info.channels, info.height, info.width, info.num_labels, data.rows, data.cols);
+        goto done;
+    }
+    logits = malloc((size_t)batch * info.num_labels * sizeof *logits);
+    if (!logits) {
+        rc = jp_fail(JP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (!out->model.params) out->model.params = info.params;
+    if (!out->model.flops) out->model.flops = info.flops;
+    mark_now(rp, &m1);
+    if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto done;
+    size_t px = (size_t)data.rows * data.cols;
+    int correct = 0;
+    for (int at = 0; at < n; at += batch) {
+        int b = n - at < batch ? n - at : batch;
+        if ((rc = jp_nn_forward_u8(net, data.pixels + (size_t)at * px, b, logits)) != JP_OK) goto done;
+        for (int i = 0; i < b; i++) {
+            int p = argmax(logits + (size_t)i * info.num_labels, info.num_labels);
+            correct += p == data.labels[at + i];
+            if (cfg->predictions) cfg->predictions[at + i] = p;
+        }
+    }
+    mark_now(rp, &m2);
+    out->n = n;
+    out->correct = correct;
+    out->accuracy = (double)correct / n;
+    out->load_s = m1.t - m0.t;
+    out->infer_s = m2.t - m1.t;
+    out->images_per_s = out->infer_s > 0 ? n / out->infer_s : 0;
+    out->load_cpu_s = m1.cpu - m0.cpu;
+    out->infer_cpu_s = m2.cpu - m1.cpu;
+    out->load_share = share_between(&m0, &m1);
+    out->infer_share = share_between(&m1, &m2);
+done:
+    free(logits);
+    jp_nn_free(net);
+    jp_idx_free(&data);
+    return rc;
+}
+
+int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)
+{
+    if (!cfg || !out || !cfg->model) return jp_fail(JP_ERR_INVAL, "jp_classify_run: no model given");
+    int rc;
+    if (m && (rc = jp_meter_start(m)) != JP_OK) return rc;
+    rc = jp_classify_run_phases(cfg, m, out);
+    if (m) {
+        int src = jp_meter_stop(m);
+        if (!rc) rc = src;
+    }
+    if (!rc && m) {
+        size_t pl = phase_index(m, "load"), pi = phase_index(m, "infer");
+        if (pl != (size_t)-1) out->load_j = jp_meter_phase_joules(m, pl, JP_TOTAL);
+        if (pi != (size_t)-1) out->infer_j = jp_meter_phase_joules(m, pi, JP_TOTAL);
+        out->j_per_image = out->n ? out->infer_j / out->n : 0;
+        out->estimated = jp_meter_estimated(m);
+    }
+    return rc;
+}

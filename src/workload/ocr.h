@@ -1,0 +1,51 @@
+/* Internal pieces of the OCR workload shared by src/workload/ocr_*.c. */
+#ifndef JP_WORKLOAD_OCR_H
+#define JP_WORKLOAD_OCR_H
+
+#include "jouleprint.h"
+#include "util.h"
+
+/* splitmix64: the one generator behind every random choice of the data set (never rand()). */
+typedef struct jp_rng {
+    uint64_t s;
+} jp_rng;
+static inline uint64_t jp_rng_next(jp_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+/* Uniform in [0, 1). */
+static inline double jp_rng_unit(jp_rng *r) { return (double)(jp_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+/* Uniform integer in [lo, hi]. */
+static inline int jp_rng_int(jp_rng *r, int lo, int hi)
+{
+    return lo + (int)(jp_rng_next(r) % (uint64_t)(hi - lo + 1));
+}
+static inline double jp_rng_range(jp_rng *r, double lo, double hi) { return lo + (hi - lo) * jp_rng_unit(r); }
+/* A generator for a stream named by (seed, a, b), independent of every other (a, b). */
+jp_rng jp_rng_for(uint64_t seed, uint64_t a, uint64_t b);
+
+/* Decodes UTF-8 into code points (malloc'd, *n of them). Each byte of a malformed sequence becomes
+ * U+FFFD. Returns NULL only when out of memory. */
+uint32_t *jp_utf8_decode(const char *s, size_t *n);
+
+/* The project's data folder (holding ocr/words.txt): $JP_DATA_DIR, else data/ beside or above the
+ * running executable (build/jouleprint finds ./data in the source tree), else ./data. */
+int jp_ocr_data_root(char *buf, size_t len);
+
+/* The shipped word list (data/ocr/words.txt), read once. */
+int jp_ocr_words(const char *const **words, size_t *n, uint64_t *digest);
+
+/* The version of the data set generator: bump it when the same seed would give other bytes. */
+#define JP_OCR_DATA_VERSION 1
+
+/* mkdir -p. */
+int jp_mkdirs(const char *path);
+
+/* FNV-1a, 64 bits. */
+uint64_t jp_fnv1a(const void *data, size_t len, uint64_t h);
+#define JP_FNV_INIT 0xcbf29ce484222325ULL
+
+#endif

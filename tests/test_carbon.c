@@ -1,0 +1,600 @@
+/*
+ * Carbon accounting in the library: the seed study's figures exactly, every Google region against the
+ * project's copy of Google's CSVs (and against ../shared/data where it is there), the latest year as
+ * the default, lookups by code, place, country and state with case and accents aside, suggestions for
+ * unknown names, PUE, a user's own file, and intensity series with the plan they give.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_tree.h"
+#include "jouleprint.h"
+
+/* The seed study's table: Google Cloud's 2021 grid figures for its 23 regions (as the seed names them). */
+static const struct {
+    const char *code, *place;
+    double g;
+} seed21[] = {
+    {"asia-east1", "Taiwan", 456},
+    {"asia-east2", "Hong Kong", 360},
+    {"asia-northeast1", "Tokyo", 464},
+    {"asia-northeast2", "Osaka", 384},
+    {"asia-northeast3", "Seoul", 425},
+    {"asia-south1", "Mumbai", 670},
+    {"asia-southeast1", "Singapore", 372},
+    {"asia-southeast2", "Jakarta", 580},
+    {"australia-southeast1", "Sydney", 598},
+    {"europe-north1", "Finland", 127},
+    {"europe-west1", "Belgium", 110},
+    {"europe-west2", "London", 172},
+    {"europe-west3", "Frankfurt", 269},
+    {"europe-west4", "Netherlands", 283},
+    {"europe-west6", "Zurich", 86},
+    {"southamerica-east1", "São Paulo", 129},
+    {"us-central1", "Iowa", 394},
+    {"us-east1", "South Carolina", 434},
+    {"us-east4", "North Virginia", 309},
+    {"us-west1", "Oregon", 60},
+    {"us-west2", "Los Angeles", 190},
+    {"us-west3", "Salt Lake City", 448},
+    {"us-west4", "Las Vegas", 365},
+};
+#define N_SEED (sizeof seed21 / sizeof seed21[0])
+
+static const char *src_dir(void)
+{
+    const char *d = getenv("JP_TEST_SRC_DIR");
+    return d && *d ? d : ".";
+}
+
+static void test_seed_figures(void **state)
+{
+    (void)state;
+    double j;
+    assert_int_equal(jp_parse_energy("143.8MWh", &j), JP_OK);
+    jp_intensity slc, ore;
+    assert_int_equal(jp_intensity_lookup_year("Salt Lake City", 2021, &slc), JP_OK);
+    assert_int_equal(jp_intensity_lookup_year("Oregon", 2021, &ore), JP_OK);
+    assert_string_equal(slc.region, "gcp:us-west3");
+    assert_string_equal(ore.region, "gcp:us-west1");
+    assert_int_equal(slc.year, 2021);
+    assert_true(slc.g_per_kwh == 448);
+    assert_true(ore.g_per_kwh == 60);
+    assert_non_null(strstr(slc.source, "2021"));
+    double a = jp_carbon_grams(j, slc.g_per_kwh, 1.0), b = jp_carbon_grams(j, ore.g_per_kwh, 1.0);
+    assert_true(fabs(a - 64422400.0) < 1e-6);
+    assert_true(fabs(b - 8628000.0) < 1e-6);
+    char buf[64];
+    jp_format_grams(a, buf, sizeof buf);
+    assert_string_equal(buf, "64,422,400 g");
+    jp_format_grams(b, buf, sizeof buf);
+    assert_string_equal(buf, "8,628,000 g");
+    snprintf(buf, sizeof buf, "%.1f%%", (a - b) / a * 100);
+    assert_string_equal(buf, "86.6%");
+}
+
+/* All 23 of the seed's regions, by code and by the seed's own place name, against the 2021 figures;
+ * and exactly these 23 carry the seed flag. */
+static void test_seed_table_2021(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_SEED; i++) {
+        jp_intensity by_code, by_place;
+        char id[64];
+        snprintf(id, sizeof id, "gcp:%s", seed21[i].code);
+        assert_int_equal(jp_intensity_lookup_year(id, 2021, &by_code), JP_OK);
+        assert_int_equal(jp_intensity_lookup_year(seed21[i].place, 2021, &by_place), JP_OK);
+        if (by_code.g_per_kwh != seed21[i].g || strcmp(by_place.region, id))
+            fail_msg("%s (%s): %g from the code, %s from the place; the seed has %g", seed21[i].code, seed21[i].place,
+                     by_code.g_per_kwh, by_place.region, seed21[i].g);
+        assert_true(by_code.seed);
+        assert_string_equal(by_code.provider, "gcp");
+    }
+    size_t seeds = 0;
+    for (size_t i = 0; i < jp_region_count(); i++) {
+        jp_intensity ci;
+        assert_int_equal(jp_region_get(i, 0, &ci), JP_OK);
+        seeds += ci.seed;
+    }
+    assert_int_equal(seeds, N_SEED);
+}
+
+/* Reads the project's copy of Google's figures (src/data/carbon/gcp_intensity.csv): every row must be
+ * what the library gives for that region and year, and each region's latest year its default. */
+static void test_every_google_figure(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/src/data/carbon/gcp_intensity.csv", src_dir());
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("%s: cannot read (JP_TEST_SRC_DIR?)", path);
+    char line[256], last_code[64] = "";
+    double last_g = 0;
+    int last_year = 0, rows = 0, rows2021 = 0;
+    while (fgets(line, sizeof line, f)) {
+        char code[64];
+        int year;
+        double g;
+        if (line[0] == '#' || sscanf(line, "%63[^,],%d,%lf", code, &year, &g) != 3) continue;
+        if (strcmp(code, last_code) && last_code[0]) { /* the previous region's latest is the default */
+            jp_intensity ci;
+            assert_int_equal(jp_intensity_lookup(last_code, &ci), JP_OK);
+            if (ci.year != last_year || ci.g_per_kwh != last_g)
+                fail_msg("%s: default %d %g, latest in the CSV %d %g", last_code, ci.year, ci.g_per_kwh, last_year,
+                         last_g);
+        }
+        jp_intensity ci;
+        assert_int_equal(jp_intensity_lookup_year(code, year, &ci), JP_OK);
+        if (ci.g_per_kwh != g) fail_msg("%s %d: %g, the CSV has %g", code, year, ci.g_per_kwh, g);
+        rows++;
+        rows2021 += year == 2021;
+        snprintf(last_code, sizeof last_code, "%s", code);
+        last_year = year;
+        last_g = g;
+    }
+    fclose(f);
+    assert_true(rows > 200);
+    assert_int_equal(rows2021, 34);
+}
+
+/* Where ../shared/data is beside the project (not in CI's clone), the 2021 file itself. */
+static void test_against_shared_2021(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../shared/data/google-region-carbon-info/2021.csv", src_dir());
+    FILE *f = fopen(path, "r");
+    if (!f) skip();
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char code[64], place[64], cfe[16];
+        double g;
+        if (sscanf(line, "%63[^,],%63[^,],%15[^,],%lf", code, place, cfe, &g) != 4 &&
+            sscanf(line, "%63[^,],%63[^,],,%lf", code, place, &g) != 3)
+            continue;
+        jp_intensity ci;
+        assert_int_equal(jp_intensity_lookup_year(code, 2021, &ci), JP_OK);
+        assert_true(ci.g_per_kwh == g);
+        assert_int_equal(jp_intensity_lookup_year(place, 2021, &ci), JP_OK);
+        assert_true(ci.g_per_kwh == g);
+        n++;
+    }
+    fclose(f);
+    assert_int_equal(n, 34);
+}
+
+static void expect_region(const char *text, const char *id)
+{
+    jp_intensity ci;
+    int rc = jp_intensity_lookup(text, &ci);
+    if (rc != JP_OK) fail_msg("\"%s\": %s", text, jp_last_error());
+    if (strcmp(ci.region, id)) fail_msg("\"%s\" gave %s, expected %s", text, ci.region, id);
+    assert_true(ci.g_per_kwh >= 0);
+    assert_true(ci.source[0]);
+}
+
+static void test_lookup_forms(void **state)
+{
+    (void)state;
+    expect_region("gcp:us-west1", "gcp:us-west1");
+    expect_region("GCP:US-WEST1", "gcp:us-west1");
+    expect_region("us-west1", "gcp:us-west1");
+    expect_region("google:Oregon", "gcp:us-west1");
+    expect_region("oregon", "gcp:us-west1");
+    expect_region("The Dalles", "gcp:us-west1");
+    expect_region("  salt lake city ", "gcp:us-west3");
+    expect_region("Zürich", "gcp:europe-west6");
+    expect_region("ZURICH", "gcp:europe-west6");
+    expect_region("Sāo Paulo", "gcp:southamerica-east1");
+    expect_region("sao-paulo", "gcp:southamerica-east1");
+    expect_region("Montreal", "gcp:northamerica-northeast1");
+    expect_region("Netherlands", "gcp:europe-west4");
+    expect_region("Eemshaven", "gcp:europe-west4");
+    expect_region("Paris", "gcp:europe-west9");
+    expect_region("FR", "FR");
+    expect_region("fra", "FR");
+    expect_region("France", "FR");
+    expect_region("french republic", "FR");
+    expect_region("country:DE", "DE");
+    expect_region("Germany", "DE");
+    expect_region("United States", "US");
+    expect_region("USA", "US");
+    expect_region("US-OR", "US-OR");
+    expect_region("us:or", "US-OR");
+    expect_region("us-state:Oregon", "US-OR");
+    expect_region("West Virginia", "US-WV");
+    expect_region("Côte d'Ivoire", "CI");
+    expect_region("world", "world");
+    jp_intensity ci;
+    assert_int_equal(jp_intensity_lookup("world", &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 480.6);
+    assert_true(ci.g_per_kwh == JP_WORLD_G_PER_KWH);
+}
+
+static void test_default_region(void **state)
+{
+    (void)state;
+    jp_intensity ci;
+    unsetenv("JP_REGION");
+    assert_int_equal(jp_intensity_lookup(NULL, &ci), JP_OK);
+    assert_string_equal(ci.region, "world");
+    assert_int_equal(jp_intensity_lookup("", &ci), JP_OK);
+    assert_string_equal(ci.region, "world");
+    setenv("JP_REGION", "Paris", 1);
+    assert_int_equal(jp_intensity_lookup(NULL, &ci), JP_OK);
+    assert_string_equal(ci.region, "gcp:europe-west9");
+    setenv("JP_REGION", "Atlantis", 1);
+    assert_int_equal(jp_intensity_lookup(NULL, &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "JP_REGION"));
+    unsetenv("JP_REGION");
+}
+
+static void test_countries_and_states(void **state)
+{
+    (void)state;
+    size_t countries = 0, states = 0, gcp = 0;
+    for (size_t i = 0; i < jp_region_count(); i++) {
+        jp_intensity ci;
+        assert_int_equal(jp_region_get(i, 0, &ci), JP_OK);
+        assert_true(ci.year >= 2009 && ci.year <= 2025);
+        assert_true(ci.g_per_kwh >= 0 && ci.g_per_kwh < 3000);
+        assert_non_null(strstr(ci.source, "20")); /* every figure says its year */
+        countries += !strcmp(ci.provider, "country");
+        states += !strcmp(ci.provider, "us-state");
+        gcp += !strcmp(ci.provider, "gcp");
+        /* every region can be found again by its id and by its name */
+        jp_intensity again;
+        assert_int_equal(jp_intensity_lookup(ci.region, &again), JP_OK);
+        assert_string_equal(again.region, ci.region);
+    }
+    assert_int_equal(countries, 213);
+    assert_int_equal(states, 51); /* 50 states and DC */
+    assert_true(gcp >= 47);
+    /* US state figures were published in lb/MWh: Oregon 305.891 lb/MWh */
+    jp_intensity ci;
+    assert_int_equal(jp_intensity_lookup("US-OR", &ci), JP_OK);
+    assert_true(fabs(ci.g_per_kwh - 305.891 * 0.45359237) < 1e-9);
+    assert_int_equal(ci.year, 2016);
+    assert_int_equal(jp_intensity_lookup("FR", &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 56.039);
+    assert_int_equal(ci.year, 2023);
+}
+
+static void test_years(void **state)
+{
+    (void)state;
+    jp_intensity ci;
+    assert_int_equal(jp_intensity_lookup_year("us-west3", 2019, &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 561);
+    assert_non_null(strstr(ci.source, "lifecycle"));
+    assert_int_equal(jp_intensity_lookup("us-west3", &ci), JP_OK);
+    assert_int_equal(ci.year, 2025);
+    assert_true(ci.g_per_kwh == 567.51);
+    /* a region with no figure for the year: an error naming the years it has, never another year */
+    assert_int_equal(jp_intensity_lookup_year("Paris", 2019, &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "2021-2025"));
+    assert_int_equal(jp_intensity_lookup_year("world", 2021, &ci), JP_ERR_NOTFOUND);
+    assert_int_equal(jp_intensity_lookup_year("Oregon", 1800, &ci), JP_ERR_RANGE);
+    int ys[16];
+    for (size_t i = 0; i < jp_region_count(); i++) {
+        jp_intensity z;
+        jp_region_get(i, 0, &z);
+        if (strcmp(z.region, "gcp:us-west1")) continue;
+        assert_int_equal(jp_region_years(i, ys, 16), 7);
+        assert_int_equal(ys[0], 2019);
+        assert_int_equal(ys[6], 2025);
+    }
+}
+
+static void test_unknown_suggests(void **state)
+{
+    (void)state;
+    jp_intensity ci;
+    assert_int_equal(jp_intensity_lookup("Oregn", &ci), JP_ERR_NOTFOUND);
+    const char *e = jp_last_error();
+    assert_non_null(strstr(e, "Oregn"));
+    assert_non_null(strstr(e, "closest"));
+    assert_non_null(strstr(e, "gcp:us-west1 (Oregon)"));
+    assert_null(strchr(e, '\n'));
+    assert_int_equal(jp_intensity_lookup("Salt Lake", &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "gcp:us-west3 (Salt Lake City)"));
+    char sug[5][96];
+    assert_true(jp_region_suggest("Frnace", sug, 5) >= 1);
+    assert_string_equal(sug[0], "FR (France)");
+    /* AWS and Azure: no figures built in, said plainly */
+    assert_int_equal(jp_intensity_lookup("aws:us-west-2", &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "AWS"));
+    assert_int_equal(jp_intensity_lookup("azure:westeurope", &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "Azure"));
+    assert_int_equal(jp_intensity_lookup("mars:base1", &ci), JP_ERR_NOTFOUND);
+}
+
+static void test_search(void **state)
+{
+    (void)state;
+    size_t n = 0, fr = 0;
+    for (size_t i = 0; i < jp_region_count(); i++) {
+        n += jp_region_matches(i, "virginia");
+        fr += jp_region_matches(i, "FR");
+    }
+    assert_int_equal(n, 3);  /* gcp:us-east4 Northern Virginia, US-VA, US-WV */
+    assert_int_equal(fr, 2); /* France and gcp:europe-west9, not "Africa" */
+}
+
+static void test_pue(void **state)
+{
+    (void)state;
+    double p;
+    char src[160];
+    assert_int_equal(jp_pue_parse("gcp", &p, src, sizeof src), JP_OK);
+    assert_true(p == 1.10);
+    assert_non_null(strstr(src, "2021"));
+    assert_int_equal(jp_pue_parse("AWS", &p, src, sizeof src), JP_OK);
+    assert_true(p == 1.14); /* the latest year, 2025 */
+    assert_int_equal(jp_pue_parse("azure", &p, src, sizeof src), JP_OK);
+    assert_true(p == 1.18);
+    assert_int_equal(jp_pue_parse("1.2", &p, src, sizeof src), JP_OK);
+    assert_true(p == 1.2);
+    assert_int_equal(jp_pue_parse("0.9", &p, src, sizeof src), JP_ERR_PARSE);
+    assert_int_equal(jp_pue_parse("oracle", &p, src, sizeof src), JP_ERR_PARSE);
+    assert_int_equal(jp_pue_parse("", &p, src, sizeof src), JP_ERR_PARSE);
+    assert_true(fabs(jp_carbon_grams(3.6e6, 100, 1.5) - 150) < 1e-12);
+}
+
+static void test_format_grams(void **state)
+{
+    (void)state;
+    char b[64];
+    jp_format_grams(0, b, sizeof b);
+    assert_string_equal(b, "0 g");
+    jp_format_grams(0.0123, b, sizeof b);
+    assert_string_equal(b, "0.0123 g");
+    jp_format_grams(999.4, b, sizeof b);
+    assert_string_equal(b, "999 g");
+    jp_format_grams(1000, b, sizeof b);
+    assert_string_equal(b, "1,000 g");
+    jp_format_grams(123456789012.0, b, sizeof b);
+    assert_string_equal(b, "123,456,789,012 g");
+    jp_format_mass(64422400, b, sizeof b);
+    assert_string_equal(b, "64.4 t");
+}
+
+static void test_energy_needs_unit(void **state)
+{
+    (void)state;
+    double j;
+    assert_int_not_equal(jp_parse_energy("143.8", &j), JP_OK);
+    assert_non_null(strstr(jp_last_error(), "unit"));
+    assert_int_not_equal(jp_parse_energy("-1kWh", &j), JP_OK);
+    assert_non_null(strstr(jp_last_error(), "negative"));
+    assert_int_equal(jp_parse_energy("2GWh", &j), JP_OK);
+    assert_true(j == 7.2e12);
+}
+
+static void test_user_file(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("carbon");
+    ft_write(root, "mine.csv",
+             "# my utility's figures\nregion,g_per_kwh,year,source\nHome,123.5,2024,\"my utility, bill\"\n"
+             "Office,250,,\n");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mine.csv", root);
+    jp_intensity_query q;
+    jp_intensity_query_init(&q);
+    q.file = path;
+    jp_intensity ci;
+    assert_int_equal(jp_intensity_resolve("home", &q, &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 123.5);
+    assert_string_equal(ci.provider, "user");
+    assert_int_equal(ci.year, 2024);
+    assert_non_null(strstr(ci.source, "my utility, bill"));
+    assert_non_null(strstr(ci.source, "mine.csv:3"));
+    /* not in the file: the built-in data */
+    assert_int_equal(jp_intensity_resolve("Oregon", &q, &ci), JP_OK);
+    assert_string_equal(ci.region, "gcp:us-west1");
+    /* several rows and no region named: which one? */
+    unsetenv("JP_REGION");
+    assert_int_equal(jp_intensity_resolve(NULL, &q, &ci), JP_ERR_NOTFOUND);
+    /* a plain figure beats everything */
+    q.g_per_kwh = 42;
+    assert_int_equal(jp_intensity_resolve("Oregon", &q, &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 42);
+    assert_non_null(strstr(ci.source, "--intensity"));
+    /* malformed: one line naming FILE:LINE and the field */
+    q.g_per_kwh = -1;
+    ft_write(root, "bad.csv", "region,g_per_kwh\nHome,123\nOffice,lots\n");
+    snprintf(path, sizeof path, "%s/bad.csv", root);
+    q.file = path;
+    assert_int_equal(jp_intensity_resolve("Home", &q, &ci), JP_ERR_PARSE);
+    char want[4200];
+    snprintf(want, sizeof want, "%s:3: g_per_kwh \"lots\"", path);
+    assert_non_null(strstr(jp_last_error(), want));
+    ft_write(root, "bad.csv", "region,g_per_kwh\nHome,123,7\n");
+    assert_int_equal(jp_intensity_resolve("Home", &q, &ci), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "bad.csv:2"));
+    ft_write(root, "bad.csv", "place,grams\nHome,123\n");
+    assert_int_equal(jp_intensity_resolve("Home", &q, &ci), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "bad.csv:1"));
+    ft_rmroot(root);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    double t;
+    assert_int_equal(jp_parse_time("2024-05-01T13:00Z", &t), JP_OK);
+    assert_true(t == 1714568400.0);
+    assert_int_equal(jp_parse_time("2024-05-01 13:00", &t), JP_OK);
+    assert_true(t == 1714568400.0);
+    assert_int_equal(jp_parse_time("2024-05-01T15:00:00+02:00", &t), JP_OK);
+    assert_true(t == 1714568400.0);
+    assert_int_equal(jp_parse_time("1714568400", &t), JP_OK);
+    assert_true(t == 1714568400.0);
+    assert_int_equal(jp_parse_time("2024-05-01", &t), JP_OK);
+    assert_true(t == 1714521600.0);
+    assert_int_not_equal(jp_parse_time("yesterday", &t), JP_OK);
+    assert_int_not_equal(jp_parse_time("2024-13-01T00:00Z", &t), JP_OK);
+    char b[64];
+    jp_format_time(1714568400.0, b, sizeof b);
+    assert_string_equal(b, "2024-05-01 13:00 UTC");
+}
+
+/* Three regions, hourly: A is cheap from 02:00 to 04:00, B flat, C dear; the job takes 2 h. */
+static const char series_csv[] = "timestamp,region,g_per_kwh\n"
+                                 "2024-05-01T00:00Z,A,300\n2024-05-01T00:00Z,B,200\n2024-05-01T00:00Z,C,900\n"
+                                 "2024-05-01T01:00Z,A,300\n2024-05-01T01:00Z,B,200\n2024-05-01T01:00Z,C,900\n"
+                                 "2024-05-01T02:00Z,A,50\n2024-05-01T02:00Z,B,200\n2024-05-01T02:00Z,C,900\n"
+                                 "2024-05-01T03:00Z,A,70\n2024-05-01T03:00Z,B,200\n2024-05-01T03:00Z,C,900\n"
+                                 "2024-05-01T04:00Z,A,400\n2024-05-01T04:00Z,B,200\n2024-05-01T04:00Z,C,900\n"
+                                 "2024-05-01T05:00Z,A,400\n2024-05-01T05:00Z,B,200\n2024-05-01T05:00Z,C,900\n";
+
+static void test_plan(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("series");
+    ft_write(root, "s.csv", "%s", series_csv);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/s.csv", root);
+    jp_series *s;
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    assert_int_equal(jp_series_row_count(s), 18);
+    assert_int_equal(jp_series_region_count(s), 3);
+    assert_int_equal(jp_series_warning_count(s), 0);
+    jp_plan_request req = {
+        .joules = 7.2e6, .duration_s = 7200, .window_start = NAN, .window_end = NAN, .region = "C", .now = NAN};
+    jp_plan_choice best, now, per[3];
+    size_t n;
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, per, 3, &n), JP_OK);
+    assert_string_equal(best.region, "A");
+    assert_true(best.start == 1714528800.0); /* 02:00 */
+    assert_true(fabs(best.g_per_kwh - 60) < 1e-9);
+    assert_true(fabs(best.grams - 120) < 1e-9); /* 2 kWh x 60 g */
+    assert_string_equal(now.region, "C");
+    assert_true(now.start == 1714521600.0);
+    assert_true(fabs(now.grams - 1800) < 1e-9);
+    assert_int_equal(n, 3);
+    assert_string_equal(per[1].region, "B");
+    /* half-hour start inside a row: mean over the pieces */
+    req.now = 1714521600.0 + 5400; /* 01:30 in A: 0.5 h at 300, 1 h at 50, 0.5 h at 70 */
+    req.region = "A";
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_true(fabs(now.g_per_kwh - (0.5 * 300 + 50 + 0.5 * 70) / 2) < 1e-9);
+    /* a window that rules out A's cheap hours: B wins */
+    req.now = NAN;
+    assert_int_equal(jp_parse_time("2024-05-01T03:30Z", &req.window_start), JP_OK);
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_string_equal(best.region, "B");
+    /* a window shorter than the job */
+    req.window_end = req.window_start + 3600;
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_ERR_RANGE);
+    /* an unknown current region */
+    req.window_start = req.window_end = NAN;
+    req.region = "Z";
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "A, B, C"));
+    jp_series_free(s);
+    ft_rmroot(root);
+}
+
+static void test_series_gaps_and_errors(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("series");
+    /* A has no 02:00 and 03:00 rows: its cheap hours are gone and no plan may cross the hole */
+    ft_write(root, "gap.csv",
+             "# with a gap\ntimestamp,region,g_per_kwh\n"
+             "2024-05-01T00:00Z,A,10\n2024-05-01T01:00Z,A,10\n2024-05-01T04:00Z,A,10\n2024-05-01T05:00Z,A,10\n"
+             "2024-05-01T00:00Z,B,100\n2024-05-01T01:00Z,B,100\n2024-05-01T02:00Z,B,100\n2024-05-01T03:00Z,B,100\n"
+             "2024-05-01T04:00Z,B,100\n2024-05-01T05:00Z,B,100\n2024-05-01T05:00Z,B,999\n");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/gap.csv", root);
+    jp_series *s;
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    assert_int_equal(jp_series_warning_count(s), 2);
+    int gap = 0, dup = 0;
+    for (size_t i = 0; i < jp_series_warning_count(s); i++) {
+        const char *w = jp_series_warning(s, i);
+        if (strstr(w, "A: 1 gap") && strstr(w, "2 rows missing")) gap = 1;
+        if (strstr(w, "B: 1 row") && strstr(w, "skipped")) dup = 1;
+    }
+    assert_true(gap && dup);
+    /* a 3 h job: A can only run 00:00-02:00 or 04:00-06:00, both too short; B it is */
+    jp_plan_request req = {
+        .joules = 3.6e6, .duration_s = 3 * 3600, .window_start = NAN, .window_end = NAN, .region = "A", .now = NAN};
+    jp_plan_choice best, now;
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_string_equal(best.region, "B");
+    assert_true(fabs(best.g_per_kwh - 100) < 1e-9); /* the duplicate 999 row was skipped */
+    assert_true(isnan(now.grams));                  /* A at 00:00 would cross the gap */
+    jp_series_free(s);
+    /* malformed rows: FILE:LINE and the field, never a figure */
+    ft_write(root, "bad.csv", "timestamp,region,g_per_kwh\n2024-05-01T00:00Z,A,10\n2024-05-01T01:00Z,A,ten\n");
+    snprintf(path, sizeof path, "%s/bad.csv", root);
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "bad.csv:3: g_per_kwh \"ten\""));
+    ft_write(root, "bad.csv", "timestamp,region,g_per_kwh\nsoon,A,10\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "bad.csv:2: timestamp"));
+    ft_write(root, "bad.csv", "timestamp,region,g_per_kwh\n2024-05-01T00:00Z,A,-5\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    ft_write(root, "bad.csv", "timestamp,region,g_per_kwh\n2024-05-01T00:00Z,A,5\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE); /* one row: no step */
+    ft_write(root, "bad.csv", "when,where\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "bad.csv:1"));
+    ft_rmroot(root);
+}
+
+/* The example series shipped under examples/ loads cleanly. */
+static void test_example_series(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/examples/intensity_series.csv", src_dir());
+    jp_series *s;
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    assert_int_equal(jp_series_warning_count(s), 0);
+    assert_int_equal(jp_series_region_count(s), 3);
+    for (size_t i = 0; i < 3; i++) {
+        jp_intensity ci; /* its regions are built-in names */
+        assert_int_equal(jp_intensity_lookup(jp_series_region(s, i), &ci), JP_OK);
+    }
+    jp_series_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_figures),
+        cmocka_unit_test(test_seed_table_2021),
+        cmocka_unit_test(test_every_google_figure),
+        cmocka_unit_test(test_against_shared_2021),
+        cmocka_unit_test(test_lookup_forms),
+        cmocka_unit_test(test_default_region),
+        cmocka_unit_test(test_countries_and_states),
+        cmocka_unit_test(test_years),
+        cmocka_unit_test(test_unknown_suggests),
+        cmocka_unit_test(test_search),
+        cmocka_unit_test(test_pue),
+        cmocka_unit_test(test_format_grams),
+        cmocka_unit_test(test_energy_needs_unit),
+        cmocka_unit_test(test_user_file),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_series_gaps_and_errors),
+        cmocka_unit_test(test_example_series),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

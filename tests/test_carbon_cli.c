@@ -1,0 +1,456 @@
+/*
+ * `jouleprint carbon`, `regions` and `plan` (and stat's carbon options) as a user runs them: the seed
+ * study's figures printed and in JSON, the 23 regions against the 2021 figures, the latest year by
+ * default, and bad input answered with one line naming what is wrong, never a wrong figure.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_tree.h"
+
+static const char *cli;
+static char *tmp;
+static char out_path[4096], err_path[4096];
+static char out_buf[1 << 20], err_buf[1 << 16];
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("%s: cannot read", path);
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs jouleprint with the arguments (NULL-terminated); stdout and stderr land in out_buf, err_buf.
+ * Returns the exit status. */
+static int run(const char *first, ...)
+{
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = cli;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0) _exit(125);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(cli, (char *const *)argv);
+        _exit(126);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    slurp(out_path, out_buf, sizeof out_buf);
+    slurp(err_path, err_buf, sizeof err_buf);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static json_t *out_json(void)
+{
+    json_error_t e;
+    json_t *j = json_loads(out_buf, 0, &e);
+    if (!j) fail_msg("not JSON: %s\n%s", e.text, out_buf);
+    return j;
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v)) fail_msg("key %s: not a number", key);
+    return json_number_value(v);
+}
+
+static int lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void test_seed_command(void **state)
+{
+    (void)state;
+    unsetenv("JP_REGION");
+    int rc = run("carbon", "--energy", "143.8MWh", "--region", "Salt Lake City", "--compare", "Oregon", "--year",
+                 "2021", NULL);
+    if (rc) fail_msg("exit %d: %s", rc, err_buf);
+    assert_non_null(strstr(out_buf, "64,422,400 g"));
+    assert_non_null(strstr(out_buf, "8,628,000 g"));
+    assert_non_null(strstr(out_buf, "86.6%"));
+    assert_non_null(strstr(out_buf, "64.4 t"));
+    assert_non_null(strstr(out_buf, "Salt Lake City"));
+    assert_non_null(strstr(out_buf, "Google Cloud region-carbon-info 2021"));
+    assert_non_null(strstr(out_buf, "PUE 1.0"));
+    rc = run("carbon", "--energy", "143.8MWh", "--region", "Salt Lake City", "--compare", "Oregon", "--year", "2021",
+             "--json", NULL);
+    assert_int_equal(rc, 0);
+    json_t *j = out_json();
+    assert_true(fabs(num(j, "carbon_g") - 64422400) < 1e-6);
+    assert_true(num(j, "pue") == 1.0);
+    assert_string_equal(json_string_value(json_object_get(j, "region")), "gcp:us-west3");
+    json_t *res = json_object_get(j, "results");
+    assert_int_equal(json_array_size(res), 2);
+    json_t *o = json_array_get(res, 1);
+    assert_string_equal(json_string_value(json_object_get(o, "region")), "gcp:us-west1");
+    assert_true(fabs(num(o, "carbon_g") - 8628000) < 1e-6);
+    assert_true(fabs(num(o, "carbon_t") - 8.628) < 1e-9);
+    assert_true(fabs(num(o, "saving_pct") - 86.607142857) < 1e-6);
+    assert_true(num(o, "year") == 2021);
+    assert_true(json_is_null(json_object_get(json_array_get(res, 0), "saving_pct")));
+    json_decref(j);
+}
+
+/* Without --year: each region's latest (2025 for both). */
+static void test_latest_by_default(void **state)
+{
+    (void)state;
+    int rc = run("carbon", "--energy", "143.8MWh", "--region", "Salt Lake City", "--compare", "Oregon", "--json", NULL);
+    assert_int_equal(rc, 0);
+    json_t *j = out_json();
+    json_t *res = json_object_get(j, "results");
+    assert_true(num(json_array_get(res, 0), "year") == 2025);
+    assert_true(fabs(num(json_array_get(res, 0), "carbon_g") - 143800 * 567.51) < 1e-3);
+    assert_true(fabs(num(json_array_get(res, 1), "carbon_g") - 143800 * 97.85) < 1e-3);
+    assert_true(json_is_null(json_object_get(j, "year")));
+    json_decref(j);
+    rc = run("carbon", "--energy", "143.8MWh", "--region", "Salt Lake City", "--compare", "Oregon", NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out_buf, "81,607,938 g"));
+    assert_non_null(strstr(out_buf, "2025"));
+}
+
+static const struct {
+    const char *code, *place;
+    double g;
+} seed21[] = {
+    {"asia-east1", "Taiwan", 456},
+    {"asia-east2", "Hong Kong", 360},
+    {"asia-northeast1", "Tokyo", 464},
+    {"asia-northeast2", "Osaka", 384},
+    {"asia-northeast3", "Seoul", 425},
+    {"asia-south1", "Mumbai", 670},
+    {"asia-southeast1", "Singapore", 372},
+    {"asia-southeast2", "Jakarta", 580},
+    {"australia-southeast1", "Sydney", 598},
+    {"europe-north1", "Finland", 127},
+    {"europe-west1", "Belgium", 110},
+    {"europe-west2", "London", 172},
+    {"europe-west3", "Frankfurt", 269},
+    {"europe-west4", "Netherlands", 283},
+    {"europe-west6", "Zurich", 86},
+    {"southamerica-east1", "Sao Paulo", 129},
+    {"us-central1", "Iowa", 394},
+    {"us-east1", "South Carolina", 434},
+    {"us-east4", "North Virginia", 309},
+    {"us-west1", "Oregon", 60},
+    {"us-west2", "Los Angeles", 190},
+    {"us-west3", "Salt Lake City", 448},
+    {"us-west4", "Las Vegas", 365},
+};
+
+/* The 23 regions through the tool: `regions --seed --year 2021 --json` is the seed's table, and the
+ * same without --year gives each region's latest year. */
+static void test_seed_table_cli(void **state)
+{
+    (void)state;
+    assert_int_equal(run("regions", "--seed", "--year", "2021", "--json", NULL), 0);
+    json_t *j = out_json();
+    assert_int_equal(json_array_size(j), 23);
+    for (size_t i = 0; i < 23; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "gcp:%s", seed21[i].code);
+        int found = 0;
+        for (size_t k = 0; k < json_array_size(j); k++) {
+            json_t *o = json_array_get(j, k);
+            if (strcmp(json_string_value(json_object_get(o, "region")), id)) continue;
+            found = 1;
+            if (num(o, "intensity_g_per_kwh") != seed21[i].g)
+                fail_msg("%s: %g, the seed has %g", id, num(o, "intensity_g_per_kwh"), seed21[i].g);
+            assert_true(num(o, "year") == 2021);
+        }
+        if (!found) fail_msg("%s missing", id);
+    }
+    json_decref(j);
+    assert_int_equal(run("regions", "--seed", "--json", NULL), 0);
+    j = out_json();
+    assert_int_equal(json_array_size(j), 23);
+    for (size_t k = 0; k < 23; k++)
+        assert_true(num(json_array_get(j, k), "year") == 2025);
+    json_decref(j);
+    /* and through `carbon`, place by place: 1 MWh in g is the intensity x 1000 */
+    for (size_t i = 0; i < 23; i++) {
+        assert_int_equal(
+            run("carbon", "--energy", "1MWh", "--region", seed21[i].place, "--year", "2021", "--json", NULL), 0);
+        json_t *c = out_json();
+        if (fabs(num(c, "carbon_g") - seed21[i].g * 1000) > 1e-6)
+            fail_msg("%s: %g g", seed21[i].place, num(c, "carbon_g"));
+        json_decref(c);
+    }
+}
+
+static void test_compare_all(void **state)
+{
+    (void)state;
+    assert_int_equal(run("carbon", "--energy", "1MWh", "--region", "us-west3", "--compare", "all", "--provider", "gcp",
+                         "--year", "2021", "--json", NULL),
+                     0);
+    json_t *j = out_json();
+    json_t *res = json_object_get(j, "results");
+    assert_int_equal(json_array_size(res), 34);
+    double prev = -1;
+    for (size_t k = 0; k < json_array_size(res); k++) { /* ranked, cleanest first */
+        double g = num(json_array_get(res, k), "intensity_g_per_kwh");
+        assert_true(g >= prev);
+        prev = g;
+    }
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "best"), "region")),
+                        "gcp:northamerica-northeast1");
+    json_decref(j);
+    assert_int_equal(run("carbon", "--energy", "1MWh", "--region", "us-west3", "--compare", "all", NULL), 0);
+    assert_non_null(strstr(out_buf, "rank"));
+    assert_true(lines(out_buf) > 300);
+}
+
+static void test_pue_and_overrides(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        run("carbon", "--energy", "1MWh", "--region", "Oregon", "--year", "2021", "--pue", "gcp", "--json", NULL), 0);
+    json_t *j = out_json();
+    assert_true(fabs(num(j, "carbon_g") - 60000 * 1.10) < 1e-6);
+    assert_true(num(j, "pue") == 1.10);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "pue_source")), "Google"));
+    json_decref(j);
+    assert_int_equal(run("carbon", "--energy", "1MWh", "--region", "Oregon", "--pue", "1.5", NULL), 0);
+    assert_non_null(strstr(out_buf, "PUE 1.50"));
+    assert_int_equal(run("carbon", "--energy", "2kWh", "--intensity", "100", "--json", NULL), 0);
+    j = out_json();
+    assert_true(fabs(num(j, "carbon_g") - 200) < 1e-9);
+    json_decref(j);
+    setenv("JP_REGION", "FR", 1);
+    assert_int_equal(run("carbon", "--energy", "1kWh", "--json", NULL), 0);
+    j = out_json();
+    assert_string_equal(json_string_value(json_object_get(j, "region")), "FR");
+    json_decref(j);
+    unsetenv("JP_REGION");
+    assert_int_equal(run("carbon", "--energy", "1kWh", NULL), 0);
+    assert_non_null(strstr(out_buf, "world"));
+    assert_non_null(strstr(out_buf, "480.6"));
+}
+
+static void expect_one_line_error(int rc, const char *needle)
+{
+    if (rc == 0) fail_msg("exit 0 for bad input; stdout: %s", out_buf);
+    if (!strstr(err_buf, needle)) fail_msg("stderr lacks \"%s\": %s", needle, err_buf);
+    assert_int_equal(lines(err_buf), 1);
+    assert_null(strstr(out_buf, " g\n")); /* no figure printed */
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    expect_one_line_error(run("carbon", "--energy", "143.8MWh", "--region", "Salt Lake", NULL),
+                          "closest: gcp:us-west3 (Salt Lake City)");
+    expect_one_line_error(run("carbon", "--energy", "143.8MWh", "--region", "Oregn", NULL), "gcp:us-west1 (Oregon)");
+    expect_one_line_error(run("carbon", "--energy", "143.8", "--region", "Oregon", NULL), "unit");
+    expect_one_line_error(run("carbon", "--energy", "-3kWh", "--region", "Oregon", NULL), "negative");
+    expect_one_line_error(run("carbon", "--energy", "3 furlongs", "--region", "Oregon", NULL), "energy");
+    expect_one_line_error(run("carbon", "--region", "Oregon", NULL), "--energy");
+    expect_one_line_error(run("carbon", "--energy", "1kWh", "--region", "aws:us-west-2", NULL), "AWS");
+    expect_one_line_error(run("carbon", "--energy", "1kWh", "--region", "Paris", "--year", "2019", NULL), "2021-2025");
+    expect_one_line_error(run("carbon", "--energy", "1kWh", "--region", "Paris", "--year", "next", NULL), "--year");
+    expect_one_line_error(run("carbon", "--energy", "1kWh", "--region", "Paris", "--pue", "0.5", NULL), "PUE");
+    expect_one_line_error(run("carbon", "--energy", "1kWh", "--region", "Paris", "--compare", "Narnia", NULL),
+                          "Narnia");
+    char path[4096];
+    ft_write(tmp, "mine.csv", "region,g_per_kwh\nHome,100\nLab,-4\n");
+    snprintf(path, sizeof path, "%s/mine.csv", tmp);
+    expect_one_line_error(run("carbon", "--energy", "1kWh", "--region", "Home", "--intensity-file", path, NULL),
+                          "mine.csv:3: g_per_kwh \"-4\"");
+    ft_write(tmp, "mine.csv", "region,g_per_kwh\nHome,100\nLab,40\n");
+    assert_int_equal(run("carbon", "--energy", "1kWh", "--region", "Lab", "--intensity-file", path, "--json", NULL), 0);
+    json_t *j = out_json();
+    assert_true(fabs(num(j, "carbon_g") - 40) < 1e-9);
+    json_decref(j);
+    expect_one_line_error(run("regions", "--provider", "aws", NULL), "AWS");
+    expect_one_line_error(run("regions", "--sort", "colour", NULL), "--sort");
+}
+
+static void test_regions_listing(void **state)
+{
+    (void)state;
+    assert_int_equal(run("regions", "--search", "virginia", NULL), 0);
+    assert_non_null(strstr(out_buf, "gcp:us-east4"));
+    assert_non_null(strstr(out_buf, "US-VA"));
+    assert_non_null(strstr(out_buf, "3 regions"));
+    assert_int_equal(run("regions", "--provider", "country", "--sort", "intensity", "--json", NULL), 0);
+    json_t *j = out_json();
+    assert_int_equal(json_array_size(j), 213);
+    double prev = -1;
+    for (size_t k = 0; k < json_array_size(j); k++) {
+        double g = num(json_array_get(j, k), "intensity_g_per_kwh");
+        assert_true(g >= prev);
+        prev = g;
+    }
+    json_decref(j);
+    assert_int_equal(run("regions", "--provider", "us-state", "--json", NULL), 0);
+    j = out_json();
+    assert_int_equal(json_array_size(j), 51);
+    json_decref(j);
+}
+
+static const char series[] = "# test series\ntimestamp,region,g_per_kwh\n"
+                             "2024-05-01T00:00Z,gcp:us-west3,500\n2024-05-01T00:00Z,Oregon,90\n"
+                             "2024-05-01T01:00Z,gcp:us-west3,450\n2024-05-01T01:00Z,Oregon,80\n"
+                             "2024-05-01T02:00Z,gcp:us-west3,400\n2024-05-01T02:00Z,Oregon,40\n"
+                             "2024-05-01T03:00Z,gcp:us-west3,420\n2024-05-01T03:00Z,Oregon,30\n"
+                             "2024-05-01T04:00Z,gcp:us-west3,480\n2024-05-01T04:00Z,Oregon,70\n";
+
+static void test_plan_cli(void **state)
+{
+    (void)state;
+    char path[4096];
+    ft_write(tmp, "series.csv", "%s", series);
+    snprintf(path, sizeof path, "%s/series.csv", tmp);
+    /* 2 kWh over 2 h: Oregon from 02:00 (mean 35) against Salt Lake City now (00:00, mean 475) */
+    assert_int_equal(run("plan", "--energy", "2kWh", "--duration", "2h", "--series", path, "--region", "Salt Lake City",
+                         "--json", NULL),
+                     0);
+    json_t *j = out_json();
+    json_t *best = json_object_get(j, "best"), *now = json_object_get(j, "now");
+    assert_string_equal(json_string_value(json_object_get(best, "region")), "Oregon");
+    assert_string_equal(json_string_value(json_object_get(best, "start")), "2024-05-01T02:00:00Z");
+    assert_true(fabs(num(best, "carbon_g") - 70) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(now, "region")), "gcp:us-west3");
+    assert_true(fabs(num(now, "carbon_g") - 950) < 1e-9);
+    assert_true(fabs(num(j, "saving_pct") - (950.0 - 70) / 950 * 100) < 1e-9);
+    json_decref(j);
+    /* a window: only 00:00 .. 02:30 */
+    assert_int_equal(run("plan", "--energy", "2kWh", "--duration", "2h", "--series", path, "--window",
+                         "2024-05-01T00:00Z..2024-05-01T02:30Z", "--json", NULL),
+                     0);
+    j = out_json();
+    best = json_object_get(j, "best");
+    assert_string_equal(json_string_value(json_object_get(best, "region")), "Oregon");
+    assert_string_equal(json_string_value(json_object_get(best, "start")), "2024-05-01T00:00:00Z");
+    json_decref(j);
+    assert_int_equal(run("plan", "--energy", "2kWh", "--duration", "2h", "--series", path, NULL), 0);
+    assert_non_null(strstr(out_buf, "best"));
+    assert_non_null(strstr(out_buf, "2024-05-01 02:00 UTC in Oregon"));
+    /* gaps: a warning naming the rows missing, and the plan avoids them */
+    ft_write(tmp, "gap.csv",
+             "timestamp,region,g_per_kwh\n2024-05-01T00:00Z,A,10\n2024-05-01T03:00Z,A,10\n"
+             "2024-05-01T00:00Z,B,50\n2024-05-01T01:00Z,B,50\n2024-05-01T02:00Z,B,50\n2024-05-01T03:00Z,B,50\n");
+    snprintf(path, sizeof path, "%s/gap.csv", tmp);
+    assert_int_equal(run("plan", "--energy", "1kWh", "--duration", "2h", "--series", path, "--json", NULL), 0);
+    assert_non_null(strstr(err_buf, "warning"));
+    assert_non_null(strstr(err_buf, "A: 1 gap"));
+    assert_non_null(strstr(err_buf, "2 rows missing"));
+    j = out_json();
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "best"), "region")), "B");
+    assert_int_equal(json_array_size(json_object_get(j, "warnings")), 1);
+    json_decref(j);
+    /* malformed */
+    ft_write(tmp, "bad.csv", "timestamp,region,g_per_kwh\n2024-05-01T00:00Z,A,10\n2024-05-01T01:00Z,,10\n");
+    snprintf(path, sizeof path, "%s/bad.csv", tmp);
+    expect_one_line_error(run("plan", "--energy", "1kWh", "--duration", "1h", "--series", path, NULL),
+                          "bad.csv:3: region");
+    expect_one_line_error(run("plan", "--energy", "1", "--duration", "1h", "--series", path, NULL), "unit");
+    expect_one_line_error(
+        run("plan", "--energy", "1kWh", "--duration", "1h", "--series", path, "--window", "soon", NULL), "--window");
+}
+
+/* The example shipped for the README runs. */
+static void test_example_series(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *src = getenv("JP_TEST_SRC_DIR");
+    snprintf(path, sizeof path, "%s/examples/intensity_series.csv", src ? src : ".");
+    assert_int_equal(
+        run("plan", "--energy", "12kWh", "--duration", "3h", "--series", path, "--region", "us-west3", NULL), 0);
+    assert_non_null(strstr(out_buf, "gcp:europe-west9"));
+    assert_string_equal(err_buf, "");
+}
+
+/* stat's carbon options on a real (model or counter) measurement of `true`. */
+static void test_stat_carbon_options(void **state)
+{
+    (void)state;
+    int rc =
+        run("stat", "--json", "-o", "-", "--intensity", "100", "--pue", "1.5", "--project", "1000", "--", "true", NULL);
+    if (rc == 1 && strstr(err_buf, "source")) skip(); /* nothing can measure here */
+    if (rc) fail_msg("exit %d: %s", rc, err_buf);
+    json_t *j = out_json();
+    double e = num(j, "energy_j");
+    assert_true(num(j, "pue") == 1.5);
+    assert_true(num(j, "intensity_g_per_kwh") == 100);
+    assert_true(fabs(num(j, "carbon_g") - e / 3.6e6 * 100 * 1.5) <= 1e-9 * (1 + num(j, "carbon_g")));
+    json_t *p = json_object_get(j, "project");
+    assert_non_null(p);
+    assert_true(num(p, "runs") == 1000);
+    assert_true(fabs(num(p, "energy_j") - e * 1000) <= 1e-9 * (1 + e * 1000));
+    assert_true(fabs(num(p, "carbon_g") - num(j, "carbon_g") * 1000) <= 1e-6 * (1 + num(p, "carbon_g")));
+    json_decref(j);
+    rc = run("stat", "-o", "-", "--region", "Oregon", "--year", "2021", "--project", "many", "--", "true", NULL);
+    expect_one_line_error(rc, "--project");
+    rc = run("stat", "-o", "-", "--region", "Oregon", "--year", "2021", "--", "true", NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out_buf, "gcp:us-west1"));
+    assert_non_null(strstr(out_buf, "60"));
+    assert_non_null(strstr(out_buf, "PUE 1.0"));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    cli = getenv("JP_CLI");
+    if (!cli || !*cli) {
+        fprintf(stderr, "JP_CLI is not set: run under ctest\n");
+        return -1;
+    }
+    tmp = ft_mkroot("carbon-cli");
+    snprintf(out_path, sizeof out_path, "%s/stdout", tmp);
+    snprintf(err_path, sizeof err_path, "%s/stderr", tmp);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ft_rmroot(tmp);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_command),      cmocka_unit_test(test_latest_by_default),
+        cmocka_unit_test(test_seed_table_cli),    cmocka_unit_test(test_compare_all),
+        cmocka_unit_test(test_pue_and_overrides), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_regions_listing),   cmocka_unit_test(test_plan_cli),
+        cmocka_unit_test(test_example_series),    cmocka_unit_test(test_stat_carbon_options),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,351 @@
+/* The classify workload: the IDX reader (good and damaged files), the zoo listing, the full test set's
+ * accuracy of every model equal to the training script's figure, a run measured with the meter in
+ * phases "load" and "infer", and the `jouleprint classify` command. */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+#include "bench/builtin.h"
+#include "jouleprint.h"
+#include "workload/classify.h"
+
+static char tmpdir[256];
+static char models[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/jp-test-classify-XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    const char *s = getenv("JP_TEST_SRC_DIR");
+    snprintf(models, sizeof models, "%s/models", s ? s : ".");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_gz(const char *path, const unsigned char *data, size_t len)
+{
+    gzFile f = gzopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(gzwrite(f, data, (unsigned)len), (int)len);
+    gzclose(f);
+}
+
+static void test_idx(void **state)
+{
+    (void)state;
+    unsigned char img[16 + 3 * 2 * 2] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    unsigned char lab[8 + 3] = {0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9};
+    char ip[512], lp[512];
+    snprintf(ip, sizeof ip, "%s/i.gz", tmpdir);
+    snprintf(lp, sizeof lp, "%s/l.gz", tmpdir);
+    write_gz(ip, img, sizeof img);
+    write_gz(lp, lab, sizeof lab);
+    jp_idx_images d;
+    assert_int_equal(jp_idx_read(ip, lp, &d), JP_OK);
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.rows, 2);
+    assert_int_equal(d.cols, 2);
+    assert_int_equal(d.pixels[11], 12);
+    assert_int_equal(d.labels[2], 9);
+    jp_idx_free(&d);
+    /* plain (not gzipped) files read too */
+    FILE *f = fopen(ip, "wb");
+    fwrite(img, 1, sizeof img, f);
+    fclose(f);
+    assert_int_equal(jp_idx_read(ip, NULL, &d), JP_OK);
+    assert_null(d.labels);
+    jp_idx_free(&d);
+    /* truncated data */
+    write_gz(ip, img, sizeof img - 1);
+    assert_int_equal(jp_idx_read(ip, NULL, &d), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "truncated"));
+    /* a corrupt gzip stream */
+    f = fopen(ip, "wb");
+    fwrite("\x1f\x8b\x08\x00garbagegarbagegarbage", 1, 25, f);
+    fclose(f);
+    assert_int_not_equal(jp_idx_read(ip, NULL, &d), JP_OK);
+    /* wrong magic (a label file read as images), and counts that disagree */
+    write_gz(ip, lab, sizeof lab);
+    assert_int_equal(jp_idx_read(ip, NULL, &d), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "not an IDX file"));
+    write_gz(ip, img, sizeof img);
+    lab[7] = 2;
+    write_gz(lp, lab, sizeof lab - 1);
+    assert_int_equal(jp_idx_read(ip, lp, &d), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "labels"));
+    /* trailing bytes */
+    unsigned char more[sizeof img + 1];
+    memcpy(more, img, sizeof img);
+    more[sizeof img] = 0;
+    write_gz(ip, more, sizeof more);
+    assert_int_equal(jp_idx_read(ip, NULL, &d), JP_ERR_PARSE);
+    /* missing files say how to get the data */
+    assert_int_equal(jp_fashion_mnist_read(tmpdir, true, &d), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "dataset-fashion-mnist"));
+}
+
+static void test_zoo_list(void **state)
+{
+    (void)state;
+    jp_classify_model_info z[32];
+    int n = jp_classify_list(models, z, 32);
+    assert_true(n >= 5);
+    double lo = 1e300, hi = 0;
+    const char *types[] = {"mlp", "cnn", "resnet", "vit"};
+    int seen[4] = {0};
+    for (int i = 0; i < n; i++) {
+        if (i) assert_true(z[i].flops >= z[i - 1].flops);
+        assert_true(z[i].params > 0 && z[i].test_total == 10000);
+        lo = z[i].flops < lo ? z[i].flops : lo;
+        hi = z[i].flops > hi ? z[i].flops : hi;
+        for (int t = 0; t < 4; t++) seen[t] |= !strcmp(z[i].type, types[t]);
+    }
+    assert_true(hi / lo >= 100); /* the zoo spans at least 100x in compute */
+    for (int t = 0; t < 4; t++) assert_true(seen[t]);
+    jp_classify_model_info one;
+    assert_int_equal(jp_classify_find(models, "resnet-s", &one), JP_OK);
+    assert_string_equal(one.type, "resnet");
+    assert_int_equal(jp_classify_find(models, "resnet-xxl", &one), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "mlp"));
+    /* the weights stay under 25 MB in all */
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/model.safetensors", z[i].dir);
+        FILE *f = fopen(p, "rb");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        total += (size_t)ftell(f);
+        fclose(f);
+    }
+    assert_true(total < 25u * 1000 * 1000);
+}
+
+/* The engine's accuracy on all 10,000 test images equals train.py's, for every model. */
+static void test_full_accuracy(void **state)
+{
+    (void)state;
+    jp_classify_model_info z[32];
+    int n = jp_classify_list(models, z, 32);
+    assert_true(n >= 5);
+    for (int i = 0; i < n; i++) {
+        jp_classify_config c;
+        jp_classify_config_init(&c);
+        c.model = z[i].name;
+        c.models_dir = models;
+        c.batch = 100;
+        c.threads = 2;
+        jp_classify_result r;
+        if (jp_classify_run(&c, NULL, &r) != JP_OK) fail_msg("%s: %s", z[i].name, jp_last_error());
+        print_message("%-9s %d / %d correct (train.py: %d), %.0f images/s\n", z[i].name, r.correct, r.n, z[i].test_correct,
+                      r.images_per_s);
+        assert_int_equal(r.n, 10000);
+        assert_int_equal(r.correct, z[i].test_correct);
+    }
+}
+
+static void test_measured_run(void **state)
+{
+    (void)state;
+    jp_meter_config mc;
+    jp_meter_config_init(&mc);
+    mc.interval_s = 0.01;
+    jp_meter *m;
+    if (jp_meter_open(&m, &mc) != JP_OK) skip();
+    jp_classify_config c;
+    jp_classify_config_init(&c);
+    c.model = "cnn";
+    c.models_dir = models;
+    c.n = 500;
+    c.batch = 32;
+    int pred[500];
+    c.predictions = pred;
+    jp_classify_result r;
+    assert_int_equal(jp_classify_run(&c, m, &r), JP_OK);
+    assert_int_equal(r.n, 500);
+    assert_true(r.correct > 400);
+    int agree = 0;
+    jp_idx_images d;
+    assert_int_equal(jp_fashion_mnist_read(NULL, true, &d), JP_OK);
+    for (int i = 0; i < 500; i++) agree += pred[i] == d.labels[i];
+    jp_idx_free(&d);
+    assert_int_equal(agree, r.correct);
+    int have_load = 0, have_infer = 0;
+    for (size_t i = 0; i < jp_meter_phase_count(m); i++) {
+        have_load |= !strcmp(jp_meter_phase_name(m, i), "load");
+        have_infer |= !strcmp(jp_meter_phase_name(m, i), "infer");
+    }
+    assert_true(have_load && have_infer);
+    assert_true(r.infer_j > 0 && r.load_j >= 0);
+    assert_true(r.j_per_image > 0 && fabs(r.j_per_image * 500 - r.infer_j) < 1e-9 * (1 + r.infer_j));
+    assert_true(r.images_per_s > 0 && r.infer_s > 0 && r.load_s > 0);
+    assert_int_equal(r.estimated, jp_meter_estimated(m));
+    /* bad arguments */
+    c.n = 20000;
+    assert_int_equal(jp_classify_run(&c, NULL, &r), JP_ERR_RANGE);
+    c.n = 10;
+    c.batch = 0;
+    c.threads = 65;
+    assert_int_equal(jp_classify_run(&c, NULL, &r), JP_ERR_RANGE);
+    jp_meter_close(m);
+}
+
+/* `builtin: classify` as the bench harness calls it: it starts and stops the meter, marks the phases,
+ * and writes label names. */
+static void test_builtin(void **state)
+{
+    (void)state;
+    const struct jp_bench_builtin *b = &jp_bench_builtin_classify;
+    assert_string_equal(b->name, "classify");
+    assert_string_equal(b->scorer, "accuracy");
+    struct jp_spec_option opts[4];
+    memset(opts, 0, sizeof opts);
+    snprintf(opts[0].key, sizeof opts[0].key, "model");
+    snprintf(opts[0].value, sizeof opts[0].value, "mlp");
+    snprintf(opts[1].key, sizeof opts[1].key, "models_dir");
+    if (snprintf(opts[1].value, sizeof opts[1].value, "%s", models) >= (int)sizeof opts[1].value) skip();
+    snprintf(opts[2].key, sizeof opts[2].key, "batch");
+    snprintf(opts[2].value, sizeof opts[2].value, "16");
+    char why[256];
+    assert_int_equal(b->check(opts, 3, why, sizeof why), JP_OK);
+    snprintf(opts[3].key, sizeof opts[3].key, "colour");
+    assert_int_equal(b->check(opts, 4, why, sizeof why), JP_ERR_INVAL);
+    assert_non_null(strstr(why, "colour"));
+    snprintf(opts[0].value, sizeof opts[0].value, "nope");
+    assert_int_not_equal(b->check(opts, 3, why, sizeof why), JP_OK);
+    assert_int_equal(b->check(opts, 0, why, sizeof why), JP_ERR_INVAL);
+    snprintf(opts[0].value, sizeof opts[0].value, "mlp");
+
+    jp_meter_config mc;
+    jp_meter_config_init(&mc);
+    mc.interval_s = 0.01;
+    jp_meter *m;
+    if (jp_meter_open(&m, &mc) != JP_OK) skip();
+    char out[512], ref[512];
+    snprintf(out, sizeof out, "%s/pred.txt", tmpdir);
+    snprintf(ref, sizeof ref, "%s/ref.txt", tmpdir);
+    long done = 0;
+    assert_int_equal(b->run(opts, 3, 100, out, ref, m, &done), JP_OK);
+    assert_int_equal(done, 100);
+    int have_infer = 0;
+    for (size_t i = 0; i < jp_meter_phase_count(m); i++) have_infer |= !strcmp(jp_meter_phase_name(m, i), "infer");
+    assert_true(have_infer);
+    FILE *p = fopen(out, "r"), *r = fopen(ref, "r");
+    assert_true(p && r);
+    char a[64], c[64];
+    int lines = 0, same = 0;
+    while (fgets(a, sizeof a, p) && fgets(c, sizeof c, r)) {
+        lines++;
+        same += !strcmp(a, c);
+    }
+    fclose(p);
+    fclose(r);
+    assert_int_equal(lines, 100);
+    assert_true(same > 75);
+    assert_int_equal(b->run(opts, 3, 20000, out, ref, m, &done), JP_ERR_RANGE);
+    assert_int_equal(b->run(opts, 3, 10, out, ref, NULL, &done), JP_OK); /* unmeasured */
+    jp_meter_close(m);
+}
+
+/* ---- the command ---- */
+
+static int run_cli(const char *out, const char *const *args)
+{
+    const char *cli = getenv("JP_CLI");
+    if (!cli) fail_msg("JP_CLI is not set: run under ctest");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        const char *argv[32];
+        int n = 0;
+        argv[n++] = cli;
+        for (const char *const *a = args; *a && n < 31; a++) argv[n++] = *a;
+        argv[n] = NULL;
+        execv(cli, (char *const *)argv);
+        _exit(126);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    char out[512];
+    snprintf(out, sizeof out, "%s/out.txt", tmpdir);
+    const char *list[] = {"classify", "--list", "--json", "--models-dir", models, NULL};
+    assert_int_equal(run_cli(out, list), 0);
+    json_t *j = json_load_file(out, 0, NULL);
+    assert_true(json_is_array(j) && json_array_size(j) >= 5);
+    assert_non_null(json_object_get(json_array_get(j, 0), "flops_per_image"));
+    json_decref(j);
+
+    const char *run[] = {"classify", "--model", "vit", "--n", "100", "--batch", "16", "--threads", "2", "--json",
+                         "--models-dir", models, "--interval", "10ms", NULL};
+    assert_int_equal(run_cli(out, run), 0);
+    json_error_t err;
+    j = json_load_file(out, 0, &err);
+    if (!j) fail_msg("not JSON: %s", err.text);
+    static const char *keys[] = {"model", "params", "flops_per_image", "n", "accuracy", "reference_accuracy",
+                                 "images_per_s", "load_j", "infer_j", "energy_j", "j_per_image", "carbon_g", "region",
+                                 "estimated", "domains", "phases"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!json_object_get(j, keys[i])) fail_msg("--json lacks \"%s\"", keys[i]);
+    assert_int_equal(json_integer_value(json_object_get(j, "n")), 100);
+    assert_true(json_real_value(json_object_get(j, "infer_j")) > 0);
+    json_decref(j);
+
+    const char *human[] = {"classify", "-m", "mlp", "-n", "50", "--models-dir", models, NULL};
+    assert_int_equal(run_cli(out, human), 0);
+    FILE *f = fopen(out, "r");
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "accuracy"));
+    assert_non_null(strstr(buf, "per image"));
+
+    const char *unknown[] = {"classify", "--model", "nope", "--models-dir", models, NULL};
+    assert_int_equal(run_cli(out, unknown), 2);
+    const char *bad[] = {"classify", "--model", "mlp", "--batch", "0", NULL};
+    assert_int_equal(run_cli(out, bad), 2);
+    const char *none[] = {"classify", NULL};
+    assert_int_equal(run_cli(out, none), 2);
+    const char *help[] = {"classify", "--help", NULL};
+    assert_int_equal(run_cli(out, help), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx),          cmocka_unit_test(test_zoo_list), cmocka_unit_test(test_full_accuracy),
+        cmocka_unit_test(test_measured_run), cmocka_unit_test(test_builtin), cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
