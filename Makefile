@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all bootstrap build demo test test-asan bench clean
+.PHONY: all bootstrap build study study-quick demo test test-asan bench clean
 
 all: build
 
@@ -14,7 +14,15 @@ build: bootstrap
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The main job for now: what can be measured here, and an example measured end to end.
+# The main job: the seed study on this machine (under 10 minutes on 2 cores); the report goes to study/.
+study: build
+	./$(BUILD)/jouleprint study
+
+# The same on a stated subset, in under 2 minutes.
+study-quick: build
+	./$(BUILD)/jouleprint study --quick
+
+# What can be measured here, and an example measured end to end.
 demo: build
 	./$(BUILD)/jouleprint sources
 	./$(BUILD)/jouleprint stat -r 3 -- ./$(BUILD)/measure_loop 200
@@ -33,6 +41,7 @@ test-asan: bootstrap
 bench: build
 	./$(BUILD)/model_accuracy tests/data/cpu_load_profiling
 	./$(BUILD)/meter_overhead
+	./$(BUILD)/harness_overhead
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -336,6 +336,17 @@ static int run_meter(const struct config *c, const char *fake_root, double secon
     return 0;
 }
 
+/* The 1-minute load average from /proc/loadavg, as text ("?" if unreadable). */
+static void loadavg(char *buf, size_t len)
+{
+    snprintf(buf, len, "?");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f) return;
+    char line[128];
+    if (fgets(line, sizeof line, f)) snprintf(buf, len, "%.*s", (int)strcspn(line, " \n"), line);
+    fclose(f);
+}
+
 /* ---- statistics --------------------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -483,6 +494,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "meter_overhead: %d configurations x %d runs of %g s (+ %g s warm-up each): about %.0f s\n",
             nc, reps, dur, warm, nc * (reps * dur + warm) + 2);
 
+    char load0[64], load1[64];
+    loadavg(load0, sizeof load0);
     int failed = 0;
     for (int rep = -1; rep < reps; rep++) {
         if (rep < 0 && warm <= 0) continue;
@@ -513,6 +526,7 @@ int main(int argc, char **argv)
             }
         }
     if (root[0]) fake_tree_remove(root);
+    loadavg(load1, sizeof load1);
 
     /* the machine */
     char model[160] = "unknown CPU";
@@ -541,7 +555,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < b->nruns; i++) v[i] = 1e6 * b->runs[i].cpu;
     struct stats base_us = stats_of(v, b->nruns);
 
-    printf("Machine: %s, %d logical CPU%s; %s %s\n", model, ncpu, ncpu == 1 ? "" : "s", un.sysname, un.release);
+    printf("Machine: %s, %d logical CPU%s; %s %s; load average (1 min) %s at the start, %s at the end\n", model,
+           ncpu, ncpu == 1 ? "" : "s", un.sysname, un.release, load0, load1);
     printf("Meter overhead: process CPU seconds / wall seconds x 100 = %% of one core, net of the no-meter\n"
            "baseline; %d runs of %g s each, interleaved; median (min .. max).\n\n",
            reps, dur);
@@ -596,9 +611,10 @@ int main(int argc, char **argv)
         if (worst_rate_err > 0.10 || glitches || shortened) {
             failed = 1;
             fprintf(stderr,
-                    "meter_overhead: %s at %g Hz is not sane: worst achieved rate %.1f%% off the rate asked%s%s\n",
+                    "meter_overhead: %s at %g Hz is not sane: worst achieved rate %.1f%% off the rate asked%s%s "
+                    "(a sampler delayed on a busy machine skips the samples it missed; load average %s .. %s)\n",
                     cf->source, cf->hz, 100 * worst_rate_err, glitches ? ", glitches seen" : "",
-                    shortened ? ", interval shortened" : "");
+                    shortened ? ", interval shortened" : "", load0, load1);
         }
     }
 

@@ -59,6 +59,68 @@ static int rm_tree(const char *dir)
     return system(cmd);
 }
 
+int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_bench_options *o, const char *db_path,
+                      const char *workdir, struct jp_bench_run *run)
+{
+    memset(run, 0, sizeof *run);
+    jp_store *db = NULL;
+    if (db_path && jp_store_open(&db, db_path, JP_STORE_CREATE) != JP_OK) {
+        cli_error(cmd, "%s", jp_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    char tmpdir[4096];
+    if (workdir) {
+        jp_strlcpy(tmpdir, workdir, sizeof tmpdir);
+    } else {
+        const char *t = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/jouleprint-bench-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            cli_error(cmd, "cannot create a work folder in %s: %s", t && *t ? t : "/tmp", strerror(errno));
+            jp_store_close(db);
+            return CLI_EXIT_FAIL;
+        }
+    }
+    o->workdir = tmpdir;
+    o->progress = stderr;
+    o->progress_tty = isatty(2);
+    o->interrupted = &interrupted;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
+    int rc = jp_bench_run_spec(spec, o, run);
+    sigaction(SIGINT, &old, NULL);
+    if (!workdir) rm_tree(tmpdir);
+    if (rc != JP_OK) {
+        cli_error(cmd, "%s", jp_last_error());
+        jp_store_close(db);
+        jp_bench_run_clear(run);
+        return CLI_EXIT_FAIL;
+    }
+    int status = 0;
+    if (db) {
+        if (jp_store_save(db, run) != JP_OK) {
+            cli_error(cmd, "the run was measured but could not be stored: %s", jp_last_error());
+            status = CLI_EXIT_FAIL;
+        } else {
+            fprintf(stderr, "%s: stored as run %ld in %s (jouleprint report --db %s --run %ld)\n", cmd, run->id,
+                    jp_store_path(db), db_path, run->id);
+        }
+        jp_store_close(db);
+    }
+    return status;
+}
+
+/* 0 if every model ran, 4 if one failed or timed out, 130 if the session was interrupted. */
+int cli_bench_status(const struct jp_bench_run *run)
+{
+    if (!strcmp(run->status, "interrupted")) return 130;
+    for (size_t t = 0; t < run->ntasks; t++)
+        for (size_t i = 0; i < run->tasks[t].nmodels; i++)
+            if (strcmp(run->tasks[t].models[i].status, "ok")) return 4;
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -150,55 +212,11 @@ int cmd_bench(int argc, char **argv)
         jp_spec_free(&spec);
         return 0;
     }
-    jp_store *db = NULL;
-    if (store && jp_store_open(&db, db_path, JP_STORE_CREATE) != JP_OK) {
-        cli_error("bench", "%s", jp_last_error());
-        jp_spec_free(&spec);
-        return CLI_EXIT_FAIL;
-    }
-    char tmpdir[4096];
-    if (workdir) {
-        jp_strlcpy(tmpdir, workdir, sizeof tmpdir);
-    } else {
-        const char *t = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/jouleprint-bench-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            cli_error("bench", "cannot create a work folder in %s: %s", t && *t ? t : "/tmp", strerror(errno));
-            jp_store_close(db);
-            jp_spec_free(&spec);
-            return CLI_EXIT_FAIL;
-        }
-    }
-    o.workdir = tmpdir;
-    o.progress = stderr;
-    o.progress_tty = isatty(2);
-    o.interrupted = &interrupted;
     o.meter = mo.cfg;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
     struct jp_bench_run run;
-    int rc = jp_bench_run_spec(&spec, &o, &run);
-    sigaction(SIGINT, &old, NULL);
+    int status = cli_bench_session("bench", &spec, &o, store ? db_path : NULL, workdir, &run);
     jp_spec_free(&spec);
-    if (!workdir) rm_tree(tmpdir);
-    if (rc != JP_OK) {
-        cli_error("bench", "%s", jp_last_error());
-        jp_store_close(db);
-        return CLI_EXIT_FAIL;
-    }
-    int status = 0;
-    if (db) {
-        if (jp_store_save(db, &run) != JP_OK) {
-            cli_error("bench", "the run was measured but could not be stored: %s", jp_last_error());
-            status = CLI_EXIT_FAIL;
-        } else {
-            fprintf(stderr, "bench: stored as run %ld in %s (jouleprint report --db %s --run %ld)\n", run.id,
-                    jp_store_path(db), db_path, run.id);
-        }
-        jp_store_close(db);
-    }
+    if (status == CLI_EXIT_FAIL && !run.tasks) return status;
     FILE *out = outpath ? cli_open_out("bench", outpath) : stdout;
     if (!out || jp_report_write(out, &run, fmt) != JP_OK) {
         if (out) cli_error("bench", "report: %s", jp_last_error());
@@ -206,12 +224,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (out && out != stdout && cli_close_out("bench", out, outpath) != 0) status = CLI_EXIT_FAIL;
     if (out == stdout) fflush(stdout);
-    if (!status) {
-        for (size_t t = 0; t < run.ntasks; t++)
-            for (size_t i = 0; i < run.tasks[t].nmodels; i++)
-                if (strcmp(run.tasks[t].models[i].status, "ok")) status = 4;
-        if (!strcmp(run.status, "interrupted")) status = 130;
-    }
+    if (!status) status = cli_bench_status(&run);
     jp_bench_run_clear(&run);
     return status;
 }

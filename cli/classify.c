@@ -154,7 +154,7 @@ static void write_human(FILE *out, const jp_classify_result *r, const jp_classif
     char a[64], b[64], d[64], e[64], p[32], fl[32];
     fmt_count((double)r->model.params, p, sizeof p);
     fmt_count(r->model.flops, fl, sizeof fl);
-    fprintf(out, "\n jouleprint classify: %s (%s, %sparams, %sFLOPs/image) on %d Fashion-MNIST test images\n\n",
+    fprintf(out, "\n jouleprint classify: %s (%s, %s parameters, %sFLOPs/image) on %d Fashion-MNIST test images\n\n",
             r->model.name, r->model.type, p, fl, r->n);
     fprintf(out, "  %-11s %.2f%% (%d / %d)", "accuracy", r->accuracy * 100, r->correct, r->n);
     if (r->model.test_total) fprintf(out, "   training script, full test set: %.2f%%", r->model.accuracy * 100);

@@ -6,6 +6,10 @@
 
 #include "jouleprint.h"
 
+struct jp_spec;
+struct jp_bench_options;
+struct jp_bench_run;
+
 /* Exit codes of jouleprint itself (a measured command's own status is passed through). */
 #define CLI_EXIT_FAIL 1   /* a measurement or I/O failure */
 #define CLI_EXIT_USAGE 2  /* bad options */
@@ -16,6 +20,14 @@ int cmd_stat(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);    /* cli/bench.c */
+int cmd_study(int argc, char **argv);    /* cli/study.c */
+/* Runs a validated spec with progress on stderr and Ctrl-C keeping what finished, in workdir (NULL:
+ * a temporary folder, removed after), and stores it in db_path (NULL: not stored). Returns 0, or
+ * CLI_EXIT_FAIL with a message printed (run->tasks is NULL when nothing was measured). */
+int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_bench_options *o, const char *db_path,
+                      const char *workdir, struct jp_bench_run *run);
+/* The exit status a finished session deserves: 0, 4 (a model failed) or 130 (interrupted). */
+int cli_bench_status(const struct jp_bench_run *run);
 int cmd_ocr(int argc, char **argv);      /* cli/ocr.c */
 int cmd_ocr_data(int argc, char **argv); /* cli/ocr_data.c */
 int cmd_carbon(int argc, char **argv);  /* cli/carbon.c */

@@ -14,6 +14,7 @@ static const char usage[] =
     "  record     run a command and write its power timeline to CSV\n"
     "  report     render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts\n"
     "  bench      run several models of a task, compare energy per item against accuracy\n"
+    "  study      the seed study on this machine, end to end, with the built-in models\n"
     "  classify   classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image\n"
     "  ocr        read rendered text lines with a Tesseract model: accuracy, energy per line\n"
     "  ocr-data   render the OCR data set (text lines as PNG, ground truth beside each)\n"
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "record")) return cmd_record(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "study")) return cmd_study(argc - 1, argv + 1);
     if (!strcmp(cmd, "classify")) return cmd_classify(argc - 1, argv + 1);
     if (!strcmp(cmd, "ocr")) return cmd_ocr(argc - 1, argv + 1);
     if (!strcmp(cmd, "ocr-data")) return cmd_ocr_data(argc - 1, argv + 1);

@@ -9,6 +9,14 @@
 #pragma GCC optimize("O3", "no-trapping-math")
 #endif
 
+/* ... and compile those loops for AVX-512 and AVX2 too, chosen at load time by the CPU (glibc ifunc):
+ * the build itself targets baseline x86-64 (SSE2). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define JP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define JP_CLONES
+#endif
+
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -92,6 +100,7 @@ void jp_nn_fold_bn(jp_nn_conv *c, const float *gamma, const float *beta, const f
     }
 }
 
+JP_CLONES
 void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int stride, int pad, int r0, int r1,
                        float *col)
 {
@@ -124,6 +133,40 @@ void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int
 }
 
 /* Rows of y (cols wide, ld apart) get bias, residual (same layout) and activation. */
+/* Row-major C = alpha A B + beta C through CBLAS, kept off one path of OpenBLAS: its small-matrix
+ * kernel for AVX-512 (0.3.16 and later, taken when M N K <= 1e6) mallocs a scratch buffer whenever
+ * N % 16 is 1 to 8 and K >= 32, and inference must not allocate. Such a product is done as the first
+ * N - N % 16 columns plus the last 16 columns (recomputing a few, which is exact when beta is 0; C
+ * must not overlap A or B), or, narrower than 16 columns or with beta != 0, by the loop here. */
+static void gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc)
+{
+    int rem = N % 16;
+    if ((double)M * N * K > 1e6 || K < 32 || rem == 0 || rem > 8) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int from = 0;
+    if (N > 16) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N - rem, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (beta == 0.0f) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, 16, K, alpha, A, lda, B + (N - 16), ldb, 0.0f,
+                        C + (N - 16), ldc);
+            return;
+        }
+        from = N - rem;
+    }
+    for (int i = 0; i < M; i++) { /* the last rem (at most 8) columns */
+        float acc[8] = {0};
+        const float *a = A + (size_t)i * lda;
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < rem; j++) acc[j] += a[k] * B[(size_t)k * ldb + from + j];
+        float *c = C + (size_t)i * ldc + from;
+        for (int j = 0; j < rem; j++) c[j] = alpha * acc[j] + (beta == 0.0f ? 0.0f : beta * c[j]);
+    }
+}
+
+JP_CLONES
 static void bias_act_rows(float *y, int rows, size_t cols, size_t ld, const float *b, const float *residual,
                           jp_nn_act act)
 {
@@ -165,8 +208,7 @@ void jp_nn_conv2d_rows(const jp_nn_conv *c, const float *in, int n, int h, int w
             ldb = cols;
         }
         float *o = out + (size_t)a * ow;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)cols, kdim, 1.0f, c->w, kdim, b, (int)ldb,
-                    0.0f, o, (int)ldc);
+        gemm_nn(c->cout, (int)cols, kdim, 1.0f, c->w, kdim, b, (int)ldb, 0.0f, o, (int)ldc);
         bias_act_rows(o, c->cout, cols, ldc, c->b, residual ? residual + (size_t)a * ow : NULL, act);
     }
 }
@@ -178,6 +220,7 @@ void jp_nn_conv2d(const jp_nn_conv *c, const float *in, int n, int h, int w, flo
 }
 
 /* The common 2x2, stride 2, unpadded window. NaN propagates as in the general path. */
+JP_CLONES
 static void maxpool_2x2(const float *in, int planes, int h, int w, float *out)
 {
     int oh = h / 2, ow = w / 2;
@@ -223,6 +266,7 @@ void jp_nn_maxpool2d(const float *in, int planes, int h, int w, int k, int strid
     }
 }
 
+JP_CLONES
 void jp_nn_global_avgpool(const float *in, int c, int n, int hw, float *out)
 {
     for (int ci = 0; ci < c; ci++)
@@ -270,6 +314,7 @@ void jp_nn_linear(const float *x, int m, int in, const float *w, const float *b,
     jp_nn_linear_cols(x, m, in, w, b, out, y, accumulate, act, 0, out);
 }
 
+JP_CLONES
 void jp_nn_layernorm(const float *x, int rows, int d, const float *gamma, const float *beta, float eps, float *y)
 {
     for (int r = 0; r < rows; r++) {
@@ -287,6 +332,7 @@ void jp_nn_layernorm(const float *x, int rows, int d, const float *gamma, const 
     }
 }
 
+JP_CLONES
 void jp_nn_softmax_rows(float *x, int rows, int d)
 {
     for (int r = 0; r < rows; r++) {
@@ -298,16 +344,19 @@ void jp_nn_softmax_rows(float *x, int rows, int d)
     }
 }
 
+JP_CLONES
 void jp_nn_relu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+JP_CLONES
 void jp_nn_gelu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erf_fast(x[i] * 0.70710678118654752f));
 }
 
+JP_CLONES
 void jp_nn_add(float *y, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
@@ -324,8 +373,7 @@ void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, flo
         const float *q = base + h * dh, *k = base + d + h * dh, *v = base + 2 * d + h * dh;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, dh, scale, q, ld, k, ld, 0.0f, scores, t);
         jp_nn_softmax_rows(scores, t, t);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, dh, t, 1.0f, scores, t, v, ld, 0.0f,
-                    ctx + (size_t)b * t * d + h * dh, d);
+        gemm_nn(t, dh, t, 1.0f, scores, t, v, ld, 0.0f, ctx + (size_t)b * t * d + h * dh, d);
     }
 }
 

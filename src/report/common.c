@@ -481,3 +481,20 @@ void rp_cut(char *buf, size_t len, const char *s, size_t cols)
     }
     memcpy(buf + o, "...", 4);
 }
+
+void rp_format_wh(double wh, char *buf, size_t len)
+{
+    static const struct {
+        double scale;
+        const char *unit;
+    } units[] = {{1e-6, "uWh"}, {1e-3, "mWh"}, {1, "Wh"}, {1e3, "kWh"}, {1e6, "MWh"}};
+    if (!isfinite(wh)) {
+        snprintf(buf, len, "n/a");
+        return;
+    }
+    size_t k = 0;
+    while (k + 1 < sizeof units / sizeof units[0] && fabs(wh) >= units[k + 1].scale) k++;
+    char n[32];
+    rp_format_sig3(wh / units[k].scale, n, sizeof n);
+    snprintf(buf, len, "%s %s", n, units[k].unit);
+}

@@ -802,8 +802,8 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
         }
         char sub[64], n3[32];
         jp_format_energy(m->j_per_item, b, sizeof b);
-        rp_format_sig3(m->wh_per_1000, n3, sizeof n3);
-        snprintf(sub, sizeof sub, "%s Wh", n3);
+        rp_format_wh(m->wh_per_1000, n3, sizeof n3);
+        snprintf(sub, sizeof sub, "%s", n3);
         td_two(out, b, sub);
         rp_format_latency(m->latency_s, b, sizeof b);
         rp_format_sig3(m->items_per_s, n3, sizeof n3);

@@ -33,6 +33,8 @@ void rp_format_sig3(double v, char *buf, size_t len);
 void rp_format_latency(double s, char *buf, size_t len);
 /* "100 million", "2.5 billion", "10,000" */
 void rp_format_count(double n, char *buf, size_t len);
+/* watt-hours with an SI prefix for the size: "78.5 uWh", "2.09 mWh", "1.20 Wh", "4.2 kWh" */
+void rp_format_wh(double wh, char *buf, size_t len);
 /* energy of n items at j per item, as "342 kWh" */
 void rp_format_kwh(double kwh, char *buf, size_t len);
 

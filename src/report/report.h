@@ -52,4 +52,8 @@ int jp_report_list(FILE *out, const struct jp_store_entry *runs, size_t n, enum 
  * failed models. Shared by every format (and usable by `jouleprint bench` on its own). */
 void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench_task *task, char *buf, size_t len);
 
+/* The study's summary in words (see src/report/summary.c), and the same figures as JSON. */
+void jp_report_summary(FILE *out, const struct jp_bench_run *run);
+int jp_report_summary_json(FILE *out, const struct jp_bench_run *run);
+
 #endif

@@ -115,8 +115,8 @@ static void write_model_row(struct grid *g, const struct jp_bench_task *t, size_
     jp_format_energy(m->j_per_item, b, sizeof b);
     grid_set(g, 1, b);
     char n[48];
-    rp_format_sig3(m->wh_per_1000, n, sizeof n);
-    snprintf(b, sizeof b, "%s Wh", n);
+    rp_format_wh(m->wh_per_1000, n, sizeof n);
+    snprintf(b, sizeof b, "%s", n);
     grid_set(g, 2, b);
     rp_format_latency(m->latency_s, b, sizeof b);
     grid_set(g, 3, b);

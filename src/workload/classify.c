@@ -1,5 +1,6 @@
 /* The built-in `classify` workload: the model zoo (models/NAME/config.json), and a measured run of
  * one model over Fashion-MNIST's test set in two meter phases, "load" and "infer". */
+#define _DEFAULT_SOURCE /* realpath */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <jansson.h>
@@ -55,7 +56,10 @@ int jp_classify_models_dir(const char *models_dir, char *buf, size_t len)
         static const char *rel[] = {"models", "../models", "../share/jouleprint/models", "../../models"};
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
             char cand[PATH_MAX];
-            if (jp_pathf(cand, sizeof cand, "%s/%s", exe, rel[i]) == JP_OK && is_zoo(cand)) return jp_pathf(buf, len, "%s", cand);
+            if (jp_pathf(cand, sizeof cand, "%s/%s", exe, rel[i]) == JP_OK && is_zoo(cand)) {
+                char real[PATH_MAX];
+                return jp_pathf(buf, len, "%s", realpath(cand, real) ? real : cand);
+            }
         }
     }
     if (is_zoo("models")) return jp_pathf(buf, len, "models");

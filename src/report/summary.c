@@ -1,0 +1,179 @@
+/*
+ * The study's summary: the seed's conclusions, in words, from the figures of a run. For each task
+ * the model to pick and what it saves against the largest at what accuracy cost, every model's
+ * energy per item, the projection to the run's volume; then where it runs: the emissions of that
+ * volume in the seed's 23 regions, the best and the worst, and what moving from the run's region
+ * to the cleanest saves. Estimates are said where the figures are, not in a footnote.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "report/internal.h"
+#include "util.h"
+
+/* Energy of the run's projected volume with every task's pick, joules. */
+static double picks_joules(const struct jp_bench_run *run)
+{
+    double j = 0;
+    for (size_t t = 0; t < run->ntasks; t++) {
+        const struct jp_bench_task *task = &run->tasks[t];
+        if (task->pick >= 0 && rp_usable(&task->models[task->pick]))
+            j += task->models[task->pick].j_per_item * run->project_n;
+    }
+    return j;
+}
+
+/* "0.0214 MWh (21.4 kWh)": the seed's unit, and the one a reader would choose */
+static void mwh(double joules, char *buf, size_t len)
+{
+    double v = joules / 3.6e9;
+    int decimals = v >= 100 ? 0 : v >= 1 ? 2 : v >= 0.001 ? 4 : 7;
+    char human[32];
+    jp_format_energy(joules, human, sizeof human);
+    if (v >= 1) snprintf(buf, len, "%.*f MWh", decimals, v);
+    else snprintf(buf, len, "%.*f MWh (%s)", decimals, v, human);
+}
+
+static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp_bench_task *t)
+{
+    char a[64], b[64], c[64], d[64], e[160];
+    rp_format_count((double)t->n_time, a, sizeof a);
+    rp_format_count((double)t->n_score, b, sizeof b);
+    fprintf(out, "\n%s: %zu models; energy over %s items per model, %s scored%s%s\n", t->name, t->nmodels, a, b,
+            t->metric[0] ? " by " : "", t->metric[0] ? rp_metric_label(t->metric) : "");
+    fprintf(out, "  %-14s %14s %14s %12s   %s\n", "model", run->estimated ? "energy/item*" : "energy/item",
+            run->estimated ? "per 1,000*" : "per 1,000", rp_metric_label(t->metric[0] ? t->metric : "score"),
+            "against the largest");
+    for (size_t i = 0; i < t->nmodels; i++) {
+        const struct jp_bench_model *m = &t->models[i];
+        if (!rp_usable(m)) {
+            fprintf(out, "  %-14s %s: %s\n", m->name, m->status, m->error);
+            continue;
+        }
+        jp_format_energy(m->j_per_item, a, sizeof a);
+        jp_format_energy(m->j_per_item * 1000.0, b, sizeof b);
+        rp_format_score(m->score, c, sizeof c);
+        if (m->is_reference) {
+            snprintf(e, sizeof e, "the largest");
+        } else {
+            rp_format_pct(m->saving_pct, d, sizeof d);
+            char pts[32];
+            rp_format_points(m->score_delta, pts, sizeof pts);
+            snprintf(e, sizeof e, "%s less energy, %s", d, pts);
+        }
+        fprintf(out, "  %-14s %14s %14s %12s   %s%s\n", m->name, a, b, c, e, (int)i == t->pick ? "   <- pick" : "");
+    }
+    if (t->pick < 0 || t->reference < 0) return;
+    const struct jp_bench_model *p = &t->models[t->pick], *r = &t->models[t->reference];
+    char phrase[96];
+    rp_accuracy_phrase(t, p, phrase, sizeof phrase);
+    if (t->pick == t->reference) {
+        fprintf(out, "  Pick %s: the largest model is also the only one within %s of the best %s.\n", p->name,
+                rp_tolerance_words(t, a, sizeof a), rp_metric_label(t->metric[0] ? t->metric : "score"));
+    } else {
+        rp_format_pct(p->saving_pct, a, sizeof a);
+        fprintf(out, "  Pick %s: it uses %s less energy per item than %s, the largest, %s.\n", p->name, a, r->name,
+                phrase[0] ? phrase : "(not scored)");
+    }
+    rp_format_count(run->project_n, a, sizeof a);
+    mwh(p->j_per_item * run->project_n, b, sizeof b);
+    mwh(r->j_per_item * run->project_n, c, sizeof c);
+    fprintf(out, "  %s inferences: %s with %s, against %s with %s%s.\n", a, b, p->name, c, r->name,
+            run->estimated ? " (estimated)" : "");
+}
+
+void jp_report_summary(FILE *out, const struct jp_bench_run *run)
+{
+    char a[64], b[64], c[64];
+    fprintf(out, "\njouleprint study on %s\n", run->machine);
+    if (run->estimated)
+        fprintf(out, "ESTIMATED: no energy counter could be read here (sources: %s), so every energy and carbon\n"
+                     "figure below is the power model's estimate. It compares models run on this machine well; do\n"
+                     "not quote it as measured energy. (* marks estimated columns.)\n",
+                run->sources);
+    else
+        fprintf(out, "Measured with %s.\n", run->sources);
+    for (size_t t = 0; t < run->ntasks; t++) task_text(out, run, &run->tasks[t]);
+
+    double j = picks_joules(run);
+    if (!(j > 0)) return;
+    struct rp_regions rg;
+    rp_regions_for(run, &rg);
+    rp_format_count(run->project_n, a, sizeof a);
+    mwh(j, b, sizeof b);
+    fprintf(out, "\nWhere it runs: %s inferences of each task with its pick, %s%s, in the seed's %zu regions\n", a, b,
+            run->estimated ? " (estimated)" : "", rg.nseed);
+    fprintf(out, "(figures: %s; PUE %.2f)\n", rg.source[0] ? rg.source : "the built-in data", run->pue > 0 ? run->pue : 1.0);
+    double pue = run->pue > 0 ? run->pue : 1.0;
+    for (size_t k = 0; k < rg.n; k++) {
+        const struct rp_region *r = &rg.r[k];
+        jp_format_mass(jp_carbon_grams(j, r->g_per_kwh, pue), c, sizeof c);
+        char label[160];
+        if (strstr(r->name, r->id)) snprintf(label, sizeof label, "%s", r->name); /* "world average" */
+        else snprintf(label, sizeof label, "%s %s", r->id, r->name);
+        fprintf(out, "  %-40s %6.0f g/kWh %12s%s\n", label, r->g_per_kwh, c,
+                (int)k == rg.cleanest ? "   cleanest" : (int)k == rg.dirtiest ? "   dirtiest" : r->run ? "   <- this run" : "");
+    }
+    if (rg.cleanest >= 0) {
+        const struct rp_region *best = &rg.r[rg.cleanest];
+        double here = jp_carbon_grams(j, run->g_per_kwh, pue), there = jp_carbon_grams(j, best->g_per_kwh, pue);
+        jp_format_mass(here, a, sizeof a);
+        jp_format_mass(there, b, sizeof b);
+        fprintf(out, "Moving from %s (%.1f g/kWh: %s) to %s %s (%.0f g/kWh: %s) saves %.1f%% of the emissions.\n",
+                run->region, run->g_per_kwh, a, best->id, best->name, best->g_per_kwh, b,
+                here > 0 ? (here - there) / here * 100 : 0.0);
+    }
+}
+
+int jp_report_summary_json(FILE *out, const struct jp_bench_run *run)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "run", json_integer(run->id));
+    json_object_set_new(o, "estimated", json_boolean(run->estimated));
+    json_object_set_new(o, "region", json_string(run->region));
+    json_object_set_new(o, "g_per_kwh", json_real(run->g_per_kwh));
+    json_object_set_new(o, "pue", json_real(run->pue));
+    json_object_set_new(o, "project_n", json_real(run->project_n));
+    json_t *tasks = json_array();
+    for (size_t t = 0; t < run->ntasks; t++) {
+        const struct jp_bench_task *task = &run->tasks[t];
+        json_t *models = json_array();
+        for (size_t i = 0; i < task->nmodels; i++) {
+            const struct jp_bench_model *m = &task->models[i];
+            json_t *x = json_pack("{s:s, s:s}", "name", m->name, "status", m->status);
+            if (rp_usable(m)) {
+                json_object_set_new(x, "j_per_item", json_real(m->j_per_item));
+                json_object_set_new(x, "score", isfinite(m->score) ? json_real(m->score) : json_null());
+                json_object_set_new(x, "saving_pct", json_real(m->saving_pct));
+                json_object_set_new(x, "proj_j", json_real(m->j_per_item * run->project_n));
+            }
+            json_array_append_new(models, x);
+        }
+        json_array_append_new(tasks, json_pack("{s:s, s:o, s:o, s:o}", "name", task->name, "pick",
+                                               task->pick >= 0 ? json_string(task->models[task->pick].name) : json_null(),
+                                               "reference",
+                                               task->reference >= 0 ? json_string(task->models[task->reference].name)
+                                                                    : json_null(),
+                                               "models", models));
+    }
+    json_object_set_new(o, "tasks", tasks);
+    double j = picks_joules(run);
+    json_object_set_new(o, "picks_proj_j", json_real(j));
+    struct rp_regions rg;
+    rp_regions_for(run, &rg);
+    json_t *regions = json_array();
+    double pue = run->pue > 0 ? run->pue : 1.0;
+    for (size_t k = 0; k < rg.n; k++)
+        json_array_append_new(regions, json_pack("{s:s, s:f, s:i, s:f, s:b, s:b, s:b}", "region", rg.r[k].id, "g_per_kwh",
+                                                 rg.r[k].g_per_kwh, "year", rg.r[k].year, "carbon_g",
+                                                 jp_carbon_grams(j, rg.r[k].g_per_kwh, pue), "cleanest",
+                                                 (int)k == rg.cleanest, "dirtiest", (int)k == rg.dirtiest, "this_run",
+                                                 rg.r[k].run));
+    json_object_set_new(o, "regions", regions);
+    json_object_set_new(o, "this_region_carbon_g", json_real(jp_carbon_grams(j, run->g_per_kwh, pue)));
+    int rc = json_dumpf(o, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    fputc('\n', out);
+    json_decref(o);
+    return rc == 0 ? rp_finish(out, "summary JSON") : jp_fail(JP_ERR_IO, "summary JSON: write failed");
+}
