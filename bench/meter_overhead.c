@@ -29,8 +29,10 @@
  * costs; a real sysfs energy_uj read also reads an MSR in the kernel. The counters stay still during
  * a run: what a read costs does not depend on the value it finds.
  *
- * Checks: the achieved sampling rate within 10% of the rate asked, the interval not shortened, no
- * glitch. Targets (the issue's): under 0.1% of one core at 10 Hz, under 1% at 1 kHz. The exit status
+ * Checks: the interval not shortened, no glitch, and the achieved sampling rate within 10% of the
+ * rate asked. A run off by more was disturbed (on a busy machine the sampler can be starved, and it
+ * then skips the samples it missed, which makes it look cheaper than it is): it is set aside, named
+ * on stderr and not counted; the check fails when half the runs of a configuration or more are. Targets (the issue's): under 0.1% of one core at 10 Hz, under 1% at 1 kHz. The exit status
  * is 0 when every check passed (1 when one failed, 2 for bad arguments); with --strict a missed
  * target also gives 3.
  */
@@ -563,9 +565,9 @@ int main(int argc, char **argv)
     printf("Baseline (no meter, the main thread sleeping): %.4f%% of one core (%.4f .. %.4f), %.0f us CPU per "
            "%g s run\n\n",
            base.med, base.min, base.max, base_us.med, dur);
-    printf("| source | rate | samples per run (expected) | achieved rate | CPU, %% of one core | us CPU per sample | "
-           "start+stop, us CPU | target | met |\n");
-    printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    printf("| source | rate | runs kept | samples per run (expected) | achieved rate | CPU, %% of one core | "
+           "us CPU per sample | start+stop, us CPU | target | met |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
 
     int missed = 0;
     double per_sample[1 + 3 * MAX_RATES];
@@ -573,29 +575,55 @@ int main(int argc, char **argv)
         struct config *cf = &cfgs[c];
         per_sample[c] = -1;
         if (cf->nruns == 0) {
-            printf("| %s | %g Hz | | | failed: %s | | | | |\n", cf->source, cf->hz, cf->error);
+            printf("| %s | %g Hz | 0 | | | failed: %s | | | | |\n", cf->source, cf->hz, cf->error);
             continue;
         }
-        double worst_rate_err = 0;
+        /* a run whose achieved rate is more than 10% off was disturbed (the sampler starved on a busy
+         * machine skips the samples it missed, and looks cheaper than it is): set aside */
         uint64_t glitches = 0;
-        int shortened = 0;
+        int shortened = 0, kept = 0, aside = 0;
+        double worst_aside = 0;
         for (int i = 0; i < cf->nruns; i++) {
             const struct run *r = &cf->runs[i];
-            v[i] = 100.0 * r->cpu / r->wall - base.med;
-            w[i] = r->samples > 0 ? 1e6 * (r->cpu - base.med / 100.0 * r->wall) / r->samples : 0;
-            x[i] = r->samples / r->wall;
-            double err = x[i] / cf->hz - 1;
-            if (err < 0) err = -err;
-            if (err > worst_rate_err) worst_rate_err = err;
             glitches += r->glitches;
             if (r->interval_used < 0.999 / cf->hz) shortened = 1;
+            double rate = r->samples / r->wall, err = rate / cf->hz - 1;
+            if (err < 0) err = -err;
+            if (err > 0.10) {
+                aside++;
+                if (err > worst_aside) worst_aside = err;
+                continue;
+            }
+            v[kept] = 100.0 * r->cpu / r->wall - base.med;
+            w[kept] = r->samples > 0 ? 1e6 * (r->cpu - base.med / 100.0 * r->wall) / r->samples : 0;
+            x[kept] = rate;
+            kept++;
         }
-        struct stats pct = stats_of(v, cf->nruns), us = stats_of(w, cf->nruns), hz = stats_of(x, cf->nruns);
+        if (glitches || shortened) {
+            failed = 1;
+            fprintf(stderr, "meter_overhead: %s at %g Hz is not sane:%s%s\n", cf->source, cf->hz,
+                    glitches ? " glitches seen" : "", shortened ? " interval shortened" : "");
+        }
+        if (aside) {
+            fprintf(stderr,
+                    "meter_overhead: %s at %g Hz: %d of %d runs set aside, achieved rate up to %.0f%% off the rate "
+                    "asked (a sampler starved on a busy machine; load average %s .. %s)\n",
+                    cf->source, cf->hz, aside, cf->nruns, 100 * worst_aside, load0, load1);
+            if (2 * kept <= cf->nruns) failed = 1;
+        }
+        if (kept == 0) {
+            printf("| %s | %g Hz | 0/%d | | | | | | | |\n", cf->source, cf->hz, cf->nruns);
+            continue;
+        }
+        struct stats pct = stats_of(v, kept), us = stats_of(w, kept), hz = stats_of(x, kept);
         per_sample[c] = us.med;
-        for (int i = 0; i < cf->nruns; i++) v[i] = cf->runs[i].samples;
-        struct stats ns = stats_of(v, cf->nruns);
-        for (int i = 0; i < cf->nruns; i++) v[i] = 1e6 * cf->runs[i].fixed_cpu;
-        struct stats fixed = stats_of(v, cf->nruns);
+        for (int i = 0, k = 0; i < cf->nruns; i++) {
+            double err = cf->runs[i].samples / cf->runs[i].wall / cf->hz - 1;
+            if (err < -0.10 || err > 0.10) continue;
+            v[k] = cf->runs[i].samples;
+            w[k++] = 1e6 * cf->runs[i].fixed_cpu;
+        }
+        struct stats ns = stats_of(v, kept), fixed = stats_of(w, kept);
         double tgt = cf->kind == METER ? target_pct(cf->hz) : -1;
         const char *met = "";
         char tbuf[32] = "";
@@ -604,18 +632,10 @@ int main(int argc, char **argv)
             if (pct.med >= tgt) missed = 1;
             snprintf(tbuf, sizeof tbuf, "< %g%%", tgt);
         }
-        printf("| %s | %g Hz | %.0f (%.0f) | %.1f Hz (%.1f .. %.1f) | %.3f%% (%.3f .. %.3f) | %.1f (%.1f .. %.1f) | "
-               "%.0f | %s | %s |\n",
-               cf->source, cf->hz, ns.med, cf->hz * dur, hz.med, hz.min, hz.max, pct.med, pct.min, pct.max, us.med,
-               us.min, us.max, fixed.med, tbuf, met);
-        if (worst_rate_err > 0.10 || glitches || shortened) {
-            failed = 1;
-            fprintf(stderr,
-                    "meter_overhead: %s at %g Hz is not sane: worst achieved rate %.1f%% off the rate asked%s%s "
-                    "(a sampler delayed on a busy machine skips the samples it missed; load average %s .. %s)\n",
-                    cf->source, cf->hz, 100 * worst_rate_err, glitches ? ", glitches seen" : "",
-                    shortened ? ", interval shortened" : "", load0, load1);
-        }
+        printf("| %s | %g Hz | %d/%d | %.0f (%.0f) | %.1f Hz (%.1f .. %.1f) | %.3f%% (%.3f .. %.3f) | "
+               "%.1f (%.1f .. %.1f) | %.0f | %s | %s |\n",
+               cf->source, cf->hz, kept, cf->nruns, ns.med, cf->hz * dur, hz.med, hz.min, hz.max, pct.med, pct.min,
+               pct.max, us.med, us.min, us.max, fixed.med, tbuf, met);
     }
 
     /* where a sample's cost goes: the wake-up floor at that rate, the hot read, the rest */
@@ -635,7 +655,8 @@ int main(int argc, char **argv)
                per_sample[c] - fl - hr);
     }
 
-    printf("\nChecks (achieved rate within 10%% of the rate asked, interval not shortened, no glitch): %s\n",
+    printf("\nChecks (no glitch, interval not shortened, achieved rate within 10%% of the rate asked in most runs;\n"
+           "runs off by more are set aside and not counted): %s\n",
            failed ? "FAILED (see above)" : "all passed");
     printf("Targets (< 0.1%% of one core at 10 Hz, < 1%% at 1 kHz, on the median): %s\n",
            missed ? "NOT all met" : "met");

@@ -476,9 +476,9 @@ typedef struct jp_nn_model jp_nn_model;
 
 /* Loads dir/config.json and dir/model.safetensors. max_batch: the largest batch that will be given
  * to jp_nn_forward (workspace for it is allocated now); threads: 1..64 threads for inference (T-1
- * worker threads are started; a batch of two or more is split across them, a single image uses
- * OpenBLAS with T threads). Note that OpenBLAS's thread count is process-wide and set by every
- * forward call. A truncated or inconsistent safetensors file, a tensor of the wrong shape or dtype,
+ * worker threads are started: a batch of two or more is split across them, and a single image has
+ * its larger operations split across them). OpenBLAS is set to one thread (process-wide), since the
+ * engine threads itself. A truncated or inconsistent safetensors file, a tensor of the wrong shape or dtype,
  * a missing or unexpected tensor, or a config the engine cannot run, fails with JP_ERR_PARSE and a
  * message naming the file and the tensor. */
 int jp_nn_load(jp_nn_model **out, const char *dir, int max_batch, int threads);
@@ -488,7 +488,8 @@ int jp_nn_load_files(jp_nn_model **out, const char *config_path, const char *wei
 void jp_nn_free(jp_nn_model *m);
 
 /* Logits [batch][num_labels] of images given as float NCHW [batch][channels][height][width], already
- * normalized. 1 <= batch <= max_batch. Allocates nothing. */
+ * normalized. 1 <= batch <= max_batch. Allocates nothing. One call at a time per model (a model's
+ * workspace and worker threads serve one forward pass); load a model per calling thread otherwise. */
 int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits);
 /* The same from 8-bit pixels, normalized as the model's config says ((p/255 - mean) / std). */
 int jp_nn_forward_u8(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits);

@@ -178,6 +178,15 @@ int jp_read_u64(const char *path, uint64_t *out)
     return JP_OK;
 }
 
+int jp_textf(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 void jp_strlcpy(char *dst, const char *src, size_t len)
 {
     if (!len) return;

@@ -58,6 +58,10 @@ int jp_parse_u64(const char *text, uint64_t *out);
 /* Parses a finite double with optional surrounding whitespace. */
 int jp_parse_double(const char *text, double *out);
 
+/* snprintf for messages and labels where cutting a too-long text is the intent (the compiler's
+ * truncation warnings do not apply). Returns what snprintf returns. */
+int jp_textf(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
+
 /* Copies src into dst (always NUL-terminated, truncating). */
 void jp_strlcpy(char *dst, const char *src, size_t len);
 

@@ -102,6 +102,8 @@ static void test_conv2d(void **state)
         {1, 1, 1, 1, 1, 1, 1, 0},  {3, 5, 7, 9, 11, 3, 1, 1}, {2, 3, 4, 13, 7, 3, 2, 1}, {3, 7, 5, 10, 9, 1, 1, 0},
         {2, 6, 9, 11, 13, 1, 2, 0}, {1, 3, 8, 17, 15, 7, 2, 3}, {5, 2, 3, 5, 5, 5, 1, 2}, {2, 4, 6, 12, 12, 4, 4, 0},
         {3, 1, 5, 28, 28, 3, 1, 1}, {1, 2, 3, 6, 7, 3, 3, 0},
+        /* small products whose column count leaves 1..8 over a multiple of 16 (see gemm_nn) */
+        {1, 4, 6, 7, 7, 3, 1, 1},   {1, 5, 3, 3, 3, 3, 1, 1}, {2, 40, 8, 5, 4, 1, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_conv_case(&cases[i], 0, 0);

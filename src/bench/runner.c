@@ -378,16 +378,6 @@ static void keep_timeline(struct jp_bench_model *bm, jp_meter *m)
     bm->nsamples = n;
 }
 
-/* snprintf that may truncate (messages), without the compiler's truncation warnings */
-static void say(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
-static void say(char *buf, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-}
-
 static void fail_model(struct jp_bench_model *bm, const char *status, const char *why)
 {
     jp_strlcpy(bm->status, status, sizeof bm->status);
@@ -404,7 +394,7 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
     char inputs[PATH_MAX], logpath[PATH_MAX];
     if (jp_pathf(inputs, sizeof inputs, "%s/inputs-%ld.txt", c->dir, n) != JP_OK ||
         jp_pathf(logpath, sizeof logpath, "%s/log.txt", c->dir) != JP_OK) {
-        say(err, errlen, "%s", jp_last_error());
+        jp_textf(err, errlen, "%s", jp_last_error());
         return RUN_FAILED;
     }
     unlink(outputs);
@@ -413,26 +403,26 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
         /* in-process: the builtin starts and stops the meter around its own phases */
         const struct jp_bench_builtin *b = jp_bench_builtin_find(sm->builtin);
         int rc = b->run(sm->options, sm->noptions, n, outputs, refs, measured ? c->meter : NULL, done);
-        if (rc != JP_OK) say(err, errlen, "%s", jp_last_error());
+        if (rc != JP_OK) jp_textf(err, errlen, "%s", jp_last_error());
         progress_draw(&pr, *done, true);
         if (c->o->interrupted && *c->o->interrupted) return RUN_INTERRUPTED;
         if (rc == JP_OK && *done <= 0) {
-            say(err, errlen, "builtin %s ran no items", sm->builtin);
+            jp_textf(err, errlen, "builtin %s ran no items", sm->builtin);
             return RUN_FAILED;
         }
         return rc == JP_OK ? RUN_OK : RUN_FAILED;
     }
     if (write_head(c->task->items, inputs, n) != JP_OK) {
-        say(err, errlen, "%s", jp_last_error());
+        jp_textf(err, errlen, "%s", jp_last_error());
         return RUN_FAILED;
     }
     char **argv = jp_spec_argv(sm->command, inputs, outputs, n);
     if (!argv) {
-        say(err, errlen, "command: %s", jp_last_error());
+        jp_textf(err, errlen, "command: %s", jp_last_error());
         return RUN_FAILED;
     }
     if (measured && jp_meter_start(c->meter) != JP_OK) {
-        say(err, errlen, "meter: %s", jp_last_error());
+        jp_textf(err, errlen, "meter: %s", jp_last_error());
         jp_spec_argv_free(argv);
         return RUN_FAILED;
     }
@@ -443,7 +433,7 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
     if (oc != RUN_OK) {
         char tail[300];
         log_tail(logpath, tail, sizeof tail);
-        say(err, errlen, "%s%s%s", res.error, tail[0] ? "; its log ends: " : "", tail);
+        jp_textf(err, errlen, "%s%s%s", res.error, tail[0] ? "; its log ends: " : "", tail);
     }
     off_t off = 0;
     progress_draw(&pr, count_new_lines(outputs, &off, 0), true);

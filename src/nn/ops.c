@@ -133,36 +133,29 @@ void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int
 }
 
 /* Rows of y (cols wide, ld apart) get bias, residual (same layout) and activation. */
-/* Row-major C = alpha A B + beta C through CBLAS, kept off one path of OpenBLAS: its small-matrix
- * kernel for AVX-512 (0.3.16 and later, taken when M N K <= 1e6) mallocs a scratch buffer whenever
- * N % 16 is 1 to 8 and K >= 32, and inference must not allocate. Such a product is done as the first
- * N - N % 16 columns plus the last 16 columns (recomputing a few, which is exact when beta is 0; C
- * must not overlap A or B), or, narrower than 16 columns or with beta != 0, by the loop here. */
-static void gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta,
-                    float *C, int ldc)
+/* Row-major C = alpha A B through CBLAS, kept off one path of OpenBLAS: its small-matrix kernel for
+ * AVX-512 (0.3.16 and later, taken when M N K <= 1e6) mallocs a scratch buffer whenever N % 16 is 1 to
+ * 8 and K >= 32, and inference must not allocate. Such a product is done as its first N - N % 16
+ * columns plus its last 16 (recomputing a few, exactly; C must not overlap A or B), or, when narrower
+ * than 16 columns, by the loop here. */
+static void gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float *C,
+                    int ldc)
 {
     int rem = N % 16;
     if ((double)M * N * K > 1e6 || K < 32 || rem == 0 || rem > 8) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    int from = 0;
-    if (N > 16) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N - rem, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        if (beta == 0.0f) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, 16, K, alpha, A, lda, B + (N - 16), ldb, 0.0f,
-                        C + (N - 16), ldc);
-            return;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, 0.0f, C, ldc);
+    } else if (N > 16) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N - rem, K, alpha, A, lda, B, ldb, 0.0f, C, ldc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, 16, K, alpha, A, lda, B + (N - 16), ldb, 0.0f,
+                    C + (N - 16), ldc);
+    } else {
+        for (int i = 0; i < M; i++) {
+            float acc[8] = {0};
+            const float *a = A + (size_t)i * lda;
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < N; j++) acc[j] += a[k] * B[(size_t)k * ldb + j];
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = alpha * acc[j];
         }
-        from = N - rem;
-    }
-    for (int i = 0; i < M; i++) { /* the last rem (at most 8) columns */
-        float acc[8] = {0};
-        const float *a = A + (size_t)i * lda;
-        for (int k = 0; k < K; k++)
-            for (int j = 0; j < rem; j++) acc[j] += a[k] * B[(size_t)k * ldb + from + j];
-        float *c = C + (size_t)i * ldc + from;
-        for (int j = 0; j < rem; j++) c[j] = alpha * acc[j] + (beta == 0.0f ? 0.0f : beta * c[j]);
     }
 }
 
@@ -208,7 +201,7 @@ void jp_nn_conv2d_rows(const jp_nn_conv *c, const float *in, int n, int h, int w
             ldb = cols;
         }
         float *o = out + (size_t)a * ow;
-        gemm_nn(c->cout, (int)cols, kdim, 1.0f, c->w, kdim, b, (int)ldb, 0.0f, o, (int)ldc);
+        gemm_nn(c->cout, (int)cols, kdim, 1.0f, c->w, kdim, b, (int)ldb, o, (int)ldc);
         bias_act_rows(o, c->cout, cols, ldc, c->b, residual ? residual + (size_t)a * ow : NULL, act);
     }
 }
@@ -373,7 +366,7 @@ void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, flo
         const float *q = base + h * dh, *k = base + d + h * dh, *v = base + 2 * d + h * dh;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, dh, scale, q, ld, k, ld, 0.0f, scores, t);
         jp_nn_softmax_rows(scores, t, t);
-        gemm_nn(t, dh, t, 1.0f, scores, t, v, ld, 0.0f, ctx + (size_t)b * t * d + h * dh, d);
+        gemm_nn(t, dh, t, 1.0f, scores, t, v, ld, ctx + (size_t)b * t * d + h * dh, d);
     }
 }
 

@@ -25,8 +25,9 @@ static inline int jp_nn_out_size(int in, int k, int stride, int pad) { return (i
  * images are taken in cache-sized chunks, so this is less than the whole batch's columns. */
 size_t jp_nn_conv_col_size(const jp_nn_conv *c, int n, int h, int w);
 
-/* Folds batch norm (gamma, beta, running mean and variance, eps) into a convolution's weights and bias
- * (bias may be NULL on entry meaning zero; c->b must have room). Computed in double. */
+/* Folds batch norm (gamma, beta, running mean and variance, eps) into a convolution: c->w is scaled,
+ * and c->b, which holds the convolution's own bias (zeros if it has none), receives the folded bias.
+ * Computed in double. */
 void jp_nn_fold_bn(jp_nn_conv *c, const float *gamma, const float *beta, const float *mean, const float *var, double eps);
 
 /* im2col on CNHW for output rows r0 .. r1-1, where output row r is image r / OH, line oy = r % OH:

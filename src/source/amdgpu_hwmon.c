@@ -125,14 +125,6 @@ static int read_value(const char *dir, const char *file, uint64_t *v, char *path
     return rc;
 }
 
-static int add_aux(struct jp_source *src, const char *dname, const char *what)
-{
-    if (src->naux >= JP_MAX_AUX) return -1;
-    snprintf(src->aux_name[src->naux], JP_NAME_MAX, "%s.%s", dname, what);
-    src->aux[src->naux] = NAN;
-    return (int)src->naux++;
-}
-
 static void read_aux(struct jp_source *src, const struct card *c)
 {
     uint64_t v;
@@ -159,7 +151,7 @@ static int open_card(struct jp_source *src, struct priv *pv, const char *devdir,
     } else if (read_value(hw, "power1_input", &v, path, sizeof path, w3, sizeof w3) == JP_OK) {
         file = "power1_input";
     } else {
-        snprintf(why, wlen, "no readable energy1_input, power1_average or power1_input in %s%s%s%s%s%s%s",
+        jp_textf(why, wlen, "no readable energy1_input, power1_average or power1_input in %s%s%s%s%s%s%s",
                  strrchr(hw, '/') ? strrchr(hw, '/') + 1 : hw,
                  w1[0] ? "; " : "", w1, w2[0] ? "; " : "", w2, w3[0] ? "; " : "", w3);
         return JP_ERR_NOSOURCE;
@@ -187,9 +179,9 @@ static int open_card(struct jp_source *src, struct priv *pv, const char *devdir,
     src->domains[di].max_watts = method == COUNTER ? 100.0 * (cap_w > 0 ? cap_w : 1000.0) : max_w;
     if (method == POWER) jp_power_integral_add(&c->pi, v / 1e6, jp_now());
     if (jp_pathf(c->busy, sizeof c->busy, "%s/gpu_busy_percent", devdir) == JP_OK && jp_read_u64(c->busy, &v) == JP_OK)
-        c->aux_util = add_aux(src, dname, "util_pct");
+        c->aux_util = jp_source_add_aux(src, dname, "util_pct");
     if (jp_pathf(c->vram, sizeof c->vram, "%s/mem_info_vram_used", devdir) == JP_OK && jp_read_u64(c->vram, &v) == JP_OK)
-        c->aux_mem = add_aux(src, dname, "mem_used_mib");
+        c->aux_mem = jp_source_add_aux(src, dname, "mem_used_mib");
 
     char name[128] = "", p[PATH_MAX];
     if (jp_pathf(p, sizeof p, "%s/product_name", devdir) != JP_OK || jp_read_text(p, name, sizeof name) != JP_OK ||

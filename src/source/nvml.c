@@ -203,14 +203,6 @@ static double driver_sample_ms(const struct lib *L, nvmlDevice_t dev)
     return ms;
 }
 
-static int add_aux(struct jp_source *src, const char *dname, const char *what)
-{
-    if (src->naux >= JP_MAX_AUX) return -1;
-    snprintf(src->aux_name[src->naux], JP_NAME_MAX, "%s.%s", dname, what);
-    src->aux[src->naux] = NAN;
-    return (int)src->naux++;
-}
-
 static void read_aux(const struct lib *L, struct jp_source *src, const struct gpu *g)
 {
     if (g->aux_util >= 0) {
@@ -321,8 +313,8 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
         }
         nvmlUtilization_t u;
         nvmlMemory_t mi;
-        if (L->util && L->util(dev, &u) == NVML_SUCCESS) g->aux_util = add_aux(src, dname, "util_pct");
-        if (L->mem && L->mem(dev, &mi) == NVML_SUCCESS) g->aux_mem = add_aux(src, dname, "mem_used_mib");
+        if (L->util && L->util(dev, &u) == NVML_SUCCESS) g->aux_util = jp_source_add_aux(src, dname, "util_pct");
+        if (L->mem && L->mem(dev, &mi) == NVML_SUCCESS) g->aux_mem = jp_source_add_aux(src, dname, "mem_used_mib");
         double sms = driver_sample_ms(L, dev);
         char desc[320] = "";
         jp_gpu_appendf(desc, sizeof desc, "%s: ", name);

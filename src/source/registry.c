@@ -1,5 +1,6 @@
 #include "source.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,14 @@ int jp_source_add_domain(struct jp_source *src, const char *name, jp_domain_kind
     d->wrap = wrap;
     d->estimated = estimated;
     return (int)src->ndomains++;
+}
+
+int jp_source_add_aux(struct jp_source *src, const char *domain, const char *what)
+{
+    if (src->naux >= JP_MAX_AUX) return -1;
+    jp_textf(src->aux_name[src->naux], JP_NAME_MAX, "%s.%s", domain, what);
+    src->aux[src->naux] = NAN;
+    return (int)src->naux++;
 }
 
 int jp_sources_probe(jp_source_status *out, size_t max)

@@ -85,6 +85,10 @@ const jp_model_params *jp_source_model_params(const struct jp_source *src);
 /* Fills env from the environment (roots, JP_NVML_LIBRARY) and the given model overrides. */
 int jp_source_env_init(struct jp_source_env *env, const jp_model_params *model);
 
+/* Adds a side metric named "<domain>.<what>" ("gpu-0.util_pct"), NAN until read; returns its index,
+ * or -1 when the source has JP_MAX_AUX already. */
+int jp_source_add_aux(struct jp_source *src, const char *domain, const char *what);
+
 /* Adds a domain to src; returns its index or JP_ERR_RANGE if full. */
 int jp_source_add_domain(struct jp_source *src, const char *name, jp_domain_kind kind,
                          double joules_per_unit, uint64_t wrap, bool estimated);
