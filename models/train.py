@@ -463,8 +463,10 @@ def write_card(out, name, cfg):
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write(f"""# Model card: {name}
 
-{j['description'][0].upper() + j['description'][1:]}, trained by jouleprint on Fashion-MNIST (10 classes,
-28x28 grey images) for the built-in `classify` workload.
+{j['description'][0].upper() + j['description'][1:]}.
+Trained by jouleprint on Fashion-MNIST (10 classes of 28x28 grey images of clothing; Zalando Research,
+MIT licence; Debian's dataset-fashion-mnist) for the built-in `classify` workload: `jouleprint classify
+--model {name}`.
 
 | | |
 |---|---|

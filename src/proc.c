@@ -6,12 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int jp_proc_cpu_times(const jp_roots *roots, struct jp_cpu_times *out)
+static int parse_cpu_line(const char *path, const char *buf, struct jp_cpu_times *out)
 {
-    char path[PATH_MAX], buf[4096];
-    int rc = jp_pathf(path, sizeof path, "%s/stat", roots->proc);
-    if (rc != JP_OK) return rc;
-    if ((rc = jp_read_text(path, buf, sizeof buf)) != JP_OK) return rc;
     if (strncmp(buf, "cpu ", 4) != 0)
         return jp_fail(JP_ERR_PARSE, "%s: expected the first line to start with \"cpu \"", path);
     uint64_t v[8] = {0};
@@ -30,6 +26,23 @@ int jp_proc_cpu_times(const jp_roots *roots, struct jp_cpu_times *out)
     out->busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
     out->total = out->busy + v[3] + v[4];
     return JP_OK;
+}
+
+int jp_proc_cpu_times(const jp_roots *roots, struct jp_cpu_times *out)
+{
+    char path[PATH_MAX];
+    int rc = jp_pathf(path, sizeof path, "%s/stat", roots->proc);
+    if (rc != JP_OK) return rc;
+    jp_kfile f;
+    jp_kfile_init(&f, path, false);
+    return jp_proc_cpu_times_kfile(&f, out);
+}
+
+int jp_proc_cpu_times_kfile(jp_kfile *f, struct jp_cpu_times *out)
+{
+    char buf[4096];
+    int rc = jp_kfile_read_text(f, buf, sizeof buf);
+    return rc != JP_OK ? rc : parse_cpu_line(f->path, buf, out);
 }
 
 double jp_proc_hz(void)

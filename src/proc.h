@@ -12,6 +12,9 @@ struct jp_cpu_times {
 /* Reads the aggregate "cpu" line of <proc>/stat. */
 int jp_proc_cpu_times(const jp_roots *roots, struct jp_cpu_times *out);
 
+/* The same from a kept <proc>/stat (see jp_kfile), for a sampler. */
+int jp_proc_cpu_times_kfile(jp_kfile *f, struct jp_cpu_times *out);
+
 /* Jiffies per second (sysconf(_SC_CLK_TCK)). */
 double jp_proc_hz(void);
 

@@ -95,6 +95,8 @@ int jp_roots_from_env(jp_roots *r)
     if ((rc = root_from_env("JP_DEV_ROOT", r->dev, sizeof r->dev)) != JP_OK) return rc;
     if ((rc = root_from_env("JP_PROC_ROOT", r->proc, sizeof r->proc)) != JP_OK) return rc;
     /* unset roots mean the real ones */
+    r->sys_real = !r->sys[0];
+    r->proc_real = !r->proc[0];
     if (!r->sys[0]) jp_strlcpy(r->sys, "/sys", sizeof r->sys);
     if (!r->dev[0]) jp_strlcpy(r->dev, "/dev", sizeof r->dev);
     if (!r->proc[0]) jp_strlcpy(r->proc, "/proc", sizeof r->proc);
@@ -168,14 +170,54 @@ int jp_parse_double(const char *text, double *out)
     return JP_OK;
 }
 
+static int parse_u64_of(const char *path, const char *buf, uint64_t *out)
+{
+    if (jp_parse_u64(buf, out) != JP_OK)
+        return jp_fail(JP_ERR_PARSE, "%s: expected an unsigned integer, found \"%.40s\"", path, buf);
+    return JP_OK;
+}
+
 int jp_read_u64(const char *path, uint64_t *out)
 {
     char buf[64];
     int rc = jp_read_text(path, buf, sizeof buf);
-    if (rc != JP_OK) return rc;
-    if (jp_parse_u64(buf, out) != JP_OK)
-        return jp_fail(JP_ERR_PARSE, "%s: expected an unsigned integer, found \"%.40s\"", path, buf);
+    return rc != JP_OK ? rc : parse_u64_of(path, buf, out);
+}
+
+void jp_kfile_init(jp_kfile *f, const char *path, bool keep)
+{
+    jp_strlcpy(f->path, path, sizeof f->path);
+    f->fd = keep ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+int jp_kfile_read_text(jp_kfile *f, char *buf, size_t len)
+{
+    if (f->fd < 0) return jp_read_text(f->path, buf, len);
+    ssize_t n;
+    do n = pread(f->fd, buf, len - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        /* a zone gone away (ENODEV) or the like: the path says what it is now */
+        close(f->fd);
+        f->fd = -1;
+        return jp_read_text(f->path, buf, len);
+    }
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
     return JP_OK;
+}
+
+int jp_kfile_read_u64(jp_kfile *f, uint64_t *out)
+{
+    char buf[64];
+    int rc = jp_kfile_read_text(f, buf, sizeof buf);
+    return rc != JP_OK ? rc : parse_u64_of(f->path, buf, out);
+}
+
+void jp_kfile_close(jp_kfile *f)
+{
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
 }
 
 int jp_textf(char *buf, size_t len, const char *fmt, ...)

@@ -39,10 +39,27 @@ typedef struct jp_roots {
     char sys[PATH_MAX];
     char dev[PATH_MAX];
     char proc[PATH_MAX];
+    bool sys_real, proc_real; /* the real kernel trees, not redirected to a fake */
 } jp_roots;
 
 /* Reads the environment; fails (JP_ERR_INVAL) naming the variable if a root is not a directory. */
 int jp_roots_from_env(jp_roots *r);
+
+/* A small file read afresh on every call. Kernel attributes (sysfs, procfs) are re-read by pread at
+ * offset 0 on a descriptor kept open, which saves the open and close of every sample (most of a
+ * sampler's cost); files of a fake tree are read by path each time, since tests replace them by
+ * rename, which a kept descriptor would not see. */
+typedef struct jp_kfile {
+    char path[PATH_MAX];
+    int fd; /* -1: read by path */
+} jp_kfile;
+/* keep: the file lives in a real kernel tree (jp_roots' *_real). Opening never fails: a file that
+ * cannot be opened now is read by path, and read errors say why. */
+void jp_kfile_init(jp_kfile *f, const char *path, bool keep);
+/* As jp_read_text and jp_read_u64. */
+int jp_kfile_read_text(jp_kfile *f, char *buf, size_t len);
+int jp_kfile_read_u64(jp_kfile *f, uint64_t *out);
+void jp_kfile_close(jp_kfile *f);
 
 /* snprintf into buf; returns JP_ERR_RANGE (with a message) if it did not fit. */
 int jp_pathf(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);

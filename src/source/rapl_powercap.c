@@ -17,7 +17,7 @@
 #include <string.h>
 
 struct zone {
-    char path[PATH_MAX]; /* .../energy_uj */
+    jp_kfile energy; /* .../energy_uj */
 };
 
 struct priv {
@@ -222,12 +222,13 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
             rc = di;
             break;
         }
-        jp_strlcpy(pv->zones[di].path, path, sizeof pv->zones[di].path);
+        jp_kfile_init(&pv->zones[di].energy, path, env->roots.sys_real);
         if (kind == JP_DOMAIN_PACKAGE) packages++;
     }
     free_names(names, n);
     if (rc == JP_OK && src->ndomains == 0) rc = jp_fail(JP_ERR_NOSOURCE, "%s: no usable RAPL zones", dir);
     if (rc != JP_OK) {
+        for (size_t i = 0; i < src->ndomains; i++) jp_kfile_close(&pv->zones[i].energy);
         free(pv);
         src->ndomains = 0;
         return rc;
@@ -250,7 +251,7 @@ static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *stat
 {
     struct priv *pv = src->priv;
     for (size_t i = 0; i < pv->n; i++) {
-        int rc = jp_read_u64(pv->zones[i].path, &raw[i]);
+        int rc = jp_kfile_read_u64(&pv->zones[i].energy, &raw[i]);
         status[i] = rc == JP_OK ? JP_READ_OK : rc == JP_ERR_NOTFOUND ? JP_READ_GONE : JP_READ_GLITCH;
     }
     return JP_OK;
@@ -258,6 +259,8 @@ static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *stat
 
 static void close_(struct jp_source *src)
 {
+    struct priv *pv = src->priv;
+    for (size_t i = 0; pv && i < pv->n; i++) jp_kfile_close(&pv->zones[i].energy);
     free(src->priv);
     src->priv = NULL;
 }
