@@ -19,6 +19,8 @@
 #include "bench/runner.h"
 #include "bench/score.h"
 #include "bench/spec.h"
+#include "report/report.h"
+#include "store.h"
 #include "fake_tree.h"
 
 static char self[4096];
@@ -209,6 +211,34 @@ static void test_two_models_and_failures(void **state)
     assert_int_equal(large->rating, 1);
     assert_float_equal(small->proj_kwh, small->j_per_item * 1e6 / 3.6e6, 1e-12);
     assert_true(small->nsamples > 5);
+
+    /* the failed and the timed-out models are stored with the rest */
+    char db_path[4200];
+    snprintf(db_path, sizeof db_path, "%s/runs.db", dir);
+    jp_store *db;
+    assert_int_equal(jp_store_open(&db, db_path, JP_STORE_CREATE), JP_OK);
+    assert_int_equal(jp_store_save(db, &run), JP_OK);
+    struct jp_bench_run back;
+    assert_int_equal(jp_store_load(db, run.id, &back), JP_OK);
+    jp_store_close(db);
+    assert_int_equal(back.tasks[0].nmodels, 4);
+    assert_string_equal(back.tasks[0].models[2].status, "failed");
+    assert_string_equal(back.tasks[0].models[3].status, "timeout");
+    assert_float_equal(back.tasks[0].models[0].j_per_item, small->j_per_item, 1e-12);
+
+    /* and the stored run renders in every format, with the figures in it */
+    const enum jp_report_format formats[] = {JP_REPORT_TABLE, JP_REPORT_CSV, JP_REPORT_JSON, JP_REPORT_MD, JP_REPORT_HTML};
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        assert_int_equal(jp_report_write(mem, &back, formats[f]), JP_OK);
+        fclose(mem);
+        if (!strstr(text, "small") || !strstr(text, "large") || !strstr(text, "crash"))
+            fail_msg("%s report lacks a model", jp_report_format_name(formats[f]));
+        free(text);
+    }
+    jp_bench_run_clear(&back);
     jp_bench_run_clear(&run);
 }
 
