@@ -134,28 +134,23 @@ static double default_max_watts(jp_domain_kind k)
 
 /* ---- opening ------------------------------------------------------------------------------------ */
 
-static int open_one(jp_meter *m, const struct jp_source_ops *ops)
+static int open_one(jp_meter *m, const struct jp_source_ops *ops, char *why, size_t len)
 {
-    struct jp_source *s = &m->srcs[m->nsrc];
-    memset(s, 0, sizeof *s);
-    s->ops = ops;
-    int rc = ops->open(s, &m->env);
-    if (rc != JP_OK) return rc;
-    m->nsrc++;
-    return JP_OK;
+    int rc = jp_source_try_open(&m->srcs[m->nsrc], ops, &m->env, why, len);
+    if (rc == JP_OK) m->nsrc++;
+    return rc;
 }
 
 static int select_sources(jp_meter *m, const char *want)
 {
-    char reasons[2048] = "";
+    char reasons[2048] = "", why[512];
     size_t off = 0;
     if (want && *want && strcmp(want, "auto") != 0) {
         for (const struct jp_source_ops *const *p = jp_source_registry; *p; p++) {
             if (strcmp((*p)->name, want) != 0) continue;
-            char why[512] = "";
-            if ((*p)->probe(&m->env, why, sizeof why) != JP_OK)
-                return jp_fail(JP_ERR_NOSOURCE, "source %s cannot be used here: %s", want, why);
-            return open_one(m, *p);
+            int rc = open_one(m, *p, why, sizeof why);
+            if (rc != JP_OK) return jp_fail(rc, "source %s cannot be used here: %s", want, why);
+            return JP_OK;
         }
         off = (size_t)snprintf(reasons, sizeof reasons, "unknown source \"%s\"; known:", want);
         for (const struct jp_source_ops *const *p = jp_source_registry; *p && off < sizeof reasons; p++)
@@ -165,25 +160,16 @@ static int select_sources(jp_meter *m, const char *want)
     bool have_cpu = false;
     for (const struct jp_source_ops *const *p = jp_source_registry; *p; p++) {
         if (!(*p)->is_gpu && (have_cpu || (*p)->estimated)) continue;
-        char why[512] = "";
-        if ((*p)->probe(&m->env, why, sizeof why) != JP_OK) {
+        if (open_one(m, *p, why, sizeof why) != JP_OK) {
             if (off < sizeof reasons)
-                off += (size_t)snprintf(reasons + off, sizeof reasons - off, "%s%s: %s", off ? "; " : "",
-                                        (*p)->name, why);
+                off += (size_t)jp_textf(reasons + off, sizeof reasons - off, "%s%s: %s", off ? "; " : "", (*p)->name, why);
             continue;
         }
-        if (open_one(m, *p) == JP_OK && !(*p)->is_gpu) have_cpu = true;
+        if (!(*p)->is_gpu) have_cpu = true;
     }
-    if (!have_cpu) {
-        /* no CPU counter: the model stands in for the CPU and memory */
-        int rc = open_one(m, &jp_source_model);
-        if (rc != JP_OK && m->nsrc == 0) {
-            char model_why[512];
-            jp_strlcpy(model_why, jp_last_error(), sizeof model_why); /* jp_fail rewrites that buffer */
-            return jp_fail(JP_ERR_NOSOURCE, "no energy source can be used here: %s; model: %s", reasons,
-                           model_why);
-        }
-    }
+    if (!have_cpu && open_one(m, &jp_source_model, why, sizeof why) != JP_OK && m->nsrc == 0)
+        /* no CPU counter, and the model that stands in for them cannot run either */
+        return jp_fail(JP_ERR_NOSOURCE, "no energy source can be used here: %s; model: %s", reasons, why);
     return JP_OK;
 }
 

@@ -343,7 +343,7 @@ static void test_permission_denied_explained(void **state)
         char why[512] = "";
         struct jp_source_env env;
         if (jp_source_env_init(&env, NULL) != JP_OK) _exit(4);
-        int rc = jp_source_rapl_powercap.probe(&env, why, sizeof why);
+        int rc = jp_source_probe(&jp_source_rapl_powercap, &env, why, sizeof why);
         ssize_t wr = write(fds[1], why, strlen(why));
         (void)wr;
         _exit(rc == JP_OK ? 1 : 0);

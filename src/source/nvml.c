@@ -387,23 +387,11 @@ static void close_(struct jp_source *src)
     src->priv = NULL;
 }
 
-static int probe(const struct jp_source_env *env, char *why, size_t len)
-{
-    struct jp_source *s = calloc(1, sizeof *s);
-    if (!s) return JP_ERR_NOMEM;
-    s->ops = &jp_source_nvml;
-    int rc = open_(s, env);
-    if (rc == JP_OK) close_(s);
-    else snprintf(why, len, "%s", jp_last_error());
-    free(s);
-    return rc == JP_OK ? JP_OK : JP_ERR_NOSOURCE;
-}
-
 const struct jp_source_ops jp_source_nvml = {
     .name = "nvml",
     .is_gpu = true,
     .estimated = false,
-    .probe = probe,
+    .probe = NULL, /* opening is the probe */
     .open = open_,
     .read = read_,
     .close = close_,

@@ -348,23 +348,6 @@ static void close_(struct jp_source *src)
     src->priv = NULL;
 }
 
-static int probe(const struct jp_source_env *env, char *why, size_t len)
-{
-    struct jp_source *src = calloc(1, sizeof *src);
-    if (!src) {
-        snprintf(why, len, "rapl-perf: out of memory");
-        return JP_ERR_NOMEM;
-    }
-    src->ops = &jp_source_rapl_perf;
-    int rc = open_(src, env);
-    if (rc != JP_OK)
-        snprintf(why, len, "%s", jp_last_error());
-    else
-        close_(src);
-    free(src);
-    return rc;
-}
-
 /* ---- read --------------------------------------------------------------------------------------- */
 
 static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *status)
@@ -393,4 +376,4 @@ static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *stat
     return JP_OK;
 }
 
-const struct jp_source_ops jp_source_rapl_perf = {"rapl-perf", false, false, probe, open_, read_, close_};
+const struct jp_source_ops jp_source_rapl_perf = {"rapl-perf", false, false, NULL, open_, read_, close_};

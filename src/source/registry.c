@@ -51,6 +51,38 @@ int jp_source_add_aux(struct jp_source *src, const char *domain, const char *wha
     return (int)src->naux++;
 }
 
+int jp_source_try_open(struct jp_source *src, const struct jp_source_ops *ops, const struct jp_source_env *env,
+                       char *why, size_t len)
+{
+    memset(src, 0, sizeof *src);
+    src->ops = ops;
+    why[0] = '\0';
+    if (ops->probe && ops->probe(env, why, len) != JP_OK) {
+        if (!why[0]) jp_textf(why, len, "unavailable");
+        return JP_ERR_NOSOURCE;
+    }
+    int rc = ops->open(src, env);
+    if (rc != JP_OK) {
+        jp_textf(why, len, "%s", jp_last_error());
+        src->ndomains = 0;
+    }
+    return rc;
+}
+
+int jp_source_probe(const struct jp_source_ops *ops, const struct jp_source_env *env, char *why, size_t len)
+{
+    if (ops->probe) return ops->probe(env, why, len);
+    struct jp_source *src = calloc(1, sizeof *src);
+    if (!src) {
+        jp_textf(why, len, "%s: out of memory", ops->name);
+        return JP_ERR_NOMEM;
+    }
+    int rc = jp_source_try_open(src, ops, env, why, len);
+    if (rc == JP_OK) ops->close(src);
+    free(src);
+    return rc;
+}
+
 int jp_sources_probe(jp_source_status *out, size_t max)
 {
     struct jp_source_env env;
@@ -63,19 +95,10 @@ int jp_sources_probe(jp_source_status *out, size_t max)
         memset(s, 0, sizeof *s);
         jp_strlcpy(s->name, (*p)->name, sizeof s->name);
         s->estimated = (*p)->estimated;
-        char why[512] = "";
-        if ((*p)->probe(&env, why, sizeof why) != JP_OK) {
-            s->usable = false;
-            jp_strlcpy(s->detail, why[0] ? why : "unavailable", sizeof s->detail);
-            continue;
-        }
-        /* usable: open it once to describe what it measures */
+        /* open it once: that both probes it and describes what it measures */
         struct jp_source src;
-        memset(&src, 0, sizeof src);
-        src.ops = *p;
-        if ((*p)->open(&src, &env) != JP_OK) {
+        if (jp_source_try_open(&src, *p, &env, s->detail, sizeof s->detail) != JP_OK) {
             s->usable = false;
-            jp_strlcpy(s->detail, jp_last_error(), sizeof s->detail);
             continue;
         }
         s->usable = true;
