@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void die(const char *what, const char *path)
@@ -98,4 +100,33 @@ void ft_remove(const char *root, const char *relpath)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", root, relpath);
     nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int ft_run_cli(const char *outfile, const char *errfile, const char *const *args)
+{
+    const char *cli = getenv("JP_CLI");
+    if (!cli) {
+        fprintf(stderr, "fake_tree: JP_CLI is not set: run the tests under ctest\n");
+        abort();
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(outfile ? outfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = errfile && outfile && !strcmp(errfile, outfile) ? o
+                                                                : open(errfile ? errfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0) _exit(125);
+        dup2(o, 1);
+        dup2(e, 2);
+        const char *argv[64];
+        int n = 0;
+        argv[n++] = cli;
+        for (const char *const *a = args; *a && n < 63; a++) argv[n++] = *a;
+        argv[n] = NULL;
+        execv(cli, (char *const *)argv);
+        _exit(126);
+    }
+    int ws;
+    if (pid < 0 || waitpid(pid, &ws, 0) != pid) return -1;
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }

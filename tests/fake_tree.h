@@ -23,4 +23,9 @@ void ft_chmod(const char *root, const char *relpath, unsigned mode);
 /* Removes root/relpath (a file or a whole directory). */
 void ft_remove(const char *root, const char *relpath);
 
+/* Runs the jouleprint tool ($JP_CLI, set by ctest) with args (NULL-terminated, without argv[0]);
+ * stdout goes to outfile and stderr to errfile (NULL: /dev/null; the same path: both into one file).
+ * Returns the exit status (128 + signal if killed); fails the test if JP_CLI is not set. */
+int ft_run_cli(const char *outfile, const char *errfile, const char *const *args);
+
 #endif

@@ -39,30 +39,17 @@ static void slurp(const char *path, char *buf, size_t len)
  * Returns the exit status. */
 static int run(const char *first, ...)
 {
-    const char *argv[64];
+    const char *args[64];
     int n = 0;
-    argv[n++] = cli;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
+    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *)) args[n++] = a;
     va_end(ap);
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-            e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0) _exit(125);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(cli, (char *const *)argv);
-        _exit(126);
-    }
-    int ws;
-    waitpid(pid, &ws, 0);
+    args[n] = NULL;
+    int status = ft_run_cli(out_path, err_path, args);
     slurp(out_path, out_buf, sizeof out_buf);
     slurp(err_path, err_buf, sizeof err_buf);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return status;
 }
 
 static json_t *out_json(void)

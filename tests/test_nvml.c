@@ -353,31 +353,7 @@ static void test_no_gpu_says_why(void **state)
 
 /* ---- the tool ---------------------------------------------------------------------------------- */
 
-static int run_cli(const char *outfile, const char *const *args)
-{
-    const char *cli = getenv("JP_CLI");
-    if (!cli) fail_msg("JP_CLI is not set (run under ctest)");
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (outfile) {
-            int fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-            }
-        }
-        const char *argv[32];
-        int n = 0;
-        argv[n++] = cli;
-        for (const char *const *a = args; *a && n < 31; a++) argv[n++] = *a;
-        argv[n] = NULL;
-        execv(cli, (char *const *)argv);
-        _exit(126);
-    }
-    int ws;
-    waitpid(pid, &ws, 0);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
+static int run_cli(const char *outfile, const char *const *args) { return ft_run_cli(outfile, outfile, args); }
 
 static char *slurp(const char *path)
 {

@@ -19,29 +19,15 @@
 
 #include <cmocka.h>
 
+#include "fake_tree.h"
+
 static const char *cli;
 static char tmpdir[4096], empty_root[4200];
 
 /* Runs jouleprint with args (NULL-terminated); stdout to outfile, stderr to errfile (NULL: dropped). */
 static int run_cli(const char *outfile, const char *errfile, const char *const *args)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(outfile ? outfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(errfile ? errfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o >= 0) dup2(o, 1);
-        if (e >= 0) dup2(e, 2);
-        const char *argv[64];
-        int n = 0;
-        argv[n++] = cli;
-        for (const char *const *a = args; *a && n < 63; a++) argv[n++] = *a;
-        argv[n] = NULL;
-        execv(cli, (char *const *)argv);
-        _exit(126);
-    }
-    int ws;
-    waitpid(pid, &ws, 0);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return ft_run_cli(outfile, errfile, args);
 }
 
 static char *slurp(const char *path, size_t *len)

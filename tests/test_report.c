@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "bench_fixture.h"
+#include "fake_tree.h"
 #include "report/report.h"
 #include "store.h"
 #include "util.h"
@@ -483,24 +484,7 @@ static const char *cli;
 /* Runs jouleprint with args; stdout to outfile, stderr to errfile. Returns the exit status. */
 static int run_cli(const char *outfile, const char *errfile, const char *const *args)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) dup2(fd, 1);
-        fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) dup2(fd, 2);
-        const char *argv[32];
-        int n = 0;
-        argv[n++] = cli;
-        for (const char *const *a = args; *a && n < 31; a++) argv[n++] = *a;
-        argv[n] = NULL;
-        execv(cli, (char *const *)argv);
-        _exit(126);
-    }
-    int ws;
-    waitpid(pid, &ws, 0);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return ft_run_cli(outfile, errfile, args);
 }
 
 static void test_cli(void **state)

@@ -31,30 +31,8 @@ static char self[4096];
 static char *empty_root; /* no counters: the model path, even on a machine that has RAPL */
 static char tmpdir[4096];
 
-/* Runs jouleprint with args (NULL-terminated); stderr to errfile (if not NULL). Returns the exit
- * status. */
-static int run_cli(const char *errfile, const char *const *args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (errfile) {
-            int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0) dup2(fd, 2);
-        }
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 1);
-        const char *argv[64];
-        int n = 0;
-        argv[n++] = cli;
-        for (const char *const *a = args; *a && n < 63; a++) argv[n++] = *a;
-        argv[n] = NULL;
-        execv(cli, (char *const *)argv);
-        _exit(126);
-    }
-    int ws;
-    waitpid(pid, &ws, 0);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
+/* Runs jouleprint with args; stderr to errfile (if not NULL), stdout nowhere. */
+static int run_cli(const char *errfile, const char *const *args) { return ft_run_cli(NULL, errfile, args); }
 
 static char *slurp(const char *path)
 {
