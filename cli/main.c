@@ -1,6 +1,10 @@
 /* jouleprint: the command-line tool. One file per subcommand; this one dispatches. */
+#define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -9,20 +13,38 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    bool runs_tesseract; /* see limit_openmp() */
 } commands[] = {
-    {"sources", cmd_sources, "what can be measured on this machine, and why not"},
-    {"stat", cmd_stat, "run a command and report its energy, power and carbon"},
-    {"record", cmd_record, "run a command and write its power timeline to CSV"},
-    {"study", cmd_study, "the seed study on this machine, end to end, with the built-in models"},
-    {"bench", cmd_bench, "run several models of a task, compare energy per item against accuracy"},
-    {"report", cmd_report, "render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts"},
-    {"classify", cmd_classify, "classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image"},
-    {"ocr", cmd_ocr, "read rendered text lines with a Tesseract model: accuracy, energy per line"},
-    {"ocr-data", cmd_ocr_data, "render the OCR data set (text lines as PNG, ground truth beside each)"},
-    {"carbon", cmd_carbon, "the CO2e of an energy in a region, and against other regions"},
-    {"regions", cmd_regions, "the built-in grid carbon intensities (cloud regions, countries, US states)"},
-    {"plan", cmd_plan, "when and where to run a job for the least CO2e, from an intensity series"},
+    {"sources", cmd_sources, "what can be measured on this machine, and why not", false},
+    {"stat", cmd_stat, "run a command and report its energy, power and carbon", false},
+    {"record", cmd_record, "run a command and write its power timeline to CSV", false},
+    {"study", cmd_study, "the seed study on this machine, end to end, with the built-in models", true},
+    {"bench", cmd_bench, "run several models of a task, compare energy per item against accuracy", true},
+    {"report", cmd_report, "render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts", false},
+    {"classify", cmd_classify, "classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image", false},
+    {"ocr", cmd_ocr, "read rendered text lines with a Tesseract model: accuracy, energy per line", true},
+    {"ocr-data", cmd_ocr_data, "render the OCR data set (text lines as PNG, ground truth beside each)", false},
+    {"carbon", cmd_carbon, "the CO2e of an energy in a region, and against other regions", false},
+    {"regions", cmd_regions, "the built-in grid carbon intensities (cloud regions, countries, US states)", false},
+    {"plan", cmd_plan, "when and where to run a job for the least CO2e, from an intensity series", false},
 };
+
+/* Tesseract's LSTM asks OpenMP for four threads on every line; where cores are few (or shared) they
+ * spin more than they compute: four times slower on a 2-core machine. libgomp reads OMP_THREAD_LIMIT
+ * once, when it is loaded, so the commands that run Tesseract set it to 1 and start the tool again.
+ * A value the user set is kept; JP_OMP_LIMITED marks ours, so that the commands a benchmark runs get
+ * the environment the user gave (src/bench/runner.c takes both out again). */
+static void limit_openmp(char **argv)
+{
+    if (getenv("OMP_THREAD_LIMIT")) return;
+    setenv("OMP_THREAD_LIMIT", "1", 1);
+    setenv("JP_OMP_LIMITED", "1", 1);
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    /* could not: go on with OpenMP as it is */
+    unsetenv("OMP_THREAD_LIMIT");
+    unsetenv("JP_OMP_LIMITED");
+}
 
 static void usage(FILE *out)
 {
@@ -65,8 +87,11 @@ int main(int argc, char **argv)
         printf("jouleprint %s\n", JP_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name)) continue;
+        if (commands[i].runs_tesseract) limit_openmp(argv);
+        return commands[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "jouleprint: unknown command '%s' (jouleprint --help lists them)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -289,20 +289,6 @@ int cmd_ocr(int argc, char **argv)
         {"list", no_argument, NULL, 'l'},          {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
         {0, 0, 0, 0}};
-    /* Tesseract's LSTM asks OpenMP for four threads on every line; where cores are few (or shared)
-     * they spin more than they compute: four times slower on a 2-core machine. libgomp reads
-     * OMP_THREAD_LIMIT once, when it is loaded, so the tool sets it and starts itself again. A value
-     * the user set is kept. */
-    if (!getenv("OMP_THREAD_LIMIT") && argc < 200) {
-        char *again[202];
-        again[0] = (char *)"jouleprint";
-        for (int i = 0; i < argc; i++) again[i + 1] = argv[i];
-        again[argc + 1] = NULL;
-        setenv("OMP_THREAD_LIMIT", "1", 1);
-        fflush(NULL);
-        execv("/proc/self/exe", again);
-        /* could not: go on with OpenMP as it is */
-    }
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     jp_ocr_config cfg;

@@ -242,6 +242,45 @@ static void test_two_models_and_failures(void **state)
     jp_bench_run_clear(&run);
 }
 
+/* The OMP_THREAD_LIMIT the tool sets for Tesseract (cli/main.c) is not passed on to the commands a
+ * benchmark runs; one the user set is. */
+static void test_commands_get_the_users_environment(void **state)
+{
+    (void)state;
+    write_items(3);
+    char spec_text[8192];
+    snprintf(spec_text, sizeof spec_text,
+             "repeats: 1\nwarmup: 0\ntasks:\n  - name: env\n    items: items.txt\n    scorer: none\n    models:\n"
+             "      - name: sh\n        command: sh -c 'echo \"omp$OMP_THREAD_LIMIT\" > %s/omp.txt'\n",
+             dir);
+    struct jp_spec spec;
+    if (load_spec(spec_text, &spec) != JP_OK) fail_msg("spec: %s", jp_last_error());
+    struct jp_bench_options o;
+    jp_bench_options_init(&o);
+    o.workdir = dir;
+    const char *expect[] = {"omp", "omp3"};
+    for (int k = 0; k < 2; k++) {
+        setenv("OMP_THREAD_LIMIT", k ? "3" : "1", 1);
+        if (k) unsetenv("JP_OMP_LIMITED"); /* the user's own */
+        else setenv("JP_OMP_LIMITED", "1", 1); /* the tool's */
+        struct jp_bench_run run;
+        assert_int_equal(jp_bench_run_spec(&spec, &o, &run), JP_OK);
+        assert_string_equal(run.tasks[0].models[0].status, "ok");
+        jp_bench_run_clear(&run);
+        char path[4200], got[32] = "";
+        snprintf(path, sizeof path, "%s/omp.txt", dir);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(got, sizeof got, f));
+        fclose(f);
+        got[strcspn(got, "\n")] = '\0';
+        assert_string_equal(got, expect[k]);
+    }
+    unsetenv("OMP_THREAD_LIMIT");
+    unsetenv("JP_OMP_LIMITED");
+    jp_spec_free(&spec);
+}
+
 /* The seed's example specs are valid, given the data their prepare.py would write. */
 static void test_seed_example_specs_validate(void **state)
 {
@@ -336,6 +375,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_spec_errors_name_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_models_and_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_example_specs_validate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commands_get_the_users_environment, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,10 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
         dup2(logfd, 2);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
+        if (getenv("JP_OMP_LIMITED")) { /* set for Tesseract by the tool (cli/main.c), not by the user */
+            unsetenv("OMP_THREAD_LIMIT");
+            unsetenv("JP_OMP_LIMITED");
+        }
         if (chdir(dir) != 0) {
             int e = errno;
             ssize_t w = write(efd[1], &e, sizeof e);
