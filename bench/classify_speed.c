@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "jouleprint.h"
+#include "nn/blas.h"
 #include "nn/ops.h"
 #include "util.h"
 

@@ -419,7 +419,9 @@ def export(name, spec, model, train_s, threads, xte_u8, yte, xte, seed):
         "images": torch.from_numpy(np.ascontiguousarray(xte_u8[:PARITY_N])).reshape(PARITY_N, 1, 28, 28),
         "labels": yte[:PARITY_N].to(torch.int64),
         "logits": logits[:PARITY_N].contiguous(),
-    }, {"what": f"PyTorch {torch.__version__} logits of the first {PARITY_N} Fashion-MNIST test images"})
+        "predictions": pred.to(torch.uint8),
+    }, {"what": f"PyTorch {torch.__version__} logits of the first {PARITY_N} Fashion-MNIST test images, "
+                f"and its predicted label for every test image"})
     cfg = dict(spec["hf"])
     cfg.update({
         "architectures": [{"mlp": "MLPForImageClassification", "cnn": "CNNForImageClassification",
@@ -488,8 +490,9 @@ was only scored.
     {json.dumps(arch)}
 
 **Parity.** parity.safetensors holds the first {PARITY_N} test images, their labels, and the logits PyTorch
-computed for them from these exact weights; jouleprint's C engine must match every logit within 1e-4
-(tests/test_nn_parity.c), and reproduce the test accuracy above exactly (tests/test_classify.c).
+computed for them from these exact weights, plus PyTorch's predicted label for each of the 10,000 test
+images; jouleprint's C engine must match every logit within 1e-4 (tests/test_nn_parity.c), predict the
+same label for every test image, and so reproduce the test accuracy above exactly (tests/test_classify.c).
 
 **Intended use.** A reproducible workload for measuring the energy of inference on a CPU, and for comparing
 models of one task on energy against accuracy. Not a production classifier: Fashion-MNIST is small and

@@ -12,15 +12,14 @@
  * before sleeping, so that the many short hand-offs of a single image stay cheap. Every buffer is
  * allocated at load: jp_nn_forward allocates nothing. */
 #define _POSIX_C_SOURCE 200809L
-#include <cblas.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/blas.h"
 #include "nn/ops.h"
 #include "nn/safetensors.h"
 #include "util.h"
@@ -29,7 +28,7 @@
 #define MAX_THREADS 64
 /* Below this many FLOPs an operation on a single image is not worth splitting across threads. */
 #define PAR_MIN_FLOPS 150000.0
-/* How long a worker (or the caller waiting for workers) spins before sleeping (yielding), seconds. */
+/* How long a worker (or the caller waiting for workers) spins before sleeping, seconds. */
 #define SPIN_S 200e-6
 
 static inline void cpu_relax(void)
@@ -111,7 +110,7 @@ struct jp_nn_model {
 
     /* the worker pool */
     pthread_mutex_t mu;
-    pthread_cond_t go;
+    pthread_cond_t go, done;
     int pool_ready;
     atomic_ulong generation;
     atomic_int pending, quit;
@@ -519,7 +518,11 @@ static void *worker(void *arg)
         if (atomic_load(&m->quit)) break;
         seen = g;
         if (L->index < m->task_lanes) m->task(m, L->index, m->task_lanes, m->task_arg);
-        atomic_fetch_sub(&m->pending, 1);
+        if (atomic_fetch_sub(&m->pending, 1) == 1) { /* the last one wakes the caller, should it sleep */
+            pthread_mutex_lock(&m->mu);
+            pthread_cond_signal(&m->done);
+            pthread_mutex_unlock(&m->mu);
+        }
     }
     return NULL;
 }
@@ -540,15 +543,16 @@ static void pool_run(jp_nn_model *m, task_fn fn, void *arg, int lanes)
     pthread_cond_broadcast(&m->go);
     pthread_mutex_unlock(&m->mu);
     fn(m, 0, lanes, arg);
-    double t0 = 0;
+    /* spin briefly, then sleep: a worker that the scheduler has put aside gets the core sooner */
+    double t0 = jp_now();
     for (int i = 0; atomic_load(&m->pending) > 0; i++) {
-        if (i < 64) {
-            cpu_relax();
-            continue;
+        cpu_relax();
+        if ((i & 63) == 63 && jp_now() - t0 > SPIN_S) {
+            pthread_mutex_lock(&m->mu);
+            while (atomic_load(&m->pending) > 0) pthread_cond_wait(&m->done, &m->mu);
+            pthread_mutex_unlock(&m->mu);
+            break;
         }
-        if (!t0) t0 = jp_now();
-        if (jp_now() - t0 < SPIN_S) cpu_relax();
-        else sched_yield();
     }
 }
 
@@ -567,8 +571,11 @@ struct conv_task {
 static void conv_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
 {
     struct conv_task *t = arg;
-    jp_nn_conv2d_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, m->lanes[li].col,
-                      split(t->rows, li, lanes), split(t->rows, li + 1, lanes));
+    int r0 = split(t->rows, li, lanes), r1 = split(t->rows, li + 1, lanes);
+    if (jp_nn_conv_is_implicit(t->c))
+        jp_nn_conv2d_padded_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, r0, r1);
+    else
+        jp_nn_conv2d_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, m->lanes[li].col, r0, r1);
 }
 
 static void conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
@@ -581,6 +588,10 @@ static void conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
         return;
     }
     struct conv_task t = {c, in, res, out, n, h, w, n * oh, act};
+    if (jp_nn_conv_is_implicit(c)) { /* pad once here; the lanes read the padded copy */
+        jp_nn_conv_pad(c, in, n, h, w, L->col);
+        t.in = L->col;
+    }
     pool_run(m, conv_task_fn, &t, m->threads < n * oh ? m->threads : n * oh);
 }
 
@@ -835,6 +846,7 @@ void jp_nn_free(jp_nn_model *m)
             if (m->lanes[i].started) pthread_join(m->lanes[i].thread, NULL);
         pthread_mutex_destroy(&m->mu);
         pthread_cond_destroy(&m->go);
+        pthread_cond_destroy(&m->done);
     }
     if (m->labels)
         for (int i = 0; i < m->nlabels; i++) free(m->labels[i]);
@@ -919,6 +931,7 @@ static int start_pool(jp_nn_model *m)
     if (m->threads < 2) return JP_OK;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->go, NULL);
+    pthread_cond_init(&m->done, NULL);
     atomic_init(&m->generation, 0);
     atomic_init(&m->pending, 0);
     atomic_init(&m->quit, 0);
@@ -958,7 +971,8 @@ int jp_nn_load_files(jp_nn_model **out, const char *config_path, const char *wei
     m->lane_batch = (max_batch + threads - 1) / threads;
     m->mean = 0.0f;
     m->std = 1.0f;
-    openblas_set_num_threads(1); /* threads are the engine's own; see the top of this file */
+    if ((rc = jp_nn_blas_init()) != JP_OK) goto done;
+    jp_nn_blas_threads(1); /* the engine threads itself (process-wide: see jp_nn_load) */
     if (!json_is_object(root)) {
         rc = jp_fail(JP_ERR_PARSE, "%s: not a JSON object", config_path);
         goto done;

@@ -1,23 +1,24 @@
 /* The engine's operations; see ops.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn/ops.h"
+#include "nn/blas.h"
 
 /* The elementwise loops here (bias, activations, pooling, normalization) are the engine's hot paths
  * besides the matrix products: let GCC vectorize them even in -O2 builds (and if-convert the clamps
  * and selects in them, which it will not do while floating-point traps are assumed possible). */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math")
+#pragma GCC optimize("O3", "no-trapping-math", "fp-contract=fast")
 #endif
 
 /* ... and compile those loops for AVX-512 and AVX2 too, chosen at load time by the CPU (glibc ifunc):
- * the build itself targets baseline x86-64 (SSE2). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+ * the build itself targets baseline x86-64 (SSE2). Not under ThreadSanitizer, whose runtime is not yet
+ * set up when ifunc resolvers run. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
 #define JP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define JP_CLONES
 #endif
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -83,8 +84,25 @@ static int conv_chunk_rows(const jp_nn_conv *c, int total_rows, int ow)
     return chunk > (size_t)total_rows ? total_rows : (int)chunk;
 }
 
+/* Largest k*k*cin handled by the implicit path (its table of row offsets lives on the stack). */
+#define IMPLICIT_MAX_K 4608
+
+int jp_nn_conv_is_implicit(const jp_nn_conv *c)
+{
+    return c->stride == 1 && c->k > 1 && c->k % 2 == 1 && c->pad == c->k / 2 && c->cin * c->k * c->k <= IMPLICIT_MAX_K;
+}
+
+size_t jp_nn_conv_pad_size(const jp_nn_conv *c, int n, int h, int w)
+{
+    if (!jp_nn_conv_is_implicit(c)) return 0;
+    size_t hp = (size_t)h + c->k - 1, wp = (size_t)w + c->k - 1;
+    /* the last tile reads up to TILE_N - 1 floats past the last window */
+    return (size_t)c->cin * n * hp * wp + 64 + (size_t)c->k * (wp + 1);
+}
+
 size_t jp_nn_conv_col_size(const jp_nn_conv *c, int n, int h, int w)
 {
+    if (jp_nn_conv_is_implicit(c)) return jp_nn_conv_pad_size(c, n, h, w);
     if (is_direct(c)) return 0;
     int oh = jp_nn_out_size(h, c->k, c->stride, c->pad), ow = jp_nn_out_size(w, c->k, c->stride, c->pad);
     return (size_t)c->cin * c->k * c->k * (size_t)conv_chunk_rows(c, n * oh, ow) * ow;
@@ -122,8 +140,8 @@ void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int
                     }
                     const float *row = in + ((size_t)ci * n + b) * plane + (size_t)iy * w + kx - pad;
                     for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
-                    if (stride == 1) {
-                        if (hi > lo) memcpy(dst + lo, row + lo, (size_t)(hi - lo) * sizeof *dst);
+                    if (stride == 1) { /* rows are short: a loop beats a call to memcpy */
+                        for (int ox = lo; ox < hi; ox++) dst[ox] = row[ox];
                     } else {
                         for (int ox = lo; ox < hi; ox++) dst[ox] = row[ox * stride];
                     }
@@ -132,7 +150,6 @@ void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int
             }
 }
 
-/* Rows of y (cols wide, ld apart) get bias, residual (same layout) and activation. */
 /* Row-major C = alpha A B through CBLAS, kept off one path of OpenBLAS: its small-matrix kernel for
  * AVX-512 (0.3.16 and later, taken when M N K <= 1e6) mallocs a scratch buffer whenever N % 16 is 1 to
  * 8 and K >= 32, and inference must not allocate. Such a product is done as its first N - N % 16
@@ -143,10 +160,10 @@ static void gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, c
 {
     int rem = N % 16;
     if ((double)M * N * K > 1e6 || K < 32 || rem == 0 || rem > 8) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, 0.0f, C, ldc);
+        jp_nn_sgemm(0, 0, M, N, K, alpha, A, lda, B, ldb, 0.0f, C, ldc);
     } else if (N > 16) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N - rem, K, alpha, A, lda, B, ldb, 0.0f, C, ldc);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, 16, K, alpha, A, lda, B + (N - 16), ldb, 0.0f,
+        jp_nn_sgemm(0, 0, M, N - rem, K, alpha, A, lda, B, ldb, 0.0f, C, ldc);
+        jp_nn_sgemm(0, 0, M, 16, K, alpha, A, lda, B + (N - 16), ldb, 0.0f,
                     C + (N - 16), ldc);
     } else {
         for (int i = 0; i < M; i++) {
@@ -159,24 +176,179 @@ static void gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, c
     }
 }
 
+/* The convolutions' matrix product, C[M x N] = A[M x K] B[K x N] (row-major, leading dimensions lda,
+ * ldb, ldc), with the epilogue fused: each row r gets bias[r], then the residual (laid out as C), then
+ * the activation. Convolutions here have few output channels (M) and a long, already laid out B (the
+ * im2col columns, or the input itself for 1x1): a register tile of 8 rows x 32 columns of C, summed
+ * over k by broadcasting one A value against 32 contiguous B values, needs no packing of B and runs
+ * near the FMA units' peak in its AVX-512 clone, ahead of a general BLAS on these shapes. */
+#define TILE_M 8
+#define TILE_N 32
+/* One tile: C[mb x nb] = A[mb x K] B[K x nb]. The full-size case keeps its accumulators in registers. */
 JP_CLONES
-static void bias_act_rows(float *y, int rows, size_t cols, size_t ld, const float *b, const float *residual,
-                          jp_nn_act act)
+static void gemm_tile(int mb, int nb, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc)
 {
-    for (int r = 0; r < rows; r++) {
-        float *row = y + (size_t)r * ld;
-        const float bias = b ? b[r] : 0.0f;
-        const float *res = residual ? residual + (size_t)r * ld : NULL;
-        if (res) {
-            for (size_t i = 0; i < cols; i++) row[i] += bias + res[i];
-        } else if (bias != 0.0f) {
-            for (size_t i = 0; i < cols; i++) row[i] += bias;
+    float acc[TILE_M][TILE_N];
+    memset(acc, 0, sizeof acc);
+    if (mb == TILE_M && nb == TILE_N) {
+        for (int k = 0; k < K; k++) {
+            const float *b = B + (size_t)k * ldb;
+            for (int r = 0; r < TILE_M; r++) {
+                const float a = A[(size_t)r * lda + k];
+                for (int j = 0; j < TILE_N; j++) acc[r][j] += a * b[j];
+            }
         }
-        if (act == JP_ACT_RELU) {
-            for (size_t i = 0; i < cols; i++) row[i] = row[i] > 0.0f ? row[i] : 0.0f;
-        } else if (act == JP_ACT_GELU) {
-            jp_nn_gelu(row, cols);
+        for (int r = 0; r < TILE_M; r++)
+            for (int j = 0; j < TILE_N; j++) C[(size_t)r * ldc + j] = acc[r][j];
+        return;
+    }
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb;
+        for (int r = 0; r < mb; r++) {
+            const float a = A[(size_t)r * lda + k];
+            for (int j = 0; j < nb; j++) acc[r][j] += a * b[j];
         }
+    }
+    for (int r = 0; r < mb; r++)
+        for (int j = 0; j < nb; j++) C[(size_t)r * ldc + j] = acc[r][j];
+}
+
+/* Bias, residual and activation over rows of C (nb wide, ldc apart), in place. */
+JP_CLONES
+static void epilogue(float *C, int mb, int nb, int ldc, const float *bias, const float *residual, jp_nn_act act)
+{
+    for (int r = 0; r < mb; r++) {
+        float *c = C + (size_t)r * ldc;
+        const float bv = bias ? bias[r] : 0.0f;
+        if (residual) {
+            const float *res = residual + (size_t)r * ldc;
+            for (int j = 0; j < nb; j++) c[j] += bv + res[j];
+        } else {
+            for (int j = 0; j < nb; j++) c[j] += bv;
+        }
+        if (act == JP_ACT_RELU)
+            for (int j = 0; j < nb; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+        else if (act == JP_ACT_GELU)
+            for (int j = 0; j < nb; j++) c[j] = 0.5f * c[j] * (1.0f + erf_fast(c[j] * 0.70710678118654752f));
+    }
+}
+
+static void gemm_fused(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                       const float *bias, const float *residual, jp_nn_act act)
+{
+    for (int i0 = 0; i0 < M; i0 += TILE_M) {
+        int mb = M - i0 < TILE_M ? M - i0 : TILE_M;
+        for (int j0 = 0; j0 < N; j0 += TILE_N) {
+            int nb = N - j0 < TILE_N ? N - j0 : TILE_N;
+            float *c = C + (size_t)i0 * ldc + j0;
+            gemm_tile(mb, nb, K, A + (size_t)i0 * lda, lda, B + j0, ldb, c, ldc);
+            epilogue(c, mb, nb, ldc, bias ? bias + i0 : NULL, residual ? residual + (size_t)i0 * ldc + j0 : NULL, act);
+        }
+    }
+}
+
+/* ---- stride-1 "same" convolutions without im2col ----
+ * The input is copied once with a zero border of k/2 (plane Hp x Wp). Output pixels are computed on the
+ * padded-width grid, flat index j = oy * Wp + ox, where the k*k windows are plain shifts: the B row for
+ * weight (ci, ky, kx) is P[ci] + ky * Wp + kx + j, contiguous in j. Tiles of 32 such j run across
+ * output rows; the columns ox >= w that the grid adds are computed and dropped. */
+
+void jp_nn_conv_pad(const jp_nn_conv *c, const float *in, int n, int h, int w, float *padded)
+{
+    int p = c->k / 2, wp = w + c->k - 1, hp = h + c->k - 1;
+    size_t size = jp_nn_conv_pad_size(c, n, h, w), plane = (size_t)hp * wp;
+    memset(padded, 0, size * sizeof *padded);
+    for (int ci = 0; ci < c->cin; ci++)
+        for (int b = 0; b < n; b++) {
+            const float *src = in + ((size_t)ci * n + b) * h * w;
+            float *dst = padded + ((size_t)ci * n + b) * plane + (size_t)p * wp + p;
+            for (int y = 0; y < h; y++) memcpy(dst + (size_t)y * wp, src + (size_t)y * w, (size_t)w * sizeof *dst);
+        }
+}
+
+/* T[r][j] (32 wide) = sum over k of A[r][k] * B[off[k] + j]: gemm_tile with a table of row offsets. */
+JP_CLONES
+static void conv_tile(int mb, int K, const float *A, int lda, const float *B, const int *off, float *T)
+{
+    float acc[TILE_M][TILE_N];
+    memset(acc, 0, sizeof acc);
+    if (mb == TILE_M) {
+        for (int k = 0; k < K; k++) {
+            const float *b = B + off[k];
+            for (int r = 0; r < TILE_M; r++) {
+                const float a = A[(size_t)r * lda + k];
+                for (int j = 0; j < TILE_N; j++) acc[r][j] += a * b[j];
+            }
+        }
+    } else {
+        for (int k = 0; k < K; k++) {
+            const float *b = B + off[k];
+            for (int r = 0; r < mb; r++) {
+                const float a = A[(size_t)r * lda + k];
+                for (int j = 0; j < TILE_N; j++) acc[r][j] += a * b[j];
+            }
+        }
+    }
+    for (int r = 0; r < TILE_M; r++)
+        for (int j = 0; j < TILE_N; j++) T[r * TILE_N + j] = acc[r][j];
+}
+
+/* o[i] = act(t[i] + bias [+ res[i]]) for i < len. */
+static inline void store_run(float *o, const float *t, int len, float bias, const float *res, jp_nn_act act)
+{
+    if (res)
+        for (int i = 0; i < len; i++) o[i] = t[i] + bias + res[i];
+    else
+        for (int i = 0; i < len; i++) o[i] = t[i] + bias;
+    if (act == JP_ACT_RELU)
+        for (int i = 0; i < len; i++) o[i] = o[i] > 0.0f ? o[i] : 0.0f;
+    else if (act == JP_ACT_GELU)
+        for (int i = 0; i < len; i++) o[i] = 0.5f * o[i] * (1.0f + erf_fast(o[i] * 0.70710678118654752f));
+}
+
+JP_CLONES
+void jp_nn_conv2d_padded_rows(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
+                              const float *residual, jp_nn_act act, int r0, int r1)
+{
+    int k = c->k, wp = w + k - 1, hp = h + k - 1, kdim = c->cin * k * k;
+    size_t plane = (size_t)hp * wp, cstride = (size_t)n * plane, ohw = (size_t)h * w, ldc = (size_t)n * ohw;
+    float T[TILE_M * TILE_N];
+    int off[IMPLICIT_MAX_K];
+    for (int ci = 0, q = 0; ci < c->cin; ci++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) off[q++] = (int)((size_t)ci * cstride + (size_t)ky * wp + kx);
+    for (int r = r0; r < r1;) {
+        int b = r / h, oy0 = r % h, oy1 = oy0 + (r1 - r) < h ? oy0 + (r1 - r) : h;
+        int jbeg = oy0 * wp, jend = (oy1 - 1) * wp + w;
+        const float *pb = padded + (size_t)b * plane;
+        for (int i0 = 0; i0 < c->cout; i0 += TILE_M) {
+            int mb = c->cout - i0 < TILE_M ? c->cout - i0 : TILE_M;
+            for (int j0 = jbeg; j0 < jend; j0 += TILE_N) {
+                conv_tile(mb, kdim, c->w + (size_t)i0 * kdim, kdim, pb + j0, off, T);
+                int nb = jend - j0 < TILE_N ? jend - j0 : TILE_N, oy = j0 / wp, ox = j0 % wp;
+                /* store the tile's runs of valid columns (ox < w), one output row at a time */
+                for (int j = 0; j < nb;) {
+                    if (ox >= w) { /* the grid's extra columns: skip to the next row */
+                        j += wp - ox;
+                        ox = 0;
+                        oy++;
+                        continue;
+                    }
+                    int len = w - ox < nb - j ? w - ox : nb - j;
+                    size_t at = (size_t)b * ohw + (size_t)oy * w + ox;
+                    for (int q = 0; q < mb; q++) {
+                        const float *t = T + q * TILE_N + j;
+                        float *o = out + (size_t)(i0 + q) * ldc + at;
+                        const float bv = c->b ? c->b[i0 + q] : 0.0f;
+                        const float *res = residual ? residual + (size_t)(i0 + q) * ldc + at : NULL;
+                        store_run(o, t, len, bv, res, act);
+                    }
+                    j += len;
+                    ox += len;
+                }
+            }
+        }
+        r += oy1 - oy0;
     }
 }
 
@@ -201,14 +373,19 @@ void jp_nn_conv2d_rows(const jp_nn_conv *c, const float *in, int n, int h, int w
             ldb = cols;
         }
         float *o = out + (size_t)a * ow;
-        gemm_nn(c->cout, (int)cols, kdim, 1.0f, c->w, kdim, b, (int)ldb, o, (int)ldc);
-        bias_act_rows(o, c->cout, cols, ldc, c->b, residual ? residual + (size_t)a * ow : NULL, act);
+        gemm_fused(c->cout, (int)cols, kdim, c->w, kdim, b, (int)ldb, o, (int)ldc, c->b,
+                   residual ? residual + (size_t)a * ow : NULL, act);
     }
 }
 
 void jp_nn_conv2d(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
                   jp_nn_act act, float *col)
 {
+    if (jp_nn_conv_is_implicit(c)) {
+        jp_nn_conv_pad(c, in, n, h, w, col);
+        jp_nn_conv2d_padded_rows(c, col, n, h, w, out, residual, act, 0, n * h);
+        return;
+    }
     jp_nn_conv2d_rows(c, in, n, h, w, out, residual, act, col, 0, n * jp_nn_out_size(h, c->k, c->stride, c->pad));
 }
 
@@ -290,7 +467,7 @@ void jp_nn_linear_cols(const float *x, int m, int in, const float *w, const floa
 {
     int width = o1 - o0;
     if (width <= 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, width, in, 1.0f, x, in, w + (size_t)o0 * in, in,
+    jp_nn_sgemm(0, 1, m, width, in, 1.0f, x, in, w + (size_t)o0 * in, in,
                 accumulate ? 1.0f : 0.0f, y + o0, out);
     for (int r = 0; r < m; r++) {
         float *row = y + (size_t)r * out + o0;
@@ -364,7 +541,7 @@ void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, flo
         int b = j / heads, h = j % heads;
         const float *base = qkv + (size_t)b * t * ld;
         const float *q = base + h * dh, *k = base + d + h * dh, *v = base + 2 * d + h * dh;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, dh, scale, q, ld, k, ld, 0.0f, scores, t);
+        jp_nn_sgemm(0, 1, t, t, dh, scale, q, ld, k, ld, 0.0f, scores, t);
         jp_nn_softmax_rows(scores, t, t);
         gemm_nn(t, dh, t, 1.0f, scores, t, v, ld, ctx + (size_t)b * t * d + h * dh, d);
     }
@@ -374,18 +551,6 @@ void jp_nn_attention(const float *qkv, int n, int t, int d, int heads, float *ct
 {
     jp_nn_attention_range(qkv, n, t, d, heads, ctx, scores, 0, n * heads);
 }
-
-void jp_nn_blas_describe(char *buf, size_t len)
-{
-    const char *cfg = openblas_get_config(), *core = openblas_get_corename();
-    size_t at = 0;
-    buf[0] = '\0';
-    for (const char *parts[] = {cfg ? cfg : "?", " / kernel ", core ? core : "?"}, **p = parts; p < parts + 3 && at + 1 < len; p++)
-        for (const char *q = *p; *q && at + 1 < len; q++) buf[at++] = *q;
-    buf[at] = '\0';
-}
-
-void jp_nn_blas_threads(int threads) { openblas_set_num_threads(threads); }
 
 double jp_nn_sgemm_gflops(int threads, int size, int reps)
 {
@@ -397,11 +562,11 @@ double jp_nn_sgemm_gflops(int threads, int size, int reps)
             a[i] = (float)(i % 7) * 0.1f;
             b[i] = (float)(i % 5) * 0.2f;
         }
-        openblas_set_num_threads(threads);
+        jp_nn_blas_threads(threads);
         for (int r = 0; r < reps + 1; r++) {
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1.0f, a, size, b, size, 0.0f, c, size);
+            jp_nn_sgemm(0, 0, size, size, size, 1.0f, a, size, b, size, 0.0f, c, size);
             clock_gettime(CLOCK_MONOTONIC, &t1);
             double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
             double g = 2.0 * size * size * (double)size / s / 1e9;

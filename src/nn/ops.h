@@ -3,7 +3,9 @@
  * Layouts. Convolutional networks keep activations as CNHW: channel-major across the whole batch
  * ([C][N][H][W]), so that one convolution over the batch is one matrix product
  * W[Cout x Cin*k*k] * col[Cin*k*k x N*OH*OW]. Transformers and MLPs keep rows: [N*T x D], row-major.
- * Matrix products go through CBLAS (OpenBLAS). */
+ * Linear layers and attention go through CBLAS (OpenBLAS). Convolutions use the engine's own
+ * register-tiled product (ops.c: few output channels, long rows, no packing needed), with bias,
+ * residual and activation applied as each tile is stored; stride-1 "same" convolutions skip im2col. */
 #ifndef JP_NN_OPS_H
 #define JP_NN_OPS_H
 
@@ -21,8 +23,8 @@ typedef struct jp_nn_conv {
 /* Output side of a convolution or pooling window. */
 static inline int jp_nn_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
-/* Floats of im2col workspace a convolution needs for n images of h x w (0 for 1x1 stride-1 unpadded);
- * images are taken in cache-sized chunks, so this is less than the whole batch's columns. */
+/* Floats of workspace a convolution needs for n images of h x w: im2col columns, taken in cache-sized
+ * chunks of output rows (0 for 1x1 stride-1 unpadded), or the padded input of an implicit convolution. */
 size_t jp_nn_conv_col_size(const jp_nn_conv *c, int n, int h, int w);
 
 /* Folds batch norm (gamma, beta, running mean and variance, eps) into a convolution: c->w is scaled,
@@ -40,9 +42,19 @@ void jp_nn_im2col_rows(const float *in, int cin, int n, int h, int w, int k, int
 void jp_nn_conv2d(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
                   jp_nn_act act, float *col);
 /* The same for output rows r0 .. r1-1 only (of n*OH; see jp_nn_im2col_rows): disjoint row ranges can
- * run on different threads, each with its own col. */
+ * run on different threads, each with its own col. Not for implicit convolutions (below). */
 void jp_nn_conv2d_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
                        jp_nn_act act, float *col, int r0, int r1);
+
+/* Stride-1 "same" convolutions (odd k, padding k/2) run without im2col: jp_nn_conv_pad copies the input
+ * once with a zero border (into jp_nn_conv_pad_size floats), and the product reads the k*k shifted
+ * windows of that copy in place. jp_nn_conv2d does both; to split one convolution across threads, pad
+ * once, then give each thread a disjoint range of output rows (of n*h). */
+int jp_nn_conv_is_implicit(const jp_nn_conv *c);
+size_t jp_nn_conv_pad_size(const jp_nn_conv *c, int n, int h, int w);
+void jp_nn_conv_pad(const jp_nn_conv *c, const float *in, int n, int h, int w, float *padded);
+void jp_nn_conv2d_padded_rows(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
+                              const float *residual, jp_nn_act act, int r0, int r1);
 
 /* Max pooling over planes (planes = C*N in CNHW), -inf padding as PyTorch. */
 void jp_nn_maxpool2d(const float *in, int planes, int h, int w, int k, int stride, int pad, float *out);
@@ -81,9 +93,5 @@ void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, flo
 /* For benchmarks: OpenBLAS's best single-precision matrix-product rate on this machine, in GFLOP/s,
  * over reps products of size x size matrices on `threads` threads. Allocates. */
 double jp_nn_sgemm_gflops(int threads, int size, int reps);
-/* OpenBLAS's build configuration and the kernel it chose for this CPU ("OpenBLAS 0.3.21 ... / Haswell"). */
-void jp_nn_blas_describe(char *buf, size_t len);
-/* Sets OpenBLAS's (process-wide) thread count. */
-void jp_nn_blas_threads(int threads);
 
 #endif
