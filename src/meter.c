@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "proc.h"
@@ -439,18 +438,11 @@ static void clear_results(jp_meter *m)
     }
 }
 
-static double self_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec * 1e-6;
-}
 
 static bool tree_cpu(jp_meter *m, double *out)
 {
     if (m->cfg.pid == 0) {
-        *out = self_cpu();
+        *out = jp_self_cpu_seconds();
         return true;
     }
     return jp_proc_tree_cpu(&m->env.roots, m->cfg.pid, out) == JP_OK;

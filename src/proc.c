@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static int parse_cpu_line(const char *path, const char *buf, struct jp_cpu_times *out)
@@ -134,4 +135,27 @@ int jp_proc_tree_cpu(const jp_roots *roots, pid_t pid, double *seconds)
     free(all);
     *seconds = (double)ticks / jp_proc_hz();
     return JP_OK;
+}
+
+double jp_self_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+void jp_cpu_mark_now(const jp_roots *roots, struct jp_cpu_mark *m)
+{
+    m->machine_ok = roots && jp_proc_cpu_times(roots, &m->machine) == JP_OK;
+    m->cpu = jp_self_cpu_seconds();
+    m->t = jp_now();
+}
+
+double jp_cpu_share_between(const struct jp_cpu_mark *a, const struct jp_cpu_mark *b)
+{
+    if (!a->machine_ok || !b->machine_ok || b->machine.busy < a->machine.busy) return -1;
+    double busy = (double)(b->machine.busy - a->machine.busy) / jp_proc_hz(), cpu = b->cpu - a->cpu;
+    if (busy <= 0) return cpu > 0 ? 1.0 : 0.0;
+    return cpu / busy > 1 ? 1.0 : cpu / busy;
 }

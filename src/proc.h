@@ -22,4 +22,17 @@ double jp_proc_hz(void);
  * <proc>/N/stat. Processes that vanish while being read are skipped. */
 int jp_proc_tree_cpu(const jp_roots *roots, pid_t pid, double *seconds);
 
+/* This process's CPU time (user + system, all threads), seconds. */
+double jp_self_cpu_seconds(void);
+
+/* A moment for attribution: the time, this process's CPU time and the machine's busy time. */
+struct jp_cpu_mark {
+    double t, cpu;
+    struct jp_cpu_times machine;
+    bool machine_ok;
+};
+void jp_cpu_mark_now(const jp_roots *roots, struct jp_cpu_mark *m);
+/* This process's share of the machine's busy CPU time between two marks (0..1), or -1 if unknown. */
+double jp_cpu_share_between(const struct jp_cpu_mark *a, const struct jp_cpu_mark *b);
+
 #endif

@@ -6,7 +6,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -179,34 +178,6 @@ void jp_classify_config_init(jp_classify_config *cfg)
 
 /* ---- the measured run ---- */
 
-static double self_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-struct mark {
-    double t, cpu;
-    struct jp_cpu_times machine;
-    int machine_ok;
-};
-
-static void mark_now(const jp_roots *roots, struct mark *m)
-{
-    m->machine_ok = roots && jp_proc_cpu_times(roots, &m->machine) == JP_OK;
-    m->cpu = self_cpu();
-    m->t = jp_now();
-}
-
-static double share_between(const struct mark *a, const struct mark *b)
-{
-    if (!a->machine_ok || !b->machine_ok || b->machine.busy < a->machine.busy) return -1;
-    double busy = (double)(b->machine.busy - a->machine.busy) / jp_proc_hz(), cpu = b->cpu - a->cpu;
-    if (busy <= 0) return cpu > 0 ? 1.0 : 0.0;
-    return cpu / busy > 1 ? 1.0 : cpu / busy;
-}
 
 static size_t phase_index(jp_meter *m, const char *name)
 {
@@ -247,9 +218,9 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
     jp_roots roots, *rp = jp_roots_from_env(&roots) == JP_OK ? &roots : NULL;
     jp_nn_model *net = NULL;
     float *logits = NULL;
-    struct mark m0 = {0}, m1 = {0}, m2 = {0};
+    struct jp_cpu_mark m0 = {0}, m1 = {0}, m2 = {0};
     if (m && (rc = jp_meter_phase(m, "load")) != JP_OK) goto done;
-    mark_now(rp, &m0);
+    jp_cpu_mark_now(rp, &m0);
     if ((rc = jp_nn_load(&net, out->model.dir, batch, threads)) != JP_OK) goto done;
     jp_nn_info info;
     jp_nn_info_get(net, &info);
@@ -265,7 +236,7 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
     }
     if (!out->model.params) out->model.params = info.params;
     if (!out->model.flops) out->model.flops = info.flops;
-    mark_now(rp, &m1);
+    jp_cpu_mark_now(rp, &m1);
     if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto done;
     size_t px = (size_t)data.rows * data.cols;
     int correct = 0;
@@ -278,7 +249,7 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
             if (cfg->predictions) cfg->predictions[at + i] = p;
         }
     }
-    mark_now(rp, &m2);
+    jp_cpu_mark_now(rp, &m2);
     out->n = n;
     out->correct = correct;
     out->accuracy = (double)correct / n;
@@ -287,8 +258,8 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
     out->images_per_s = out->infer_s > 0 ? n / out->infer_s : 0;
     out->load_cpu_s = m1.cpu - m0.cpu;
     out->infer_cpu_s = m2.cpu - m1.cpu;
-    out->load_share = share_between(&m0, &m1);
-    out->infer_share = share_between(&m1, &m2);
+    out->load_share = jp_cpu_share_between(&m0, &m1);
+    out->infer_share = jp_cpu_share_between(&m1, &m2);
 done:
     free(logits);
     jp_nn_free(net);

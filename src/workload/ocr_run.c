@@ -8,7 +8,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -169,34 +168,6 @@ static int default_data(size_t n, char *dir, size_t len)
 
 /* ---- the run ---- */
 
-static double self_cpu(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-struct mark {
-    double t, cpu;
-    struct jp_cpu_times machine;
-    int machine_ok;
-};
-
-static void mark_now(const jp_roots *roots, struct mark *m)
-{
-    m->machine_ok = roots && jp_proc_cpu_times(roots, &m->machine) == JP_OK;
-    m->cpu = self_cpu();
-    m->t = jp_now();
-}
-
-static double share_between(const struct mark *a, const struct mark *b)
-{
-    if (!a->machine_ok || !b->machine_ok || b->machine.busy < a->machine.busy) return -1;
-    double busy = (double)(b->machine.busy - a->machine.busy) / jp_proc_hz(), cpu = b->cpu - a->cpu;
-    if (busy <= 0) return cpu > 0 ? 1.0 : 0.0;
-    return cpu / busy > 1 ? 1.0 : cpu / busy;
-}
 
 struct work {
     struct items *it;
@@ -325,13 +296,13 @@ int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out)
     }
     jp_roots roots;
     int roots_ok = jp_roots_from_env(&roots) == JP_OK;
-    struct mark m0 = {0}, m1 = {0}, m2 = {0};
+    struct jp_cpu_mark m0 = {0}, m1 = {0}, m2 = {0};
     if (m && (rc = jp_meter_start(m)) != JP_OK) goto done;
     if (m && (rc = jp_meter_phase(m, "load")) != JP_OK) goto stop;
-    mark_now(roots_ok ? &roots : NULL, &m0);
+    jp_cpu_mark_now(roots_ok ? &roots : NULL, &m0);
     for (int t = 0; t < threads; t++)
         if ((rc = jp_ocr_engine_open(&eng[t], cfg->model, cfg->tessdata)) != JP_OK) goto stop;
-    mark_now(roots_ok ? &roots : NULL, &m1);
+    jp_cpu_mark_now(roots_ok ? &roots : NULL, &m1);
     if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto stop;
     for (size_t s = 0; s < out->nsplits; s++) {
         size_t count = 0;
@@ -341,7 +312,7 @@ int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out)
         if ((rc = read_batch(&it, idx, count, eng, threads, hyp, secs)) != JP_OK) goto stop;
         out->split[s].infer_s = jp_now() - t0;
     }
-    mark_now(roots_ok ? &roots : NULL, &m2);
+    jp_cpu_mark_now(roots_ok ? &roots : NULL, &m2);
 stop:
     if (m) {
         char saved[1024];
@@ -355,8 +326,8 @@ stop:
     out->infer_s = m2.t - m1.t;
     out->load_cpu_s = m1.cpu - m0.cpu;
     out->infer_cpu_s = m2.cpu - m1.cpu;
-    out->load_share = share_between(&m0, &m1);
-    out->infer_share = share_between(&m1, &m2);
+    out->load_share = jp_cpu_share_between(&m0, &m1);
+    out->infer_share = jp_cpu_share_between(&m1, &m2);
     if (m) {
         size_t pl = phase_index(m, "load"), pi = phase_index(m, "infer");
         if (pl != (size_t)-1) out->load_j = jp_meter_phase_joules(m, pl, JP_TOTAL);
