@@ -91,12 +91,6 @@ struct figures {
     int attributed;
 };
 
-static json_t *meter_model_json(const jp_model_params *p)
-{
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "cpu_idle_w", p->cpu_idle_w, "cpu_max_w", p->cpu_max_w, "curve",
-                     p->curve, "ram_w_per_gb", p->ram_w_per_gb, "ram_gb", p->ram_gb, "basis", p->basis);
-}
-
 static void write_json(FILE *out, const jp_classify_result *r, const jp_classify_config *c, jp_meter *m,
                        const struct figures *f, const jp_intensity *ci)
 {
@@ -141,8 +135,7 @@ static void write_json(FILE *out, const jp_classify_result *r, const jp_classify
                                               "estimated", jp_meter_domain_estimated(m, i), "in_total",
                                               jp_meter_domain_in_total(m, i)));
     json_object_set_new(o, "domains", doms);
-    const jp_model_params *mp = jp_meter_model_params(m);
-    json_object_set_new(o, "power_model", mp ? meter_model_json(mp) : json_null());
+    json_object_set_new(o, "power_model", cli_model_json(m));
     json_dumpf(o, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     fputc('\n', out);
     json_decref(o);
@@ -180,16 +173,7 @@ static void write_human(FILE *out, const jp_classify_result *r, const jp_classif
     jp_format_mass(f->carbon_per_image_g, b, sizeof b);
     fprintf(out, "  %-11s %s CO2e, %s per image  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", a, b, ci->region,
             ci->g_per_kwh, ci->source);
-    const jp_model_params *mp = jp_meter_model_params(m);
-    if (mp) {
-        jp_format_power(mp->cpu_idle_w, a, sizeof a);
-        jp_format_power(mp->cpu_max_w, b, sizeof b);
-        fprintf(out, "  %-11s CPU idle %s, max %s, curve %.2f; memory %.1f GB x %.3f W/GB\n", "model", a, b, mp->curve,
-                mp->ram_gb, mp->ram_w_per_gb);
-        fprintf(out, "  %-11s %s\n", "", mp->basis);
-        fprintf(out, "  %-11s no energy counter could be read here: figures are an estimate (see `jouleprint sources`)\n",
-                "");
-    }
+    cli_print_model(out, m);
     fputc('\n', out);
 }
 

@@ -78,6 +78,15 @@ int cli_meter_option(const char *cmd, struct cli_meter_opts *o, int opt, const c
     "  --cpu-idle-w W, --cpu-max-w W, --curve K, --ram-w-per-gb W, --ram-gb GB\n"                   \
     "                     override the power model's parameters (used where no counter exists)\n"
 
+/* The human report's lines on the power model, when m used it (its figures, their basis, and that
+ * they are an estimate); nothing otherwise. */
+void cli_print_model(FILE *out, const jp_meter *m);
+
+/* The power model's parameters as a JSON object (cpu_idle_w, cpu_max_w, curve, ram_w_per_gb, ram_gb,
+ * basis), or JSON null when m did not use the model. The json_t is jansson's. */
+struct json_t;
+struct json_t *cli_model_json(const jp_meter *m);
+
 /* Opens FILE for writing ("-" = stdout); NULL with a message printed on failure. */
 FILE *cli_open_out(const char *cmd, const char *path);
 /* Closes what cli_open_out opened; returns 0, or -1 with a message if the write failed. */

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
@@ -154,4 +156,25 @@ int cli_close_out(const char *cmd, FILE *f, const char *path)
         return -1;
     }
     return 0;
+}
+
+void cli_print_model(FILE *out, const jp_meter *m)
+{
+    const jp_model_params *mp = jp_meter_model_params(m);
+    if (!mp) return;
+    char idle[32], max[32];
+    jp_format_power(mp->cpu_idle_w, idle, sizeof idle);
+    jp_format_power(mp->cpu_max_w, max, sizeof max);
+    fprintf(out, "  %-11s CPU idle %s, max %s, curve %.2f; memory %.1f GB x %.3f W/GB\n", "model", idle, max, mp->curve,
+            mp->ram_gb, mp->ram_w_per_gb);
+    fprintf(out, "  %-11s %s\n", "", mp->basis);
+    fprintf(out, "  %-11s no energy counter could be read here: figures are an estimate (see `jouleprint sources`)\n", "");
+}
+
+json_t *cli_model_json(const jp_meter *m)
+{
+    const jp_model_params *p = jp_meter_model_params(m);
+    if (!p) return json_null();
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "cpu_idle_w", p->cpu_idle_w, "cpu_max_w", p->cpu_max_w, "curve",
+                     p->curve, "ram_w_per_gb", p->ram_w_per_gb, "ram_gb", p->ram_gb, "basis", p->basis);
 }

@@ -126,12 +126,7 @@ static json_t *result_json(const jp_ocr_result *r, jp_meter *m, const jp_intensi
                                               "estimated", jp_meter_domain_estimated(m, i), "in_total",
                                               jp_meter_domain_in_total(m, i)));
     json_object_set_new(o, "domains", doms);
-    const jp_model_params *mp = jp_meter_model_params(m);
-    json_object_set_new(o, "power_model",
-                        mp ? json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "cpu_idle_w", mp->cpu_idle_w, "cpu_max_w",
-                                       mp->cpu_max_w, "curve", mp->curve, "ram_w_per_gb", mp->ram_w_per_gb, "ram_gb",
-                                       mp->ram_gb, "basis", mp->basis)
-                           : json_null());
+    json_object_set_new(o, "power_model", cli_model_json(m));
     json_object_set_new(o, "carbon_g", json_real(f.carbon_g));
     json_object_set_new(o, "carbon_g_per_line",
                         json_real(r->all.lines ? jp_carbon_grams(f.per_line_j, ci->g_per_kwh, 1.0) : 0.0));

@@ -80,12 +80,6 @@ static int first_failure(const struct run *runs, int n)
     return 0;
 }
 
-static json_t *model_json(const jp_model_params *p)
-{
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:s}", "cpu_idle_w", p->cpu_idle_w, "cpu_max_w", p->cpu_max_w, "curve",
-                     p->curve, "ram_w_per_gb", p->ram_w_per_gb, "ram_gb", p->ram_gb, "basis", p->basis);
-}
-
 static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *runs, int n, int warmups,
                        const jp_intensity *ci)
 {
@@ -138,8 +132,7 @@ static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *ru
                                                      "energy_above_j", STATS(runs, n, above_j).mean));
     else
         json_object_set_new(o, "baseline", json_null());
-    const jp_model_params *mp = jp_meter_model_params(m);
-    json_object_set_new(o, "model", mp ? model_json(mp) : json_null());
+    json_object_set_new(o, "model", cli_model_json(m));
     json_object_set_new(o, "runs", json_integer(n));
     json_object_set_new(o, "warmups", json_integer(warmups));
     json_t *samples = json_array();
@@ -244,15 +237,7 @@ static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *r
         pm(b2, sizeof b2, STATS(runs, n, above_j), jp_format_energy, n);
         fprintf(out, "  %-11s idle %s -> %s above idle\n", "baseline", b1, b2);
     }
-    const jp_model_params *mp = jp_meter_model_params(m);
-    if (mp) {
-        jp_format_power(mp->cpu_idle_w, b1, sizeof b1);
-        jp_format_power(mp->cpu_max_w, b2, sizeof b2);
-        fprintf(out, "  %-11s CPU idle %s, max %s, curve %.2f; memory %.1f GB x %.3f W/GB\n", "model", b1, b2, mp->curve,
-                mp->ram_gb, mp->ram_w_per_gb);
-        fprintf(out, "  %-11s %s\n", "", mp->basis);
-        fprintf(out, "  %-11s no energy counter could be read here: figures are an estimate (see `jouleprint sources`)\n", "");
-    }
+    cli_print_model(out, m);
     if (jp_meter_interval(m) < asked_interval) {
         jp_format_duration(jp_meter_interval(m), b3, sizeof b3);
         fprintf(out, "  %-11s sampled every %s so that no counter can wrap unseen\n", "note", b3);
