@@ -28,12 +28,17 @@ static const char help[] =
     "      --json         one JSON object (keys: energy_j, duration_s, domains, carbon_g, region,\n"
     "                     exit_status, runs, samples, ...)\n"
     "      --csv          one CSV row per run, with a header\n"
-    "  -o, --output FILE  write the report to FILE\n" CLI_METER_HELP
+    "  -o, --output FILE  write the report to FILE\n"
+    "      --emissions-csv FILE  also append one row per run to FILE, a CodeCarbon-compatible\n"
+    "                     emissions.csv (CodeCarbon's columns and units: kg, kWh; jouleprint's\n"
+    "                     own columns at the end; the header written once)\n"
+    "      --project-name NAME   its project_name column (default jouleprint)\n" CLI_METER_HELP
     "\n"
     "examples:\n"
     "  jouleprint stat -- sleep 1\n"
     "  jouleprint stat -r 5 -w 1 --json -o run.json -- python3 infer.py --batch 64\n"
-    "  jouleprint stat --baseline 2s --interval 10ms -- ./bench\n";
+    "  jouleprint stat --baseline 2s --interval 10ms -- ./bench\n"
+    "  jouleprint stat --region Oregon --emissions-csv emissions.csv -- python3 train.py\n";
 
 struct run {
     double energy_j, duration_s, peak_w, carbon_g, above_j, share, tree_cpu, attributed_j;
@@ -260,11 +265,12 @@ int cmd_stat(int argc, char **argv)
         {"pue", required_argument, NULL, 'P'},    {"project", required_argument, NULL, 'N'},
         {"year", required_argument, NULL, 'Y'},   {"intensity", required_argument, NULL, 'I'},
         {"intensity-file", required_argument, NULL, 'F'},
+        {"emissions-csv", required_argument, NULL, 'E'}, {"project-name", required_argument, NULL, 'n'},
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     int repeats = 1, warmups = 0, json = 0, csv = 0, opt;
-    const char *region = NULL, *outpath = NULL;
+    const char *region = NULL, *outpath = NULL, *emissions_csv = NULL, *project_name = NULL;
     jp_intensity_query iq;
     jp_intensity_query_init(&iq);
     optind = 1;
@@ -302,6 +308,20 @@ int cmd_stat(int argc, char **argv)
             if (cli_parse_intensity("stat", optarg, &iq.g_per_kwh)) return CLI_EXIT_USAGE;
             break;
         case 'F': iq.file = optarg; break;
+        case 'E':
+            if (!*optarg) {
+                cli_error("stat", "--emissions-csv: expected a file name");
+                return CLI_EXIT_USAGE;
+            }
+            emissions_csv = optarg;
+            break;
+        case 'n':
+            if (!*optarg || strlen(optarg) > 200) {
+                cli_error("stat", "--project-name: expected a name of 1 to 200 bytes");
+                return CLI_EXIT_USAGE;
+            }
+            project_name = optarg;
+            break;
         case 'j': json = 1; break;
         case 'c': csv = 1; break;
         case 'o': outpath = optarg; break;
@@ -349,6 +369,7 @@ int cmd_stat(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     int rc = 0;
+    bool emissions_failed = false;
     for (int w = 0; w < warmups; w++) {
         int st;
         double cpu;
@@ -384,6 +405,17 @@ int cmd_stat(int argc, char **argv)
         x->tree_cpu = jp_meter_tree_cpu_seconds(m);
         x->attributed_j = jp_meter_attributed_joules(m);
         for (size_t i = 0; i < nd; i++) x->dom_j[i] = jp_meter_joules(m, (int)i);
+        if (emissions_csv) { /* each run's row as soon as it is measured */
+            jp_emissions_meta em;
+            jp_emissions_meta_init(&em);
+            em.project_name = project_name;
+            em.intensity = &ci;
+            em.pue = carbon_pue;
+            if (jp_emissions_csv_append(emissions_csv, m, &em, NULL, 0) != JP_OK) {
+                cli_error("stat", "--emissions-csv: %s", jp_last_error());
+                emissions_failed = true;
+            }
+        }
     }
     FILE *out = outpath ? cli_open_out("stat", outpath) : stderr;
     if (!out) {
@@ -395,6 +427,7 @@ int cmd_stat(int argc, char **argv)
     else write_human(out, m, cmdv, runs, repeats, warmups, &ci, mo.cfg.interval_s);
     if (out != stderr && cli_close_out("stat", out, outpath) != 0) rc = CLI_EXIT_FAIL;
     if (!rc) rc = first_failure(runs, repeats);
+    if (!rc && emissions_failed) rc = CLI_EXIT_FAIL;
 done:
     free(runs);
     free(dom);

@@ -33,6 +33,15 @@ extern "C" {
 
 #define JP_VERSION "0.1.0"
 
+/* The library's binary interface, for programs that load it at run time (the Python binding): it
+ * grows by one with every addition to this header (functions, struct fields); a change that breaks
+ * existing callers changes the shared library's SONAME instead. A caller built for ABI N works with
+ * any library whose jp_abi_version() is N or more (and the same SONAME). */
+#define JP_ABI_VERSION 1
+/* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
+int jp_abi_version(void);
+const char *jp_version(void);
+
 /* ---- errors ------------------------------------------------------------------------------------ */
 
 typedef enum jp_status {
@@ -274,6 +283,46 @@ int jp_pue_parse(const char *text, double *pue, char *source, size_t len);
 double jp_carbon_grams(double joules, double g_per_kwh, double pue);
 /* "64,422,400 g" below 1e15 g with digits grouped; "0.0123 g" with 3 significant digits below 1000 g. */
 void jp_format_grams(double grams, char *buf, size_t len);
+
+/* ---- CodeCarbon-compatible emissions.csv ------------------------------------------------------- */
+/*
+ * One row per measured run, appended to a CSV that CodeCarbon's readers can read: CodeCarbon's 31
+ * columns in its order and units (CodeCarbon 2.2 - 2.4's emissions.csv, the fields of its
+ * EmissionsData in codecarbon/output_methods/emissions_data.py and docs/edit/output.rst, github.com/
+ * mlco2/codecarbon): timestamp (local time, %Y-%m-%dT%H:%M:%S), project_name, run_id, duration (s),
+ * emissions (kg CO2e), emissions_rate (kg/s), cpu_power, gpu_power, ram_power (mean W), cpu_energy,
+ * gpu_energy, ram_energy, energy_consumed (kWh), country_name, country_iso_code (alpha-3), region,
+ * cloud_provider, cloud_region, os, python_version, codecarbon_version (empty: not CodeCarbon),
+ * cpu_count, cpu_model, gpu_count, gpu_model, longitude, latitude (empty), ram_total_size (GiB),
+ * tracking_mode ("machine": the whole machine's energy), on_cloud (Y when the region is a cloud
+ * region), pue; then jouleprint's own columns, which CodeCarbon lacks: jp_estimated (true/false),
+ * jp_sources (domain:source;...), jp_energy_j, jp_intensity_g_per_kwh, jp_intensity_source, jp_region,
+ * jp_phases (name:joules;... in order), jp_version.
+ *
+ * cpu is the package domains (psys where it alone is counted, or the model's cpu-model), ram the dram
+ * domains (or ram-model), gpu the GPUs: only domains counted in the total, so that cpu + gpu + ram =
+ * energy_consumed. emissions = jp_carbon_grams(total joules, intensity, pue) / 1000.
+ *
+ * The header is written once, when the file is new or empty. A row is appended by writing the whole
+ * new file beside it and renaming it into place under a lock (flock), so that a reader or a crash
+ * never sees half a row, and two writers at once both land. A file whose header is not this one, or
+ * whose last line is unfinished, is left untouched and the call fails naming it.
+ */
+typedef struct jp_emissions_meta {
+    const char *project_name;      /* NULL or "": "jouleprint" */
+    const char *run_id;            /* NULL or "": a new random UUID (version 4) */
+    const char *python_version;    /* NULL: "" (the CLI) */
+    const jp_intensity *intensity; /* NULL: the world average */
+    double pue;                    /* 1.0 to 3.0 (jp_emissions_meta_init: 1.0) */
+} jp_emissions_meta;
+void jp_emissions_meta_init(jp_emissions_meta *meta);
+
+/* The header line (without the newline). */
+const char *jp_emissions_csv_header(void);
+/* Appends the row of m's last measurement (after jp_meter_stop) to path. run_id_out (may be NULL)
+ * receives the run id written (37 bytes are enough). */
+int jp_emissions_csv_append(const char *path, const jp_meter *m, const jp_emissions_meta *meta, char *run_id_out,
+                            size_t run_id_len);
 
 /* ---- intensity time series and planning -------------------------------------------------------- */
 /*

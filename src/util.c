@@ -25,6 +25,10 @@ void jp_clear_error(void) { last_error[0] = '\0'; }
 
 const char *jp_last_error(void) { return last_error; }
 
+int jp_abi_version(void) { return JP_ABI_VERSION; }
+
+const char *jp_version(void) { return JP_VERSION; }
+
 const char *jp_strerror(int code)
 {
     switch (code) {
