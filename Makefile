@@ -42,6 +42,7 @@ bench: build
 	./$(BUILD)/model_accuracy tests/data/cpu_load_profiling
 	./$(BUILD)/meter_overhead
 	./$(BUILD)/harness_overhead
+	JOULEPRINT_LIBRARY=$$(ls $(BUILD)/libjouleprint.so* | head -1) /usr/bin/python3 bench/python_overhead.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -4,6 +4,14 @@
 # the `python3` first on PATH when that is another interpreter (pyenv's on the development VM).
 # The package is used from the source tree (PYTHONPATH), as `pip install ./python` would install it.
 
+# The binding loads libjouleprint as a shared library: without one (a build of the library as a
+# static archive only), there is nothing for it to load and these tests are not registered.
+get_target_property(jp_lib_type jouleprint TYPE)
+if(NOT jp_lib_type STREQUAL "SHARED_LIBRARY")
+  message(STATUS "python binding tests: libjouleprint is not built as a shared library here; not registered")
+  return()
+endif()
+
 # A library that reports ABI 0: the binding must refuse it with a clear error.
 add_library(fake_old_jouleprint SHARED ${CMAKE_SOURCE_DIR}/tests/fake_old_jouleprint.c)
 

@@ -10,27 +10,30 @@ Pillow, and the checkpoint (downloaded by transformers on first use, or a local 
 """
 import sys
 
+from jp_phases import Phases
+
 
 def main():
     if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     model_id, inputs, outputs = sys.argv[1:4]
     batch = int(sys.argv[4]) if len(sys.argv) == 5 else 32
-    print("JOULEPRINT PHASE load", flush=True)
-    import torch
-    from PIL import Image
-    from transformers import AutoImageProcessor, AutoModelForImageClassification
+    with Phases("hf_classify", model_id) as ph:
+        ph.phase("load")
+        import torch
+        from PIL import Image
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
 
-    processor = AutoImageProcessor.from_pretrained(model_id)
-    model = AutoModelForImageClassification.from_pretrained(model_id).eval()
-    paths = [line.rstrip("\n") for line in open(inputs, encoding="utf-8") if line.strip()]
-    print("JOULEPRINT PHASE infer", flush=True)
-    with open(outputs, "w", encoding="utf-8") as out, torch.inference_mode():
-        for i in range(0, len(paths), batch):
-            images = [Image.open(p).convert("RGB") for p in paths[i:i + batch]]
-            logits = model(**processor(images=images, return_tensors="pt")).logits
-            for k in logits.argmax(-1).tolist():
-                out.write(model.config.id2label[k] + "\n")
+        processor = AutoImageProcessor.from_pretrained(model_id)
+        model = AutoModelForImageClassification.from_pretrained(model_id).eval()
+        paths = [line.rstrip("\n") for line in open(inputs, encoding="utf-8") if line.strip()]
+        ph.phase("infer")
+        with open(outputs, "w", encoding="utf-8") as out, torch.inference_mode():
+            for i in range(0, len(paths), batch):
+                images = [Image.open(p).convert("RGB") for p in paths[i:i + batch]]
+                logits = model(**processor(images=images, return_tensors="pt")).logits
+                for k in logits.argmax(-1).tolist():
+                    out.write(model.config.id2label[k] + "\n")
 
 
 if __name__ == "__main__":
