@@ -55,3 +55,16 @@ if(EXISTS /usr/bin/python3)
     ENVIRONMENT "JOULEPRINT_LIBRARY=$<TARGET_FILE:jouleprint>;PIP_DISABLE_PIP_VERSION_CHECK=1;${JP_PY_SAN_ENV}"
     TIMEOUT 300)
 endif()
+
+# The NumPy example runs and prints its phases (Debian's NumPy; skipped where it is not installed).
+if(EXISTS /usr/bin/python3)
+  execute_process(COMMAND /usr/bin/python3 -c "import numpy" RESULT_VARIABLE jp_no_numpy OUTPUT_QUIET ERROR_QUIET)
+  if(jp_no_numpy EQUAL 0)
+    add_test(NAME python_example_numpy
+             COMMAND /usr/bin/python3 -B ${CMAKE_SOURCE_DIR}/examples/python/numpy_phases.py --size 200)
+    set_tests_properties(python_example_numpy PROPERTIES
+      ENVIRONMENT "JOULEPRINT_LIBRARY=$<TARGET_FILE:jouleprint>;${JP_PY_SAN_ENV}"
+      PASS_REGULAR_EXPRESSION "  setup .*\n  matmul .*\n  solve .*\n  total "
+      TIMEOUT 300)
+  endif()
+endif()

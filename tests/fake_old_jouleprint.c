@@ -2,8 +2,10 @@
  * A stand-in for a libjouleprint older than the Python binding needs: it reports ABI 0. The binding's
  * tests load it through JOULEPRINT_LIBRARY and expect a clear error, not a crash or a wrong call.
  */
-int jp_abi_version(void);
-const char *jp_version(void);
+#define JP_EXPORT __attribute__((visibility("default"))) /* whatever the build's default visibility */
 
-int jp_abi_version(void) { return 0; }
-const char *jp_version(void) { return "0.0.1"; }
+JP_EXPORT int jp_abi_version(void);
+JP_EXPORT const char *jp_version(void);
+
+JP_EXPORT int jp_abi_version(void) { return 0; }
+JP_EXPORT const char *jp_version(void) { return "0.0.1"; }
