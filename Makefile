@@ -2,8 +2,10 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Extra CMake arguments for every build here (CI passes -DJP_WERROR=ON).
+CMAKE_ARGS ?=
 
-.PHONY: all bootstrap build study study-quick demo test test-asan bench clean
+.PHONY: all bootstrap build study study-quick demo test test-normal test-asan bench clean
 
 all: build
 
@@ -11,7 +13,7 @@ bootstrap:
 	./scripts/bootstrap
 
 build: bootstrap
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 
 # The main job: the seed study on this machine (under 10 minutes on 2 cores); the report goes to study/.
@@ -27,16 +29,23 @@ demo: build
 	./$(BUILD)/jouleprint sources
 	./$(BUILD)/jouleprint stat -r 3 -- ./$(BUILD)/measure_loop 200
 
-# Every test, in a normal build and under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: build
-	ctest --test-dir $(BUILD) --output-on-failure
-	$(MAKE) test-asan
+# Every test, in a normal build and under AddressSanitizer + UndefinedBehaviorSanitizer. Both passes
+# run even when the first fails; the end says which failed.
+test: bootstrap
+	@failed=""; \
+	$(MAKE) --no-print-directory test-normal || failed="$$failed normal($(BUILD))"; \
+	$(MAKE) --no-print-directory test-asan || failed="$$failed asan+ubsan($(ASAN_BUILD))"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed -- see the output above"; exit 1; fi; \
+	echo "make test: both passes passed: normal ($(BUILD)) and ASan+UBSan ($(ASAN_BUILD))"
+
+test-normal: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 test-asan: bootstrap
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJP_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJP_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --test-dir $(ASAN_BUILD) --output-on-failure
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
 bench: build
 	./$(BUILD)/model_accuracy tests/data/cpu_load_profiling

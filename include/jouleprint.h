@@ -6,17 +6,24 @@
  * detail of the last failure in the calling thread ("/sys/class/powercap/intel-rapl:0/energy_uj:
  * readable by root only ...").
  *
- * Typical in-process use:
+ * Typical in-process use (tests/test_examples.c compiles and runs it as written):
  *
  *     jp_meter *m;
  *     jp_meter_config cfg;
  *     jp_meter_config_init(&cfg);
- *     if (jp_meter_open(&m, &cfg) != JP_OK) { fprintf(stderr, "%s\n", jp_last_error()); ... }
+ *     if (jp_meter_open(&m, &cfg) != JP_OK) {
+ *         fprintf(stderr, "%s\n", jp_last_error());
+ *         return 1;
+ *     }
  *     jp_meter_start(m);
- *     jp_meter_phase(m, "load");   ... load a model ...
- *     jp_meter_phase(m, "infer");  ... run it ...
+ *     read_input();                 // before the first phase: counted in it
+ *     jp_meter_phase(m, "load");
+ *     load_model();
+ *     jp_meter_phase(m, "infer");
+ *     run_model();
  *     jp_meter_stop(m);
- *     double j = jp_meter_phase_joules(m, 1, JP_TOTAL);
+ *     double j = jp_meter_phase_joules_by_name(m, "infer", JP_TOTAL);
+ *     printf("inference: %.3f J\n", j);
  *     jp_meter_close(m);
  */
 #ifndef JOULEPRINT_H
@@ -146,10 +153,12 @@ int jp_meter_open(jp_meter **out, const jp_meter_config *cfg);
 /* Measures idle power for `seconds` before the real measurement; results then also report energy
  * above this baseline. Call before jp_meter_start. */
 int jp_meter_baseline(jp_meter *m, double seconds);
-/* Starts (or restarts, clearing the previous measurement) sampling. Phase 0 is named "run". */
+/* Starts (or restarts, clearing the previous measurement) sampling. Until jp_meter_phase is called,
+ * everything is measured into one phase named "run". */
 int jp_meter_start(jp_meter *m);
-/* Ends the current phase and begins a new one named `name` (up to 31 bytes). The first call after
- * start renames the initial phase if nothing has been measured in it yet. */
+/* Names phases (up to 31 bytes). The first call after start names the first phase, however long
+ * after the start it comes: what was measured before it belongs to that phase. Every later call
+ * ends the current phase and begins a new one. Called before start, it names the first phase. */
 int jp_meter_phase(jp_meter *m, const char *name);
 /* Stops sampling and takes the final reading. */
 int jp_meter_stop(jp_meter *m);
@@ -183,10 +192,16 @@ size_t jp_meter_phase_count(const jp_meter *m);
 const char *jp_meter_phase_name(const jp_meter *m, size_t phase);
 double jp_meter_phase_joules(const jp_meter *m, size_t phase, int domain);
 double jp_meter_phase_duration(const jp_meter *m, size_t phase);
+/* Phases by name: the index of the first phase so named (-1 if none), and the energy and time of
+ * all phases so named together (NAN if none: a name never marked is not a phase of zero joules). */
+int jp_meter_phase_index(const jp_meter *m, const char *name);
+double jp_meter_phase_joules_by_name(const jp_meter *m, const char *name, int domain);
+double jp_meter_phase_duration_by_name(const jp_meter *m, const char *name);
 
 /* Baseline (when jp_meter_baseline ran): idle power and energy above it, never below zero. */
 bool jp_meter_has_baseline(const jp_meter *m);
 double jp_meter_baseline_watts(const jp_meter *m, int domain);
+double jp_meter_baseline_seconds(const jp_meter *m); /* how long the baseline was measured */
 double jp_meter_joules_above_baseline(const jp_meter *m, int domain);
 
 /* Attribution: the measured process tree's share of the machine's busy CPU time over the
@@ -203,6 +218,10 @@ uint64_t jp_meter_wraps(const jp_meter *m);
 /* The timeline: one entry per sample; t is seconds since start, watts the mean power over the
  * interval that ended at t (total, or per domain). */
 size_t jp_meter_sample_count(const jp_meter *m);
+/* Samples taken since the meter was opened (baselines and every start included, never reset);
+ * unlike the results above it may be called from another thread while the meter runs, to wait
+ * for the next sample. */
+uint64_t jp_meter_samples_taken(const jp_meter *m);
 double jp_meter_sample_time(const jp_meter *m, size_t s);
 double jp_meter_sample_watts(const jp_meter *m, size_t s, int domain);
 const char *jp_meter_sample_phase(const jp_meter *m, size_t s);

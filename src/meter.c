@@ -77,9 +77,10 @@ struct jp_meter {
     double peak_w;
     uint64_t glitches, wraps;
     uint64_t timeline_lost; /* samples not kept in the timeline for want of memory */
+    uint64_t taken;         /* samples taken over the meter's life (jp_meter_samples_taken) */
 
     bool has_baseline;
-    double baseline_total_w;
+    double baseline_total_w, baseline_s;
 
     bool cpu_ok;
     struct jp_cpu_times cpu0, cpu1;
@@ -380,6 +381,7 @@ static void sample_locked(jp_meter *m, double t)
     if (total_w > m->peak_w) m->peak_w = total_w;
     m->t_last = t;
     ph->t1 = t;
+    m->taken++;
     if (m->cfg.keep_timeline) {
         wp[m->ndom] = total_w;
         if (push_sample(m, t - m->t_start, wp) != JP_OK) m->timeline_lost++;
@@ -499,12 +501,13 @@ int jp_meter_phase(jp_meter *m, const char *name)
         jp_strlcpy(m->first_phase, name, sizeof m->first_phase);
         m->first_phase_auto = false;
     } else {
-        double t = jp_now();
         struct phase *cur = &m->phases[m->nphase - 1];
-        if (m->nphase == 1 && m->first_phase_auto && t - cur->t0 < 0.001) {
-            jp_strlcpy(cur->name, name, sizeof cur->name); /* nothing measured yet: rename */
+        if (m->nphase == 1 && m->first_phase_auto) {
+            /* the first mark names the first phase, however long after the start it comes: what
+             * was measured before it belongs to it (starting a program, waiting for its input) */
+            jp_strlcpy(cur->name, name, sizeof cur->name);
         } else {
-            sample_locked(m, t);
+            sample_locked(m, jp_now());
             rc = add_phase(m, name, m->t_last);
         }
         m->first_phase_auto = false;
@@ -550,6 +553,7 @@ int jp_meter_baseline(jp_meter *m, double seconds)
     jp_sleep_until(jp_now() + seconds);
     if ((rc = jp_meter_stop(m)) != JP_OK) return rc;
     double dur = m->t_stop - m->t_start;
+    m->baseline_s = dur;
     m->baseline_total_w = 0;
     for (size_t i = 0; i < m->ndom; i++) {
         m->dom[i].baseline_w = dur > 0 ? m->dom[i].joules / dur : 0;
@@ -662,6 +666,32 @@ double jp_meter_phase_duration(const jp_meter *m, size_t p)
     return m && p < m->nphase ? m->phases[p].t1 - m->phases[p].t0 : 0;
 }
 
+int jp_meter_phase_index(const jp_meter *m, const char *name)
+{
+    if (!m || !name) return -1;
+    for (size_t p = 0; p < m->nphase; p++)
+        if (!strcmp(m->phases[p].name, name)) return (int)p;
+    return -1;
+}
+
+double jp_meter_phase_joules_by_name(const jp_meter *m, const char *name, int domain)
+{
+    if (jp_meter_phase_index(m, name) < 0 || !valid_domain(m, domain)) return NAN;
+    double j = 0;
+    for (size_t p = 0; p < m->nphase; p++)
+        if (!strcmp(m->phases[p].name, name)) j += sum_domains(m, m->phases[p].joules, domain);
+    return j;
+}
+
+double jp_meter_phase_duration_by_name(const jp_meter *m, const char *name)
+{
+    if (jp_meter_phase_index(m, name) < 0) return NAN;
+    double d = 0;
+    for (size_t p = 0; p < m->nphase; p++)
+        if (!strcmp(m->phases[p].name, name)) d += m->phases[p].t1 - m->phases[p].t0;
+    return d;
+}
+
 bool jp_meter_has_baseline(const jp_meter *m) { return m && m->has_baseline; }
 
 double jp_meter_baseline_watts(const jp_meter *m, int domain)
@@ -669,6 +699,8 @@ double jp_meter_baseline_watts(const jp_meter *m, int domain)
     if (!m || !m->has_baseline || !valid_domain(m, domain)) return 0;
     return domain == JP_TOTAL ? m->baseline_total_w : m->dom[domain].baseline_w;
 }
+
+double jp_meter_baseline_seconds(const jp_meter *m) { return m && m->has_baseline ? m->baseline_s : 0; }
 
 double jp_meter_joules_above_baseline(const jp_meter *m, int domain)
 {
@@ -708,6 +740,17 @@ uint64_t jp_meter_glitches(const jp_meter *m) { return m ? m->glitches : 0; }
 uint64_t jp_meter_wraps(const jp_meter *m) { return m ? m->wraps : 0; }
 
 size_t jp_meter_sample_count(const jp_meter *m) { return m ? m->ns : 0; }
+
+uint64_t jp_meter_samples_taken(const jp_meter *m)
+{
+    if (!m) return 0;
+    /* callable while the sampler runs: the object is the caller's, only the pointer is const */
+    jp_meter *mm = (jp_meter *)(uintptr_t)m;
+    pthread_mutex_lock(&mm->mu);
+    uint64_t n = mm->taken;
+    pthread_mutex_unlock(&mm->mu);
+    return n;
+}
 
 double jp_meter_sample_time(const jp_meter *m, size_t s) { return m && s < m->ns ? m->tl_t[s] : 0; }
 

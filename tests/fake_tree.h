@@ -13,7 +13,7 @@ void ft_rmroot(char *root);
 /* Writes text to root/relpath (printf-style relpath is not used: pass a full relative path),
  * creating parent directories. Atomic (write to a temporary name, then rename), so that a
  * meter reading concurrently never sees a half-written value. */
-void ft_write(const char *root, const char *relpath, const char *fmt, ...);
+void ft_write(const char *root, const char *relpath, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Writes raw bytes (for binary files such as a fake /dev/cpu/N/msr). Also atomic. */
 void ft_write_bytes(const char *root, const char *relpath, const void *data, size_t len);
 /* mkdir -p root/relpath */

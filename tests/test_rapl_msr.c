@@ -497,28 +497,33 @@ static void test_vanished_device(void **state)
 
 /* ---- the meter end to end, with counters that advance at a known power ------------------------- */
 
+/*
+ * The counters advance in steps of STEP_S of "counter time" at the writer's powers, each step
+ * written after the meter has taken a sample and 2 ms more, and seen by a sample before the next:
+ * so every wrap is seen and the energy is known whatever the machine's load (no clock decides it),
+ * and no step can look like more power than 1 J / 2 ms.
+ */
+#define STEP_S 0.05
+#define STEPS 30
+
 struct writer {
     const char *root;
     bool amd;
     unsigned esu;
     double pkg_w, dram_w, core_w; /* core_w: Intel PP0, or per AMD core */
-    double t0;
-    atomic_bool stop;
-    atomic_int writes;
 };
 
-/* A counter that started just below the wrap, at `watts` since t0, masked to 32 bits, with junk in
- * the reserved upper half. */
+/* A counter that started just below the wrap, at `watts` for t seconds, masked to 32 bits, with
+ * junk in the reserved upper half. */
 static uint64_t counter(double watts, double t, double jpu, uint32_t start)
 {
-    uint64_t units = (uint64_t)(watts * t / jpu);
+    uint64_t units = (uint64_t)llround(watts * t / jpu);
     return 0xA5A5000000000000ull | ((start + units) & 0xFFFFFFFFull);
 }
 
-static void writer_write(struct writer *w)
+static void writer_write(struct writer *w, double t)
 {
     double jpu = ldexp(1.0, -(int)w->esu);
-    double t = jp_now() - w->t0;
     if (!w->amd) {
         for (int cpu = 0; cpu < 4; cpu += 2) { /* CPUs 0 and 2 represent the packages */
             struct msr_val v[] = {
@@ -536,18 +541,18 @@ static void writer_write(struct writer *w)
                           (uint32_t)counter(w->core_w, t, jpu, 0xFFF00000u + (uint32_t)cpu));
         }
     }
-    atomic_fetch_add(&w->writes, 1);
 }
 
-static void *writer_main(void *arg)
+/* Waits until the meter has taken a sample that began after this call. */
+static void wait_sample(jp_meter *m)
 {
-    struct writer *w = arg;
-    while (!atomic_load(&w->stop)) {
-        writer_write(w);
-        struct timespec ts = {0, 5 * 1000 * 1000};
+    uint64_t n = jp_meter_samples_taken(m);
+    double deadline = jp_now() + 60;
+    while (jp_meter_samples_taken(m) <= n) {
+        if (jp_now() > deadline) fail_msg("the meter took no sample in 60 s");
+        struct timespec ts = {0, 200 * 1000};
         nanosleep(&ts, NULL);
     }
-    return NULL;
 }
 
 static int meter_domain(jp_meter *m, const char *name)
@@ -557,23 +562,16 @@ static int meter_domain(jp_meter *m, const char *name)
     return -1;
 }
 
-static void check_close(const char *what, double got, double want)
+/* Counters hold whole units of 2^-esu J: a figure is exact to one unit per step. */
+static void check_exact(const char *what, double got, double want, double jpu)
 {
-    printf("# %-10s measured %8.3f J, expected %8.3f J (%+.2f%%)\n", what, got, want,
-           want > 0 ? 100.0 * (got - want) / want : 0.0);
-    assert_true(fabs(got - want) <= 0.05 * want);
+    printf("# %-10s measured %10.6f J, expected %10.6f J\n", what, got, want);
+    assert_true(fabs(got - want) <= (STEPS + 1) * jpu);
 }
 
-static void run_meter(struct writer *w, double seconds, const char *const *names, const double *watts,
-                      size_t n)
+static void run_meter(struct writer *w, const char *const *names, const double *watts, size_t n)
 {
-    w->t0 = jp_now();
-    atomic_store(&w->stop, false);
-    atomic_store(&w->writes, 0);
-    writer_write(w); /* files exist before the meter opens */
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, writer_main, w), 0);
-
+    writer_write(w, 0); /* files exist before the meter opens */
     jp_meter_config cfg;
     jp_meter_config_init(&cfg);
     cfg.source = "rapl-msr";
@@ -583,26 +581,28 @@ static void run_meter(struct writer *w, double seconds, const char *const *names
     if (rc != JP_OK) printf("# jp_meter_open: %s\n", jp_last_error());
     assert_int_equal(rc, JP_OK);
     assert_int_equal(jp_meter_start(m), JP_OK);
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    nanosleep(&ts, NULL);
+    for (int k = 1; k <= STEPS; k++) {
+        wait_sample(m);
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        writer_write(w, k * STEP_S);
+    }
+    wait_sample(m);
     assert_int_equal(jp_meter_stop(m), JP_OK);
-    atomic_store(&w->stop, true);
-    pthread_join(th, NULL);
 
-    double dur = jp_meter_duration(m);
-    printf("# duration %.3f s, interval %.4f s, %llu wraps, %llu glitches, %d counter writes\n", dur,
-           jp_meter_interval(m), (unsigned long long)jp_meter_wraps(m),
-           (unsigned long long)jp_meter_glitches(m), atomic_load(&w->writes));
-    assert_true(dur > seconds * 0.9 && dur < seconds * 1.5);
+    printf("# %d steps of %.2f s, interval %.4f s, %llu wraps, %llu glitches\n", STEPS, STEP_S, jp_meter_interval(m),
+           (unsigned long long)jp_meter_wraps(m), (unsigned long long)jp_meter_glitches(m));
+    double jpu = ldexp(1.0, -(int)w->esu);
     for (size_t i = 0; i < n; i++) {
         int d = meter_domain(m, names[i]);
         if (d < 0) printf("# no domain %s\n", names[i]);
         assert_true(d >= 0);
         assert_string_equal(jp_meter_domain_source(m, (size_t)d), "rapl-msr");
-        check_close(names[i], jp_meter_joules(m, d), watts[i] * dur);
+        check_exact(names[i], jp_meter_joules(m, d), watts[i] * STEPS * STEP_S, jpu);
     }
-    /* 2^32 units at 2^-30 J = 4 J per wrap: the package counters wrap several times per second */
+    /* 2^32 units at 2^-30 J = 4 J per wrap: the package counters wrap several times over 30 J */
     assert_true(jp_meter_wraps(m) >= 4);
+    assert_int_equal(jp_meter_glitches(m), 0);
     jp_meter_close(m);
 }
 
@@ -621,7 +621,7 @@ static void test_meter_intel_wraps(void **state)
     w.core_w = 12;
     static const char *const names[] = {"package-0", "dram-0", "core-0", "package-1", "dram-1"};
     static const double watts[] = {20, 10, 12, 20, 10};
-    run_meter(&w, 1.5, names, watts, 5);
+    run_meter(&w, names, watts, 5);
     ft_rmroot(root);
 }
 
@@ -640,7 +640,7 @@ static void test_meter_amd_wraps(void **state)
     w.core_w = 6; /* per core; two cores per package */
     static const char *const names[] = {"package-0", "core-0", "package-1", "core-1"};
     static const double watts[] = {30, 12, 30, 12};
-    run_meter(&w, 1.5, names, watts, 4);
+    run_meter(&w, names, watts, 4);
     ft_rmroot(root);
 }
 

@@ -127,7 +127,7 @@ class Tracker:
     # ---- measuring --------------------------------------------------------------------------------
 
     def start(self):
-        """Opens the energy sources and starts measuring (phase "run" until phase() names one)."""
+        """Opens the energy sources and starts measuring (phase "run", unless phase() names it: what came before the first phase() belongs to it)."""
         if self._m is not None:
             raise JouleprintError("Tracker.start: this tracker is already measuring", -7)
         L = _lib.lib()

@@ -343,16 +343,12 @@ struct model_ctx {
 
 static void add_phase_figures(struct jp_bench_model *bm, jp_meter *m, int run_index)
 {
-    /* the moments between the start and a command's first phase mark (starting the process)
-     * belong to that first phase */
-    size_t first = jp_meter_phase_count(m) > 1 && !strcmp(jp_meter_phase_name(m, 0), "run") ? 1 : 0;
-    for (size_t p = first; p < jp_meter_phase_count(m); p++) {
+    /* by name: the moments before a command's first mark (starting the process) are in its first
+     * phase (see jp_meter_phase), and a name marked twice in one run counts once, with both parts */
+    for (size_t p = 0; p < jp_meter_phase_count(m); p++) {
         const char *name = jp_meter_phase_name(m, p);
-        double j = jp_meter_phase_joules(m, p, JP_TOTAL), sec = jp_meter_phase_duration(m, p);
-        if (first && p == 1) {
-            j += jp_meter_phase_joules(m, 0, JP_TOTAL);
-            sec += jp_meter_phase_duration(m, 0);
-        }
+        if (jp_meter_phase_index(m, name) != (int)p) continue;
+        double j = jp_meter_phase_joules_by_name(m, name, JP_TOTAL), sec = jp_meter_phase_duration_by_name(m, name);
         size_t k = 0;
         while (k < bm->nphases && strcmp(bm->phases[k].name, name)) k++;
         if (k == bm->nphases) {

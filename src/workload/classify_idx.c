@@ -92,14 +92,14 @@ void jp_idx_free(jp_idx_images *d)
 int jp_idx_read(const char *images_path, const char *labels_path, jp_idx_images *out)
 {
     memset(out, 0, sizeof *out);
-    uint32_t dims[3];
+    uint32_t dims[3] = {0, 0, 0};
     int rc = read_idx(images_path, 3, dims, &out->pixels);
     if (rc) return rc;
     out->n = (int)dims[0];
     out->rows = (int)dims[1];
     out->cols = (int)dims[2];
     if (labels_path) {
-        uint32_t ld[1];
+        uint32_t ld[1] = {0};
         if ((rc = read_idx(labels_path, 1, ld, &out->labels))) {
             jp_idx_free(out);
             return rc;
