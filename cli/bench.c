@@ -25,9 +25,9 @@ static const char help[] =
     "A model is an external command with placeholders ({inputs}: a file listing the items,\n"
     "{outputs}: where it writes one prediction per line, {n}: the item count), or a builtin. A\n"
     "command may print \"JOULEPRINT PHASE load\" and \"JOULEPRINT PHASE infer\" to split its energy.\n"
-    "See src/bench/spec.h or examples/*.yaml for the spec format.\n"
+    "See src/bench/spec.h, examples/study.yaml or examples/seed/*.yaml for the spec format.\n"
     "\n"
-    "  --check            validate SPEC and exit\n"
+    "  --check            validate SPEC and exit (every error is listed, one line each)\n"
     "  --db PATH          the results store (default jouleprint.db)\n"
     "  --no-store         do not store the run\n"
     "  --region R         carbon region (default: the spec's, $JP_REGION, else the world average)\n"
@@ -40,9 +40,9 @@ static const char help[] =
     "exit status: 0 every model ran, 4 some model failed or timed out, 130 interrupted\n"
     "\n"
     "examples:\n"
-    "  jouleprint bench --check examples/seed-ocr.yaml\n"
-    "  jouleprint bench --region gcp:us-west1 examples/quick.yaml\n"
-    "  jouleprint bench -o report.html examples/quick.yaml\n";
+    "  jouleprint bench --check examples/study-quick.yaml\n"
+    "  jouleprint bench --region gcp:us-west1 examples/study-quick.yaml\n"
+    "  jouleprint bench -o report.html examples/study-quick.yaml\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -137,7 +137,7 @@ int cmd_bench(int argc, char **argv)
     const char *db_path = "jouleprint.db", *outpath = NULL, *format = NULL, *workdir = NULL;
     int check = 0, store = 1, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("bench", argc, argv, "o:h", longopts)) != -1) {
         switch (opt) {
         case 'c': check = 1; break;
         case 'd': db_path = optarg; break;
@@ -169,7 +169,6 @@ int cmd_bench(int argc, char **argv)
         default: {
             int r = cli_meter_option("bench", &mo, opt, optarg);
             if (r == 1) break;
-            if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
         }
@@ -179,21 +178,33 @@ int cmd_bench(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     enum jp_report_format fmt = JP_REPORT_TABLE;
-    if (format) {
-        if (jp_report_format_parse(format, &fmt) != JP_OK) {
-            cli_error("bench", "--format: %s", jp_last_error());
-            return CLI_EXIT_USAGE;
-        }
-    } else if (outpath) {
-        fmt = jp_report_format_for_path(outpath);
+    if (format && jp_report_format_parse(format, &fmt) != JP_OK) {
+        cli_error("bench", "--format: %s", jp_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    if (outpath && strcmp(outpath, "-") && jp_report_format_for_output(outpath, format ? &fmt : NULL, &fmt) != JP_OK) {
+        cli_error("bench", "-o %s", jp_last_error());
+        return CLI_EXIT_USAGE;
     }
     if (mo.baseline_s > 0) {
         cli_error("bench", "--baseline: set the session's idle baseline in the spec (baseline: 5s)");
         return CLI_EXIT_USAGE;
     }
     struct jp_spec spec;
-    if (jp_spec_load(argv[optind], &spec) != JP_OK) {
-        fprintf(stderr, "jouleprint bench: %s\n", jp_last_error());
+    static char errors[32768];
+    int nerrors = 0;
+    if (jp_spec_load_all(argv[optind], &spec, errors, sizeof errors, &nerrors) != JP_OK) {
+        /* every error, one line each, so that one --check shows everything to fix */
+        for (char *line = errors, *nl; *line; line = nl + 1) {
+            nl = strchr(line, '\n');
+            if (!nl) break;
+            *nl = '\0';
+            cli_error("bench", "%s", line);
+        }
+        int shown = 0;
+        for (const char *p = errors; *p; p++) shown += *p == '\n' ? 1 : 0;
+        if (nerrors > shown) cli_error("bench", "... and %d more errors", nerrors - shown);
+        if (nerrors > 1) cli_error("bench", "%s: %d errors", argv[optind], nerrors);
         return CLI_EXIT_USAGE;
     }
     if (o.region) {

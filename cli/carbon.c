@@ -274,7 +274,7 @@ int cmd_carbon(int argc, char **argv)
     if (!cmp) return CLI_EXIT_FAIL;
     int rc = CLI_EXIT_USAGE;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("carbon", argc, argv, "h", longopts)) != -1) {
         switch (opt) {
         case 'e': energy = optarg; break;
         case 'R': region = optarg; break;
@@ -302,7 +302,7 @@ int cmd_carbon(int argc, char **argv)
             fputs(help, stdout);
             rc = 0;
             goto out;
-        default: fputs(help, stderr); goto out;
+        default: goto out;
         }
     }
     for (int i = optind; i < argc; i++) {

@@ -194,7 +194,7 @@ int cmd_classify(int argc, char **argv)
     int list = 0, json = 0, opt;
     const char *region = NULL, *outpath = NULL;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "m:n:b:t:o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("classify", argc, argv, "m:n:b:t:o:h", longopts)) != -1) {
         char *end;
         long v;
         switch (opt) {
@@ -224,7 +224,6 @@ int cmd_classify(int argc, char **argv)
         default: {
             int r = cli_meter_option("classify", &mo, opt, optarg);
             if (r == 1) break;
-            if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
         }

@@ -2,6 +2,7 @@
 #ifndef JP_CLI_H
 #define JP_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "jouleprint.h"
@@ -47,6 +48,15 @@ int cli_text_width(const char *s);
 /* An intensity as published, at most 2 decimals: "448", "97.85". */
 void cli_format_intensity(double g_per_kwh, char *buf, size_t len);
 
+/* getopt_long for a subcommand: a mistyped option or one missing its value gets one line,
+ * "jouleprint <cmd>: unknown option '--repat' (did you mean --repeat?); see jouleprint <cmd> --help",
+ * and '?' is returned (the caller exits with CLI_EXIT_USAGE, printing nothing more). */
+struct option;
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* The candidate closest to word by edit distance when it is close enough to be a slip (at most 2
+ * edits, and fewer than half of word's letters), else NULL. */
+const char *cli_closest(const char *word, const char *const *candidates, size_t n);
+
 /* Prints "jouleprint <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -55,6 +65,9 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * child tree's CPU time (user+system, including waited-for descendants). Returns 0, or -1 with a
  * message printed when the command cannot be started. */
 int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s);
+/* When the tool's report goes to stdout (-o -, --export-json -), the commands cli_run starts from
+ * then on write their stdout to stderr instead, so that stdout carries the report alone. */
+void cli_run_stdout_to_stderr(bool on);
 
 /* Options shared by the measuring subcommands. Returns 1 if opt was one of them (consumed),
  * 0 if not, -1 on a bad value (message printed). */

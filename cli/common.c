@@ -25,6 +25,87 @@ void cli_error(const char *cmd, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return (size_t)-1;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_closest(const char *word, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, len = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best && best_d <= 2 && 2 * best_d < len ? best : NULL;
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    /* a leading ':' (after '+') makes getopt tell a missing value from an unknown option */
+    char so[128];
+    bool plus = shortopts[0] == '+';
+    snprintf(so, sizeof so, "%s:%s", plus ? "+" : "", shortopts + plus);
+    opterr = 0;
+    int prev = optind;
+    int opt = getopt_long(argc, argv, so, longopts, NULL);
+    if (opt != '?' && opt != ':') return opt;
+    /* the word at fault: getopt has moved past it, unless it stopped inside a cluster (-rx) */
+    const char *word = optind > prev && optind - 1 < argc ? argv[optind - 1] : argv[prev < argc ? prev : argc - 1];
+    char name[64];
+    if (optopt && !(word[0] == '-' && word[1] == '-')) {
+        snprintf(name, sizeof name, "-%c", optopt);
+    } else {
+        size_t k = strcspn(word, "=");
+        snprintf(name, sizeof name, "%.*s", (int)(k < 60 ? k : 60), word);
+    }
+    if (opt == ':') {
+        cli_error(cmd, "option '%s' needs a value; see jouleprint %s --help", name, cmd);
+        return '?';
+    }
+    const char *names[64];
+    size_t n = 0;
+    for (const struct option *o = longopts; o && o->name && n < 64; o++) names[n++] = o->name;
+    const char *sug = name[0] == '-' && name[1] == '-' ? cli_closest(name + 2, names, n) : NULL;
+    /* an ambiguous prefix (--re: --repeat or --region) is also reported by getopt as '?' */
+    size_t matches = 0;
+    const char *first = NULL;
+    if (name[0] == '-' && name[1] == '-' && name[2])
+        for (size_t i = 0; i < n; i++)
+            if (!strncmp(names[i], name + 2, strlen(name + 2)) && matches++ == 0) first = names[i];
+    if (matches > 1)
+        cli_error(cmd, "option '%s' is ambiguous (--%s and %zu more); see jouleprint %s --help", name, first, matches - 1, cmd);
+    else if (sug)
+        cli_error(cmd, "unknown option '%s' (did you mean --%s?); see jouleprint %s --help", name, sug, cmd);
+    else
+        cli_error(cmd, "unknown option '%s'; see jouleprint %s --help", name, cmd);
+    return '?';
+}
+
+static bool child_stdout_to_stderr;
+
+void cli_run_stdout_to_stderr(bool on) { child_stdout_to_stderr = on; }
+
 int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s)
 {
     int fds[2];
@@ -44,6 +125,7 @@ int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double 
         close(fds[0]);
         signal(SIGINT, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
+        if (child_stdout_to_stderr && dup2(2, 1) < 0) _exit(CLI_EXIT_NOEXEC);
         execvp(argv[0], argv);
         int e = errno;
         ssize_t w = write(fds[1], &e, sizeof e);

@@ -92,6 +92,10 @@ int main(int argc, char **argv)
         if (commands[i].runs_tesseract) limit_openmp(argv);
         return commands[i].run(argc - 1, argv + 1);
     }
-    fprintf(stderr, "jouleprint: unknown command '%s' (jouleprint --help lists them)\n", cmd);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+    const char *sug = cli_closest(cmd, names, sizeof commands / sizeof commands[0]);
+    if (sug) fprintf(stderr, "jouleprint: unknown command '%s' (did you mean %s?); jouleprint --help lists them\n", cmd, sug);
+    else fprintf(stderr, "jouleprint: unknown command '%s'; jouleprint --help lists them\n", cmd);
     return CLI_EXIT_USAGE;
 }

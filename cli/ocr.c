@@ -291,7 +291,7 @@ int cmd_ocr(int argc, char **argv)
     const char *model_arg = NULL, *region = NULL, *outpath = NULL;
     int json = 0, list = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "m:d:n:t:o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("ocr", argc, argv, "m:d:n:t:o:h", longopts)) != -1) {
         char *end;
         long v;
         switch (opt) {
@@ -318,7 +318,6 @@ int cmd_ocr(int argc, char **argv)
         default: {
             int r = cli_meter_option("ocr", &mo, opt, optarg);
             if (r == 1) break;
-            if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
         }

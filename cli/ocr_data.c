@@ -45,7 +45,7 @@ int cmd_ocr_data(int argc, char **argv)
     const char *dir = NULL;
     int json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "n:s:o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("ocr-data", argc, argv, "n:s:o:h", longopts)) != -1) {
         char *end;
         switch (opt) {
         case 'n':
@@ -67,7 +67,7 @@ int cmd_ocr_data(int argc, char **argv)
         case 'o': dir = optarg; break;
         case 'j': json = 1; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return CLI_EXIT_USAGE;
+        default: return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {

@@ -113,7 +113,7 @@ int cmd_plan(int argc, char **argv)
     memset(&req, 0, sizeof req);
     req.window_start = req.window_end = req.now = NAN;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("plan", argc, argv, "h", longopts)) != -1) {
         switch (opt) {
         case 'e': energy = optarg; break;
         case 'd': duration = optarg; break;
@@ -130,7 +130,7 @@ int cmd_plan(int argc, char **argv)
             break;
         case 'j': json = 1; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return CLI_EXIT_USAGE;
+        default: return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {

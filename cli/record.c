@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -14,7 +15,8 @@ static const char help[] =
     "(%) and memory (MiB) where a GPU source gives them, with a header. A short\n"
     "summary goes to stderr. The exit status is COMMAND's.\n"
     "\n"
-    "  -o, --output FILE  the CSV to write (required; - for stdout)\n" CLI_METER_HELP
+    "  -o, --output FILE  the CSV to write (required; - for stdout, and then COMMAND's own stdout\n"
+    "                     goes to stderr, so that stdout carries the timeline alone)\n" CLI_METER_HELP
     "\n"
     "example:\n"
     "  jouleprint record --interval 10ms -o power.csv -- python3 train.py\n";
@@ -28,7 +30,7 @@ int cmd_record(int argc, char **argv)
     const char *outpath = NULL;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("record", argc, argv, "+o:h", longopts)) != -1) {
         if (opt == 'o') outpath = optarg;
         else if (opt == 'h') {
             fputs(help, stdout);
@@ -36,7 +38,6 @@ int cmd_record(int argc, char **argv)
         } else {
             int r = cli_meter_option("record", &mo, opt, optarg);
             if (r == 1) continue;
-            if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
     }
@@ -48,6 +49,15 @@ int cmd_record(int argc, char **argv)
         cli_error("record", "no command to measure: jouleprint record -o FILE.csv -- COMMAND [ARGS...]");
         return CLI_EXIT_USAGE;
     }
+    if (strcmp(outpath, "-")) {
+        const char *slash = strrchr(outpath, '/'), *base = slash ? slash + 1 : outpath, *dot = strrchr(base, '.');
+        if (dot && dot != base && strcasecmp(dot, ".csv")) {
+            cli_error("record", "-o %s: the timeline is CSV: expected a .csv file (or - for stdout)", outpath);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    /* stdout carries the timeline alone: the command's own output goes to stderr */
+    cli_run_stdout_to_stderr(!strcmp(outpath, "-"));
     char **cmdv = argv + optind;
     FILE *out = cli_open_out("record", outpath);
     if (!out) return CLI_EXIT_FAIL;

@@ -77,7 +77,7 @@ int cmd_regions(int argc, char **argv)
     const char *provider = NULL, *search = NULL, *sort = NULL;
     int year = 0, json = 0, seed = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("regions", argc, argv, "h", longopts)) != -1) {
         switch (opt) {
         case 'P':
             if (!strcmp(optarg, "gcp") || !strcmp(optarg, "google"))
@@ -112,7 +112,7 @@ int cmd_regions(int argc, char **argv)
         case 'S': seed = 1; break;
         case 'j': json = 1; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return CLI_EXIT_USAGE;
+        default: return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {

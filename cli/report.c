@@ -29,7 +29,7 @@ static const char help[] =
     "                             accuracy with the Pareto front, energy per item by model, CO2e by\n"
     "                             region, the power timeline of each model; then the tables\n"
     "  -o, --output FILE  write to FILE (default: stdout); without --format, the extension of FILE\n"
-    "                     chooses it (.csv, .json, .md, .html)\n"
+    "                     chooses it (.txt, .csv, .json, .md, .html; another one is refused)\n"
     "\n"
     "Figures that come from the power model (no energy counter could be read) are marked ESTIMATED\n"
     "in every format. Energy per item is the inference phase's energy over the items timed.\n"
@@ -70,7 +70,7 @@ int cmd_report(int argc, char **argv)
     enum jp_report_format fmt = JP_REPORT_TABLE;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("report", argc, argv, "f:o:h", longopts)) != -1) {
         switch (opt) {
         case 'd': db_path = optarg; break;
         case 'r':
@@ -90,7 +90,7 @@ int cmd_report(int argc, char **argv)
             break;
         case 'o': outpath = optarg; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return CLI_EXIT_USAGE;
+        default: return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -101,7 +101,10 @@ int cmd_report(int argc, char **argv)
         cli_error("report", "--list and --run: choose one");
         return CLI_EXIT_USAGE;
     }
-    if (!have_format && outpath && strcmp(outpath, "-")) fmt = jp_report_format_for_path(outpath);
+    if (outpath && strcmp(outpath, "-") && jp_report_format_for_output(outpath, have_format ? &fmt : NULL, &fmt) != JP_OK) {
+        cli_error("report", "-o %s", jp_last_error());
+        return CLI_EXIT_USAGE;
+    }
     if (list && fmt == JP_REPORT_HTML) {
         cli_error("report", "--list writes table, csv, json or md; render one run as html with --run ID");
         return CLI_EXIT_USAGE;

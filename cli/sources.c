@@ -24,13 +24,12 @@ int cmd_sources(int argc, char **argv)
     static const struct option longopts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
     int json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("sources", argc, argv, "h", longopts)) != -1) {
         if (opt == 'j') json = 1;
         else if (opt == 'h') {
             fputs(help, stdout);
             return 0;
         } else {
-            fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
     }

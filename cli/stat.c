@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -14,7 +15,10 @@ static const char help[] =
     "power model's estimate), the total, duration, mean and peak power, the share attributed to\n"
     "the command by CPU time, and the carbon for a region. The exit status is COMMAND's.\n"
     "The report goes to stderr (like time and perf stat) so that COMMAND's output stays clean;\n"
-    "-o FILE writes it to a file instead (-o - for stdout).\n"
+    "-o FILE writes it to a file instead. For scripts, --export-json FILE and --export-csv FILE\n"
+    "(hyperfine's names) write the JSON or CSV as well as the report. FILE - is stdout: then stdout\n"
+    "carries that alone, and COMMAND's own stdout goes to stderr (nothing mixed, nothing lost):\n"
+    "  jouleprint stat --export-json - -- COMMAND | jq .energy_j\n"
     "\n"
     "  -r, --repeat N     run N times; report the mean and the spread (default 1)\n"
     "  -w, --warmup N     run N times first without measuring (default 0)\n"
@@ -28,7 +32,10 @@ static const char help[] =
     "      --json         one JSON object (keys: energy_j, duration_s, domains, carbon_g, region,\n"
     "                     exit_status, runs, samples, ...)\n"
     "      --csv          one CSV row per run, with a header\n"
-    "  -o, --output FILE  write the report to FILE\n"
+    "  -o, --output FILE  write the report to FILE instead of stderr (- for stdout); without\n"
+    "                     --json or --csv, a .json or .csv extension chooses the format\n"
+    "      --export-json FILE, --export-csv FILE\n"
+    "                     also write the JSON object or the CSV rows to FILE (- for stdout)\n"
     "      --emissions-csv FILE  also append one row per run to FILE, a CodeCarbon-compatible\n"
     "                     emissions.csv (CodeCarbon's columns and units: kg, kWh; jouleprint's\n"
     "                     own columns at the end; the header written once)\n"
@@ -36,7 +43,8 @@ static const char help[] =
     "\n"
     "examples:\n"
     "  jouleprint stat -- sleep 1\n"
-    "  jouleprint stat -r 5 -w 1 --json -o run.json -- python3 infer.py --batch 64\n"
+    "  jouleprint stat -r 5 -w 1 -o run.json -- python3 infer.py --batch 64\n"
+    "  jouleprint stat --export-json run.json --export-csv runs.csv -- sleep 1\n"
     "  jouleprint stat --baseline 2s --interval 10ms -- ./bench\n"
     "  jouleprint stat --region Oregon --emissions-csv emissions.csv -- python3 train.py\n";
 
@@ -266,15 +274,17 @@ int cmd_stat(int argc, char **argv)
         {"year", required_argument, NULL, 'Y'},   {"intensity", required_argument, NULL, 'I'},
         {"intensity-file", required_argument, NULL, 'F'},
         {"emissions-csv", required_argument, NULL, 'E'}, {"project-name", required_argument, NULL, 'n'},
+        {"export-json", required_argument, NULL, 'J'}, {"export-csv", required_argument, NULL, 'C'},
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     int repeats = 1, warmups = 0, json = 0, csv = 0, opt;
     const char *region = NULL, *outpath = NULL, *emissions_csv = NULL, *project_name = NULL;
+    const char *export_json = NULL, *export_csv = NULL;
     jp_intensity_query iq;
     jp_intensity_query_init(&iq);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+r:w:o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("stat", argc, argv, "+r:w:o:h", longopts)) != -1) {
         char *end;
         switch (opt) {
         case 'r':
@@ -325,11 +335,12 @@ int cmd_stat(int argc, char **argv)
         case 'j': json = 1; break;
         case 'c': csv = 1; break;
         case 'o': outpath = optarg; break;
+        case 'J': export_json = optarg; break;
+        case 'C': export_csv = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
             int r = cli_meter_option("stat", &mo, opt, optarg);
             if (r == 1) break;
-            if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
         }
@@ -338,6 +349,29 @@ int cmd_stat(int argc, char **argv)
         cli_error("stat", "--json and --csv: choose one");
         return CLI_EXIT_USAGE;
     }
+    if (outpath && strcmp(outpath, "-")) {
+        /* the extension chooses the format unless --json or --csv does */
+        const char *slash = strrchr(outpath, '/'), *base = slash ? slash + 1 : outpath, *dot = strrchr(base, '.');
+        int ext_json = dot && !strcasecmp(dot, ".json"), ext_csv = dot && !strcasecmp(dot, ".csv");
+        int ext_txt = !dot || dot == base || !strcasecmp(dot, ".txt");
+        if (!ext_json && !ext_csv && !ext_txt && !json && !csv) {
+            cli_error("stat", "-o %s: unknown extension \"%s\": expected .txt (the report), .json or .csv, or choose "
+                      "the format with --json or --csv", outpath, dot);
+            return CLI_EXIT_USAGE;
+        }
+        if (!json && !csv) {
+            json = ext_json;
+            csv = ext_csv;
+        }
+    }
+    int to_stdout = (outpath && !strcmp(outpath, "-")) + (export_json && !strcmp(export_json, "-")) +
+                    (export_csv && !strcmp(export_csv, "-"));
+    if (to_stdout > 1) {
+        cli_error("stat", "only one of -o, --export-json and --export-csv can be - (stdout)");
+        return CLI_EXIT_USAGE;
+    }
+    /* stdout carries the report alone: the command's own output goes to stderr */
+    cli_run_stdout_to_stderr(to_stdout > 0);
     if (optind >= argc) {
         cli_error("stat", "no command to measure: jouleprint stat [options] -- COMMAND [ARGS...]");
         return CLI_EXIT_USAGE;
@@ -426,6 +460,18 @@ int cmd_stat(int argc, char **argv)
     else if (csv) write_csv(out, m, runs, repeats, &ci);
     else write_human(out, m, cmdv, runs, repeats, warmups, &ci, mo.cfg.interval_s);
     if (out != stderr && cli_close_out("stat", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+    for (int k = 0; k < 2; k++) {
+        const char *path = k ? export_csv : export_json;
+        if (!path) continue;
+        FILE *f = cli_open_out("stat", path);
+        if (!f) {
+            rc = CLI_EXIT_FAIL;
+            continue;
+        }
+        if (k) write_csv(f, m, runs, repeats, &ci);
+        else write_json(f, m, cmdv, runs, repeats, warmups, &ci);
+        if (cli_close_out("stat", f, path) != 0) rc = CLI_EXIT_FAIL;
+    }
     if (!rc) rc = first_failure(runs, repeats);
     if (!rc && emissions_failed) rc = CLI_EXIT_FAIL;
 done:

@@ -62,7 +62,7 @@ int cmd_study(int argc, char **argv)
     const char *dir = "study", *db_path = "jouleprint.db", *spec_file = NULL;
     int quick = 0, json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt("study", argc, argv, "o:h", longopts)) != -1) {
         switch (opt) {
         case 'q': quick = 1; break;
         case 'R': o.region = optarg; break;
@@ -74,7 +74,6 @@ int cmd_study(int argc, char **argv)
         default: {
             int r = cli_meter_option("study", &mo, opt, optarg);
             if (r == 1) break;
-            if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
         }
         }

@@ -36,6 +36,20 @@ static int parse_with_units(const char *text, const struct unit *units, const ch
             return JP_OK;
         }
     }
+    /* the same letters in another case: units are case-sensitive (mWh and MWh differ by 1e9), so
+     * say which spelling was probably meant rather than guess */
+    const char *alt[2] = {NULL, NULL};
+    int nalt = 0;
+    for (const struct unit *u = units; u->name && nalt < 2; u++)
+        if (strcasecmp(end, u->name) == 0) alt[nalt++] = u->name;
+    int numlen = (int)(end - text);
+    while (numlen > 0 && text[numlen - 1] == ' ') numlen--;
+    if (nalt == 1)
+        return jp_fail(JP_ERR_PARSE, "%s \"%s\": unknown unit \"%s\" (units are case-sensitive): did you mean %.*s%s?", what,
+                       text, end, numlen, text, alt[0]);
+    if (nalt == 2)
+        return jp_fail(JP_ERR_PARSE, "%s \"%s\": unknown unit \"%s\" (units are case-sensitive): did you mean %.*s%s or %.*s%s?",
+                       what, text, end, numlen, text, alt[0], numlen, text, alt[1]);
     return jp_fail(JP_ERR_PARSE, "%s \"%s\": unknown unit \"%s\", expected e.g. %s", what, text, end, expected);
 }
 
@@ -50,7 +64,7 @@ int jp_parse_duration(const char *text, double *seconds)
 int jp_parse_energy(const char *text, double *joules)
 {
     static const struct unit units[] = {
-        {"J", 1.0}, {"mJ", 1e-3}, {"kJ", 1e3}, {"MJ", 1e6}, {"GJ", 1e9}, {"Wh", 3600.0},
+        {"J", 1.0}, {"mJ", 1e-3}, {"kJ", 1e3}, {"MJ", 1e6}, {"GJ", 1e9}, {"mWh", 3.6}, {"Wh", 3600.0},
         {"kWh", 3.6e6}, {"MWh", 3.6e9}, {"GWh", 3.6e12}, {NULL, 0}};
     return parse_with_units(text, units, "energy", "12J, 3.5kJ, 2Wh, 143.8MWh", joules);
 }

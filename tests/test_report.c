@@ -83,12 +83,27 @@ static void test_format_names(void **state)
     assert_int_equal(f, JP_REPORT_MD);
     assert_int_equal(jp_report_format_parse("pdf", &f), JP_ERR_INVAL);
     contains(jp_last_error(), "table, csv, json, md or html");
-    assert_int_equal(jp_report_format_for_path("out/run.HTML"), JP_REPORT_HTML);
-    assert_int_equal(jp_report_format_for_path("run.csv"), JP_REPORT_CSV);
-    assert_int_equal(jp_report_format_for_path("run.json"), JP_REPORT_JSON);
-    assert_int_equal(jp_report_format_for_path("run.md"), JP_REPORT_MD);
-    assert_int_equal(jp_report_format_for_path("run.txt"), JP_REPORT_TABLE);
-    assert_int_equal(jp_report_format_for_path("dir.d/run"), JP_REPORT_TABLE);
+    bool known;
+    assert_int_equal(jp_report_format_for_path("out/run.HTML", &known), JP_REPORT_HTML);
+    assert_int_equal(jp_report_format_for_path("run.csv", &known), JP_REPORT_CSV);
+    assert_int_equal(jp_report_format_for_path("run.json", &known), JP_REPORT_JSON);
+    assert_int_equal(jp_report_format_for_path("run.md", &known), JP_REPORT_MD);
+    assert_int_equal(jp_report_format_for_path("run.txt", &known), JP_REPORT_TABLE);
+    assert_true(known);
+    assert_int_equal(jp_report_format_for_path("dir.d/run", &known), JP_REPORT_TABLE);
+    assert_true(known);
+    /* an extension that names no format is refused for -o, unless the format is asked for */
+    jp_report_format_for_path("x.pdf", &known);
+    assert_false(known);
+    assert_int_equal(jp_report_format_for_output("x.pdf", NULL, &f), JP_ERR_INVAL);
+    contains(jp_last_error(), "x.pdf: unknown extension \".pdf\"");
+    enum jp_report_format csv = JP_REPORT_CSV;
+    assert_int_equal(jp_report_format_for_output("x.pdf", &csv, &f), JP_OK);
+    assert_int_equal(f, JP_REPORT_CSV);
+    assert_int_equal(jp_report_format_for_output("x.json", &csv, &f), JP_OK); /* --format wins */
+    assert_int_equal(f, JP_REPORT_CSV);
+    assert_int_equal(jp_report_format_for_output("out.d/run", NULL, &f), JP_OK);
+    assert_int_equal(f, JP_REPORT_TABLE);
 }
 
 static void test_conclusions(void **state)
@@ -510,6 +525,15 @@ static void test_cli(void **state)
     e = slurp(err);
     contains(e, "table, csv, json, md or html");
     free(e);
+    /* -o x.pdf: refused, and nothing written (it used to write a text table into x.pdf) */
+    char pdf[PATH_MAX + 16];
+    snprintf(pdf, sizeof pdf, "%s/x.pdf", tmpdir);
+    assert_int_equal(run_cli(out, err, (const char *[]){"report", "-o", pdf, NULL}), 2);
+    e = slurp(err);
+    contains(e, "jouleprint report: -o ");
+    contains(e, "unknown extension \".pdf\"");
+    free(e);
+    assert_int_equal(access(pdf, F_OK), -1);
     assert_int_equal(run_cli(out, err, (const char *[]){"report", "--run", "abc", NULL}), 2);
     assert_int_equal(run_cli(out, err, (const char *[]){"report", "--help", NULL}), 0);
     e = slurp(out);

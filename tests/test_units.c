@@ -61,6 +61,19 @@ static void test_energies(void **state)
     assert_int_equal(jp_parse_energy("143.8", &v), JP_ERR_PARSE);
     assert_int_equal(jp_parse_energy("-5J", &v), JP_ERR_RANGE);
     assert_int_equal(jp_parse_energy("5 kwh", &v), JP_ERR_PARSE); /* units are case-sensitive: mWh vs MWh */
+    /* ... and the spelling probably meant is suggested, both where the letters fit two units */
+    assert_non_null(strstr(jp_last_error(), "did you mean 5kWh?"));
+    assert_int_equal(jp_parse_energy("12kwh", &v), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "unknown unit \"kwh\" (units are case-sensitive): did you mean 12kWh?"));
+    assert_int_equal(jp_parse_energy("3mwh", &v), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "did you mean 3mWh or 3MWh?"));
+    assert_float_equal(en("1mWh"), 3.6, 1e-12);
+    assert_float_equal(en("1MWh"), 3.6e9, 0);
+    double d;
+    assert_int_equal(jp_parse_duration("5MS", &d), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "did you mean 5ms?"));
+    assert_int_equal(jp_parse_energy("5 parsecs", &v), JP_ERR_PARSE);
+    assert_null(strstr(jp_last_error(), "did you mean"));
     assert_int_equal(jp_parse_energy("1e999J", &v), JP_ERR_PARSE);
 }
 

@@ -14,29 +14,50 @@
 #include "bench/builtin.h"
 #include "bench/score.h"
 
+/* Validation goes on after an error wherever what follows does not depend on what failed, so that
+ * one run of bench --check lists every error in the spec; each is one line in errs. */
 struct ctx {
     const char *path;
     yaml_document_t *doc;
+    char *errs; /* NULL: not kept */
+    size_t errlen, erroff;
+    int nerr;
+    char first[1024];
+    yaml_node_t *task_node; /* the task being read */
 };
+
+/* Records the error jp_last_error() holds now; returns its code. */
+static int record(struct ctx *c, int rc)
+{
+    const char *e = jp_last_error();
+    if (c->nerr++ == 0) jp_strlcpy(c->first, e, sizeof c->first);
+    if (c->errs && c->erroff < c->errlen) {
+        int n = snprintf(c->errs + c->erroff, c->errlen - c->erroff, "%s\n", e);
+        if (n > 0) c->erroff += (size_t)n;
+        if (c->erroff >= c->errlen) c->erroff = c->errlen; /* full: the rest is counted, not kept */
+    }
+    return rc;
+}
 
 #define LINE(node) ((int)(node)->start_mark.line + 1)
 
-static int err_at(const struct ctx *c, yaml_node_t *n, const char *where, const char *fmt, ...) JP_PRINTF(4, 5);
+static int err_at(struct ctx *c, yaml_node_t *n, const char *where, const char *fmt, ...) JP_PRINTF(4, 5);
 
-static int err_at(const struct ctx *c, yaml_node_t *n, const char *where, const char *fmt, ...)
+static int err_at(struct ctx *c, yaml_node_t *n, const char *where, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return jp_fail(JP_ERR_PARSE, "%s:%d: %s: %s", c->path, n ? LINE(n) : 0, where, msg);
+    jp_fail(JP_ERR_PARSE, "%s:%d: %s: %s", c->path, n ? LINE(n) : 0, where, msg);
+    return record(c, JP_ERR_PARSE);
 }
 
 static const char *scalar(yaml_node_t *n) { return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL; }
 
 /* The value of key in a mapping node, or NULL. */
-static yaml_node_t *get(const struct ctx *c, yaml_node_t *map, const char *key)
+static yaml_node_t *get(struct ctx *c, yaml_node_t *map, const char *key)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         const char *k = scalar(yaml_document_get_node(c->doc, p->key));
@@ -46,7 +67,7 @@ static yaml_node_t *get(const struct ctx *c, yaml_node_t *map, const char *key)
 }
 
 /* Every key of map must be in allowed (NULL-terminated). */
-static int only_keys(const struct ctx *c, yaml_node_t *map, const char *where, const char *const *allowed)
+static int only_keys(struct ctx *c, yaml_node_t *map, const char *where, const char *const *allowed)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
@@ -67,7 +88,7 @@ static int only_keys(const struct ctx *c, yaml_node_t *map, const char *where, c
     return JP_OK;
 }
 
-static int get_string(const struct ctx *c, yaml_node_t *map, const char *key, const char *where, bool required,
+static int get_string(struct ctx *c, yaml_node_t *map, const char *key, const char *where, bool required,
                       char *dst, size_t len)
 {
     yaml_node_t *n = get(c, map, key);
@@ -84,7 +105,7 @@ static int get_string(const struct ctx *c, yaml_node_t *map, const char *key, co
     return JP_OK;
 }
 
-static int get_long(const struct ctx *c, yaml_node_t *map, const char *key, const char *where, long min, long max,
+static int get_long(struct ctx *c, yaml_node_t *map, const char *key, const char *where, long min, long max,
                     long *dst)
 {
     yaml_node_t *n = get(c, map, key);
@@ -102,7 +123,7 @@ static int get_long(const struct ctx *c, yaml_node_t *map, const char *key, cons
     return JP_OK;
 }
 
-static int get_duration(const struct ctx *c, yaml_node_t *map, const char *key, const char *where, double *dst)
+static int get_duration(struct ctx *c, yaml_node_t *map, const char *key, const char *where, double *dst)
 {
     yaml_node_t *n = get(c, map, key);
     if (!n) return JP_OK;
@@ -161,51 +182,61 @@ static bool can_exec(const char *dir, const char *argv0)
     return false;
 }
 
-static int parse_model(const struct ctx *c, const struct jp_spec *spec, struct jp_spec_task *t, yaml_node_t *n,
+static int parse_model(struct ctx *c, const struct jp_spec *spec, struct jp_spec_task *t, yaml_node_t *n,
                        const char *where, struct jp_spec_model *m, long def_repeats, long def_warmup, double def_timeout)
 {
     static const char *const keys[] = {"name", "command", "builtin", "options", "repeats", "warmup", "timeout", NULL};
     if (n->type != YAML_MAPPING_NODE) return err_at(c, n, where, "expected a mapping with name and command or builtin");
-    int rc;
-    if ((rc = only_keys(c, n, where, keys)) != JP_OK) return rc;
+    int rc, bad = JP_OK;
+#define KEEP(call) \
+    if ((rc = (call)) != JP_OK) bad = rc
+    KEEP(only_keys(c, n, where, keys));
     m->line = LINE(n);
-    if ((rc = get_string(c, n, "name", where, true, m->name, sizeof m->name)) != JP_OK) return rc;
-    if ((rc = get_string(c, n, "command", where, false, m->command, sizeof m->command)) != JP_OK) return rc;
-    if ((rc = get_string(c, n, "builtin", where, false, m->builtin, sizeof m->builtin)) != JP_OK) return rc;
-    if (!m->command[0] == !m->builtin[0])
-        return err_at(c, n, where, "needs exactly one of \"command\" (an external program) or \"builtin\" (%s)",
-                      jp_bench_builtin_names());
+    KEEP(get_string(c, n, "name", where, true, m->name, sizeof m->name));
+    KEEP(get_string(c, n, "command", where, false, m->command, sizeof m->command));
+    KEEP(get_string(c, n, "builtin", where, false, m->builtin, sizeof m->builtin));
+    if (!m->command[0] == !m->builtin[0] && !get(c, n, "command") == !get(c, n, "builtin"))
+        bad = err_at(c, n, where, "needs exactly one of \"command\" (an external program) or \"builtin\" (%s)",
+                     jp_bench_builtin_names());
     long repeats = def_repeats, warmup = def_warmup;
-    if ((rc = get_long(c, n, "repeats", where, 1, 1000, &repeats)) != JP_OK) return rc;
-    if ((rc = get_long(c, n, "warmup", where, 0, 1000, &warmup)) != JP_OK) return rc;
+    KEEP(get_long(c, n, "repeats", where, 1, 1000, &repeats));
+    KEEP(get_long(c, n, "warmup", where, 0, 1000, &warmup));
     m->repeats = (int)repeats;
     m->warmup = (int)warmup;
     m->timeout_s = def_timeout;
-    if ((rc = get_duration(c, n, "timeout", where, &m->timeout_s)) != JP_OK) return rc;
+    KEEP(get_duration(c, n, "timeout", where, &m->timeout_s));
     yaml_node_t *opts = get(c, n, "options");
-    if (opts) {
-        if (opts->type != YAML_MAPPING_NODE) return err_at(c, opts, where, "options: expected a mapping of key: value");
+    if (opts && opts->type != YAML_MAPPING_NODE) {
+        bad = err_at(c, opts, where, "options: expected a mapping of key: value");
+    } else if (opts) {
         for (yaml_node_pair_t *p = opts->data.mapping.pairs.start; p < opts->data.mapping.pairs.top; p++) {
             const char *k = scalar(yaml_document_get_node(c->doc, p->key));
             const char *v = scalar(yaml_document_get_node(c->doc, p->value));
-            if (!k || !v) return err_at(c, opts, where, "options: expected plain key: value pairs");
-            if (m->noptions == sizeof m->options / sizeof m->options[0])
-                return err_at(c, opts, where, "options: at most 8");
+            if (!k || !v) {
+                bad = err_at(c, opts, where, "options: expected plain key: value pairs");
+                break;
+            }
+            if (m->noptions == sizeof m->options / sizeof m->options[0]) {
+                bad = err_at(c, opts, where, "options: at most 8");
+                break;
+            }
             jp_strlcpy(m->options[m->noptions].key, k, sizeof m->options[0].key);
             jp_strlcpy(m->options[m->noptions].value, v, sizeof m->options[0].value);
             m->noptions++;
         }
     }
+#undef KEEP
     if (m->builtin[0]) {
         const struct jp_bench_builtin *b = jp_bench_builtin_find(m->builtin);
         if (!b)
             return err_at(c, get(c, n, "builtin"), where, "unknown builtin \"%s\" (this build has: %s)", m->builtin,
                           jp_bench_builtin_names());
         char why[256] = "";
-        if (b->check && b->check(m->options, m->noptions, why, sizeof why) != JP_OK)
+        if (bad == JP_OK && b->check && b->check(m->options, m->noptions, why, sizeof why) != JP_OK)
             return err_at(c, get(c, n, "builtin"), where, "builtin %s: %s", m->builtin, why);
-        return JP_OK;
+        return bad;
     }
+    if (!m->command[0]) return bad;
     /* a command: its words, placeholders and program must make sense now, not after an hour */
     char **argv = jp_spec_argv(m->command, "INPUTS", "OUTPUTS", 1);
     if (!argv) {
@@ -218,62 +249,77 @@ static int parse_model(const struct ctx *c, const struct jp_spec *spec, struct j
     jp_strlcpy(prog, argv[0] ? argv[0] : "", sizeof prog);
     jp_spec_argv_free(argv);
     if (!exec_ok)
-        return err_at(c, get(c, n, "command"), where, "command: \"%s\" is not an executable program (looked in %s)", prog,
-                      strchr(prog, '/') ? "the spec's folder" : "PATH");
+        bad = err_at(c, get(c, n, "command"), where, "command: \"%s\" is not an executable program (looked in %s)", prog,
+                     strchr(prog, '/') ? "the spec's folder" : "PATH");
     if (strcmp(t->scorer, "none") && !strstr(m->command, "{outputs}"))
-        return err_at(c, get(c, n, "command"), where,
-                      "command: no {outputs} placeholder, so there are no predictions to score (scorer %s)", t->scorer);
-    if (t->items[0] == '\0')
-        return err_at(c, n, where, "a command needs the task's \"items\" file to read");
-    return JP_OK;
+        bad = err_at(c, get(c, n, "command"), where,
+                     "command: no {outputs} placeholder, so there are no predictions to score (scorer %s)", t->scorer);
+    if (t->items[0] == '\0' && !get(c, c->task_node, "items"))
+        bad = err_at(c, n, where, "a command needs the task's \"items\" file to read");
+    return bad;
 }
 
-static int parse_task(const struct ctx *c, struct jp_spec *spec, yaml_node_t *n, size_t idx, struct jp_spec_task *t,
+static int parse_task(struct ctx *c, struct jp_spec *spec, yaml_node_t *n, size_t idx, struct jp_spec_task *t,
                       long def_repeats, long def_warmup, double def_timeout)
 {
     static const char *const keys[] = {"name", "items", "references", "time", "score", "scorer", "tolerance", "models", NULL};
     char where[96];
     snprintf(where, sizeof where, "tasks[%zu]", idx);
     if (n->type != YAML_MAPPING_NODE) return err_at(c, n, where, "expected a mapping (name, items, scorer, models, ...)");
-    int rc;
-    if ((rc = only_keys(c, n, where, keys)) != JP_OK) return rc;
+    c->task_node = n;
+    int rc, bad = JP_OK;
+#define KEEP(call) \
+    if ((rc = (call)) != JP_OK) bad = rc
+    KEEP(only_keys(c, n, where, keys));
     t->line = LINE(n);
-    if ((rc = get_string(c, n, "name", where, true, t->name, sizeof t->name)) != JP_OK) return rc;
-    snprintf(where, sizeof where, "tasks[%zu] (%s)", idx, t->name);
+    KEEP(get_string(c, n, "name", where, true, t->name, sizeof t->name));
+    if (t->name[0]) snprintf(where, sizeof where, "tasks[%zu] (%s)", idx, t->name);
     jp_strlcpy(t->scorer, "accuracy", sizeof t->scorer);
-    if ((rc = get_string(c, n, "scorer", where, false, t->scorer, sizeof t->scorer)) != JP_OK) return rc;
-    if (!jp_scorer_main_metric(t->scorer))
-        return err_at(c, get(c, n, "scorer"), where, "unknown scorer \"%s\" (expected one of: %s)", t->scorer, jp_scorer_names());
+    KEEP(get_string(c, n, "scorer", where, false, t->scorer, sizeof t->scorer));
+    if (!jp_scorer_main_metric(t->scorer)) {
+        bad = err_at(c, get(c, n, "scorer"), where, "unknown scorer \"%s\" (expected one of: %s)", t->scorer, jp_scorer_names());
+        jp_strlcpy(t->scorer, "none", sizeof t->scorer); /* checked once: the models are not faulted for it */
+    }
     char rel[PATH_MAX] = "";
-    if ((rc = get_string(c, n, "items", where, false, rel, sizeof rel)) != JP_OK) return rc;
+    KEEP(get_string(c, n, "items", where, false, rel, sizeof rel));
+    bool items_ok = false;
     if (rel[0]) {
-        if ((rc = resolve(spec->dir, rel, t->items, sizeof t->items)) != JP_OK) return rc;
-        t->n_items = count_lines(t->items);
-        if (t->n_items < 0) return err_at(c, get(c, n, "items"), where, "items: cannot read %s: %s", t->items, strerror(errno));
-        if (t->n_items == 0) return err_at(c, get(c, n, "items"), where, "items: %s is empty", t->items);
+        if ((rc = resolve(spec->dir, rel, t->items, sizeof t->items)) != JP_OK) {
+            bad = record(c, rc);
+        } else {
+            t->n_items = count_lines(t->items);
+            if (t->n_items < 0) bad = err_at(c, get(c, n, "items"), where, "items: cannot read %s: %s", t->items, strerror(errno));
+            else if (t->n_items == 0) bad = err_at(c, get(c, n, "items"), where, "items: %s is empty", t->items);
+            else items_ok = true;
+        }
     }
     rel[0] = '\0';
-    if ((rc = get_string(c, n, "references", where, false, rel, sizeof rel)) != JP_OK) return rc;
+    KEEP(get_string(c, n, "references", where, false, rel, sizeof rel));
+    bool refs_ok = false;
     if (rel[0]) {
-        if ((rc = resolve(spec->dir, rel, t->references, sizeof t->references)) != JP_OK) return rc;
-        if (count_lines(t->references) <= 0)
-            return err_at(c, get(c, n, "references"), where, "references: cannot read %s, or it is empty", t->references);
+        if ((rc = resolve(spec->dir, rel, t->references, sizeof t->references)) != JP_OK) bad = record(c, rc);
+        else if (count_lines(t->references) <= 0)
+            bad = err_at(c, get(c, n, "references"), where, "references: cannot read %s, or it is empty", t->references);
+        else refs_ok = true;
     }
-    t->n_time = t->items[0] ? t->n_items : 100; /* default: every item (builtins: 100) */
-    if ((rc = get_long(c, n, "time", where, 1, 1000000000L, &t->n_time)) != JP_OK) return rc;
+    t->n_time = t->items[0] ? (t->n_items > 0 ? t->n_items : 1) : 100; /* default: every item (builtins: 100) */
+    KEEP(get_long(c, n, "time", where, 1, 1000000000L, &t->n_time));
     t->n_score = t->n_time;
-    if ((rc = get_long(c, n, "score", where, 0, 1000000000L, &t->n_score)) != JP_OK) return rc;
+    KEEP(get_long(c, n, "score", where, 0, 1000000000L, &t->n_score));
     t->tolerance = 0.01;
     yaml_node_t *tol = get(c, n, "tolerance");
     if (tol) {
         const char *v = scalar(tol);
         if (!v || jp_parse_double(v, &t->tolerance) != JP_OK || t->tolerance < 0 || t->tolerance > 1)
-            return err_at(c, tol, where, "tolerance: expected a number from 0 to 1 (score points), found \"%s\"", v ? v : "");
+            bad = err_at(c, tol, where, "tolerance: expected a number from 0 to 1 (score points), found \"%s\"", v ? v : "");
     }
-    if (t->items[0] && t->n_time > t->n_items)
-        return err_at(c, get(c, n, "time") ? get(c, n, "time") : n, where, "time: %ld items to time but %ld in %s", t->n_time, t->n_items, t->items);
-    if (t->items[0] && t->n_score > t->n_items)
-        return err_at(c, get(c, n, "score") ? get(c, n, "score") : n, where, "score: %ld items to score but %ld in %s", t->n_score, t->n_items, t->items);
+    if (items_ok && t->n_time > t->n_items)
+        bad = err_at(c, get(c, n, "time") ? get(c, n, "time") : n, where, "time: %ld items to time but %ld in %s", t->n_time,
+                     t->n_items, t->items);
+    if (items_ok && t->n_score > t->n_items)
+        bad = err_at(c, get(c, n, "score") ? get(c, n, "score") : n, where, "score: %ld items to score but %ld in %s",
+                     t->n_score, t->n_items, t->items);
+#undef KEEP
     yaml_node_t *models = get(c, n, "models");
     if (!models) return err_at(c, n, where, "missing key \"models\"");
     if (models->type != YAML_SEQUENCE_NODE || models->data.sequence.items.top == models->data.sequence.items.start)
@@ -287,25 +333,34 @@ static int parse_task(const struct ctx *c, struct jp_spec *spec, yaml_node_t *n,
         char mw[160];
         snprintf(mw, sizeof mw, "%s.models[%zu]", where, i);
         t->nmodels = i + 1;
-        if ((rc = parse_model(c, spec, t, mn, mw, &t->models[i], def_repeats, def_warmup, def_timeout)) != JP_OK) return rc;
+        if ((rc = parse_model(c, spec, t, mn, mw, &t->models[i], def_repeats, def_warmup, def_timeout)) != JP_OK) bad = rc;
         for (size_t k = 0; k < i; k++)
-            if (!strcmp(t->models[k].name, t->models[i].name))
-                return err_at(c, mn, mw, "a second model named \"%s\"", t->models[i].name);
+            if (t->models[i].name[0] && !strcmp(t->models[k].name, t->models[i].name))
+                bad = err_at(c, mn, mw, "a second model named \"%s\"", t->models[i].name);
         if (t->models[i].command[0]) has_command = true;
     }
     if (has_command && strcmp(t->scorer, "none") && !t->references[0])
-        return err_at(c, n, where, "scorer %s needs \"references\" (one reference per item)", t->scorer);
-    if (t->references[0] && t->n_score > count_lines(t->references))
-        return err_at(c, get(c, n, "references"), where, "references: %ld items to score but %s has %ld lines", t->n_score,
-                      t->references, count_lines(t->references));
-    return JP_OK;
+        bad = err_at(c, n, where, "scorer %s needs \"references\" (one reference per item)", t->scorer);
+    if (refs_ok && t->n_score > count_lines(t->references))
+        bad = err_at(c, get(c, n, "references"), where, "references: %ld items to score but %s has %ld lines", t->n_score,
+                     t->references, count_lines(t->references));
+    return bad;
 }
 
-int jp_spec_load(const char *path, struct jp_spec *spec)
+int jp_spec_load(const char *path, struct jp_spec *spec) { return jp_spec_load_all(path, spec, NULL, 0, NULL); }
+
+int jp_spec_load_all(const char *path, struct jp_spec *spec, char *errors, size_t len, int *nerrors)
 {
     memset(spec, 0, sizeof *spec);
+    if (errors && len) errors[0] = '\0';
+    if (nerrors) *nerrors = 0;
+    struct ctx c = {path, NULL, errors, len, 0, 0, "", NULL};
     FILE *f = fopen(path, "rb");
-    if (!f) return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    if (!f) {
+        int e = record(&c, jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: cannot read: %s", path, strerror(errno)));
+        if (nerrors) *nerrors = 1;
+        return e;
+    }
     jp_strlcpy(spec->path, path, sizeof spec->path);
     char tmp[PATH_MAX];
     jp_strlcpy(tmp, path, sizeof tmp);
@@ -317,29 +372,34 @@ int jp_spec_load(const char *path, struct jp_spec *spec)
     yaml_parser_set_input_file(&parser, f);
     int rc = JP_OK;
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = jp_fail(JP_ERR_PARSE, "%s:%zu: not valid YAML: %s%s%s", path, parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                     parser.context ? parser.context : "");
+        rc = record(&c, jp_fail(JP_ERR_PARSE, "%s:%zu: not valid YAML: %s%s%s", path, parser.problem_mark.line + 1,
+                                parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                                parser.context ? parser.context : ""));
         yaml_parser_delete(&parser);
         fclose(f);
+        if (nerrors) *nerrors = c.nerr;
         return rc;
     }
-    struct ctx c = {path, &doc};
+    c.doc = &doc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     static const char *const keys[] = {"region", "project", "repeats", "warmup", "timeout", "baseline", "tasks", NULL};
     long repeats = 3, warmup = 1, project = 100000000L;
     double timeout = 600;
     if (!root || root->type != YAML_MAPPING_NODE) {
-        rc = jp_fail(JP_ERR_PARSE, "%s:1: expected a mapping with \"tasks\" at the top", path);
+        rc = record(&c, jp_fail(JP_ERR_PARSE, "%s:1: expected a mapping with \"tasks\" at the top", path));
         goto out;
     }
-    if ((rc = only_keys(&c, root, "spec", keys)) != JP_OK) goto out;
-    if ((rc = get_string(&c, root, "region", "spec", false, spec->region, sizeof spec->region)) != JP_OK) goto out;
-    if ((rc = get_long(&c, root, "project", "spec", 1, 1000000000000000L, &project)) != JP_OK) goto out;
-    if ((rc = get_long(&c, root, "repeats", "spec", 1, 1000, &repeats)) != JP_OK) goto out;
-    if ((rc = get_long(&c, root, "warmup", "spec", 0, 1000, &warmup)) != JP_OK) goto out;
-    if ((rc = get_duration(&c, root, "timeout", "spec", &timeout)) != JP_OK) goto out;
-    if ((rc = get_duration(&c, root, "baseline", "spec", &spec->baseline_s)) != JP_OK) goto out;
+    int r;
+#define KEEP(call) \
+    if ((r = (call)) != JP_OK) rc = r
+    KEEP(only_keys(&c, root, "spec", keys));
+    KEEP(get_string(&c, root, "region", "spec", false, spec->region, sizeof spec->region));
+    KEEP(get_long(&c, root, "project", "spec", 1, 1000000000000000L, &project));
+    KEEP(get_long(&c, root, "repeats", "spec", 1, 1000, &repeats));
+    KEEP(get_long(&c, root, "warmup", "spec", 0, 1000, &warmup));
+    KEEP(get_duration(&c, root, "timeout", "spec", &timeout));
+    KEEP(get_duration(&c, root, "baseline", "spec", &spec->baseline_s));
+#undef KEEP
     spec->project_n = (double)project;
     if (spec->region[0]) {
         jp_intensity ci;
@@ -347,7 +407,6 @@ int jp_spec_load(const char *path, struct jp_spec *spec)
             char why[512];
             jp_strlcpy(why, jp_last_error(), sizeof why);
             rc = err_at(&c, get(&c, root, "region"), "spec.region", "%s", why);
-            goto out;
         }
     }
     yaml_node_t *tasks = get(&c, root, "tasks");
@@ -362,19 +421,26 @@ int jp_spec_load(const char *path, struct jp_spec *spec)
     size_t nt = (size_t)(tasks->data.sequence.items.top - tasks->data.sequence.items.start);
     spec->tasks = calloc(nt, sizeof *spec->tasks);
     if (!spec->tasks) {
-        rc = jp_fail(JP_ERR_NOMEM, "out of memory");
+        rc = record(&c, jp_fail(JP_ERR_NOMEM, "out of memory"));
         goto out;
     }
-    for (size_t i = 0; i < nt && rc == JP_OK; i++) {
+    for (size_t i = 0; i < nt; i++) {
         spec->ntasks = i + 1;
         yaml_node_t *tn = yaml_document_get_node(&doc, tasks->data.sequence.items.start[i]);
-        rc = parse_task(&c, spec, tn, i, &spec->tasks[i], repeats, warmup, timeout);
+        int tr = parse_task(&c, spec, tn, i, &spec->tasks[i], repeats, warmup, timeout);
+        if (tr != JP_OK) rc = tr;
+        if (tr == JP_ERR_NOMEM) break;
     }
 out:
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     fclose(f);
-    if (rc != JP_OK) jp_spec_free(spec);
+    if (nerrors) *nerrors = c.nerr;
+    if (rc != JP_OK) {
+        jp_spec_free(spec);
+        /* the first error is the one jp_last_error() gives (later checks may have failed since) */
+        if (c.nerr) jp_fail(rc, "%s", c.first);
+    }
     return rc;
 }
 

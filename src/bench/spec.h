@@ -76,6 +76,10 @@ struct jp_spec {
 /* Parses and validates the whole spec (files exist, commands can be found, builtins exist, scorers
  * are known) before anything runs. Errors name the file, line and key. */
 int jp_spec_load(const char *path, struct jp_spec *out);
+/* The same, listing every error found, not only the first: validation goes on wherever what follows
+ * does not depend on what failed. errors (if not NULL) gets them one per line, as much as len holds;
+ * *nerrors (if not NULL) how many there were. jp_last_error() gives the first. */
+int jp_spec_load_all(const char *path, struct jp_spec *out, char *errors, size_t len, int *nerrors);
 void jp_spec_free(struct jp_spec *spec);
 
 /* Splits a command into words and substitutes the placeholders. Returns a NULL-terminated argv

@@ -38,15 +38,33 @@ const char *jp_report_format_name(enum jp_report_format f)
     return (unsigned)f < sizeof format_names / sizeof format_names[0] ? format_names[f] : "table";
 }
 
-enum jp_report_format jp_report_format_for_path(const char *path)
+enum jp_report_format jp_report_format_for_path(const char *path, bool *known)
 {
-    const char *dot = path ? strrchr(path, '.') : NULL;
-    if (!dot || strchr(dot, '/')) return JP_REPORT_TABLE;
+    const char *slash = path ? strrchr(path, '/') : NULL, *base = slash ? slash + 1 : path;
+    const char *dot = base ? strrchr(base, '.') : NULL;
+    if (known) *known = true;
+    if (!dot || dot == base) return JP_REPORT_TABLE; /* no extension (a leading dot is a hidden file) */
     if (!strcasecmp(dot, ".csv")) return JP_REPORT_CSV;
     if (!strcasecmp(dot, ".json")) return JP_REPORT_JSON;
     if (!strcasecmp(dot, ".md") || !strcasecmp(dot, ".markdown")) return JP_REPORT_MD;
     if (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")) return JP_REPORT_HTML;
+    if (!strcasecmp(dot, ".txt")) return JP_REPORT_TABLE;
+    if (known) *known = false;
     return JP_REPORT_TABLE;
+}
+
+int jp_report_format_for_output(const char *path, const enum jp_report_format *asked, enum jp_report_format *out)
+{
+    bool known;
+    enum jp_report_format f = jp_report_format_for_path(path, &known);
+    const char *dot = strrchr(path, '.');
+    if (!known && !asked)
+        return jp_fail(JP_ERR_INVAL,
+                       "%s: unknown extension \"%s\": expected .txt (a table), .csv, .json, .md or .html, or choose the "
+                       "format with --format",
+                       path, dot ? dot : "");
+    *out = asked ? *asked : f;
+    return JP_OK;
 }
 
 int jp_report_write(FILE *out, const struct jp_bench_run *run, enum jp_report_format f)

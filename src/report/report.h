@@ -17,6 +17,7 @@
 #ifndef JP_REPORT_H
 #define JP_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "bench/bench.h"
@@ -29,8 +30,14 @@ enum jp_report_format { JP_REPORT_TABLE, JP_REPORT_CSV, JP_REPORT_JSON, JP_REPOR
 int jp_report_format_parse(const char *name, enum jp_report_format *out);
 /* The format's name ("table", ...). */
 const char *jp_report_format_name(enum jp_report_format f);
-/* The format a file name implies by its extension (.csv, .json, .md, .html/.htm, else table). */
-enum jp_report_format jp_report_format_for_path(const char *path);
+/* The format a file name implies by its extension: .csv, .json, .md/.markdown, .html/.htm, and
+ * .txt or no extension for the table. *known is set to whether the name has one of these (an
+ * unknown extension, x.pdf, gives the table and false: writing a table into x.pdf would mislead). */
+enum jp_report_format jp_report_format_for_path(const char *path, bool *known);
+/* For the tool's -o FILE: the format to write FILE in, given the --format asked (NULL: none), which
+ * wins over the extension. Fails with JP_ERR_INVAL and a message naming the file when no format was
+ * asked and FILE's extension names none. */
+int jp_report_format_for_output(const char *path, const enum jp_report_format *asked, enum jp_report_format *out);
 
 /* Writes run to out in format f. */
 int jp_report_write(FILE *out, const struct jp_bench_run *run, enum jp_report_format f);
