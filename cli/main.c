@@ -26,6 +26,7 @@ static const struct {
     {"ocr-data", cmd_ocr_data, "render the OCR data set (text lines as PNG, ground truth beside each)", false},
     {"carbon", cmd_carbon, "the CO2e of an energy in a region, and against other regions", false},
     {"regions", cmd_regions, "the built-in grid carbon intensities (cloud regions, countries, US states)", false},
+    {"serve", cmd_serve, "a Prometheus exporter: energy, power, carbon per node and per cgroup, at /metrics", false},
     {"plan", cmd_plan, "when and where to run a job for the least CO2e, from an intensity series", false},
 };
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meter_hook.h"
 #include "proc.h"
 #include "source/source.h"
 
@@ -86,6 +87,9 @@ struct jp_meter {
     struct jp_cpu_times cpu0, cpu1;
     double tree0, tree1, tree_override;
     bool tree_ok, tree_set;
+
+    jp_meter_sample_hook hook; /* see meter_hook.h */
+    void *hook_arg;
 };
 
 void jp_model_params_init(jp_model_params *p)
@@ -264,6 +268,15 @@ int jp_meter_open(jp_meter **out, const jp_meter_config *cfg)
     return JP_OK;
 }
 
+void jp_meter_set_sample_hook(jp_meter *m, jp_meter_sample_hook fn, void *arg)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->mu);
+    m->hook = fn;
+    m->hook_arg = arg;
+    pthread_mutex_unlock(&m->mu);
+}
+
 double jp_meter_interval(const jp_meter *m) { return m ? m->interval : 0; }
 
 /* ---- sampling ----------------------------------------------------------------------------------- */
@@ -386,6 +399,7 @@ static void sample_locked(jp_meter *m, double t)
         wp[m->ndom] = total_w;
         if (push_sample(m, t - m->t_start, wp) != JP_OK) m->timeline_lost++;
     }
+    if (m->hook) m->hook(m->hook_arg, m, t);
 }
 
 static void *sampler(void *arg)
