@@ -375,6 +375,8 @@ void jp_cg_attribute(struct jp_cg *cg, double joules, uint64_t busy_usec, double
     uint64_t sum = 0;
     for (size_t i = 0; i < cg->n; i++) sum += cg->units[i]->delta_usec;
     uint64_t denom = busy_usec > sum ? busy_usec : sum;
+    if (cg->n <= cg->top_n) /* room for every one: new units have a series from their first joule */
+        for (size_t i = 0; i < cg->n; i++) cg->units[i]->member = true;
     double alpha = dt > 0 ? 1.0 - exp(-dt / JP_CG_RECENT_S) : 0;
     for (size_t i = 0; i < cg->n; i++) {
         struct jp_cg_unit *u = cg->units[i];

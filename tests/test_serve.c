@@ -1,0 +1,648 @@
+/*
+ * jouleprint serve over fake trees (powercap, /proc/stat, a cgroup v2 tree under
+ * JP_SYSFS_ROOT/fs/cgroup): the figures it publishes (exact joules, wraps, the cgroup split by CPU
+ * time), both exposition formats (promtool lints the text one), the cgroup labels, top-N and churn,
+ * and every fault the issue names: a bad web config, a port in use, a counter that vanishes, a cgroup
+ * gone between two reads, a slow client; TLS and basic auth through curl.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cgroup.h"
+#include "fake_tree.h"
+#include "jouleprint/exporter.h"
+#include "serve_fixture.h"
+
+#define PKG_RANGE_UJ 262143328850ULL
+#define DRAM_RANGE_UJ 60000000ULL /* 60 J, so that the test can wrap it in three steps */
+#define BUSY_CG "system.slice/busy.service"
+#define IDLE_CG "system.slice/idle.service"
+#define POD_CG                                                                                                   \
+    "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_0000_1111_2222_333344445555.slice/" \
+    "cri-containerd-4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a0011.scope"
+
+/* The fake machine: package-0 at pkg_w, dram-0 at dram_w; the machine's busy CPU time grows at
+ * 0.8 CPU, busy.service's at 0.6 CPU and idle.service's at 0.05 CPU, so that the two cgroups get
+ * 0.6/0.8 and 0.05/0.8 of the energy. Written in lockstep every 2 ms by a thread. */
+struct fake {
+    char *root;
+    char sys[4096];
+    double pkg_w, dram_w;
+    double pkg_j, dram_j; /* the counters as written last */
+    double t0, t_last;
+    double busy_cpu, busy_cg, idle_cg; /* CPU seconds */
+    volatile int stop;
+    bool dram_gone; /* the dram zone was removed: write it no more */
+    bool idle_gone; /* idle.service was removed: likewise */
+    pthread_t th;
+    bool running;
+};
+
+static void write_energy(struct fake *f, const char *zone, double joules, uint64_t range)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "sys/class/powercap/%s/energy_uj", zone);
+    ft_write(f->root, rel, "%llu\n", (unsigned long long)((uint64_t)llround(joules * 1e6) % range));
+}
+
+static void write_cpu(struct fake *f)
+{
+    ft_write(f->root, "proc/stat", "cpu  %llu 0 0 %llu 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n",
+             (unsigned long long)llround(f->busy_cpu * 100), (unsigned long long)llround(100000 + f->busy_cpu * 25));
+    ft_write(f->root, "sys/fs/cgroup/" BUSY_CG "/cpu.stat", "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
+             (unsigned long long)llround(f->busy_cg * 1e6));
+    if (!f->idle_gone)
+        ft_write(f->root, "sys/fs/cgroup/" IDLE_CG "/cpu.stat", "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
+                 (unsigned long long)llround(f->idle_cg * 1e6));
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    while (!f->stop) {
+        double t = sf_now(), dt = t - f->t_last;
+        f->t_last = t;
+        f->busy_cpu += 0.8 * dt;
+        f->busy_cg += 0.6 * dt;
+        f->idle_cg += 0.05 * dt;
+        f->pkg_j += f->pkg_w * dt;
+        f->dram_j += f->dram_w * dt;
+        write_cpu(f); /* CPU time first, then energy, as a sample reads them the other way round */
+        write_energy(f, "intel-rapl:0", f->pkg_j, PKG_RANGE_UJ);
+        if (!f->dram_gone) write_energy(f, "intel-rapl:0:0", f->dram_j, DRAM_RANGE_UJ);
+        usleep(2000);
+    }
+    return NULL;
+}
+
+static void fake_make(struct fake *f)
+{
+    memset(f, 0, sizeof *f);
+    f->root = ft_mkroot("serve");
+    f->pkg_w = 20;
+    f->dram_w = 5;
+    f->pkg_j = 1;
+    f->dram_j = 0.5;
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0/name", "package-0\n");
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0/max_energy_range_uj", "%llu\n", PKG_RANGE_UJ);
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0:0/name", "dram\n");
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0:0/max_energy_range_uj", "%llu\n", DRAM_RANGE_UJ);
+    write_energy(f, "intel-rapl:0", f->pkg_j, PKG_RANGE_UJ);
+    write_energy(f, "intel-rapl:0:0", f->dram_j, DRAM_RANGE_UJ);
+    ft_write(f->root, "sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
+    ft_write(f->root, "sys/fs/cgroup/" POD_CG "/cpu.stat", "usage_usec 5000\n");
+    write_cpu(f);
+    snprintf(f->sys, sizeof f->sys, "%s/sys", f->root);
+    char proc[4096];
+    snprintf(proc, sizeof proc, "%s/proc", f->root);
+    setenv("JP_SYSFS_ROOT", f->sys, 1);
+    setenv("JP_PROC_ROOT", proc, 1);
+    unsetenv("JP_CGROUP_ROOT"); /* the default: <JP_SYSFS_ROOT>/fs/cgroup */
+    unsetenv("JP_REGION");
+}
+
+static void fake_run(struct fake *f)
+{
+    f->stop = 0;
+    f->t_last = sf_now();
+    assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+    f->running = true;
+}
+
+static void fake_pause(struct fake *f)
+{
+    if (!f->running) return;
+    f->stop = 1;
+    pthread_join(f->th, NULL);
+    f->running = false;
+}
+
+static void fake_free(struct fake *f)
+{
+    fake_pause(f);
+    ft_rmroot(f->root);
+}
+
+/* The text exposition, fetched afresh (fails the test unless 200). */
+static char *scrape(int port)
+{
+    char *resp;
+    const char *body;
+    int st = sf_get(port, "/metrics", NULL, &resp, &body);
+    if (st != 200) fail_msg("GET /metrics: status %d: %.300s", st, resp);
+    char *copy = strdup(body);
+    free(resp);
+    return copy;
+}
+
+static double metric_now(int port, const char *prefix)
+{
+    char *b = scrape(port);
+    double v = sf_metric(b, prefix);
+    free(b);
+    return v;
+}
+
+/* Waits until the sample counter passes n more samples. */
+static void wait_samples(int port, double n)
+{
+    double s0 = metric_now(port, "jouleprint_samples_total");
+    double deadline = sf_now() + 30;
+    while (metric_now(port, "jouleprint_samples_total") < s0 + n) {
+        if (sf_now() > deadline) fail_msg("the exporter took no %g samples in 30 s", n);
+        usleep(20000);
+    }
+}
+
+/* Waits until prefix's value differs from old; returns the new value. */
+static double wait_change(int port, const char *prefix, double old)
+{
+    double deadline = sf_now() + 30;
+    for (;;) {
+        double v = metric_now(port, prefix);
+        if (v != old) return v;
+        if (sf_now() > deadline) fail_msg("%s stayed at %g for 30 s", prefix, old);
+        usleep(20000);
+    }
+}
+
+#define PKG "jouleprint_energy_joules_total{domain=\"package-0\",source=\"rapl-powercap\",kind=\"package\",method=\"measured\"}"
+#define DRAM "jouleprint_energy_joules_total{domain=\"dram-0\",source=\"rapl-powercap\",kind=\"dram\",method=\"measured\"}"
+#define NODE "jouleprint_node_energy_joules_total{method=\"measured\"}"
+#define CG(path, slice, unit) \
+    "jouleprint_cgroup_energy_joules_total{cgroup=\"" path "\",slice=\"" slice "\",unit=\"" unit "\",pod_uid=\"\",container_id=\"\"}"
+#define CG_BUSY CG("/" BUSY_CG, "system.slice", "busy.service")
+#define CG_IDLE CG("/" IDLE_CG, "system.slice", "idle.service")
+#define CG_OTHER CG("other", "", "")
+
+static void assert_rel(double got, double want, double rel, const char *what)
+{
+    if (!(fabs(got - want) <= rel * fabs(want)))
+        fail_msg("%s: got %.6g, expected %.6g within %.1f%%", what, got, want, rel * 100);
+}
+
+/* ---- the figures ----------------------------------------------------------------------------------- */
+
+static void test_figures_and_cgroup_split(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_make(&f);
+    fake_run(&f);
+    struct sf_server s;
+    const char *args[] = {"--interval", "100ms", "--region", "FR", NULL};
+    if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
+    wait_samples(s.port, 20);
+    fake_pause(&f);
+    wait_samples(s.port, 3); /* everything written is now read */
+    char *b = scrape(s.port);
+
+    /* promtool, Prometheus' own linter, finds nothing wrong with the text format */
+    char lint[4200];
+    snprintf(lint, sizeof lint, "%s/lint.txt", f.root);
+    FILE *lf = fopen(lint, "w");
+    assert_non_null(lf);
+    fputs(b, lf);
+    fclose(lf);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < '%s' > '%s.out' 2>&1", lint, lint);
+    int lrc = system(cmd);
+    if (lrc != 0) fail_msg("promtool check metrics: %s", sf_slurp(strcat(lint, ".out")));
+
+    double pkg = sf_metric(b, PKG), dram = sf_metric(b, DRAM), node = sf_metric(b, NODE);
+    double busy = sf_metric(b, CG_BUSY), idle = sf_metric(b, CG_IDLE), other = sf_metric(b, CG_OTHER);
+    print_message("package %.4f J, dram %.4f J, node %.4f J, busy.service %.4f J, idle.service %.4f J, other %.4f J\n", pkg,
+                  dram, node, busy, idle, other);
+    assert_true(pkg > 1 && dram > 0.2);
+    /* the node's total is package + dram, each joule once */
+    assert_rel(node, pkg + dram, 1e-9, "node = package + dram");
+    /* package : dram as 20 W : 5 W (both read at the same samples) */
+    assert_rel(pkg / dram, 4.0, 0.03, "package/dram");
+    /* the split by CPU time: busy.service 0.6 and idle.service 0.05 of 0.8 CPU busy */
+    assert_rel(busy / node, 0.6 / 0.8, 0.04, "busy.service's share of the energy");
+    assert_rel(idle / node, 0.05 / 0.8, 0.08, "idle.service's share of the energy");
+    assert_rel(busy / idle, 12.0, 0.06, "busy/idle");
+    assert_true(other == 0); /* 3 cgroups, top 20: every one has its own series */
+    /* the pod's container, with its labels parsed from the path */
+    assert_non_null(strstr(b, "pod_uid=\"0a1b2c3d-0000-1111-2222-333344445555\",container_id=\"4f5e6d7c8b9a4f5e6d7c8b9a"
+                              "4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a0011\""));
+    /* carbon at France's figure */
+    double g_per_j = sf_metric(b, "jouleprint_grid_intensity_grams_per_joule");
+    assert_true(g_per_j > 0 && g_per_j < 200 / 3.6e6);
+    assert_rel(sf_metric(b, "jouleprint_carbon_grams_total"), node * g_per_j, 1e-9, "carbon = energy x intensity");
+    assert_non_null(strstr(b, "jouleprint_carbon_region_info{region=\"FR\""));
+    assert_non_null(strstr(b, "jouleprint_source_info{source=\"rapl-powercap\",method=\"measured\"} 1"));
+    free(b);
+
+    /* exact joules: with the writer stopped, step the counters by known amounts */
+    double p0 = metric_now(s.port, PKG), d0 = metric_now(s.port, DRAM);
+    double wraps0 = metric_now(s.port, "jouleprint_wraps_total");
+    f.pkg_j += 50;
+    write_energy(&f, "intel-rapl:0", f.pkg_j, PKG_RANGE_UJ);
+    assert_rel(wait_change(s.port, PKG, p0) - p0, 50.0, 1e-9, "package +50 J");
+    /* dram wraps at 60 J: three steps of 20 J go round it once */
+    double d = d0;
+    for (int i = 0; i < 3; i++) {
+        usleep(300000);
+        f.dram_j += 20;
+        write_energy(&f, "intel-rapl:0:0", f.dram_j, DRAM_RANGE_UJ);
+        d = wait_change(s.port, DRAM, d);
+    }
+    assert_rel(d - d0, 60.0, 1e-9, "dram +60 J across a wrap");
+    assert_true(metric_now(s.port, "jouleprint_wraps_total") >= wraps0 + 1);
+    assert_true(metric_now(s.port, "jouleprint_sampling_errors_total") == 0);
+
+    assert_int_equal(sf_stop(&s), 0);
+    fake_free(&f);
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------------ */
+
+static void test_http_surface(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_make(&f);
+    struct sf_server s;
+    const char *args[] = {"--interval", "200ms", NULL};
+    if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
+    char *resp;
+    const char *body;
+    /* what Prometheus sends: OpenMetrics */
+    const char *prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                       "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    assert_int_equal(sf_get(s.port, "/metrics", prom, &resp, &body), 200);
+    assert_non_null(strstr(resp, "Content-Type: application/openmetrics-text; version=1.0.0"));
+    assert_non_null(strstr(body, "# TYPE jouleprint_energy_joules counter\n# UNIT jouleprint_energy_joules joules\n"));
+    assert_non_null(strstr(body, "# TYPE jouleprint_build info\n"));
+    size_t bl = strlen(body);
+    assert_true(bl > 6 && !strcmp(body + bl - 6, "# EOF\n"));
+    free(resp);
+    assert_int_equal(sf_get(s.port, "/metrics", "text/plain", &resp, &body), 200);
+    assert_non_null(strstr(resp, "Content-Type: text/plain; version=0.0.4"));
+    assert_null(strstr(body, "# EOF"));
+    free(resp);
+    assert_int_equal(sf_get(s.port, "/", NULL, &resp, &body), 200);
+    assert_non_null(strstr(body, "href=\"metrics\""));
+    free(resp);
+    assert_int_equal(sf_get(s.port, "/other", NULL, &resp, &body), 404);
+    free(resp);
+    assert_int_equal(sf_raw(s.port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", 10, &resp), 405);
+    assert_non_null(strstr(resp, "Allow: GET, HEAD"));
+    free(resp);
+    assert_int_equal(sf_raw(s.port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 10, &resp), 200);
+    assert_null(strstr(resp, "jouleprint_"));
+    free(resp);
+    /* a request larger than the server takes (16 KiB of headers) is refused, and the next is served */
+    char *big = malloc(40000);
+    assert_non_null(big);
+    int n = snprintf(big, 40000, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(big + n, 'a', 30000);
+    strcpy(big + n + 30000, "\r\nConnection: close\r\n\r\n");
+    int st = sf_raw(s.port, big, 10, &resp);
+    assert_true(st != 200);
+    free(resp);
+    free(big);
+    assert_int_equal(sf_get(s.port, "/metrics", NULL, &resp, &body), 200);
+    free(resp);
+    /* requests are counted by status in the health metrics (as of the next sample) */
+    wait_samples(s.port, 2);
+    char *b = scrape(s.port);
+    assert_true(sf_metric(b, "jouleprint_http_requests_total{code=\"404\"}") >= 1);
+    assert_true(sf_metric(b, "jouleprint_http_requests_total{code=\"405\"}") >= 1);
+    assert_true(sf_metric(b, "jouleprint_scrape_duration_seconds_count") >= 3);
+    free(b);
+    assert_int_equal(sf_stop(&s), 0);
+    fake_free(&f);
+}
+
+/* ---- faults ---------------------------------------------------------------------------------------- */
+
+static void test_faults(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_make(&f);
+    fake_run(&f);
+    struct sf_server s;
+    const char *args[] = {"--interval", "100ms", "--client-timeout", "1s", NULL};
+    if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
+    wait_samples(s.port, 3);
+
+    /* a slow client holds a connection open with half a request: other scrapes go on */
+    int slow = sf_connect(s.port, 20);
+    assert_true(slow >= 0);
+    assert_true(send(slow, "GET /metr", 9, MSG_NOSIGNAL) == 9);
+    for (int i = 0; i < 5; i++) {
+        double t = sf_now();
+        char *b = scrape(s.port);
+        assert_true(sf_metric(b, NODE) > 0);
+        free(b);
+        assert_true(sf_now() - t < 5.0);
+    }
+    /* ... and is closed after the idle timeout, said in one line */
+    char c;
+    assert_int_equal(recv(slow, &c, 1, 0), 0);
+    close(slow);
+    assert_true(sf_wait_log(&s, "without a complete request (a slow or stalled client", 10));
+
+    /* the dram zone vanishes mid-run: one line, domain_up 0, its energy kept, package still counted */
+    double dram_before = metric_now(s.port, DRAM);
+    fake_pause(&f);
+    ft_remove(f.root, "sys/class/powercap/intel-rapl:0:0");
+    f.dram_gone = true;
+    fake_run(&f);
+    assert_true(sf_wait_log(&s, "dram-0 (rapl-powercap): the counter vanished", 10));
+    double p = metric_now(s.port, PKG);
+    wait_change(s.port, PKG, p);
+    char *b = scrape(s.port);
+    assert_true(sf_metric(b, "jouleprint_domain_up{domain=\"dram-0\",source=\"rapl-powercap\"}") == 0);
+    assert_true(sf_metric(b, "jouleprint_domain_up{domain=\"package-0\",source=\"rapl-powercap\"}") == 1);
+    assert_true(sf_metric(b, DRAM) >= dram_before);
+    free(b);
+
+    /* a cgroup listed but gone before its cpu.stat could be read: one line, counted, others attributed */
+    ft_mkdirs(f.root, "sys/fs/cgroup/system.slice/ghost.service");
+    assert_true(sf_wait_log(&s, "cgroup /system.slice/ghost.service vanished between listing and reading", 10));
+    wait_samples(s.port, 5);
+    b = scrape(s.port);
+    assert_true(sf_metric(b, "jouleprint_cgroup_read_errors_total{reason=\"vanished\"}") >= 5);
+    double busy = sf_metric(b, CG_BUSY);
+    free(b);
+    wait_change(s.port, CG_BUSY, busy);
+    /* a whole cgroup removed: its series goes, nothing breaks */
+    fake_pause(&f);
+    f.idle_gone = true;
+    ft_remove(f.root, "sys/fs/cgroup/" IDLE_CG);
+    fake_run(&f);
+    wait_samples(s.port, 3);
+    b = scrape(s.port);
+    assert_true(isnan(sf_metric(b, CG_IDLE)));
+    free(b);
+
+    assert_int_equal(sf_stop(&s), 0);
+    /* each fault was said once (the repeats are held back for a minute) */
+    char *log = sf_slurp(s.log);
+    assert_int_equal(sf_count(log, "the counter vanished"), 1);
+    assert_int_equal(sf_count(log, "vanished between listing and reading"), 1);
+    assert_int_equal(sf_count(log, "slow or stalled client"), 1);
+    free(log);
+    fake_free(&f);
+}
+
+static void test_bad_web_config_and_port_in_use(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_make(&f);
+    static const struct {
+        const char *yaml, *expect;
+    } cases[] = {
+        {"tls_server_config:\n  cert_file: nope.crt\n", "web.yml:2: tls_server_config needs both cert_file and key_file"},
+        {"tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n", "web.yml:2: cert_file"},
+        {"basic_auth_users:\n  alice: plain-text\n", "web.yml:2: basic_auth_users.alice: expected a bcrypt hash"},
+        {"tls_server_config:\n  client_ca_file: ca.crt\n", "web.yml:2: tls_server_config.client_ca_file is not supported"},
+        {"listen: 1\n", "web.yml:1: unknown key \"listen\""},
+        {"basic_auth_users: [a\n", "web.yml:2: not valid YAML"},
+    };
+    char path[4200], out[4200];
+    snprintf(path, sizeof path, "%s/web.yml", f.root);
+    snprintf(out, sizeof out, "%s/err.txt", f.root);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ft_write(f.root, "web.yml", "%s", cases[i].yaml);
+        const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--web-config", path, NULL};
+        int rc = ft_run_cli(NULL, out, args);
+        char *err = sf_slurp(out);
+        if (rc != 2 || !strstr(err, cases[i].expect) || sf_count(err, "\n") != 1)
+            fail_msg("case %zu: exit %d, stderr: %s (expected exit 2 and one line with \"%s\")", i, rc, err, cases[i].expect);
+        free(err);
+    }
+    /* a port in use: one line naming it, exit 1 */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
+    char listen_at[64];
+    snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", ntohs(a.sin_port));
+    const char *args[] = {"serve", "--listen", listen_at, NULL};
+    int rc = ft_run_cli(NULL, out, args);
+    char *err = sf_slurp(out);
+    if (rc != 1 || !strstr(err, "Address already in use") || sf_count(err, "\n") != 1)
+        fail_msg("port in use: exit %d, stderr: %s", rc, err);
+    free(err);
+    close(fd);
+    fake_free(&f);
+}
+
+/* ---- TLS and basic auth ---------------------------------------------------------------------------- */
+
+static void test_tls_and_basic_auth(void **state)
+{
+    (void)state;
+    struct fake f;
+    fake_make(&f);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout tls.key -out tls.crt >openssl.log 2>&1",
+             f.root);
+    assert_int_equal(system(cmd), 0);
+    /* the hash comes from jouleprint itself */
+    char in[4200], hashf[4200];
+    snprintf(in, sizeof in, "%s/pw.txt", f.root);
+    snprintf(hashf, sizeof hashf, "%s/hash.txt", f.root);
+    ft_write(f.root, "pw.txt", "s3cret pass\n");
+    snprintf(cmd, sizeof cmd, "'%s' serve --hash-password --bcrypt-cost 5 < '%s' > '%s'", getenv("JP_CLI"), in, hashf);
+    assert_int_equal(system(cmd), 0);
+    char *hash = sf_slurp(hashf);
+    hash[strcspn(hash, "\n")] = '\0';
+    assert_int_equal(strlen(hash), 60);
+    assert_true(!strncmp(hash, "$2b$05$", 7));
+    ft_write(f.root, "web.yml",
+             "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS12\n"
+             "http_server_config:\n  headers:\n    X-Test: yes\n"
+             "basic_auth_users:\n  alice: '%s'\n",
+             hash);
+    free(hash);
+    char web[4200];
+    snprintf(web, sizeof web, "%s/web.yml", f.root);
+    struct sf_server s;
+    const char *args[] = {"--web-config", web, "--interval", "200ms", NULL};
+    if (sf_start(&s, f.root, args) != 0) fail_msg("serve with TLS did not start: %s", sf_slurp(s.log));
+    assert_true(sf_wait_log(&s, "listening on https://127.0.0.1:", 1));
+    assert_true(sf_wait_log(&s, "TLS on, basic auth on", 1));
+    struct {
+        const char *user, *scheme;
+        int expect;
+    } tries[] = {{"alice:s3cret pass", "https", 200}, {"alice:wrong", "https", 401}, {"bob:s3cret pass", "https", 401},
+                 {NULL, "https", 401},                 {"alice:s3cret pass", "http", 0}};
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        char body[4200], user[128] = "";
+        snprintf(body, sizeof body, "%s/body.txt", f.root);
+        if (tries[i].user) snprintf(user, sizeof user, "-u '%s'", tries[i].user);
+        snprintf(cmd, sizeof cmd,
+                 "curl -s -m 10 --cacert '%s/tls.crt' %s -o '%s' -D '%s.h' -w '%%{http_code}' %s://127.0.0.1:%d/metrics "
+                 "> '%s.code'",
+                 f.root, user, body, body, tries[i].scheme, s.port, body);
+        int rc = system(cmd);
+        (void)rc;
+        char codef[4300];
+        snprintf(codef, sizeof codef, "%s.code", body);
+        char *code = sf_slurp(codef);
+        int got = atoi(code);
+        free(code);
+        if (got != tries[i].expect) fail_msg("try %zu (%s, %s): HTTP %d, expected %d", i, tries[i].scheme,
+                                             tries[i].user ? tries[i].user : "no user", got, tries[i].expect);
+        if (got == 200) {
+            char *b = sf_slurp(body);
+            assert_non_null(strstr(b, "jouleprint_node_energy_joules"));
+            free(b);
+            char hf[4300];
+            snprintf(hf, sizeof hf, "%s.h", body);
+            char *h = sf_slurp(hf);
+            assert_non_null(strstr(h, "X-Test: yes"));
+            free(h);
+        }
+    }
+    assert_int_equal(sf_stop(&s), 0);
+    fake_free(&f);
+}
+
+/* ---- cgroups, in the library --------------------------------------------------------------------- */
+
+static void test_cgroup_labels(void **state)
+{
+    (void)state;
+    char slice[128], unit[128], pod[40], ctr[72];
+    struct {
+        const char *path, *slice, *unit, *pod, *ctr;
+    } cases[] = {
+        {"/system.slice/sshd.service", "system.slice", "sshd.service", "", ""},
+        {"/user.slice/user-1000.slice/session-3.scope", "user-1000.slice", "session-3.scope", "", ""},
+        {"/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope", "system.slice",
+         "docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope", "",
+         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+        {"/kubepods/burstable/pod0a1b2c3d-0000-1111-2222-333344445555/"
+         "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+         "", "", "0a1b2c3d-0000-1111-2222-333344445555", "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"},
+        {"/kubepods.slice/kubepods-pod0A1B2C3D_0000_1111_2222_333344445555.slice/crio-abcdef012345.scope",
+         "kubepods-pod0A1B2C3D_0000_1111_2222_333344445555.slice", "crio-abcdef012345.scope",
+         "0a1b2c3d-0000-1111-2222-333344445555", "abcdef012345"},
+        {"/machine.slice/libpod-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope", "machine.slice",
+         "libpod-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope", "",
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+        {"/podman/not-a-pod", "", "", "", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        jp_cg_labels(cases[i].path, slice, sizeof slice, unit, sizeof unit, pod, sizeof pod, ctr, sizeof ctr);
+        assert_string_equal(slice, cases[i].slice);
+        assert_string_equal(unit, cases[i].unit);
+        assert_string_equal(pod, cases[i].pod);
+        assert_string_equal(ctr, cases[i].ctr);
+    }
+}
+
+/* 30 cgroups with powers 1..30 (by CPU time), top 5: five series and "other", every joule in
+ * exactly one of them; then churn: containers made and removed, and the tracked set stays bounded. */
+static void test_cgroup_top_n_and_churn(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("cgroups");
+    ft_write(root, "cgroup.controllers", "cpu\n");
+    char rel[256];
+    for (int i = 1; i <= 30; i++) {
+        snprintf(rel, sizeof rel, "work.slice/w%02d.service/cpu.stat", i);
+        ft_write(root, rel, "usage_usec 0\n");
+    }
+    jp_roots roots;
+    assert_int_equal(jp_roots_from_env(&roots), JP_OK);
+    char croot[4096];
+    assert_int_equal(jp_cg_root(&roots, root, croot, sizeof croot), JP_OK);
+    struct jp_cg cg;
+    assert_int_equal(jp_cg_init(&cg, croot, 5), JP_OK);
+    jp_cg_scan(&cg);
+    jp_cg_attribute(&cg, 0, 0, 1.0);
+    double total = 0;
+    for (int step = 1; step <= 20; step++) {
+        for (int i = 1; i <= 30; i++) {
+            snprintf(rel, sizeof rel, "work.slice/w%02d.service/cpu.stat", i);
+            ft_write(root, rel, "usage_usec %d\n", step * i * 1000);
+        }
+        uint64_t sum = jp_cg_scan(&cg);
+        assert_int_equal(sum, 465 * 1000); /* 1+...+30 ms of CPU */
+        jp_cg_attribute(&cg, 93.0, 465 * 1000 * 2, 1.0); /* the cgroups had half the busy time */
+        total += 93.0;
+    }
+    assert_int_equal(cg.n, 30);
+    size_t members = 0;
+    double series = cg.other_j;
+    for (size_t i = 0; i < cg.n; i++) {
+        if (cg.units[i]->member) {
+            members++;
+            /* the members are the five busiest */
+            assert_true(strcmp(cg.units[i]->path, "/work.slice/w26.service") >= 0);
+        }
+        series += cg.units[i]->series_j;
+    }
+    assert_int_equal(members, 5);
+    assert_rel(series, cg.attributed_j, 1e-12, "series + other = all attributed");
+    assert_rel(cg.attributed_j, total / 2, 1e-12, "half the energy attributed");
+
+    /* churn: 40 containers made and 40 removed at each scan, 50 times */
+    for (int round = 0; round < 50; round++) {
+        for (int k = 0; k < 40; k++) {
+            snprintf(rel, sizeof rel, "system.slice/docker-%060d%04d.scope/cpu.stat", round, k);
+            ft_write(root, rel, "usage_usec 1000\n");
+            if (round > 0) {
+                snprintf(rel, sizeof rel, "system.slice/docker-%060d%04d.scope", round - 1, k);
+                ft_remove(root, rel);
+            }
+        }
+        jp_cg_scan(&cg);
+        jp_cg_attribute(&cg, 10.0, 0, 1.0);
+        assert_int_equal(cg.n, 70); /* 30 services + the 40 containers alive now */
+    }
+    assert_true(cg.cap <= 128 && cg.caps <= 128); /* the lists did not grow with the churn */
+    assert_int_equal(cg.ev.vanished, 0);
+    jp_cg_free(&cg);
+    ft_rmroot(root);
+}
+
+static void test_negotiation(void **state)
+{
+    (void)state;
+    assert_int_equal(jp_exposition_negotiate(NULL), JP_EXPOSITION_TEXT);
+    assert_int_equal(jp_exposition_negotiate("text/plain;version=0.0.4"), JP_EXPOSITION_TEXT);
+    assert_int_equal(jp_exposition_negotiate("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
+                     JP_EXPOSITION_OPENMETRICS);
+    assert_int_equal(jp_exposition_negotiate("application/openmetrics-text;q=0.2,text/plain;q=0.9"), JP_EXPOSITION_TEXT);
+    assert_int_equal(jp_exposition_negotiate("application/openmetrics-text;q=0"), JP_EXPOSITION_TEXT);
+    assert_int_equal(jp_exposition_negotiate("*/*"), JP_EXPOSITION_TEXT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_negotiation),
+        cmocka_unit_test(test_cgroup_labels),
+        cmocka_unit_test(test_cgroup_top_n_and_churn),
+        cmocka_unit_test(test_bad_web_config_and_port_in_use),
+        cmocka_unit_test(test_http_surface),
+        cmocka_unit_test(test_figures_and_cgroup_split),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_tls_and_basic_auth),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
