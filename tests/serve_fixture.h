@@ -5,6 +5,10 @@
 #define JP_SERVE_FIXTURE_H
 
 #include <arpa/inet.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,6 +24,8 @@
 #include <unistd.h>
 
 #define SF_FN static __attribute__((unused))
+
+#include "fake_tree.h"
 
 SF_FN double sf_now(void)
 {
@@ -242,5 +248,118 @@ SF_FN int sf_free_port(void)
     close(fd);
     return ntohs(a.sin_port);
 }
+
+/* ---- the fake machine ---------------------------------------------------------------------------- */
+
+#define SF_PKG_RANGE_UJ 262143328850ULL
+#define SF_DRAM_RANGE_UJ 60000000ULL /* 60 J, so that the test can wrap it in three steps */
+#define SF_BUSY_CG "system.slice/busy.service"
+#define SF_IDLE_CG "system.slice/idle.service"
+#define SF_POD_CG                                                                                                   \
+    "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_0000_1111_2222_333344445555.slice/" \
+    "cri-containerd-4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a0011.scope"
+
+/* The fake machine: package-0 at pkg_w, dram-0 at dram_w; the machine's busy CPU time grows at
+ * 0.8 CPU, busy.service's at 0.6 CPU and idle.service's at 0.05 CPU, so that the two cgroups get
+ * 0.6/0.8 and 0.05/0.8 of the energy. Written in lockstep every 2 ms by a thread. */
+struct sf_fake {
+    char *root;
+    char sys[4096];
+    double pkg_w, dram_w;
+    double pkg_j, dram_j; /* the counters as written last */
+    double t0, t_last;
+    double busy_cpu, busy_cg, idle_cg; /* CPU seconds */
+    volatile int stop;
+    bool dram_gone; /* the dram zone was removed: write it no more */
+    bool idle_gone; /* idle.service was removed: likewise */
+    pthread_t th;
+    bool running;
+};
+
+SF_FN void sf_write_energy(struct sf_fake *f, const char *zone, double joules, uint64_t range)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "sys/class/powercap/%s/energy_uj", zone);
+    ft_write(f->root, rel, "%llu\n", (unsigned long long)((uint64_t)llround(joules * 1e6) % range));
+}
+
+SF_FN void sf_write_cpu(struct sf_fake *f)
+{
+    ft_write(f->root, "proc/stat", "cpu  %llu 0 0 %llu 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n",
+             (unsigned long long)llround(f->busy_cpu * 100), (unsigned long long)llround(100000 + f->busy_cpu * 25));
+    ft_write(f->root, "sys/fs/cgroup/" SF_BUSY_CG "/cpu.stat", "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
+             (unsigned long long)llround(f->busy_cg * 1e6));
+    if (!f->idle_gone)
+        ft_write(f->root, "sys/fs/cgroup/" SF_IDLE_CG "/cpu.stat", "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
+                 (unsigned long long)llround(f->idle_cg * 1e6));
+}
+
+SF_FN void *sf_fake_main(void *arg)
+{
+    struct sf_fake *f = arg;
+    while (!f->stop) {
+        double t = sf_now(), dt = t - f->t_last;
+        f->t_last = t;
+        f->busy_cpu += 0.8 * dt;
+        f->busy_cg += 0.6 * dt;
+        f->idle_cg += 0.05 * dt;
+        f->pkg_j += f->pkg_w * dt;
+        f->dram_j += f->dram_w * dt;
+        sf_write_cpu(f); /* CPU time first, then energy, as a sample reads them the other way round */
+        sf_write_energy(f, "intel-rapl:0", f->pkg_j, SF_PKG_RANGE_UJ);
+        if (!f->dram_gone) sf_write_energy(f, "intel-rapl:0:0", f->dram_j, SF_DRAM_RANGE_UJ);
+        usleep(2000);
+    }
+    return NULL;
+}
+
+SF_FN void sf_fake_make(struct sf_fake *f)
+{
+    memset(f, 0, sizeof *f);
+    f->root = ft_mkroot("serve");
+    f->pkg_w = 20;
+    f->dram_w = 5;
+    f->pkg_j = 1;
+    f->dram_j = 0.5;
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0/name", "package-0\n");
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0/max_energy_range_uj", "%llu\n", SF_PKG_RANGE_UJ);
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0:0/name", "dram\n");
+    ft_write(f->root, "sys/class/powercap/intel-rapl:0:0/max_energy_range_uj", "%llu\n", SF_DRAM_RANGE_UJ);
+    sf_write_energy(f, "intel-rapl:0", f->pkg_j, SF_PKG_RANGE_UJ);
+    sf_write_energy(f, "intel-rapl:0:0", f->dram_j, SF_DRAM_RANGE_UJ);
+    ft_write(f->root, "sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
+    ft_write(f->root, "sys/fs/cgroup/" SF_POD_CG "/cpu.stat", "usage_usec 5000\n");
+    sf_write_cpu(f);
+    snprintf(f->sys, sizeof f->sys, "%s/sys", f->root);
+    char proc[4096];
+    snprintf(proc, sizeof proc, "%s/proc", f->root);
+    setenv("JP_SYSFS_ROOT", f->sys, 1);
+    setenv("JP_PROC_ROOT", proc, 1);
+    unsetenv("JP_CGROUP_ROOT"); /* the default: <JP_SYSFS_ROOT>/fs/cgroup */
+    unsetenv("JP_REGION");
+}
+
+SF_FN void sf_fake_run(struct sf_fake *f)
+{
+    f->stop = 0;
+    f->t_last = sf_now();
+    if (pthread_create(&f->th, NULL, sf_fake_main, f) != 0) abort();
+    f->running = true;
+}
+
+SF_FN void sf_fake_pause(struct sf_fake *f)
+{
+    if (!f->running) return;
+    f->stop = 1;
+    pthread_join(f->th, NULL);
+    f->running = false;
+}
+
+SF_FN void sf_fake_free(struct sf_fake *f)
+{
+    sf_fake_pause(f);
+    ft_rmroot(f->root);
+}
+
 
 #endif

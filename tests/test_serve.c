@@ -20,115 +20,6 @@
 #include "jouleprint/exporter.h"
 #include "serve_fixture.h"
 
-#define PKG_RANGE_UJ 262143328850ULL
-#define DRAM_RANGE_UJ 60000000ULL /* 60 J, so that the test can wrap it in three steps */
-#define BUSY_CG "system.slice/busy.service"
-#define IDLE_CG "system.slice/idle.service"
-#define POD_CG                                                                                                   \
-    "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_0000_1111_2222_333344445555.slice/" \
-    "cri-containerd-4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a0011.scope"
-
-/* The fake machine: package-0 at pkg_w, dram-0 at dram_w; the machine's busy CPU time grows at
- * 0.8 CPU, busy.service's at 0.6 CPU and idle.service's at 0.05 CPU, so that the two cgroups get
- * 0.6/0.8 and 0.05/0.8 of the energy. Written in lockstep every 2 ms by a thread. */
-struct fake {
-    char *root;
-    char sys[4096];
-    double pkg_w, dram_w;
-    double pkg_j, dram_j; /* the counters as written last */
-    double t0, t_last;
-    double busy_cpu, busy_cg, idle_cg; /* CPU seconds */
-    volatile int stop;
-    bool dram_gone; /* the dram zone was removed: write it no more */
-    bool idle_gone; /* idle.service was removed: likewise */
-    pthread_t th;
-    bool running;
-};
-
-static void write_energy(struct fake *f, const char *zone, double joules, uint64_t range)
-{
-    char rel[256];
-    snprintf(rel, sizeof rel, "sys/class/powercap/%s/energy_uj", zone);
-    ft_write(f->root, rel, "%llu\n", (unsigned long long)((uint64_t)llround(joules * 1e6) % range));
-}
-
-static void write_cpu(struct fake *f)
-{
-    ft_write(f->root, "proc/stat", "cpu  %llu 0 0 %llu 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n",
-             (unsigned long long)llround(f->busy_cpu * 100), (unsigned long long)llround(100000 + f->busy_cpu * 25));
-    ft_write(f->root, "sys/fs/cgroup/" BUSY_CG "/cpu.stat", "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
-             (unsigned long long)llround(f->busy_cg * 1e6));
-    if (!f->idle_gone)
-        ft_write(f->root, "sys/fs/cgroup/" IDLE_CG "/cpu.stat", "usage_usec %llu\nuser_usec 0\nsystem_usec 0\n",
-                 (unsigned long long)llround(f->idle_cg * 1e6));
-}
-
-static void *fake_main(void *arg)
-{
-    struct fake *f = arg;
-    while (!f->stop) {
-        double t = sf_now(), dt = t - f->t_last;
-        f->t_last = t;
-        f->busy_cpu += 0.8 * dt;
-        f->busy_cg += 0.6 * dt;
-        f->idle_cg += 0.05 * dt;
-        f->pkg_j += f->pkg_w * dt;
-        f->dram_j += f->dram_w * dt;
-        write_cpu(f); /* CPU time first, then energy, as a sample reads them the other way round */
-        write_energy(f, "intel-rapl:0", f->pkg_j, PKG_RANGE_UJ);
-        if (!f->dram_gone) write_energy(f, "intel-rapl:0:0", f->dram_j, DRAM_RANGE_UJ);
-        usleep(2000);
-    }
-    return NULL;
-}
-
-static void fake_make(struct fake *f)
-{
-    memset(f, 0, sizeof *f);
-    f->root = ft_mkroot("serve");
-    f->pkg_w = 20;
-    f->dram_w = 5;
-    f->pkg_j = 1;
-    f->dram_j = 0.5;
-    ft_write(f->root, "sys/class/powercap/intel-rapl:0/name", "package-0\n");
-    ft_write(f->root, "sys/class/powercap/intel-rapl:0/max_energy_range_uj", "%llu\n", PKG_RANGE_UJ);
-    ft_write(f->root, "sys/class/powercap/intel-rapl:0:0/name", "dram\n");
-    ft_write(f->root, "sys/class/powercap/intel-rapl:0:0/max_energy_range_uj", "%llu\n", DRAM_RANGE_UJ);
-    write_energy(f, "intel-rapl:0", f->pkg_j, PKG_RANGE_UJ);
-    write_energy(f, "intel-rapl:0:0", f->dram_j, DRAM_RANGE_UJ);
-    ft_write(f->root, "sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
-    ft_write(f->root, "sys/fs/cgroup/" POD_CG "/cpu.stat", "usage_usec 5000\n");
-    write_cpu(f);
-    snprintf(f->sys, sizeof f->sys, "%s/sys", f->root);
-    char proc[4096];
-    snprintf(proc, sizeof proc, "%s/proc", f->root);
-    setenv("JP_SYSFS_ROOT", f->sys, 1);
-    setenv("JP_PROC_ROOT", proc, 1);
-    unsetenv("JP_CGROUP_ROOT"); /* the default: <JP_SYSFS_ROOT>/fs/cgroup */
-    unsetenv("JP_REGION");
-}
-
-static void fake_run(struct fake *f)
-{
-    f->stop = 0;
-    f->t_last = sf_now();
-    assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
-    f->running = true;
-}
-
-static void fake_pause(struct fake *f)
-{
-    if (!f->running) return;
-    f->stop = 1;
-    pthread_join(f->th, NULL);
-    f->running = false;
-}
-
-static void fake_free(struct fake *f)
-{
-    fake_pause(f);
-    ft_rmroot(f->root);
-}
 
 /* The text exposition, fetched afresh (fails the test unless 200). */
 static char *scrape(int port)
@@ -178,8 +69,8 @@ static double wait_change(int port, const char *prefix, double old)
 #define NODE "jouleprint_node_energy_joules_total{method=\"measured\"}"
 #define CG(path, slice, unit) \
     "jouleprint_cgroup_energy_joules_total{cgroup=\"" path "\",slice=\"" slice "\",unit=\"" unit "\",pod_uid=\"\",container_id=\"\"}"
-#define CG_BUSY CG("/" BUSY_CG, "system.slice", "busy.service")
-#define CG_IDLE CG("/" IDLE_CG, "system.slice", "idle.service")
+#define CG_BUSY CG("/" SF_BUSY_CG, "system.slice", "busy.service")
+#define CG_IDLE CG("/" SF_IDLE_CG, "system.slice", "idle.service")
 #define CG_OTHER CG("other", "", "")
 
 static void assert_rel(double got, double want, double rel, const char *what)
@@ -193,14 +84,14 @@ static void assert_rel(double got, double want, double rel, const char *what)
 static void test_figures_and_cgroup_split(void **state)
 {
     (void)state;
-    struct fake f;
-    fake_make(&f);
-    fake_run(&f);
+    struct sf_fake f;
+    sf_fake_make(&f);
+    sf_fake_run(&f);
     struct sf_server s;
     const char *args[] = {"--interval", "100ms", "--region", "FR", NULL};
     if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
     wait_samples(s.port, 20);
-    fake_pause(&f);
+    sf_fake_pause(&f);
     wait_samples(s.port, 3); /* everything written is now read */
     char *b = scrape(s.port);
 
@@ -245,14 +136,14 @@ static void test_figures_and_cgroup_split(void **state)
     double p0 = metric_now(s.port, PKG), d0 = metric_now(s.port, DRAM);
     double wraps0 = metric_now(s.port, "jouleprint_wraps_total");
     f.pkg_j += 50;
-    write_energy(&f, "intel-rapl:0", f.pkg_j, PKG_RANGE_UJ);
+    sf_write_energy(&f, "intel-rapl:0", f.pkg_j, SF_PKG_RANGE_UJ);
     assert_rel(wait_change(s.port, PKG, p0) - p0, 50.0, 1e-9, "package +50 J");
     /* dram wraps at 60 J: three steps of 20 J go round it once */
     double d = d0;
     for (int i = 0; i < 3; i++) {
         usleep(300000);
         f.dram_j += 20;
-        write_energy(&f, "intel-rapl:0:0", f.dram_j, DRAM_RANGE_UJ);
+        sf_write_energy(&f, "intel-rapl:0:0", f.dram_j, SF_DRAM_RANGE_UJ);
         d = wait_change(s.port, DRAM, d);
     }
     assert_rel(d - d0, 60.0, 1e-9, "dram +60 J across a wrap");
@@ -260,7 +151,7 @@ static void test_figures_and_cgroup_split(void **state)
     assert_true(metric_now(s.port, "jouleprint_sampling_errors_total") == 0);
 
     assert_int_equal(sf_stop(&s), 0);
-    fake_free(&f);
+    sf_fake_free(&f);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------------------ */
@@ -268,8 +159,8 @@ static void test_figures_and_cgroup_split(void **state)
 static void test_http_surface(void **state)
 {
     (void)state;
-    struct fake f;
-    fake_make(&f);
+    struct sf_fake f;
+    sf_fake_make(&f);
     struct sf_server s;
     const char *args[] = {"--interval", "200ms", NULL};
     if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
@@ -320,7 +211,7 @@ static void test_http_surface(void **state)
     assert_true(sf_metric(b, "jouleprint_scrape_duration_seconds_count") >= 3);
     free(b);
     assert_int_equal(sf_stop(&s), 0);
-    fake_free(&f);
+    sf_fake_free(&f);
 }
 
 /* ---- faults ---------------------------------------------------------------------------------------- */
@@ -328,9 +219,9 @@ static void test_http_surface(void **state)
 static void test_faults(void **state)
 {
     (void)state;
-    struct fake f;
-    fake_make(&f);
-    fake_run(&f);
+    struct sf_fake f;
+    sf_fake_make(&f);
+    sf_fake_run(&f);
     struct sf_server s;
     const char *args[] = {"--interval", "100ms", "--client-timeout", "1s", NULL};
     if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
@@ -355,10 +246,10 @@ static void test_faults(void **state)
 
     /* the dram zone vanishes mid-run: one line, domain_up 0, its energy kept, package still counted */
     double dram_before = metric_now(s.port, DRAM);
-    fake_pause(&f);
+    sf_fake_pause(&f);
     ft_remove(f.root, "sys/class/powercap/intel-rapl:0:0");
     f.dram_gone = true;
-    fake_run(&f);
+    sf_fake_run(&f);
     assert_true(sf_wait_log(&s, "dram-0 (rapl-powercap): the counter vanished", 10));
     double p = metric_now(s.port, PKG);
     wait_change(s.port, PKG, p);
@@ -378,10 +269,10 @@ static void test_faults(void **state)
     free(b);
     wait_change(s.port, CG_BUSY, busy);
     /* a whole cgroup removed: its series goes, nothing breaks */
-    fake_pause(&f);
+    sf_fake_pause(&f);
     f.idle_gone = true;
-    ft_remove(f.root, "sys/fs/cgroup/" IDLE_CG);
-    fake_run(&f);
+    ft_remove(f.root, "sys/fs/cgroup/" SF_IDLE_CG);
+    sf_fake_run(&f);
     wait_samples(s.port, 3);
     b = scrape(s.port);
     assert_true(isnan(sf_metric(b, CG_IDLE)));
@@ -394,14 +285,14 @@ static void test_faults(void **state)
     assert_int_equal(sf_count(log, "vanished between listing and reading"), 1);
     assert_int_equal(sf_count(log, "slow or stalled client"), 1);
     free(log);
-    fake_free(&f);
+    sf_fake_free(&f);
 }
 
 static void test_bad_web_config_and_port_in_use(void **state)
 {
     (void)state;
-    struct fake f;
-    fake_make(&f);
+    struct sf_fake f;
+    sf_fake_make(&f);
     static const struct {
         const char *yaml, *expect;
     } cases[] = {
@@ -443,7 +334,7 @@ static void test_bad_web_config_and_port_in_use(void **state)
         fail_msg("port in use: exit %d, stderr: %s", rc, err);
     free(err);
     close(fd);
-    fake_free(&f);
+    sf_fake_free(&f);
 }
 
 /* ---- TLS and basic auth ---------------------------------------------------------------------------- */
@@ -451,8 +342,8 @@ static void test_bad_web_config_and_port_in_use(void **state)
 static void test_tls_and_basic_auth(void **state)
 {
     (void)state;
-    struct fake f;
-    fake_make(&f);
+    struct sf_fake f;
+    sf_fake_make(&f);
     char cmd[16384];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
@@ -517,7 +408,7 @@ static void test_tls_and_basic_auth(void **state)
         }
     }
     assert_int_equal(sf_stop(&s), 0);
-    fake_free(&f);
+    sf_fake_free(&f);
 }
 
 /* ---- cgroups, in the library --------------------------------------------------------------------- */
