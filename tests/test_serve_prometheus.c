@@ -127,6 +127,59 @@ static double must_query(const struct prom *p, const char *promql)
     return v;
 }
 
+/* Every query of the Grafana dashboard (deploy/grafana/jouleprint.json), its variables filled in,
+ * is valid PromQL that Prometheus answers with success. */
+static void check_dashboard(const struct prom *p)
+{
+    const char *src = getenv("JP_TEST_SRC_DIR");
+    if (!src) fail_msg("JP_TEST_SRC_DIR is not set: run the tests under ctest");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/deploy/grafana/jouleprint.json", src);
+    json_error_t je;
+    json_t *d = json_load_file(path, 0, &je);
+    if (!d) fail_msg("%s:%d: %s", path, je.line, je.text);
+    size_t i, k, n = 0;
+    json_t *panel, *target;
+    json_array_foreach(json_object_get(d, "panels"), i, panel) {
+        json_array_foreach(json_object_get(panel, "targets"), k, target) {
+            const char *e = json_string_value(json_object_get(target, "expr"));
+            assert_non_null(e);
+            char q[2048];
+            size_t o = 0;
+            for (const char *c = e; *c && o + 8 < sizeof q;) {
+                if (!strncmp(c, "$instance", 9)) {
+                    o += (size_t)snprintf(q + o, sizeof q - o, ".*");
+                    c += 9;
+                } else if (!strncmp(c, "$__range", 8)) {
+                    o += (size_t)snprintf(q + o, sizeof q - o, "1m");
+                    c += 8;
+                } else {
+                    q[o++] = *c++;
+                }
+            }
+            q[o] = '\0';
+            char enc[4096], url[4200];
+            size_t eo = 0;
+            for (const unsigned char *c = (const unsigned char *)q; *c && eo + 4 < sizeof enc; c++) {
+                if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')) enc[eo++] = (char)*c;
+                else eo += (size_t)snprintf(enc + eo, sizeof enc - eo, "%%%02X", *c);
+            }
+            enc[eo] = '\0';
+            snprintf(url, sizeof url, "/api/v1/query?query=%s", enc);
+            char *resp;
+            const char *body;
+            int st = sf_get(p->port, url, NULL, &resp, &body);
+            if (st != 200 || !strstr(body, "\"status\":\"success\""))
+                fail_msg("dashboard query %s: HTTP %d %.300s", q, st, body);
+            free(resp);
+            n++;
+        }
+    }
+    json_decref(d);
+    print_message("%zu dashboard queries answered\n", n);
+    assert_true(n >= 10);
+}
+
 static void near(double got, double want, double rel, const char *what)
 {
     print_message("%-44s %10.4f (expected %.4f, within %.0f%%)\n", what, got, want, rel * 100);
@@ -183,6 +236,8 @@ static void test_prometheus_scrapes_jouleprint(void **state)
     /* the scrapes themselves were counted and timed by the exporter */
     assert_true(must_query(&p, "jouleprint_scrape_duration_seconds_count") >= 10);
     assert_true(must_query(&p, "jouleprint_http_requests_total{code=\"200\"}") >= 10);
+
+    check_dashboard(&p);
 
     prom_stop(&p);
     assert_int_equal(sf_stop(&s), 0);
