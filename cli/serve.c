@@ -100,6 +100,7 @@ static void exporter_log(void *arg, const char *line)
 
 /* libmicrohttpd's own messages (connection limit reached, TLS handshake failures): at most one a
  * second, with a count of those held back. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

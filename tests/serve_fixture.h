@@ -260,8 +260,10 @@ SF_FN int sf_free_port(void)
     "cri-containerd-4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a4f5e6d7c8b9a0011.scope"
 
 /* The fake machine: package-0 at pkg_w, dram-0 at dram_w; the machine's busy CPU time grows at
- * 0.8 CPU, busy.service's at 0.6 CPU and idle.service's at 0.05 CPU, so that the two cgroups get
- * 0.6/0.8 and 0.05/0.8 of the energy. Written in lockstep every 2 ms by a thread. */
+ * 8 CPUs, busy.service's at 6 CPUs and idle.service's at 0.5 CPU, so that the two cgroups get
+ * 6/8 and 0.5/8 of the energy. Eight busy CPUs, not one: /proc/stat counts in jiffies (10 ms), and
+ * 80 of them per 100 ms sample keep the rounding of each sample's share within about 1%. Written in
+ * lockstep every 2 ms by a thread. */
 struct sf_fake {
     char *root;
     char sys[4096];
@@ -300,9 +302,9 @@ SF_FN void *sf_fake_main(void *arg)
     while (!f->stop) {
         double t = sf_now(), dt = t - f->t_last;
         f->t_last = t;
-        f->busy_cpu += 0.8 * dt;
-        f->busy_cg += 0.6 * dt;
-        f->idle_cg += 0.05 * dt;
+        f->busy_cpu += 8.0 * dt;
+        f->busy_cg += 6.0 * dt;
+        f->idle_cg += 0.5 * dt;
         f->pkg_j += f->pkg_w * dt;
         f->dram_j += f->dram_w * dt;
         sf_write_cpu(f); /* CPU time first, then energy, as a sample reads them the other way round */

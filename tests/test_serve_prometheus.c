@@ -1,7 +1,7 @@
 /*
  * A real Prometheus (Debian's prometheus package, /usr/bin/prometheus or $JP_PROMETHEUS) scrapes
  * `jouleprint serve` every second, on loopback, over the fake machine of serve_fixture.h (package
- * 20 W, dram 5 W; busy.service 0.6 CPU and idle.service 0.05 CPU of 0.8 CPU busy). Then its HTTP
+ * 20 W, dram 5 W; busy.service 6 CPUs and idle.service 0.5 CPU of 8 CPUs busy). Then its HTTP
  * API is asked: rate() of the energy counters equals the fake powers within 5%, and the two
  * cgroups' rates split the node's by their CPU-time shares. Prometheus scrapes OpenMetrics (its
  * Accept header asks for it first), so this also proves that format parses. Prometheus runs with
@@ -227,7 +227,7 @@ static void test_prometheus_scrapes_jouleprint(void **state)
     near(node, 25.0, 0.05, "rate(node) W");
     double busy = must_query(&p, "rate(jouleprint_cgroup_energy_joules_total{unit=\"busy.service\"}[20s])");
     double idle = must_query(&p, "rate(jouleprint_cgroup_energy_joules_total{unit=\"idle.service\"}[20s])");
-    /* the shares of the machine's busy CPU time: 0.6/0.8 and 0.05/0.8 */
+    /* the shares of the machine's busy CPU time: 6/8 and 0.5/8 */
     near(busy / node, 0.75, 0.05, "busy.service's share");
     near(idle / node, 0.0625, 0.10, "idle.service's share");
     near(busy / idle, 12.0, 0.10, "busy/idle");
