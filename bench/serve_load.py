@@ -2,6 +2,7 @@
 """Load figures for `jouleprint serve` (BENCHMARKS.md, "The exporter under load").
 
     /usr/bin/python3 bench/serve_load.py [--jp build/jouleprint] [--rounds 3] [--window 20]
+                                         [--skip-wrk] [--skip-churn]
 
 1. Throughput: wrk, 2 threads and 50 connections on loopback for 60 s against /metrics: requests
    per second and the p99 latency as wrk reports them.
@@ -135,6 +136,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--window", type=float, default=20)
     ap.add_argument("--skip-wrk", action="store_true")
+    ap.add_argument("--skip-churn", action="store_true")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="jp-serve-bench-")
     try:
@@ -154,6 +156,8 @@ def main():
         ma, mb = statistics.median(a), statistics.median(b)
         print("median A %.3f%%, median B %.3f%% of one CPU; B/A %.2f" % (100 * ma, 100 * mb, mb / ma if ma else float("nan")))
         s.stop()
+        if args.skip_churn:
+            return
         s = Serve(args.jp, cg, "20ms", tmp)
         time.sleep(1)
         print("memory under churn (5 containers made and 5 removed every 20 ms, interval 20 ms):")

@@ -61,7 +61,8 @@ static void usage(FILE *out)
           "perf; NVIDIA GPUs through NVML; AMD GPUs through hwmon) and otherwise from a stated power\n"
           "model, whose figures are marked estimated.\n"
           "Environment: JP_SYSFS_ROOT, JP_DEV_ROOT, JP_PROC_ROOT replace /sys, /dev, /proc;\n"
-          "JP_NVML_LIBRARY names the NVML library; JP_REGION sets the default carbon region.\n"
+          "JP_NVML_LIBRARY names the NVML library; JP_REGION sets the default carbon region;\n"
+          "JP_CGROUP_ROOT names the cgroup v2 tree serve reads (default <JP_SYSFS_ROOT or /sys>/fs/cgroup).\n"
           "\n"
           "examples:\n"
           "  jouleprint sources\n"
@@ -69,6 +70,7 @@ static void usage(FILE *out)
           "  jouleprint stat -r 5 --json -o run.json -- ./model --batch 64\n"
           "  jouleprint record -o power.csv -- make -j2\n"
           "  jouleprint study --quick\n"
+          "  jouleprint serve --listen 127.0.0.1:9862\n"
           "  jouleprint carbon --energy 143.8MWh --region \"Salt Lake City\" --compare Oregon --year 2021\n",
           out);
 }
