@@ -117,32 +117,157 @@ int jp_pathf(char *buf, size_t len, const char *fmt, ...)
     return JP_OK;
 }
 
-int jp_read_text(const char *path, char *buf, size_t len)
+static int open_errno(const char *path, int e)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    if (e == EACCES || e == EPERM) return jp_fail(JP_ERR_PERM, "%s: permission denied", path);
+    if (e == ENOENT || e == ENOTDIR) return jp_fail(JP_ERR_NOTFOUND, "%s: no such file", path);
+    return jp_fail(JP_ERR_IO, "%s: %s", path, strerror(e));
+}
+
+int jp_open_read(const char *path, unsigned kinds)
+{
+    /* O_NONBLOCK: opening a FIFO (or a tty) must not wait for a writer; it changes nothing for the regular
+     * files and devices accepted below, and is cleared again for them. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return open_errno(path, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        if (e == EACCES || e == EPERM) return jp_fail(JP_ERR_PERM, "%s: permission denied", path);
-        if (e == ENOENT || e == ENOTDIR) return jp_fail(JP_ERR_NOTFOUND, "%s: no such file", path);
-        return jp_fail(JP_ERR_IO, "%s: %s", path, strerror(e));
+        close(fd);
+        return open_errno(path, e);
+    }
+    const char *what = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                                              : NULL;
+    int ok = (S_ISREG(st.st_mode) && (kinds & JP_OPEN_REGULAR)) || (S_ISCHR(st.st_mode) && (kinds & JP_OPEN_CHARDEV));
+    if (!ok) {
+        close(fd);
+        return jp_fail(JP_ERR_IO, "%s: is %s, expected a regular file%s", path, what ? what : "not a regular file",
+                       (kinds & JP_OPEN_CHARDEV) ? " or a character device" : "");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+FILE *jp_fopen_read(const char *path)
+{
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+    }
+    return f;
+}
+
+int jp_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
+    if (fd < 0) return fd;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < 0) {
+        close(fd);
+        return jp_fail(JP_ERR_IO, "%s: cannot be examined", path);
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return jp_fail(JP_ERR_RANGE, "%s: %lld bytes, more than the %zu this file may hold", path,
+                       (long long)st.st_size, max);
+    }
+    /* the size is checked again while reading: a file may grow meanwhile */
+    size_t cap = (size_t)st.st_size + 1;
+    unsigned char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        return jp_fail(JP_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, cap);
     }
     size_t got = 0;
-    while (got + 1 < len) {
-        ssize_t n = read(fd, buf + got, len - 1 - got);
+    for (;;) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            if (errno == EINTR) continue;
             int e = errno;
+            free(buf);
             close(fd);
-            if (e == EACCES || e == EPERM) return jp_fail(JP_ERR_PERM, "%s: permission denied", path);
             return jp_fail(JP_ERR_IO, "%s: %s", path, strerror(e));
         }
         if (n == 0) break;
         got += (size_t)n;
+        if (got == cap) {
+            if (got > max) {
+                free(buf);
+                close(fd);
+                return jp_fail(JP_ERR_RANGE, "%s: more than the %zu bytes this file may hold", path, max);
+            }
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            unsigned char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
     }
     close(fd);
     buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return JP_OK;
+}
+
+/* A value read from a kernel attribute: NUL bytes inside it (a file holding "123\0garbage") are not
+ * text, and (strict: a single value) a file longer than the buffer is not a value of this kind. Files
+ * read for their first lines (/proc/stat, /proc/cpuinfo) are cut at the buffer's size instead. */
+static int text_done(const char *path, char *buf, size_t got, bool more)
+{
+    if (memchr(buf, '\0', got))
+        return jp_fail(JP_ERR_PARSE, "%s: holds a NUL byte at offset %zu: not a text value", path,
+                       (size_t)((char *)memchr(buf, '\0', got) - buf));
+    if (more) return jp_fail(JP_ERR_PARSE, "%s: longer than the %zu bytes expected of this value", path, got);
+    buf[got] = '\0';
     while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) buf[--got] = '\0';
     return JP_OK;
+}
+
+static int read_text(const char *path, char *buf, size_t len, bool strict)
+{
+    if (len < 2) return jp_fail(JP_ERR_INVAL, "%s: buffer too small", path);
+    buf[0] = '\0';
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
+    if (fd < 0) return fd;
+    size_t got = 0;
+    bool more = false;
+    for (;;) {
+        char extra;
+        ssize_t n = got + 1 < len ? read(fd, buf + got, len - 1 - got) : read(fd, &extra, 1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd);
+            buf[0] = '\0';
+            if (e == EACCES || e == EPERM) return jp_fail(JP_ERR_PERM, "%s: permission denied", path);
+            return jp_fail(JP_ERR_IO, "%s: %s", path, strerror(e));
+        }
+        if (n == 0) break;
+        if (got + 1 >= len) {
+            more = strict;
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    int rc = text_done(path, buf, got, more);
+    if (rc != JP_OK) buf[0] = '\0';
+    return rc;
 }
 
 int jp_parse_u64(const char *text, uint64_t *out)
@@ -174,6 +299,8 @@ int jp_parse_double(const char *text, double *out)
     return JP_OK;
 }
 
+int jp_read_text(const char *path, char *buf, size_t len) { return read_text(path, buf, len, false); }
+
 static int parse_u64_of(const char *path, const char *buf, uint64_t *out)
 {
     if (jp_parse_u64(buf, out) != JP_OK)
@@ -184,37 +311,45 @@ static int parse_u64_of(const char *path, const char *buf, uint64_t *out)
 int jp_read_u64(const char *path, uint64_t *out)
 {
     char buf[64];
-    int rc = jp_read_text(path, buf, sizeof buf);
+    int rc = read_text(path, buf, sizeof buf, true);
     return rc != JP_OK ? rc : parse_u64_of(path, buf, out);
 }
 
 void jp_kfile_init(jp_kfile *f, const char *path, bool keep)
 {
     jp_strlcpy(f->path, path, sizeof f->path);
-    f->fd = keep ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    f->fd = keep ? jp_open_read(path, JP_OPEN_REGULAR) : -1;
+    if (f->fd < 0) f->fd = -1;
 }
 
-int jp_kfile_read_text(jp_kfile *f, char *buf, size_t len)
+static int kfile_read(jp_kfile *f, char *buf, size_t len, bool strict)
 {
-    if (f->fd < 0) return jp_read_text(f->path, buf, len);
+    if (f->fd < 0) return read_text(f->path, buf, len, strict);
+    if (len < 2) return jp_fail(JP_ERR_INVAL, "%s: buffer too small", f->path);
     ssize_t n;
-    do n = pread(f->fd, buf, len - 1, 0);
+    do n = pread(f->fd, buf, len, 0);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         /* a zone gone away (ENODEV) or the like: the path says what it is now */
         close(f->fd);
         f->fd = -1;
-        return jp_read_text(f->path, buf, len);
+        return read_text(f->path, buf, len, strict);
     }
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
-    return JP_OK;
+    /* len bytes asked for: a full read means the value is longer than len - 1 */
+    size_t got = (size_t)n;
+    bool more = got >= len && strict;
+    if (got >= len) got = len - 1;
+    int rc = text_done(f->path, buf, got, more);
+    if (rc != JP_OK) buf[0] = '\0';
+    return rc;
 }
+
+int jp_kfile_read_text(jp_kfile *f, char *buf, size_t len) { return kfile_read(f, buf, len, false); }
 
 int jp_kfile_read_u64(jp_kfile *f, uint64_t *out)
 {
     char buf[64];
-    int rc = jp_kfile_read_text(f, buf, sizeof buf);
+    int rc = kfile_read(f, buf, sizeof buf, true);
     return rc != JP_OK ? rc : parse_u64_of(f->path, buf, out);
 }
 

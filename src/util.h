@@ -64,6 +64,18 @@ void jp_kfile_close(jp_kfile *f);
 /* snprintf into buf; returns JP_ERR_RANGE (with a message) if it did not fit. */
 int jp_pathf(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
 
+/* Opens a file to read: O_CLOEXEC, and O_NONBLOCK while opening so that a FIFO never blocks; refuses
+ * (JP_ERR_IO, one message naming the file and what it is) anything but the kinds allowed. Returns the
+ * descriptor, or a negative status. */
+#define JP_OPEN_REGULAR 1u
+#define JP_OPEN_CHARDEV 2u
+int jp_open_read(const char *path, unsigned kinds);
+/* The same as a stdio stream (regular files only); NULL with jp_last_error() set. */
+FILE *jp_fopen_read(const char *path);
+/* Reads a whole regular file of at most max bytes into *out (malloc'd, NUL-terminated after *len bytes).
+ * JP_ERR_RANGE when it is larger. */
+int jp_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
+
 /* Reads a small text file whole (up to len-1 bytes), NUL-terminated, trailing newline removed.
  * Errors: JP_ERR_PERM (EACCES/EPERM), JP_ERR_NOTFOUND (ENOENT), JP_ERR_IO otherwise; the message
  * names the path. */

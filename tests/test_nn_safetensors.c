@@ -131,6 +131,17 @@ static void test_rejects(void **state)
                   "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}",
                   F, 24, "unaccounted");
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", F, 24, "account for 16 bytes");
+    /* junk after the header's JSON object, inside the declared header length (padding is spaces only) */
+    expect_reject("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}   x", F, 24,
+                  "unexpected bytes after the header");
+    expect_reject("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}{}", F, 24,
+                  "unexpected bytes after the header");
+    {
+        jp_safetensors *pad = NULL;
+        assert_int_equal(parse("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}    ", F, 24, &pad),
+                         JP_OK);
+        jp_st_close(pad);
+    }
     /* duplicate keys */
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
                   "\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[12,24]}}",

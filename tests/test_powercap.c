@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -453,6 +454,61 @@ static void test_bad_range_rejected(void **state)
     ft_rmroot(root);
 }
 
+/* A zone "package-4294967296" is not package 0 (the number used to be cut to 32 bits); a subzone under
+ * it is refused the same way. */
+static void test_package_number_out_of_range_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"package-4294967296", "package-1x", "package-", "package-70000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *root = make_tree();
+        ft_write(root, "class/powercap/intel-rapl:1/name", "%s\n", bad[i]);
+        jp_meter_config cfg;
+        jp_meter_config_init(&cfg);
+        cfg.source = "rapl-powercap";
+        jp_meter *m = NULL;
+        assert_int_equal(jp_meter_open(&m, &cfg), JP_ERR_PARSE);
+        assert_null(m);
+        assert_non_null(strstr(jp_last_error(), "intel-rapl:1/name: expected package-N"));
+        ft_rmroot(root);
+    }
+    char *root = make_tree();
+    ft_write(root, "class/powercap/intel-rapl:0/name", "package-4294967296\n");
+    ft_remove(root, "class/powercap/intel-rapl-mmio:0");
+    jp_meter_config cfg;
+    jp_meter_config_init(&cfg);
+    cfg.source = "rapl-powercap";
+    jp_meter *m = NULL;
+    assert_int_equal(jp_meter_open(&m, &cfg), JP_ERR_PARSE);
+    assert_null(m);
+    ft_rmroot(root);
+}
+
+/* A FIFO in place of energy_uj: refused at once, naming the file (it used to block for ever). */
+static void test_fifo_counter_refused(void **state)
+{
+    (void)state;
+    char *root = make_tree();
+    char path[4200];
+    ft_remove(root, "class/powercap/intel-rapl:0/energy_uj");
+    snprintf(path, sizeof path, "%s/class/powercap/intel-rapl:0/energy_uj", root);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    char why[512] = "";
+    struct jp_source_env env;
+    assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
+    assert_int_not_equal(jp_source_probe(&jp_source_rapl_powercap, &env, why, sizeof why), JP_OK);
+    jp_meter_config cfg;
+    jp_meter_config_init(&cfg);
+    cfg.source = "rapl-powercap";
+    jp_meter *m = NULL;
+    assert_int_not_equal(jp_meter_open(&m, &cfg), JP_OK);
+    assert_null(m);
+    assert_non_null(strstr(jp_last_error(), "is a FIFO"));
+    alarm(0);
+    ft_rmroot(root);
+}
+
 static void test_phases_split_energy(void **state)
 {
     (void)state;
@@ -529,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_no_tree_says_why),
         cmocka_unit_test(test_permission_denied_explained),
         cmocka_unit_test(test_bad_range_rejected),
+        cmocka_unit_test(test_package_number_out_of_range_refused),
+        cmocka_unit_test(test_fifo_counter_refused),
         cmocka_unit_test(test_phases_split_energy),
         cmocka_unit_test(test_first_mark_names_the_first_phase),
     };

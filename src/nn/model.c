@@ -13,6 +13,10 @@
  * allocated at load: jp_nn_forward allocates nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +29,10 @@
 #include "util.h"
 
 #define BN_EPS 1e-5
+/* Everything a model may allocate, weights and workspace together (4 GiB): a config that asks for
+ * more (a huge image_size, a large batch of large images) is refused before anything that size is
+ * allocated, with a message naming the figure. */
+#define MAX_MODEL_BYTES ((size_t)4 << 30)
 #define MAX_THREADS 64
 /* Below this many FLOPs an operation on a single image is not worth splitting across threads. */
 #define PAR_MIN_FLOPS 150000.0
@@ -106,6 +114,8 @@ struct jp_nn_model {
     float *input;                           /* max_batch * c*h*w, for jp_nn_forward_u8 */
     void **allocs;
     size_t nallocs, capallocs;
+    size_t allocated;  /* bytes, against MAX_MODEL_BYTES */
+    size_t over_bytes; /* the request that went over it (0: none) */
     lane lanes[MAX_THREADS];
 
     /* the worker pool */
@@ -127,6 +137,10 @@ struct jp_nn_model {
 
 static void *zalloc(jp_nn_model *m, size_t bytes)
 {
+    if (bytes > MAX_MODEL_BYTES - m->allocated) {
+        if (!m->over_bytes) m->over_bytes = bytes;
+        return NULL;
+    }
     if (m->nallocs == m->capallocs) {
         size_t cap = m->capallocs ? m->capallocs * 2 : 64;
         void **na = realloc(m->allocs, cap * sizeof *na);
@@ -138,10 +152,28 @@ static void *zalloc(jp_nn_model *m, size_t bytes)
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
     memset(p, 0, bytes ? bytes : 64);
     m->allocs[m->nallocs++] = p;
+    m->allocated += bytes;
     return p;
 }
 
-static float *falloc(jp_nn_model *m, size_t n) { return zalloc(m, n * sizeof(float)); }
+static float *falloc(jp_nn_model *m, size_t n)
+{
+    if (n > SIZE_MAX / sizeof(float)) {
+        if (!m->over_bytes) m->over_bytes = SIZE_MAX;
+        return NULL;
+    }
+    return zalloc(m, n * sizeof(float));
+}
+
+/* a * b * c as a count of values a layer works on, refused above INT_MAX (the engine's indices) */
+static int prod_int(const char *path, const char *what, size_t a, size_t b, size_t c, int *out)
+{
+    if ((b && a > (size_t)INT_MAX / b) || (c && a * b > (size_t)INT_MAX / c))
+        return jp_fail(JP_ERR_RANGE, "%s: %s of %zu x %zu x %zu values is more than the engine handles (%d)", path,
+                       what, a, b, c, INT_MAX);
+    *out = (int)(a * b * c);
+    return JP_OK;
+}
 
 /* ---- config ------------------------------------------------------------------------------------ */
 
@@ -202,30 +234,62 @@ static int cfg_act(const struct cfg *c, const char *want)
 
 /* ---- loading weights --------------------------------------------------------------------------- */
 
-static int read_f32(jp_safetensors *st, const char *name, float *dst, int ndim, ...)
+static int missing(jp_safetensors *st, const char *name, int rc)
 {
-    int64_t shape[4];
-    va_list ap;
-    va_start(ap, ndim);
-    for (int i = 0; i < ndim; i++) shape[i] = va_arg(ap, int);
-    va_end(ap);
-    int rc = jp_st_read_f32(st, name, ndim, shape, dst);
     if (rc == JP_ERR_NOTFOUND)
         return jp_fail(JP_ERR_PARSE, "%s: the config needs tensor '%s', which is missing (config.json and the weights "
                                      "disagree?)", st->path, name);
     return rc;
 }
 
+/* Checks that the weights hold this tensor, with this shape and a floating dtype, before anything is
+ * allocated for it: what the loader allocates for weights is then bounded by the weights file. */
+static int need(jp_safetensors *st, const char *name, int ndim, ...)
+{
+    int64_t shape[4];
+    va_list ap;
+    va_start(ap, ndim);
+    for (int i = 0; i < ndim; i++) shape[i] = va_arg(ap, int);
+    va_end(ap);
+    return missing(st, name, jp_st_check_f32(st, name, ndim, shape));
+}
+
+static int read_f32(jp_safetensors *st, const char *name, float *dst, int ndim, ...)
+{
+    int64_t shape[4];
+    size_t n = 1;
+    va_list ap;
+    va_start(ap, ndim);
+    for (int i = 0; i < ndim; i++) {
+        shape[i] = va_arg(ap, int);
+        n *= (size_t)shape[i];
+    }
+    va_end(ap);
+    int rc = missing(st, name, jp_st_read_f32(st, name, ndim, shape, dst));
+    if (rc) return rc;
+    /* a NaN or an infinity would make every prediction the same label, silently */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(dst[i]))
+            return jp_fail(JP_ERR_PARSE, "%s: tensor '%s' holds %s at index %zu: weights must be finite numbers", st->path,
+                           name, isnan(dst[i]) ? "NaN" : "an infinity", i);
+    return JP_OK;
+}
+
 static int load_linear(jp_nn_model *m, jp_safetensors *st, const char *prefix, int in, int out, int bias, linear *l)
 {
     char name[256];
+    int rc;
     l->in = in;
     l->out = out;
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    if ((rc = need(st, name, 2, out, in))) return rc;
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    if (bias && (rc = need(st, name, 1, out))) return rc;
     l->w = falloc(m, (size_t)in * out);
     l->b = bias ? falloc(m, (size_t)out) : NULL;
     if (!l->w || (bias && !l->b)) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
     snprintf(name, sizeof name, "%s.weight", prefix);
-    int rc = read_f32(st, name, l->w, 2, out, in);
+    rc = read_f32(st, name, l->w, 2, out, in);
     if (rc) return rc;
     if (bias) {
         snprintf(name, sizeof name, "%s.bias", prefix);
@@ -238,6 +302,8 @@ static int load_vec(jp_nn_model *m, jp_safetensors *st, const char *prefix, cons
 {
     char name[256];
     snprintf(name, sizeof name, "%s.%s", prefix, suffix);
+    int rc = need(st, name, 1, n);
+    if (rc) return rc;
     *out = falloc(m, (size_t)n);
     if (!*out) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", name);
     return read_f32(st, name, *out, 1, n);
@@ -254,11 +320,13 @@ static int load_conv_bn(jp_nn_model *m, jp_safetensors *st, const char *prefix, 
     c->k = k;
     c->stride = stride;
     c->pad = k / 2;
+    snprintf(name, sizeof name, "%s.convolution.weight", prefix);
+    int rc = need(st, name, 4, cout, cin, k, k);
+    if (rc) return rc;
     c->w = falloc(m, (size_t)cout * cin * k * k);
     c->b = falloc(m, (size_t)cout);
     if (!c->w || !c->b) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
-    snprintf(name, sizeof name, "%s.convolution.weight", prefix);
-    int rc = read_f32(st, name, c->w, 4, cout, cin, k, k);
+    rc = read_f32(st, name, c->w, 4, cout, cin, k, k);
     if (rc) return rc;
     float *g, *b, *mean, *var;
     snprintf(name, sizeof name, "%s.normalization", prefix);
@@ -291,7 +359,8 @@ static int build_mlp(jp_nn_model *m, const struct cfg *c, jp_safetensors *st)
     m->fc = calloc((size_t)n, sizeof *m->fc);
     if (!m->fc) return jp_fail(JP_ERR_NOMEM, "out of memory");
     m->nfc = n;
-    int in = m->c * m->h * m->w;
+    int in;
+    if ((rc = prod_int(c->path, "an input", (size_t)m->c, (size_t)m->h, (size_t)m->w, &in))) return rc;
     note_act(m, (size_t)in);
     for (int i = 0; i < n; i++) {
         char p[64];
@@ -328,7 +397,8 @@ static int build_cnn(jp_nn_model *m, const struct cfg *c, jp_safetensors *st)
         w /= 2;
         cin = ch[i];
     }
-    int flat = cin * h * w;
+    int flat;
+    if ((rc = prod_int(c->path, "the flattened convolution output", (size_t)cin, (size_t)h, (size_t)w, &flat))) return rc;
     note_act(m, (size_t)flat);
     note_act(m, (size_t)fc);
     m->flops += 2.0 * flat * fc + 2.0 * fc * m->nlabels;
@@ -435,6 +505,12 @@ static int build_vit(jp_nn_model *m, const struct cfg *c, jp_safetensors *st)
     int np = (m->h / p) * (m->w / p);
     m->tokens = np + 1;
     int t = m->tokens;
+    /* every tensor the embedding needs is there, with its shape, before it is allocated */
+    if ((rc = need(st, "vit.embeddings.patch_embeddings.projection.weight", 4, d, m->c, p, p)) ||
+        (rc = need(st, "vit.embeddings.patch_embeddings.projection.bias", 1, d)) ||
+        (rc = need(st, "vit.embeddings.cls_token", 3, 1, 1, d)) ||
+        (rc = need(st, "vit.embeddings.position_embeddings", 3, 1, t, d)))
+        return rc;
     /* the patch embedding: a p x p convolution of stride p, kept as a linear layer over gathered patches */
     m->patch_proj.in = m->c * p * p;
     m->patch_proj.out = d;
@@ -456,13 +532,19 @@ static int build_vit(jp_nn_model *m, const struct cfg *c, jp_safetensors *st)
         vit_layer *L = &m->layers[i];
         char pre[96], name[160];
         snprintf(pre, sizeof pre, "vit.encoder.layer.%d", i);
+        static const char *qkv[] = {"query", "key", "value"};
+        for (int j = 0; j < 3; j++) {
+            snprintf(name, sizeof name, "%s.attention.attention.%s.weight", pre, qkv[j]);
+            if ((rc = need(st, name, 2, d, d))) return rc;
+            snprintf(name, sizeof name, "%s.attention.attention.%s.bias", pre, qkv[j]);
+            if (qkv_bias && (rc = need(st, name, 1, d))) return rc;
+        }
         /* query, key and value are fused into one [3d x d] matrix */
         L->qkv.in = d;
         L->qkv.out = 3 * d;
         L->qkv.w = falloc(m, (size_t)3 * d * d);
         L->qkv.b = falloc(m, (size_t)3 * d);
         if (!L->qkv.w || !L->qkv.b) return jp_fail(JP_ERR_NOMEM, "out of memory");
-        static const char *qkv[] = {"query", "key", "value"};
         for (int j = 0; j < 3; j++) {
             snprintf(name, sizeof name, "%s.attention.attention.%s.weight", pre, qkv[j]);
             if ((rc = read_f32(st, name, L->qkv.w + (size_t)j * d * d, 2, d, d))) return rc;
@@ -1029,6 +1111,10 @@ int jp_nn_load_files(jp_nn_model **out, const char *config_path, const char *wei
     }
     if ((rc = alloc_workspace(m)) || (rc = start_pool(m))) goto done;
 done:
+    if (rc && m && m->over_bytes)
+        rc = jp_fail(JP_ERR_RANGE, "%s: this model needs more than %zu MiB (weights and workspace for a batch of %d): "
+                     "too large for the engine (check image_size, the layer sizes and the batch)",
+                     config_path, MAX_MODEL_BYTES >> 20, max_batch);
     jp_st_close(st);
     json_decref(root);
     if (rc) {

@@ -31,9 +31,12 @@
  * precision, |r| <= ln 2 / 2), and e^r by its Taylor polynomial to r^7 / 7!, whose truncation error is
  * below 6e-9 relative there. Within 2 ulp of the true value over the float range; clamped below at
  * -87.3 (where exp is ~1e-38, a normal float's least) and above at 88. */
-static inline float exp_fast(float x)
+static inline float exp_fast(float in)
 {
-    x = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x;
+    /* clamped so that the exponent below stays in range; a NaN is clamped too (its comparisons are all
+     * false), so that the float-to-int conversion never sees it, and comes back out as NaN at the end */
+    float x = in > -87.3f ? in : -87.3f;
+    x = x < 88.0f ? x : 88.0f;
     float t = x * 1.44269504088896341f;
     float k = (t + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5 * 2^23 */
     float r = (x - k * 0.693145751953125f) - k * 1.428606820309417232e-06f;
@@ -42,7 +45,7 @@ static inline float exp_fast(float x)
     int32_t bits = ((int32_t)k + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return in == in ? p * scale : in;
 }
 
 /* erf by Abramowitz and Stegun's formula 7.1.26 (Handbook of Mathematical Functions, 1964): for x >= 0,

@@ -235,37 +235,16 @@ fail:
     return rc;
 }
 
+/* The largest weights file read (16 GiB): the file is read whole. */
+#define ST_MAX_FILE ((size_t)16 << 30)
+
 int jp_st_open(jp_safetensors **out, const char *path)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return jp_fail(e == ENOENT ? JP_ERR_NOTFOUND : e == EACCES ? JP_ERR_PERM : JP_ERR_IO, "%s: %s", path,
-                       strerror(e));
-    }
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap) break;
-        unsigned char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
-    if (err) {
-        free(buf);
-        return jp_fail(JP_ERR_IO, "%s: read error", path);
-    }
+    unsigned char *buf;
+    size_t len;
+    int rc = jp_read_file(path, ST_MAX_FILE, &buf, &len);
+    if (rc != JP_OK) return rc;
     return jp_st_parse(out, buf, len, path);
 }
 
@@ -338,6 +317,19 @@ static int check(jp_safetensors *st, const char *name, int ndim, const int64_t *
     }
     t->used = 1;
     *out = t;
+    return JP_OK;
+}
+
+int jp_st_check_f32(jp_safetensors *st, const char *name, int ndim, const int64_t *shape)
+{
+    jp_st_tensor *t = (jp_st_tensor *)jp_st_find(st, name);
+    int was_used = t ? t->used : 0;
+    int rc = check(st, name, ndim, shape, &t);
+    if (rc) return rc;
+    t->used = was_used; /* marked when read */
+    if (t->dtype != JP_ST_F32 && t->dtype != JP_ST_F16 && t->dtype != JP_ST_BF16)
+        return jp_fail(JP_ERR_PARSE, "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16", st->path, name,
+                       jp_st_dtype_name(t->dtype));
     return JP_OK;
 }
 

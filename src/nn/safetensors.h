@@ -56,6 +56,9 @@ const jp_st_tensor *jp_st_find(const jp_safetensors *st, const char *name);
  * exactly shape[0..ndim-1]. JP_ERR_NOTFOUND if absent, JP_ERR_PARSE on a shape or dtype mismatch; the
  * message names the tensor, what was expected and what the file holds. Marks the tensor used. */
 int jp_st_read_f32(jp_safetensors *st, const char *name, int ndim, const int64_t *shape, float *dst);
+/* The checks of jp_st_read_f32 (present, this shape, a floating dtype) without reading: lets a loader
+ * check a tensor before allocating room for it. */
+int jp_st_check_f32(jp_safetensors *st, const char *name, int ndim, const int64_t *shape);
 /* The same for any numeric dtype, converted to int64 (labels, indices). */
 int jp_st_read_i64(jp_safetensors *st, const char *name, int ndim, const int64_t *shape, int64_t *dst);
 /* U8 only (images). */

@@ -287,7 +287,7 @@ static enum msr_result msr_read(const char *dev, struct msr_file *f, int cpu, ui
         if (jp_pathf(path, sizeof path, "%s/cpu/%d/msr", dev, cpu) != JP_OK) {
             f->open_errno = ENAMETOOLONG;
         } else {
-            f->fd = open(path, O_RDONLY | O_CLOEXEC);
+            f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
             f->open_errno = f->fd < 0 ? errno : 0;
         }
     }
@@ -470,7 +470,7 @@ static int do_open(struct jp_source *src, const struct jp_source_env *env)
     {
         char path[PATH_MAX];
         rc = jp_pathf(path, sizeof path, "%s/cpu/%d/msr", dev, cpus[0]);
-        int fd = rc == JP_OK ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        int fd = rc == JP_OK ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
         if (fd < 0) {
             int cpu0 = cpus[0];
             free(cpus);

@@ -13,6 +13,7 @@
 #include "source.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,20 @@ static int zone_depth(const char *name)
         else if (*p < '0' || *p > '9') return 0;
     }
     return depth;
+}
+
+/* "package-N" -> N. Package numbers are small (the kernel's logical package ids); anything larger, or
+ * anything after the digits, is not a package zone name. */
+#define MAX_PACKAGE 65535
+static bool package_index(const char *zname, unsigned *idx)
+{
+    const char *num = zname + 7;
+    uint64_t v;
+    if (strncmp(zname, "package", 7) != 0) return false;
+    if (*num == '-') num++;
+    if (*num < '0' || *num > '9' || jp_parse_u64(num, &v) != JP_OK || v > MAX_PACKAGE) return false;
+    *idx = (unsigned)v;
+    return true;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -175,14 +190,13 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
         /* name the domain: package-N as given; subzones after their parent package */
         if (kind == JP_DOMAIN_PACKAGE || kind == JP_DOMAIN_PSYS) {
             if (kind == JP_DOMAIN_PACKAGE) {
-                const char *num = zname + 7;
-                if (*num == '-') num++;
-                uint64_t idx;
-                if (jp_parse_u64(num, &idx) != JP_OK) {
-                    rc = jp_fail(JP_ERR_PARSE, "%s: expected package-N, found \"%s\"", path, zname);
+                unsigned idx;
+                if (!package_index(zname, &idx)) {
+                    rc = jp_fail(JP_ERR_PARSE, "%s: expected package-N with N from 0 to %d, found \"%s\"", path,
+                                 MAX_PACKAGE, zname);
                     break;
                 }
-                snprintf(dname, sizeof dname, "package-%u", (unsigned)idx);
+                snprintf(dname, sizeof dname, "package-%u", idx);
             } else {
                 snprintf(dname, sizeof dname, "psys");
             }
@@ -194,8 +208,12 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
             if (last) *last = '\0';
             if ((rc = jp_pathf(ppath, sizeof ppath, "%s/%s/name", dir, parent)) != JP_OK) break;
             unsigned idx = 0;
-            if (jp_read_text(ppath, pname, sizeof pname) == JP_OK && !strncmp(pname, "package-", 8))
-                idx = (unsigned)strtoul(pname + 8, NULL, 10);
+            if (jp_read_text(ppath, pname, sizeof pname) == JP_OK && !strncmp(pname, "package", 7) &&
+                !package_index(pname, &idx)) {
+                rc = jp_fail(JP_ERR_PARSE, "%s: expected package-N with N from 0 to %d, found \"%s\"", ppath,
+                             MAX_PACKAGE, pname);
+                break;
+            }
             snprintf(dname, sizeof dname, "%s-%u", jp_domain_kind_name(kind), idx);
         }
         if (domain_taken(src, dname)) {
