@@ -153,14 +153,17 @@ int jp_open_read(const char *path, unsigned kinds)
     return fd;
 }
 
-FILE *jp_fopen_read(const char *path)
+FILE *jp_fopen_read(const char *path, int *rc)
 {
     int fd = jp_open_read(path, JP_OPEN_REGULAR);
-    if (fd < 0) return NULL;
+    if (fd < 0) {
+        *rc = fd;
+        return NULL;
+    }
     FILE *f = fdopen(fd, "r");
     if (!f) {
         close(fd);
-        jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+        *rc = jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
     }
     return f;
 }

@@ -70,8 +70,8 @@ int jp_pathf(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
 #define JP_OPEN_REGULAR 1u
 #define JP_OPEN_CHARDEV 2u
 int jp_open_read(const char *path, unsigned kinds);
-/* The same as a stdio stream (regular files only); NULL with jp_last_error() set. */
-FILE *jp_fopen_read(const char *path);
+/* The same as a stdio stream (regular files only); NULL with *rc and jp_last_error() set. */
+FILE *jp_fopen_read(const char *path, int *rc);
 /* Reads a whole regular file of at most max bytes into *out (malloc'd, NUL-terminated after *len bytes).
  * JP_ERR_RANGE when it is larger. */
 int jp_read_file(const char *path, size_t max, unsigned char **out, size_t *len);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -154,6 +155,34 @@ static void test_spec_errors_name_the_line(void **state)
                       "      - name: a\n        builtin: teleport\n",
                       "spec.yaml:7:", "unknown builtin \"teleport\"");
     expect_spec_error("timeout: forever\ntasks: []\n", "spec.yaml:1:", "spec.timeout");
+    /* zero and absurd durations are refused at validation, not found out during a run */
+    expect_spec_error("timeout: 0s\ntasks: []\n", "spec.yaml:1:", "spec.timeout: 0s is out of range");
+    expect_spec_error("baseline: 10000h\ntasks: []\n", "spec.yaml:1:", "spec.baseline: 10000h is out of range");
+    expect_spec_error("timeout: 9000h\ntasks: []\n", "spec.yaml:1:", "at most 604800s");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n    models:\n"
+                      "      - name: a\n        command: true {outputs}\n        timeout: 0s\n",
+                      "spec.yaml:8:", "models[0].timeout: 0s is out of range");
+    /* items that are not a regular file: /dev/zero would be counted for ever, a FIFO would block */
+    expect_spec_error("tasks:\n  - name: t\n    items: /dev/zero\n    models:\n      - name: a\n        command: true\n",
+                      "spec.yaml:3:", "/dev/zero: is a character device");
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/fifo.txt", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(30);
+    expect_spec_error("tasks:\n  - name: t\n    items: fifo.txt\n    models:\n      - name: a\n        command: true\n",
+                      "spec.yaml:3:", "fifo.txt: is a FIFO");
+    expect_spec_error("tasks:\n  - name: t\n    items: items.txt\n    references: fifo.txt\n    models:\n"
+                      "      - name: a\n        command: true {outputs}\n",
+                      "spec.yaml:4:", "cannot read");
+    alarm(0);
+    unlink(fifo);
+    /* a zero baseline is fine (none measured) */
+    struct jp_spec spec;
+    assert_int_equal(load_spec("baseline: 0s\ntimeout: 1h\ntasks:\n  - name: t\n    items: items.txt\n    references: labels.txt\n"
+                               "    models:\n      - name: a\n        command: true {outputs}\n", &spec), JP_OK);
+    assert_float_equal(spec.baseline_s, 0, 0);
+    assert_float_equal(spec.tasks[0].models[0].timeout_s, 3600, 0);
+    jp_spec_free(&spec);
 }
 
 /* ---- a whole run ---------------------------------------------------------------------------- */

@@ -51,6 +51,16 @@ static void test_score_identical_and_white_space(void **state)
     assert_int_equal(c.lines_exact, 1);
     assert_int_equal(c.ref_chars, 11);
     assert_int_equal(c.char_edits, 0);
+    /* the ideographic space U+3000 and the line separator U+2028 are white space too */
+    c = score1("hello\xe3\x80\x80world", "hello world");
+    assert_int_equal(c.ref_chars, 11);
+    assert_int_equal(c.char_edits, 0);
+    c = score1("hello world", "hello\xe2\x80\xa8world");
+    assert_int_equal(c.char_edits, 0);
+    assert_int_equal(c.lines_exact, 1);
+    c = score1("\xe2\x80\xa8hello\xe3\x80\x80", "hello");
+    assert_int_equal(c.ref_chars, 5);
+    assert_int_equal(c.char_edits, 0);
 }
 
 static void test_score_character_edits(void **state)
@@ -128,6 +138,24 @@ static void test_score_unicode(void **state)
     assert_int_equal(c.char_edits, 1);
     c = score1("a\xff" "b", "a\xef\xbf\xbd" "b");
     assert_int_equal(c.char_edits, 0);
+    /* overlong forms are not the character they spell: "\xc0\xaf" is not '/' but two bad bytes */
+    c = score1("a\xc0\xaf" "b", "a/b");
+    assert_int_equal(c.ref_chars, 4);
+    assert_int_equal(c.char_edits, 2);
+    c = score1("\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_int_equal(c.ref_chars, 3);
+    assert_int_equal(c.char_edits, 0);
+    /* UTF-16 surrogates (U+D800) and code points above U+10FFFF are not characters either */
+    c = score1("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_int_equal(c.ref_chars, 3);
+    assert_int_equal(c.char_edits, 0);
+    c = score1("\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_int_equal(c.ref_chars, 4);
+    assert_int_equal(c.char_edits, 0);
+    /* the largest valid code points of each length are still one character */
+    c = score1("\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf", "xyz");
+    assert_int_equal(c.ref_chars, 3);
+    assert_int_equal(c.char_edits, 3);
     /* a truncated sequence, then a good character */
     c = score1("\xe6\x97" "x", "\xef\xbf\xbd\xef\xbf\xbdx");
     assert_int_equal(c.ref_chars, 3);
@@ -250,6 +278,68 @@ static void test_png_round_trip(void **state)
     fclose(f);
     assert_int_equal(jp_ocr_png_read(path, &b), JP_ERR_PARSE);
     assert_non_null(strstr(jp_last_error(), "not a PNG"));
+}
+
+static uint32_t crc32_of(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return c ^ 0xffffffffu;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* A "PNG bomb": a few hundred bytes declaring 40000 x 40000 pixels (1.6 GB) is refused before its pixels
+ * are allocated, and so are lines taller than a line; a FIFO in place of a PNG is refused at once. */
+static void test_png_bomb_refused(void **state)
+{
+    (void)state;
+    static const uint32_t dims[][2] = {{40000, 40000}, {16385, 20}, {200, 1025}};
+    for (size_t d = 0; d < 3; d++) {
+        unsigned char png[8 + 25 + 12 + 12] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        unsigned char *ihdr = png + 8;
+        put32(ihdr, 13);
+        memcpy(ihdr + 4, "IHDR", 4);
+        put32(ihdr + 8, dims[d][0]);
+        put32(ihdr + 12, dims[d][1]);
+        ihdr[16] = 8; /* depth */
+        ihdr[17] = 0; /* gray */
+        put32(ihdr + 21, crc32_of(ihdr + 4, 17));
+        unsigned char *idat = ihdr + 25;
+        put32(idat, 0);
+        memcpy(idat + 4, "IDAT", 4);
+        put32(idat + 8, crc32_of(idat + 4, 4));
+        unsigned char *iend = idat + 12;
+        put32(iend, 0);
+        memcpy(iend + 4, "IEND", 4);
+        put32(iend + 8, crc32_of(iend + 4, 4));
+        char path[4200];
+        snprintf(path, sizeof path, "%s/bomb.png", tmpdir);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(png, 1, sizeof png, f), sizeof png);
+        fclose(f);
+        jp_ocr_image img;
+        assert_int_equal(jp_ocr_png_read(path, &img), JP_ERR_PARSE);
+        assert_null(img.pixels);
+        assert_non_null(strstr(jp_last_error(), "bomb.png"));
+        assert_non_null(strstr(jp_last_error(), "a text line image must be at most 16384 wide and 1024 high"));
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fifo.png", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    jp_ocr_image img;
+    assert_int_not_equal(jp_ocr_png_read(path, &img), JP_OK);
+    assert_non_null(strstr(jp_last_error(), "is a FIFO"));
+    alarm(0);
+    unlink(path);
 }
 
 static void test_data_line_deterministic(void **state)
@@ -563,6 +653,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_score_adds_up_over_lines),
         cmocka_unit_test(test_render_deterministic),
         cmocka_unit_test(test_png_round_trip),
+        cmocka_unit_test(test_png_bomb_refused),
         cmocka_unit_test(test_data_line_deterministic),
         cmocka_unit_test(test_data_set_deterministic),
         cmocka_unit_test(test_each_configuration_reads_a_clean_line),

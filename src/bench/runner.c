@@ -57,8 +57,9 @@ static void describe_machine(char *buf, size_t len)
 /* Writes the first n lines of src into dst. */
 static int write_head(const char *src, const char *dst, long n)
 {
-    FILE *in = fopen(src, "r");
-    if (!in) return jp_fail(JP_ERR_IO, "%s: cannot read: %s", src, strerror(errno));
+    int orc;
+    FILE *in = jp_fopen_read(src, &orc);
+    if (!in) return orc;
     FILE *out = fopen(dst, "w");
     if (!out) {
         fclose(in);
@@ -82,7 +83,7 @@ static int write_head(const char *src, const char *dst, long n)
 /* Counts newlines appended to a file since *offset (for progress). */
 static long count_new_lines(const char *path, off_t *offset, long so_far)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
     if (fd < 0) return so_far;
     char buf[65536];
     ssize_t n;
@@ -315,7 +316,8 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
 static void log_tail(const char *path, char *buf, size_t len)
 {
     buf[0] = '\0';
-    FILE *f = fopen(path, "r");
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
     if (!f) return;
     char ring[3][256] = {"", "", ""};
     int k = 0;

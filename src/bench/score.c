@@ -250,8 +250,9 @@ int jp_score_lines(const char *scorer, const char *const *pred, const char *cons
 /* Reads up to max lines (max <= 0: all) of a file; returns the count or a negative status. */
 static long read_lines(const char *path, long max, char ***out)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
+    if (!f) return orc;
     size_t n = 0, cap = 64;
     char **lines = malloc(cap * sizeof *lines);
     char *buf = NULL;

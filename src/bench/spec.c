@@ -123,18 +123,30 @@ static int get_long(struct ctx *c, yaml_node_t *map, const char *key, const char
     return JP_OK;
 }
 
-static int get_duration(struct ctx *c, yaml_node_t *map, const char *key, const char *where, double *dst)
+/* A model's time limit: at most a week. The idle baseline measured before a run: at most an hour. */
+#define MAX_TIMEOUT_S (7 * 24 * 3600.0)
+#define MAX_BASELINE_S 3600.0
+
+/* A duration from min_s (inclusive; or above it when above) to max_s: a timeout of 0s would fail every
+ * model at once and a baseline of 10000h would never end, so both are refused here, before a run. */
+static int get_duration(struct ctx *c, yaml_node_t *map, const char *key, const char *where, double min_s, bool above,
+                        double max_s, double *dst)
 {
     yaml_node_t *n = get(c, map, key);
     if (!n) return JP_OK;
     char w[160];
     snprintf(w, sizeof w, "%s.%s", where, key);
     const char *v = scalar(n);
-    if (!v || jp_parse_duration(v, dst) != JP_OK) {
+    double d;
+    if (!v || jp_parse_duration(v, &d) != JP_OK) {
         char why[256];
         jp_strlcpy(why, v ? jp_last_error() : "expected a duration", sizeof why);
         return err_at(c, n, w, "%s", why);
     }
+    if (d < min_s || (above && d <= min_s) || d > max_s)
+        return err_at(c, n, w, "%s is out of range: expected %s %gs and at most %gs (%g hours)", v,
+                      above ? "more than" : "at least", min_s, max_s, max_s / 3600);
+    *dst = d;
     return JP_OK;
 }
 
@@ -144,9 +156,11 @@ static int resolve(const char *dir, const char *rel, char *out, size_t len)
     return jp_pathf(out, len, "%s/%s", dir, rel);
 }
 
+/* Lines of a regular file (not a FIFO or /dev/zero, which would never end); -1 with jp_last_error(). */
 static long count_lines(const char *path)
 {
-    FILE *f = fopen(path, "r");
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
     if (!f) return -1;
     long n = 0;
     int ch, last = '\n';
@@ -204,7 +218,7 @@ static int parse_model(struct ctx *c, const struct jp_spec *spec, struct jp_spec
     m->repeats = (int)repeats;
     m->warmup = (int)warmup;
     m->timeout_s = def_timeout;
-    KEEP(get_duration(c, n, "timeout", where, &m->timeout_s));
+    KEEP(get_duration(c, n, "timeout", where, 0, true, MAX_TIMEOUT_S, &m->timeout_s));
     yaml_node_t *opts = get(c, n, "options");
     if (opts && opts->type != YAML_MAPPING_NODE) {
         bad = err_at(c, opts, where, "options: expected a mapping of key: value");
@@ -288,7 +302,7 @@ static int parse_task(struct ctx *c, struct jp_spec *spec, yaml_node_t *n, size_
             bad = record(c, rc);
         } else {
             t->n_items = count_lines(t->items);
-            if (t->n_items < 0) bad = err_at(c, get(c, n, "items"), where, "items: cannot read %s: %s", t->items, strerror(errno));
+            if (t->n_items < 0) bad = err_at(c, get(c, n, "items"), where, "items: cannot read: %s", jp_last_error());
             else if (t->n_items == 0) bad = err_at(c, get(c, n, "items"), where, "items: %s is empty", t->items);
             else items_ok = true;
         }
@@ -349,18 +363,43 @@ static int parse_task(struct ctx *c, struct jp_spec *spec, yaml_node_t *n, size_
 
 int jp_spec_load(const char *path, struct jp_spec *spec) { return jp_spec_load_all(path, spec, NULL, 0, NULL); }
 
+static int parse_all(const char *path, const char *text, size_t tlen, struct jp_spec *spec, char *errors, size_t len,
+                     int *nerrors);
+
+/* A spec is a page of YAML: a megabyte is far more than any needs. */
+#define MAX_SPEC_BYTES (1u << 20)
+
 int jp_spec_load_all(const char *path, struct jp_spec *spec, char *errors, size_t len, int *nerrors)
 {
     memset(spec, 0, sizeof *spec);
     if (errors && len) errors[0] = '\0';
     if (nerrors) *nerrors = 0;
-    struct ctx c = {path, NULL, errors, len, 0, 0, "", NULL};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = record(&c, jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: cannot read: %s", path, strerror(errno)));
+    unsigned char *text;
+    size_t tlen;
+    int rc = jp_read_file(path, MAX_SPEC_BYTES, &text, &tlen);
+    if (rc != JP_OK) {
+        struct ctx c = {path, NULL, errors, len, 0, 0, "", NULL};
+        int e = record(&c, rc);
         if (nerrors) *nerrors = 1;
         return e;
     }
+    rc = parse_all(path, (const char *)text, tlen, spec, errors, len, nerrors);
+    free(text);
+    return rc;
+}
+
+int jp_spec_parse(const char *path, const char *text, size_t len, struct jp_spec *spec)
+{
+    return parse_all(path, text, len, spec, NULL, 0, NULL);
+}
+
+static int parse_all(const char *path, const char *text, size_t tlen, struct jp_spec *spec, char *errors, size_t len,
+                     int *nerrors)
+{
+    memset(spec, 0, sizeof *spec);
+    if (errors && len) errors[0] = '\0';
+    if (nerrors) *nerrors = 0;
+    struct ctx c = {path, NULL, errors, len, 0, 0, "", NULL};
     jp_strlcpy(spec->path, path, sizeof spec->path);
     char tmp[PATH_MAX];
     jp_strlcpy(tmp, path, sizeof tmp);
@@ -369,14 +408,13 @@ int jp_spec_load_all(const char *path, struct jp_spec *spec, char *errors, size_
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, tlen);
     int rc = JP_OK;
     if (!yaml_parser_load(&parser, &doc)) {
         rc = record(&c, jp_fail(JP_ERR_PARSE, "%s:%zu: not valid YAML: %s%s%s", path, parser.problem_mark.line + 1,
                                 parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
                                 parser.context ? parser.context : ""));
         yaml_parser_delete(&parser);
-        fclose(f);
         if (nerrors) *nerrors = c.nerr;
         return rc;
     }
@@ -397,8 +435,8 @@ int jp_spec_load_all(const char *path, struct jp_spec *spec, char *errors, size_
     KEEP(get_long(&c, root, "project", "spec", 1, 1000000000000000L, &project));
     KEEP(get_long(&c, root, "repeats", "spec", 1, 1000, &repeats));
     KEEP(get_long(&c, root, "warmup", "spec", 0, 1000, &warmup));
-    KEEP(get_duration(&c, root, "timeout", "spec", &timeout));
-    KEEP(get_duration(&c, root, "baseline", "spec", &spec->baseline_s));
+    KEEP(get_duration(&c, root, "timeout", "spec", 0, true, MAX_TIMEOUT_S, &timeout));
+    KEEP(get_duration(&c, root, "baseline", "spec", 0, false, MAX_BASELINE_S, &spec->baseline_s));
 #undef KEEP
     spec->project_n = (double)project;
     if (spec->region[0]) {
@@ -434,7 +472,6 @@ int jp_spec_load_all(const char *path, struct jp_spec *spec, char *errors, size_
 out:
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
-    fclose(f);
     if (nerrors) *nerrors = c.nerr;
     if (rc != JP_OK) {
         jp_spec_free(spec);

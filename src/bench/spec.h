@@ -80,6 +80,9 @@ int jp_spec_load(const char *path, struct jp_spec *out);
  * does not depend on what failed. errors (if not NULL) gets them one per line, as much as len holds;
  * *nerrors (if not NULL) how many there were. jp_last_error() gives the first. */
 int jp_spec_load_all(const char *path, struct jp_spec *out, char *errors, size_t len, int *nerrors);
+/* jp_spec_load on a spec already in memory (len bytes of text); path names it in messages, and relative
+ * item paths are resolved against its folder. */
+int jp_spec_parse(const char *path, const char *text, size_t len, struct jp_spec *out);
 void jp_spec_free(struct jp_spec *spec);
 
 /* Splits a command into words and substitutes the placeholders. Returns a NULL-terminated argv

@@ -33,6 +33,8 @@
  * more (a huge image_size, a large batch of large images) is refused before anything that size is
  * allocated, with a message naming the figure. */
 #define MAX_MODEL_BYTES ((size_t)4 << 30)
+/* A config.json is a page of JSON (ImageNet's 1000 labels make the largest, about 30 KB). */
+#define MAX_CONFIG_BYTES ((size_t)16 << 20)
 #define MAX_THREADS 64
 /* Below this many FLOPs an operation on a single image is not worth splitting across threads. */
 #define PAR_MIN_FLOPS 150000.0
@@ -1033,17 +1035,16 @@ int jp_nn_load_files(jp_nn_model **out, const char *config_path, const char *wei
     if (max_batch < 1 || max_batch > 1 << 16) return jp_fail(JP_ERR_RANGE, "max_batch %d outside 1..65536", max_batch);
     if (threads < 1 || threads > MAX_THREADS) return jp_fail(JP_ERR_RANGE, "threads %d outside 1..%d", threads, MAX_THREADS);
     json_error_t jerr;
-    json_t *root = json_load_file(config_path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        FILE *f = fopen(config_path, "r");
-        if (!f) return jp_fail(JP_ERR_NOTFOUND, "%s: cannot be opened", config_path);
-        fclose(f);
-        return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", config_path, jerr.line, jerr.text);
-    }
+    unsigned char *text;
+    size_t tlen;
+    int rc = jp_read_file(config_path, MAX_CONFIG_BYTES, &text, &tlen);
+    if (rc != JP_OK) return rc;
+    json_t *root = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!root) return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", config_path, jerr.line, jerr.text);
     struct cfg c = {config_path, root};
     jp_safetensors *st = NULL;
     jp_nn_model *m = calloc(1, sizeof *m);
-    int rc;
     if (!m) {
         rc = jp_fail(JP_ERR_NOMEM, "out of memory");
         goto done;

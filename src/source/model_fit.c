@@ -186,8 +186,9 @@ static int parse_field(const char *path, long line_no, const char *name, const c
 
 static int load_file(const char *path, struct jp_fit_machine *m, size_t *cap)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return jp_fail(JP_ERR_IO, "%s: cannot be read: %s", path, strerror(errno));
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
+    if (!f) return orc;
     char *line = NULL;
     size_t lcap = 0;
     long line_no = 0;

@@ -18,12 +18,6 @@
 
 /* ---- /proc/cpuinfo and /proc/meminfo ----------------------------------------------------------- */
 
-static int open_fail(const char *path)
-{
-    int e = errno;
-    if (e == EACCES || e == EPERM) return jp_fail(JP_ERR_PERM, "%s: permission denied", path);
-    return jp_fail(JP_ERR_IO, "%s: cannot be read: %s", path, strerror(e));
-}
 
 /* "key\t: value" -> key and value trimmed, in place. False if the line has no colon. */
 static bool split_field(char *line, char **key, char **val)
@@ -66,8 +60,9 @@ int jp_cpu_info_read(const jp_roots *roots, struct jp_cpu_info *info)
     int rc = jp_pathf(path, sizeof path, "%s/cpuinfo", proc);
     if (rc != JP_OK) return rc;
 
-    FILE *f = fopen(path, "r");
-    if (!f) return open_fail(path);
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
+    if (!f) return orc == JP_ERR_PERM ? orc : JP_ERR_IO; /* the message names the file and why */
 
     /* Distinct physical ids, and distinct (physical id, core id) pairs. */
     static const int none = -1;
@@ -151,8 +146,8 @@ int jp_cpu_info_read(const jp_roots *roots, struct jp_cpu_info *info)
     /* MemTotal */
     rc = jp_pathf(path, sizeof path, "%s/meminfo", proc);
     if (rc != JP_OK) return rc;
-    f = fopen(path, "r");
-    if (!f) return open_fail(path);
+    f = jp_fopen_read(path, &orc);
+    if (!f) return orc == JP_ERR_PERM ? orc : JP_ERR_IO;
     line = NULL;
     cap = 0;
     bool found = false;

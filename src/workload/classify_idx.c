@@ -7,6 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include "util.h"
 
 #define IDX_MAX_ITEMS 10000000u
@@ -34,12 +36,17 @@ static int read_exact(gzFile f, void *buf, size_t len, const char *path)
 static int read_idx(const char *path, int ndim, uint32_t *dims, uint8_t **data)
 {
     *data = NULL;
-    gzFile f = gzopen(path, "rb");
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
+    if (fd < 0) {
+        char why[600];
+        jp_strlcpy(why, jp_last_error(), sizeof why);
+        return jp_fail(fd, "%s (Fashion-MNIST comes with Debian's dataset-fashion-mnist: scripts/bootstrap installs it)",
+                       why);
+    }
+    gzFile f = gzdopen(fd, "rb");
     if (!f) {
-        int e = errno;
-        return jp_fail(e == ENOENT ? JP_ERR_NOTFOUND : e == EACCES ? JP_ERR_PERM : JP_ERR_IO,
-                       "%s: %s (Fashion-MNIST comes with Debian's dataset-fashion-mnist: scripts/bootstrap installs it)",
-                       path, e ? strerror(e) : "cannot open");
+        close(fd);
+        return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
     }
     unsigned char head[4 + 4 * 4];
     int rc = read_exact(f, head, 4, path);
@@ -64,12 +71,28 @@ static int read_idx(const char *path, int ndim, uint32_t *dims, uint8_t **data)
             goto done;
         }
     }
-    *data = malloc(total);
-    if (!*data) {
+    /* the buffer grows with the data actually read: a 20-byte file declaring a gigabyte allocates
+     * a megabyte, then says it is truncated */
+    size_t have = 0, cap = total < (1u << 20) ? total : (1u << 20);
+    *data = malloc(cap);
+    while (*data && rc == JP_OK) {
+        size_t want = cap - have;
+        if ((rc = read_exact(f, *data + have, want, path))) {
+            if (rc == JP_ERR_PARSE)
+                rc = jp_fail(JP_ERR_PARSE, "%s: truncated: the header declares %zu bytes of data", path, total);
+            goto done;
+        }
+        have = cap;
+        if (have == total) break;
+        cap = total - cap < cap ? total : cap * 2;
+        uint8_t *nd = realloc(*data, cap);
+        if (!nd) break;
+        *data = nd;
+    }
+    if (!*data || have != total) {
         rc = jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    if ((rc = read_exact(f, *data, total, path))) goto done;
     unsigned char extra;
     if (gzread(f, &extra, 1) > 0) rc = jp_fail(JP_ERR_PARSE, "%s: bytes after the declared data", path);
 done:

@@ -40,6 +40,10 @@ int jp_ocr_words(const char *const **words, size_t *n, uint64_t *digest);
 
 /* The version of the data set generator: bump it when the same seed would give other bytes. */
 #define JP_OCR_DATA_VERSION 1
+/* The largest text line image read (a line of text: wide, not tall): anything larger is refused
+ * before its pixels are allocated. */
+#define JP_OCR_MAX_LINE_WIDTH 16384
+#define JP_OCR_MAX_LINE_HEIGHT 1024
 
 /* mkdir -p. */
 int jp_mkdirs(const char *path);

@@ -77,10 +77,9 @@ int jp_ocr_png_read(const char *path, jp_ocr_image *img)
     if (!path || !img) return jp_fail(JP_ERR_INVAL, "jp_ocr_png_read: bad arguments");
     img->pixels = NULL;
     img->width = img->height = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : errno == EACCES ? JP_ERR_PERM : JP_ERR_IO,
-                       "%s: cannot read: %s", path, strerror(errno));
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
+    if (!f) return orc;
     unsigned char sig[8];
     if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8)) {
         fclose(f);
@@ -108,6 +107,14 @@ int jp_ocr_png_read(const char *path, jp_ocr_image *img)
     png_set_user_limits(png, 100000, 100000);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    /* a text line, checked before anything its size is allocated: a small file can declare 40000 x
+     * 40000 pixels (a "PNG bomb") */
+    if (w > JP_OCR_MAX_LINE_WIDTH || h > JP_OCR_MAX_LINE_HEIGHT) {
+        char why[160];
+        snprintf(why, sizeof why, "%lux%lu pixels: a text line image must be at most %d wide and %d high",
+                 (unsigned long)w, (unsigned long)h, JP_OCR_MAX_LINE_WIDTH, JP_OCR_MAX_LINE_HEIGHT);
+        png_error(png, why);
+    }
     int type = png_get_color_type(png, info);
     if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);

@@ -78,17 +78,16 @@ static int by_name(const struct dirent **a, const struct dirent **b) { return st
 
 static int read_text_file(const char *path, char **out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: cannot read the ground truth: %s", path,
-                       strerror(errno));
-    char *buf = malloc(65536);
-    if (!buf) {
-        fclose(f);
-        return jp_fail(JP_ERR_NOMEM, "out of memory");
+    /* a line's ground truth: a line of text, bounded */
+    unsigned char *data;
+    size_t n;
+    int rc = jp_read_file(path, 65535, &data, &n);
+    if (rc != JP_OK) {
+        char why[600];
+        jp_strlcpy(why, jp_last_error(), sizeof why);
+        return jp_fail(rc, "cannot read the ground truth: %s", why);
     }
-    size_t n = fread(buf, 1, 65535, f);
-    fclose(f);
+    char *buf = (char *)data;
     buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
     *out = buf;

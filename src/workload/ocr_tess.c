@@ -62,8 +62,13 @@ enum { TD_UNICHARSET = 1, TD_INTTEMP = 3, TD_PFFMTABLE = 4, TD_NORMPROTO = 5, TD
 static int check_traineddata(const struct model_def *d, const char *path)
 {
     static const char fix[] = "run scripts/bootstrap to install the models again (or scripts/fetch-tessdata)";
-    FILE *f = fopen(path, "rb");
-    if (!f) return jp_fail(JP_ERR_IO, "%s: %s: cannot read: %s", d->pub.name, path, strerror(errno));
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
+    if (!f) {
+        char why[600];
+        jp_strlcpy(why, jp_last_error(), sizeof why);
+        return jp_fail(JP_ERR_IO, "%s: cannot read: %s", d->pub.name, why);
+    }
     struct stat st;
     int rc = JP_OK;
     unsigned char hdr[4 + 8 * 64];

@@ -143,13 +143,14 @@ static void load_words(void)
         return;
     }
     snprintf(path, sizeof path, "%s/ocr/words.txt", root);
-    FILE *f = fopen(path, "rb");
+    int orc;
+    FILE *f = jp_fopen_read(path, &orc);
     if (!f) {
         words_rc = JP_ERR_NOTFOUND;
         snprintf(words_err, sizeof words_err,
-                 "%s: cannot read the OCR word list (%s); it ships in the source tree as data/ocr/words.txt: "
+                 "cannot read the OCR word list (%s); it ships in the source tree as data/ocr/words.txt: "
                  "set JP_DATA_DIR to the tree's data folder",
-                 path, strerror(errno));
+                 jp_last_error());
         return;
     }
     size_t cap = 1 << 16, len = 0;
