@@ -111,7 +111,7 @@ int cmd_report(int argc, char **argv)
     }
 
     jp_store *db;
-    if (jp_store_open(&db, db_path, 0) != JP_OK) {
+    if (jp_store_open(&db, db_path, JP_STORE_READONLY) != JP_OK) {
         cli_error("report", "%s", jp_last_error());
         if (!strcmp(db_path, "jouleprint.db"))
             fputs("  (`jouleprint bench SPEC` stores its runs in ./jouleprint.db; --db PATH names another store)\n",
@@ -147,6 +147,14 @@ int cmd_report(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     jp_store_close(db);
+    if (run.warnings[0]) {
+        /* one line each: what was left out of the report, and why */
+        for (const char *line = run.warnings; *line;) {
+            size_t len = strcspn(line, "\n");
+            fprintf(stderr, "jouleprint report: warning: %s: %.*s\n", db_path, (int)len, line);
+            line += len + (line[len] == '\n');
+        }
+    }
     /* open the output only now, so that a failed load leaves no empty file behind */
     FILE *out = cli_open_out("report", outpath);
     if (!out) rc = CLI_EXIT_FAIL;

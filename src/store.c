@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@
 struct jp_store {
     sqlite3 *h;
     char path[PATH_MAX];
+    bool readonly;
+    bool empty; /* read-only and no schema yet (an empty file): no runs */
 };
 
 /* ---- errors ------------------------------------------------------------------------------------ */
@@ -282,6 +285,15 @@ static int migrate(jp_store *db)
                        "%s: written by a newer jouleprint (store schema version %ld; this one reads up to %d): "
                        "use that version, or another --db",
                        db->path, v, JP_STORE_SCHEMA_VERSION);
+    if (db->readonly) {
+        /* a read never writes: an empty file stays empty (it holds no runs), an older schema is read as it
+         * is only if it is the current one */
+        if (v == 0) db->empty = true;
+        else if (v < JP_STORE_SCHEMA_VERSION)
+            return jp_fail(JP_ERR_PARSE, "%s: store schema version %ld is older than this jouleprint's (%d): a write "
+                           "command (bench) brings it up to date", db->path, v, JP_STORE_SCHEMA_VERSION);
+        return JP_OK;
+    }
     while (v < JP_STORE_SCHEMA_VERSION) {
         /* BEGIN IMMEDIATE takes the write lock, so two processes opening a new store at once do not both
          * migrate: the second sees the first's version once it gets the lock. */
@@ -324,7 +336,9 @@ int jp_store_open(jp_store **out, const char *path, unsigned flags)
     jp_store *db = calloc(1, sizeof *db);
     if (!db) return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
     jp_strlcpy(db->path, path, sizeof db->path);
-    int oflags = SQLITE_OPEN_READWRITE | ((flags & JP_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    db->readonly = (flags & JP_STORE_READONLY) != 0;
+    int oflags = db->readonly ? SQLITE_OPEN_READONLY
+                              : SQLITE_OPEN_READWRITE | ((flags & JP_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
     if (rc != SQLITE_OK) {
         if (db->h) rc = db_fail(db, "cannot open");
@@ -334,7 +348,8 @@ int jp_store_open(jp_store **out, const char *path, unsigned flags)
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, 10000);
-    if ((rc = exec(db, "PRAGMA foreign_keys = ON", "cannot open")) || (rc = migrate(db))) {
+    if ((rc = exec(db, "PRAGMA foreign_keys = ON", "cannot open")) ||
+        (db->readonly && (rc = exec(db, "PRAGMA query_only = ON", "cannot open"))) || (rc = migrate(db))) {
         jp_store_close(db);
         return rc;
     }
@@ -588,7 +603,7 @@ static int select_stmt(jp_store *db, sqlite3_stmt **st, const char *head, const 
 }
 
 static int load_model_children(jp_store *db, sqlite3_int64 model_id, struct jp_bench_model *m, sqlite3_stmt *ph,
-                               sqlite3_stmt *me, sqlite3_stmt *tl)
+                               sqlite3_stmt *me, sqlite3_stmt *tl, struct jp_bench_run *run)
 {
     int rc;
     sqlite3_bind_int64(ph, 1, model_id);
@@ -619,9 +634,16 @@ static int load_model_children(jp_store *db, sqlite3_int64 model_id, struct jp_b
         int tb = sqlite3_column_bytes(tl, 1);
         const unsigned char *w = sqlite3_column_blob(tl, 2);
         int wb = sqlite3_column_bytes(tl, 2);
-        if (n < 0 || (sqlite3_int64)tb != n * 8 || (sqlite3_int64)wb != n * 8 || (n > 0 && (!t || !w))) {
-            r = jp_fail(JP_ERR_PARSE, "%s: the timeline of model %s is damaged (%lld samples, %d and %d bytes)",
-                        db->path, m->name, (long long)n, tb, wb);
+        /* the length check keeps unpack_doubles inside the blobs; a damaged timeline is left out (the
+         * model's figures are still there) and said so, instead of hiding the whole run */
+        if (n < 0 || n > INT_MAX / 8 || (sqlite3_int64)tb != n * 8 || (sqlite3_int64)wb != n * 8 ||
+            (n > 0 && (!t || !w))) {
+            char line[sizeof run->warnings];
+            size_t at = strlen(run->warnings);
+            jp_textf(line, sizeof line, "the timeline of model %s is damaged (%lld samples, %d and %d bytes): left out",
+                     m->name, (long long)n, tb, wb);
+            if (at + strlen(line) + 2 < sizeof run->warnings)
+                jp_textf(run->warnings + at, sizeof run->warnings - at, "%s%s", at ? "\n" : "", line);
         } else if (n > 0) {
             m->sample_t = unpack_doubles(t, (size_t)n);
             m->sample_w = unpack_doubles(w, (size_t)n);
@@ -639,6 +661,7 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
 {
     if (!db || !run) return jp_fail(JP_ERR_INVAL, "jp_store_load: no store or no run");
     memset(run, 0, sizeof *run);
+    if (db->empty) return jp_fail(JP_ERR_NOTFOUND, "%s: no runs stored yet", db->path);
     sqlite3_stmt *rs = NULL, *ts = NULL, *ms = NULL, *ph = NULL, *me = NULL, *tl = NULL;
     int rc;
     if (id <= 0) {
@@ -720,7 +743,7 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
             memset(m, 0, sizeof *m);
             sqlite3_int64 model_id = sqlite3_column_int64(ms, 0);
             read_cols(ms, 1, model_cols, NCOLS(model_cols), m);
-            if ((rc = load_model_children(db, model_id, m, ph, me, tl))) {
+            if ((rc = load_model_children(db, model_id, m, ph, me, tl, run))) {
                 sqlite3_reset(ms);
                 goto end;
             }
@@ -767,6 +790,7 @@ int jp_store_list(jp_store *db, struct jp_store_entry **out, size_t *n)
     if (!db || !out || !n) return jp_fail(JP_ERR_INVAL, "jp_store_list: missing argument");
     *out = NULL;
     *n = 0;
+    if (db->empty) return JP_OK;
     static const char sql[] =
         "SELECT r.id, r.started_at, r.finished_at, r.status, r.spec_path, r.machine, r.sources, r.estimated, r.region,"
         " (SELECT count(*) FROM tasks t WHERE t.run_id = r.id),"
@@ -839,6 +863,7 @@ out:
 int jp_store_delete(jp_store *db, long id)
 {
     if (!db) return jp_fail(JP_ERR_INVAL, "jp_store_delete: no store");
+    if (db->readonly) return jp_fail(JP_ERR_STATE, "%s: opened read-only", db->path);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db->h, "DELETE FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, "deleting a run");

@@ -35,7 +35,8 @@ typedef struct jp_store jp_store;
 #define JP_STORE_SCHEMA_VERSION 1
 
 /* jp_store_open flags */
-#define JP_STORE_CREATE 1u /* create the file if it does not exist (else: JP_ERR_NOTFOUND) */
+#define JP_STORE_CREATE 1u   /* create the file if it does not exist (else: JP_ERR_NOTFOUND) */
+#define JP_STORE_READONLY 2u /* read only: never writes (no schema into an empty file, no journal) */
 
 /* Opens (and with JP_STORE_CREATE creates) the store at path, bringing its schema up to date.
  * Errors name the path: JP_ERR_NOTFOUND (no such file, without JP_STORE_CREATE), JP_ERR_PARSE (not
@@ -54,7 +55,8 @@ int jp_store_save(jp_store *db, struct jp_bench_run *run);
 /* Loads run id (JP_STORE_LATEST: the run with the highest id) into *run, which is overwritten
  * without being freed (clear a previously loaded run with jp_bench_run_clear first); the caller
  * frees the result with jp_bench_run_clear. On failure *run is left zeroed: JP_ERR_NOTFOUND when
- * there is no such run (the message says which runs there are). */
+ * there is no such run (the message says which runs there are). A damaged timeline is left out and
+ * said so in run->warnings (one line each). */
 #define JP_STORE_LATEST 0L
 int jp_store_load(jp_store *db, long id, struct jp_bench_run *run);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -325,6 +326,36 @@ static void test_commands_get_the_users_environment(void **state)
     unsetenv("OMP_THREAD_LIMIT");
     unsetenv("JP_OMP_LIMITED");
     jp_spec_free(&spec);
+    /* the command inherits stdin, stdout and stderr only: no descriptor of the tool's (O_CLOEXEC on
+     * every one; the /dev/null for stdin used to leak). ls's own directory descriptor is the 4th. */
+    snprintf(spec_text, sizeof spec_text,
+             "repeats: 1\nwarmup: 0\ntasks:\n  - name: fds\n    items: items.txt\n    scorer: none\n    models:\n"
+             "      - name: sh\n        command: sh -c 'ls -l /proc/self/fd > %s/fds.txt'\n",
+             dir);
+    if (load_spec(spec_text, &spec) != JP_OK) fail_msg("spec: %s", jp_last_error());
+    struct jp_bench_run run;
+    assert_int_equal(jp_bench_run_spec(&spec, &o, &run), JP_OK);
+    assert_string_equal(run.tasks[0].models[0].status, "ok");
+    jp_bench_run_clear(&run);
+    jp_spec_free(&spec);
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/fds.txt", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int nfd = 0;
+    while (fgets(line, sizeof line, f)) {
+        print_message("%s", line);
+        nfd += strstr(line, "->") != NULL;
+    }
+    fclose(f);
+    /* descriptors this test process was itself given without FD_CLOEXEC (by whoever started it) are
+     * passed on too; jouleprint's own must not be */
+    int inherited = 0;
+    for (int fd = 3; fd < 1024; fd++) {
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC)) inherited++;
+    }
+    assert_int_equal(nfd, 4 + inherited);
 }
 
 /* The seed's example specs are valid, given the data their prepare.py would write. */

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "bench_fixture.h"
+#include "fake_tree.h"
 #include "store.h"
 #include "util.h"
 
@@ -479,6 +480,113 @@ static void test_delete(void **state)
     jp_store_close(db);
 }
 
+static void sql_exec(const char *path, const char *sql)
+{
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK) fail_msg("%s: %s", sql, err ? err : "?");
+    sqlite3_close(h);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A timeline whose sample count disagrees with its blobs (the length check is what keeps the load
+ * inside the blob) is left out with a warning; the run, and every other timeline, loads; the report
+ * renders in every format and says so on stderr. */
+static void test_damaged_timeline_left_out(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    jp_store *db = open_new(path, sizeof path);
+    struct jp_bench_run run;
+    fix_build_run(&run);
+    assert_int_equal(jp_store_save(db, &run), JP_OK);
+    jp_store_close(db);
+    const char *victim = run.tasks[0].models[0].name;
+    size_t n0 = run.tasks[0].models[0].nsamples, n1 = run.tasks[0].models[1].nsamples;
+    assert_true(n0 > 0 && n1 > 0);
+    /* one sample more than the blobs hold */
+    sql_exec(path, "UPDATE timelines SET nsamples = nsamples + 1 WHERE model_id = "
+                   "(SELECT min(model_id) FROM timelines)");
+    assert_int_equal(jp_store_open(&db, path, JP_STORE_READONLY), JP_OK);
+    struct jp_bench_run back;
+    assert_int_equal(jp_store_load(db, JP_STORE_LATEST, &back), JP_OK);
+    assert_int_equal(back.tasks[0].models[0].nsamples, 0);
+    assert_null(back.tasks[0].models[0].sample_t);
+    assert_int_equal(back.tasks[0].models[1].nsamples, n1);
+    same_double(back.tasks[0].models[0].energy_j, run.tasks[0].models[0].energy_j, "energy_j");
+    assert_non_null(strstr(back.warnings, victim));
+    assert_non_null(strstr(back.warnings, "damaged"));
+    assert_non_null(strstr(back.warnings, "left out"));
+    jp_bench_run_clear(&back);
+    jp_store_close(db);
+    /* a blob cut short, and a negative count */
+    sql_exec(path, "UPDATE timelines SET nsamples = nsamples - 1, w = substr(w, 1, 8) WHERE model_id = "
+                   "(SELECT min(model_id) FROM timelines)");
+    sql_exec(path, "UPDATE timelines SET nsamples = -5 WHERE model_id = (SELECT max(model_id) FROM timelines)");
+    assert_int_equal(jp_store_open(&db, path, JP_STORE_READONLY), JP_OK);
+    assert_int_equal(jp_store_load(db, JP_STORE_LATEST, &back), JP_OK);
+    assert_int_equal(back.tasks[0].models[0].nsamples, 0);
+    assert_non_null(strstr(back.warnings, "-5 samples"));
+    jp_bench_run_clear(&back);
+    jp_store_close(db);
+    /* the tool: every format renders, with one warning line on stderr */
+    static const char *fmts[] = {"table", "csv", "json", "md", "html"};
+    for (size_t i = 0; i < 5; i++) {
+        char out[PATH_MAX + 16], err[PATH_MAX + 16];
+        snprintf(out, sizeof out, "%s/report.%s", tmpdir, fmts[i]);
+        snprintf(err, sizeof err, "%s/report.err", tmpdir);
+        const char *args[] = {"report", "--db", path, "--format", fmts[i], "-o", out, NULL};
+        assert_int_equal(ft_run_cli(NULL, err, args), 0);
+        assert_true(file_size(out) > 100);
+        FILE *f = fopen(err, "r");
+        char line[1024] = "";
+        assert_non_null(f);
+        assert_non_null(fgets(line, sizeof line, f));
+        fclose(f);
+        assert_non_null(strstr(line, "warning"));
+        assert_non_null(strstr(line, "damaged"));
+    }
+    jp_bench_run_clear(&run);
+}
+
+/* Reading never writes: an empty file opened to read stays empty (no schema, no journal), for the
+ * library and for `report --db empty.db`. */
+static void test_read_never_writes(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    db_path(path, sizeof path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    jp_store *db = NULL;
+    assert_int_equal(jp_store_open(&db, path, JP_STORE_READONLY), JP_OK);
+    struct jp_store_entry *runs = NULL;
+    size_t n = 99;
+    assert_int_equal(jp_store_list(db, &runs, &n), JP_OK);
+    assert_int_equal(n, 0);
+    struct jp_bench_run back;
+    assert_int_equal(jp_store_load(db, JP_STORE_LATEST, &back), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "no runs stored yet"));
+    assert_int_equal(jp_store_delete(db, 1), JP_ERR_STATE);
+    jp_store_close(db);
+    assert_int_equal(file_size(path), 0);
+    const char *args[] = {"report", "--db", path, NULL};
+    assert_int_not_equal(ft_run_cli(NULL, NULL, args), 0);
+    const char *list[] = {"report", "--db", path, "--list", NULL};
+    assert_int_equal(ft_run_cli(NULL, NULL, list), 0);
+    assert_int_equal(file_size(path), 0);
+    char journal[PATH_MAX + 16];
+    snprintf(journal, sizeof journal, "%s-journal", path);
+    assert_int_equal(file_size(journal), -1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -507,6 +615,8 @@ int main(void)
         cmocka_unit_test(test_failed_save_leaves_nothing),
         cmocka_unit_test(test_schema_versions),
         cmocka_unit_test(test_delete),
+        cmocka_unit_test(test_damaged_timeline_left_out),
+        cmocka_unit_test(test_read_never_writes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

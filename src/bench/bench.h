@@ -103,6 +103,7 @@ struct jp_bench_run {
     double pue;
     double project_n;            /* items to project to (default 1e8) */
     double baseline_w;           /* idle power measured before the session; 0 if none */
+    char warnings[1024];         /* what loading it left out, one line each ("" when whole) */
     size_t ntasks;
     struct jp_bench_task *tasks;
 };

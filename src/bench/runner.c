@@ -199,7 +199,8 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
         signal(SIGPIPE, SIG_DFL);
         dup2(pfd[1], 1);
         dup2(logfd, 2);
-        int devnull = open("/dev/null", O_RDONLY);
+        /* O_CLOEXEC: the copy on 0 stays open, the extra descriptor does not reach the command */
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull >= 0) dup2(devnull, 0);
         if (getenv("JP_OMP_LIMITED")) { /* set for Tesseract by the tool (cli/main.c), not by the user */
             unsetenv("OMP_THREAD_LIMIT");
