@@ -44,7 +44,8 @@ extern "C" {
  * grows by one with every addition to this header (functions, struct fields); a change that breaks
  * existing callers changes the shared library's SONAME instead. A caller built for ABI N works with
  * any library whose jp_abi_version() is N or more (and the same SONAME). */
-#define JP_ABI_VERSION 1
+/* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds */
+#define JP_ABI_VERSION 2
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);
