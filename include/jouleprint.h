@@ -642,6 +642,84 @@ typedef struct jp_classify_result {
  * m. The caller reads the meter for domains and more. This is `builtin: classify` for bench specs. */
 int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out);
 
+/* ---- text-to-image: the diffusion engine and the built-in `generate` workload ------------------- */
+/*
+ * Class-conditional diffusion UNets (models/gen-*, trained on Fashion-MNIST by models/gen/train.py),
+ * sampled by DDIM (eta 0) with classifier-free guidance in the engine of src/nn. The models are
+ * class-conditional: a text prompt only chooses one of the ten classes, by the class names and the
+ * synonyms that config.json (and the model card) lists.
+ */
+
+typedef struct jp_generate_model_info {
+    char name[64];          /* the folder's name: "gen-s", ... */
+    char dir[1024];
+    char description[256];
+    uint64_t params;
+    double flops_per_step;  /* per image and network evaluation (a guided step costs two) */
+    int train_steps;        /* optimizer steps the exported weights had */
+    double train_epochs, train_seconds;
+    bool train_complete;
+} jp_generate_model_info;
+
+/* The generation models in the zoo folder (see jp_classify_models_dir): folders whose config.json says
+ * "model_type": "jp-unet", in order of FLOPs. Returns the count (at most max filled) or a negative
+ * jp_status. */
+int jp_generate_list(const char *models_dir, jp_generate_model_info *out, size_t max);
+/* One model by name (or a path to a model folder). */
+int jp_generate_find(const char *models_dir, const char *name, jp_generate_model_info *out);
+
+#define JP_GENERATE_MAX_PROMPTS 256
+
+typedef struct jp_generate_config {
+    const char *model;       /* a zoo name or a model folder; required */
+    const char *models_dir;
+    const char *const *prompts; /* nprompts texts, each naming one class */
+    int nprompts;
+    int n;                   /* images per prompt (default 1) */
+    int steps;               /* DDIM steps, 1 .. the training schedule (default 20) */
+    double guidance;         /* classifier-free guidance scale >= 0 (default 3; 1: no guidance, one
+                                network evaluation per step) */
+    uint64_t seed;           /* image j of prompt p starts from the noise of stream (seed, p, j) */
+    int batch;               /* images denoised at once (default 16) */
+    int threads;             /* 1..64 (default 1): a batch is split across them */
+    /* called on the calling thread after each denoising step of its share of a batch; may be NULL */
+    void (*progress)(void *arg, long done, long total);
+    void *progress_arg;
+} jp_generate_config;
+void jp_generate_config_init(jp_generate_config *cfg);
+
+typedef struct jp_generate_result {
+    jp_generate_model_info model;
+    int n;                   /* images: nprompts * n, prompt-major */
+    int size;                /* image side (28) */
+    int *classes;            /* n: the class of each image */
+    int *prompt_index;       /* n */
+    int *image_index;        /* n: j within its prompt */
+    uint8_t *pixels;         /* n * size * size grey pixels */
+    char class_names[64][64];
+    int num_classes;
+    double load_s, infer_s;
+    double load_j, infer_j;  /* the meter's total in each phase; 0 without a meter */
+    double j_per_image;      /* infer_j / n */
+    bool estimated;
+    double load_cpu_s, infer_cpu_s;
+    double load_share, infer_share;
+    double network_evals;    /* per image: steps, or 2 x steps with guidance */
+} jp_generate_result;
+
+/* The class a prompt names: a class name or synonym as whole words, case-insensitive, plurals too; the
+ * longer of two overlapping matches wins ("t shirt" is a T-shirt, not a Shirt). A prompt naming no
+ * class or two gets JP_ERR_NOTFOUND and one line listing the classes. dir: a model folder. */
+int jp_generate_match(const char *dir, const char *prompt, int *cls);
+
+/* Loads the model in phase "load", samples every image in phase "infer", with m (may be NULL) started
+ * and stopped here. Bad input (unknown model, unmatched prompt, steps 0 or above the schedule, guidance
+ * negative, n < 1) fails before anything is measured. Free with jp_generate_result_free. */
+int jp_generate_run(const jp_generate_config *cfg, jp_meter *m, jp_generate_result *out);
+void jp_generate_result_free(jp_generate_result *r);
+/* Writes image i of a result as an 8-bit grey PNG. */
+int jp_generate_write_png(const jp_generate_result *r, int i, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -535,6 +535,92 @@ void jp_nn_add(float *y, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
+void jp_nn_groupnorm(const float *x, int c, int n, int hw, int groups, const float *gamma, const float *beta,
+                     float eps, int silu, float *y)
+{
+    int cg = c / groups;
+    size_t plane = (size_t)hw, stride = (size_t)n * hw; /* from one channel's plane of an image to the next */
+    for (int i = 0; i < n; i++)
+        for (int g = 0; g < groups; g++) {
+            double s = 0, ss = 0;
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                const float *p = x + ch * stride + i * plane;
+                for (int k = 0; k < hw; k++) s += p[k];
+            }
+            double cnt = (double)cg * hw, mean = s / cnt;
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                const float *p = x + ch * stride + i * plane;
+                for (int k = 0; k < hw; k++) ss += ((double)p[k] - mean) * ((double)p[k] - mean);
+            }
+            double inv = 1.0 / sqrt(ss / cnt + (double)eps);
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                const float *p = x + ch * stride + i * plane;
+                float *q = y + ch * stride + i * plane;
+                double a = inv * gamma[ch];
+                for (int k = 0; k < hw; k++) q[k] = (float)(((double)p[k] - mean) * a + beta[ch]);
+                if (silu) jp_nn_silu(q, (size_t)hw);
+            }
+        }
+}
+
+JP_CLONES
+void jp_nn_silu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp_fast(-x[i]));
+}
+
+void jp_nn_upsample2x(const float *in, int planes, int h, int w, float *out)
+{
+    for (int p = 0; p < planes; p++) {
+        const float *src = in + (size_t)p * h * w;
+        float *dst = out + (size_t)p * 4 * h * w;
+        for (int y = 0; y < h; y++) {
+            float *r0 = dst + (size_t)(2 * y) * 2 * w, *r1 = r0 + 2 * w;
+            for (int x = 0; x < w; x++) r0[2 * x] = r0[2 * x + 1] = src[(size_t)y * w + x];
+            memcpy(r1, r0, (size_t)2 * w * sizeof *r1);
+        }
+    }
+}
+
+void jp_nn_add_channel_bias(float *x, int c, int n, int hw, const float *v)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < n; i++) {
+            float *p = x + ((size_t)ch * n + i) * hw, b = v[(size_t)i * c + ch];
+            for (int k = 0; k < hw; k++) p[k] += b;
+        }
+}
+
+void jp_nn_timestep_embedding(const float *t, int n, int dim, float *out)
+{
+    int half = dim / 2;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < half; j++) {
+            float f = expf(-9.21034037198f * ((float)j / (float)half));
+            float a = t[i] * f;
+            out[(size_t)i * dim + j] = sinf(a);
+            out[(size_t)i * dim + half + j] = cosf(a);
+        }
+}
+
+void jp_nn_cnhw_to_tokens(const float *in, int c, int n, int hw, float *out)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < n; i++) {
+            const float *p = in + ((size_t)ch * n + i) * hw;
+            for (int k = 0; k < hw; k++) out[((size_t)i * hw + k) * c + ch] = p[k];
+        }
+}
+
+void jp_nn_tokens_add_cnhw(const float *tok, int c, int n, int hw, float *out)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < n; i++) {
+            float *p = out + ((size_t)ch * n + i) * hw;
+            for (int k = 0; k < hw; k++) p[k] += tok[((size_t)i * hw + k) * c + ch];
+        }
+}
+
 void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, float *ctx, float *scores, int j0, int j1)
 {
     (void)n;

@@ -90,6 +90,29 @@ void jp_nn_attention(const float *qkv, int n, int t, int d, int heads, float *ct
 /* The same for (sequence, head) pairs j0 .. j1-1, pair j being sequence j / heads, head j % heads. */
 void jp_nn_attention_range(const float *qkv, int n, int t, int d, int heads, float *ctx, float *scores, int j0, int j1);
 
+/* ---- the diffusion UNet's operations (CNHW unless said) ---- */
+
+/* Group norm: for each image and each of `groups` groups of c / groups consecutive channels,
+ * y = (x - mean) / sqrt(var + eps) * gamma[ch] + beta[ch], statistics (biased variance, as PyTorch)
+ * over the group's channels and positions, in double; with silu, y = silu(y) as well. x and y may be
+ * the same. c must be a multiple of groups. */
+void jp_nn_groupnorm(const float *x, int c, int n, int hw, int groups, const float *gamma, const float *beta,
+                     float eps, int silu, float *y);
+/* x = x * sigmoid(x) */
+void jp_nn_silu(float *x, size_t n);
+/* Nearest-neighbour 2x upsampling of planes: in [planes][h][w] -> out [planes][2h][2w]. */
+void jp_nn_upsample2x(const float *in, int planes, int h, int w, float *out);
+/* x[ch][img][p] += v[img][ch] for every position p: a per-image, per-channel bias (the projected
+ * timestep embedding of a residual block). */
+void jp_nn_add_channel_bias(float *x, int c, int n, int hw, const float *v);
+/* The sinusoidal timestep embedding: out[i][j] = sin(t[i] f_j) for j < dim/2 and cos(t[i] f_(j-dim/2))
+ * after, f_j = exp(-ln(10000) j / (dim/2)), computed in float as PyTorch does. dim must be even. */
+void jp_nn_timestep_embedding(const float *t, int n, int dim, float *out);
+/* CNHW [c][n][hw] -> tokens [n*hw][c] (token p of image i is row i*hw + p). */
+void jp_nn_cnhw_to_tokens(const float *in, int c, int n, int hw, float *out);
+/* out[ch][i][p] += tok[i*hw + p][ch]: tokens back onto a CNHW activation, as a residual. */
+void jp_nn_tokens_add_cnhw(const float *tok, int c, int n, int hw, float *out);
+
 /* For benchmarks: OpenBLAS's best single-precision matrix-product rate on this machine, in GFLOP/s,
  * over reps products of size x size matrices on `threads` threads. Allocates. */
 double jp_nn_sgemm_gflops(int threads, int size, int reps);
