@@ -85,9 +85,13 @@ static int read_info(const char *dir, const char *name, jp_classify_model_info *
         if (access(p, F_OK) != 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no model here (no config.json)", dir);
         return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", p, err.line, err.text);
     }
+    json_t *mt = json_object_get(root, "model_type");
+    if (json_is_string(mt) && !strcmp(json_string_value(mt), "jp-unet")) { /* models/gen-*: see generate */
+        json_decref(root);
+        return jp_fail(JP_ERR_NOTFOUND, "%s: a generation model, not an image classifier (see jouleprint generate)", dir);
+    }
     jp_strlcpy(info->name, name, sizeof info->name);
     jp_strlcpy(info->dir, dir, sizeof info->dir);
-    json_t *mt = json_object_get(root, "model_type");
     jp_strlcpy(info->type, json_is_string(mt) ? json_string_value(mt) : "?", sizeof info->type);
     json_t *jp = json_object_get(root, "jouleprint");
     if (json_is_object(jp)) {
