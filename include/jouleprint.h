@@ -562,6 +562,11 @@ void jp_nn_free(jp_nn_model *m);
 int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits);
 /* The same from 8-bit pixels, normalized as the model's config says ((p/255 - mean) / std). */
 int jp_nn_forward_u8(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits);
+/* Both, also giving each image's penultimate features (the input of the classifier head, feature_dim
+ * wide: the pooled features of a CNN or ResNet, the final [CLS] token of a ViT) in features
+ * [batch][feature_dim]. */
+int jp_nn_forward_features(jp_nn_model *m, const float *input, int batch, float *logits, float *features);
+int jp_nn_forward_u8_features(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits, float *features);
 
 typedef struct jp_nn_info {
     char type[16];                  /* "mlp", "cnn", "resnet", "vit" */
@@ -572,6 +577,7 @@ typedef struct jp_nn_info {
                                        and attention products */
     int max_batch, threads;
     float input_mean, input_std;
+    int feature_dim;                /* width of the penultimate features (the classifier head's input) */
 } jp_nn_info;
 void jp_nn_info_get(const jp_nn_model *m, jp_nn_info *info);
 /* The name of label i (config.json's id2label), or NULL out of range. */
@@ -719,6 +725,36 @@ int jp_generate_run(const jp_generate_config *cfg, jp_meter *m, jp_generate_resu
 void jp_generate_result_free(jp_generate_result *r);
 /* Writes image i of a result as an 8-bit grey PNG. */
 int jp_generate_write_png(const jp_generate_result *r, int i, const char *path);
+
+/* The quality of generated images, against Fashion-MNIST. */
+typedef struct jp_gen_quality_config {
+    const char *models_dir;  /* as for jp_classify_models_dir */
+    const char *classifier;  /* a classifier of the zoo; NULL: the one of highest test accuracy */
+    const char *data_dir;    /* as for jp_fashion_mnist_read */
+    int reference_n;         /* test images the FID compares with (the first ones); 0: all 10,000 */
+    int nearest_n;           /* generated images whose nearest training image is sought; 0: none, <0: all */
+    int threads;
+} jp_gen_quality_config;
+
+typedef struct jp_gen_quality {
+    char classifier[64];
+    int n, adherent;         /* images scored; those the classifier assigns to the prompted class */
+    double adherence;        /* adherent / n */
+    int reference_n, feature_dim;
+    double fid;              /* Frechet distance of the classifier's penultimate features, generated
+                                against the reference test images */
+    int nearest_n;
+    double nearest_train_l2; /* mean over nearest_n images of the L2 distance (pixels / 255, 784
+                                values) to the nearest of the 60,000 training images; -1: not computed */
+} jp_gen_quality;
+
+/* Scores n images (pixels [n][28*28]) made for classes[n]. */
+int jp_gen_quality_score(const jp_gen_quality_config *cfg, const uint8_t *pixels, const int *classes, int n,
+                         jp_gen_quality *out);
+/* The Frechet distance between Gaussians fitted to two sets of d-wide feature vectors (a [na][d],
+ * b [nb][d]): |m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)), covariances with n - 1, the square
+ * root through LAPACK's symmetric eigen-solver. */
+int jp_frechet_distance(const float *a, int na, const float *b, int nb, int d, double *out);
 
 #ifdef __cplusplus
 }

@@ -74,6 +74,7 @@ typedef struct lane {
     float *buf[4];  /* activations */
     float *col;     /* im2col workspace */
     float *scores;  /* attention scores, t x t */
+    float *feats;   /* where the images in progress put their penultimate features, or NULL */
     pthread_t thread;
     int started;
 } lane;
@@ -132,6 +133,7 @@ struct jp_nn_model {
     int intra; /* the forward pass in progress is one image with operations split across lanes */
     const float *job_in;
     float *job_logits;
+    float *job_feats; /* jp_nn_forward_features: [batch][cls.in], or NULL */
     int job_batch;
 };
 
@@ -735,6 +737,14 @@ static void attn(jp_nn_model *m, lane *L, const float *qkv, int n, float *ctx)
 
 /* ---- forward passes (one lane: n images, input NCHW, logits [n][nlabels]) ------------------------ */
 
+/* The classifier head: logits from the penultimate features x [n][cls.in], which are also copied to
+ * the lane's feature output when one was asked for (jp_nn_forward_features). */
+static void head(jp_nn_model *m, lane *L, const float *x, int n, float *logits)
+{
+    if (L->feats) memcpy(L->feats, x, (size_t)n * m->cls.in * sizeof *x);
+    lin(m, x, n, &m->cls, logits, 0, JP_ACT_NONE);
+}
+
 static void forward_mlp(jp_nn_model *m, lane *L, const float *in, int n, float *logits)
 {
     const float *x = in;
@@ -743,7 +753,7 @@ static void forward_mlp(jp_nn_model *m, lane *L, const float *in, int n, float *
         lin(m, x, n, &m->fc[i], y, 0, JP_ACT_RELU);
         x = y;
     }
-    lin(m, x, n, &m->cls, logits, 0, JP_ACT_NONE);
+    head(m, L, x, n, logits);
 }
 
 /* The input as CNHW: for one channel NCHW is already CNHW. */
@@ -771,7 +781,7 @@ static void forward_cnn(jp_nn_model *m, lane *L, const float *in, int n, float *
     }
     jp_nn_cnhw_to_rows(x, c, n, h * w, L->buf[1]);
     lin(m, L->buf[1], n, &m->fc[0], L->buf[2], 0, JP_ACT_RELU);
-    lin(m, L->buf[2], n, &m->cls, logits, 0, JP_ACT_NONE);
+    head(m, L, L->buf[2], n, logits);
 }
 
 static void forward_resnet(jp_nn_model *m, lane *L, const float *in, int n, float *logits)
@@ -814,7 +824,7 @@ static void forward_resnet(jp_nn_model *m, lane *L, const float *in, int n, floa
     }
     int f = cur == 0 ? 1 : 0;
     jp_nn_global_avgpool(L->buf[cur], c, n, h * w, L->buf[f]);
-    lin(m, L->buf[f], n, &m->cls, logits, 0, JP_ACT_NONE);
+    head(m, L, L->buf[f], n, logits);
 }
 
 static void forward_vit(jp_nn_model *m, lane *L, const float *in, int n, float *logits)
@@ -853,7 +863,7 @@ static void forward_vit(jp_nn_model *m, lane *L, const float *in, int n, float *
     }
     for (int b = 0; b < n; b++)
         jp_nn_layernorm(X + (size_t)b * t * d, 1, d, m->final_g, m->final_b, m->ln_eps, H + (size_t)b * d);
-    lin(m, H, n, &m->cls, logits, 0, JP_ACT_NONE);
+    head(m, L, H, n, logits);
 }
 
 static void run_lane(jp_nn_model *m, lane *L, const float *in, int n, float *logits)
@@ -874,8 +884,10 @@ static void run_images(jp_nn_model *m, lane *L, const float *in, int start, int 
     size_t in_per = (size_t)m->c * m->h * m->w;
     for (int a = start; a < end; a += m->sub_batch) {
         int n = end - a < m->sub_batch ? end - a : m->sub_batch;
+        L->feats = m->job_feats ? m->job_feats + (size_t)a * m->cls.in : NULL;
         run_lane(m, L, in + (size_t)a * in_per, n, logits + (size_t)a * m->nlabels);
     }
+    L->feats = NULL;
 }
 
 static void batch_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
@@ -883,6 +895,24 @@ static void batch_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
     (void)arg;
     run_images(m, &m->lanes[li], m->job_in, split(m->job_batch, li, lanes), split(m->job_batch, li + 1, lanes),
                m->job_logits);
+}
+
+int jp_nn_forward_features(jp_nn_model *m, const float *input, int batch, float *logits, float *features)
+{
+    if (!m || !input || !logits || !features) return jp_fail(JP_ERR_INVAL, "jp_nn_forward_features: NULL argument");
+    m->job_feats = features;
+    int rc = jp_nn_forward(m, input, batch, logits);
+    m->job_feats = NULL;
+    return rc;
+}
+
+int jp_nn_forward_u8_features(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits, float *features)
+{
+    if (!m || !pixels || !logits || !features) return jp_fail(JP_ERR_INVAL, "jp_nn_forward_u8_features: NULL argument");
+    m->job_feats = features;
+    int rc = jp_nn_forward_u8(m, pixels, batch, logits);
+    m->job_feats = NULL;
+    return rc;
 }
 
 int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits)
@@ -1147,6 +1177,7 @@ void jp_nn_info_get(const jp_nn_model *m, jp_nn_info *info)
     info->params = m->params;
     info->flops = m->flops;
     info->max_batch = m->max_batch;
+    info->feature_dim = m->cls.in;
     info->threads = m->threads;
     info->input_mean = m->mean;
     info->input_std = m->std;

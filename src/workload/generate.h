@@ -28,4 +28,13 @@ void jp_gen_noise(uint64_t seed, uint64_t a, uint64_t b, int hw, float *out);
 /* [-1, 1] -> 0..255, round to nearest. */
 uint8_t jp_gen_pixel(float v);
 
+/* Quality pieces (gen_quality.c). The Frechet distance from means and covariances ([d], [d][d]). */
+int jp_frechet_from_moments(const double *m1, const double *c1, const double *m2, const double *c2, int d, double *out);
+/* Mean over the nq query images of the L2 distance (pixels / 255) to the nearest pool image. */
+int jp_nearest_l2(const uint8_t *query, int nq, const uint8_t *pool, int np, int hw, double *mean_out);
+/* The zoo's classifier of highest test accuracy. */
+int jp_gen_best_classifier(const char *models_dir, jp_classify_model_info *out);
+/* Predicted labels (pred may be NULL) and penultimate features [n][feature_dim] of n images. */
+int jp_gen_features(jp_nn_model *clf, const uint8_t *pixels, int n, int batch, int *pred, float *feats);
+
 #endif
