@@ -19,6 +19,7 @@ See the README's "From Python" section.
 import ctypes
 import functools
 import math
+import os
 import platform
 import warnings
 
@@ -114,9 +115,11 @@ class Tracker:
     def __init__(self, region=None, interval="100ms", output=None, project="jouleprint", *, source=None, year=None,
                  pue=None, intensity=None, intensity_file=None, run_id=None):
         self.interval_s = _seconds(interval, "interval")
+        if not (0.001 <= self.interval_s <= 3600):  # the meter's own bounds, checked before anything opens
+            raise JouleprintError("interval %r: expected 1 ms to 1 h" % (interval,), -9)
         self._ci = _intensity(region, year, intensity, intensity_file)
         self.pue, self.pue_source = _pue(pue)
-        self.output = None if output is None else str(output)
+        self.output = None if output is None else os.path.expanduser(str(output))
         self.project = project
         self.source = source
         self.run_id = run_id

@@ -361,6 +361,9 @@ class FakeTreeTest(unittest.TestCase):
             jouleprint.Tracker(interval="100")  # a unit is required
         with self.assertRaises(jouleprint.JouleprintError):
             jouleprint.Tracker(pue=7)
+        with self.assertRaises(jouleprint.JouleprintError) as cm:
+            jouleprint.Tracker(interval=0)
+        self.assertIn("1 ms to 1 h", str(cm.exception))
         t = self.tracker()
         with self.assertRaises(jouleprint.JouleprintError):
             t.energy_j  # not measured yet
