@@ -53,7 +53,8 @@ static const char help[] =
     "  --no-cgroups         no per-cgroup attribution\n"
     "  --cgroup-root DIR    the cgroup v2 tree (default $JP_CGROUP_ROOT, else <JP_SYSFS_ROOT or\n"
     "                       /sys>/fs/cgroup)\n"
-    "  --max-connections N  open connections at most (default 64); more are closed at once\n"
+    "  --max-connections N  open connections at most (default 64); more wait in the listen\n"
+    "                       queue until one closes\n"
     "  --client-timeout DUR close a connection idle this long (default 10s), slow clients included\n"
     "  --threads N          threads serving HTTP (default 2)\n"
     "  --cpu-idle-w W, --cpu-max-w W, --curve K, --ram-w-per-gb W, --ram-gb GB\n"
@@ -548,7 +549,7 @@ int cmd_serve(int argc, char **argv)
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, maxconn, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)(timeout + 0.5), NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, REQUEST_MEMORY, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    if (threads > 1) opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     if (srv.web.tls) {
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv.web.cert_pem};
         opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv.web.key_pem};

@@ -33,10 +33,21 @@ int jp_cg_root(const jp_roots *roots, const char *explicit_root, char *buf, size
                        env && !explicit_root ? " (from JP_CGROUP_ROOT)" : "");
     char probe[PATH_MAX];
     if ((rc = jp_pathf(probe, sizeof probe, "%s/cgroup.controllers", buf)) != JP_OK) return rc;
+    if (access(probe, F_OK) != 0 && !env) {
+        /* systemd's hybrid layout: cgroup v1 controllers, and the unified tree at <root>/unified */
+        char uni[PATH_MAX];
+        if ((rc = jp_pathf(uni, sizeof uni, "%s/unified/cgroup.controllers", buf)) != JP_OK) return rc;
+        if (access(uni, F_OK) == 0) {
+            size_t bl = strlen(buf);
+            if (bl + 8 >= len) return jp_fail(JP_ERR_RANGE, "%s/unified: path too long", buf);
+            memcpy(buf + bl, "/unified", 9);
+            return JP_OK;
+        }
+    }
     if (access(probe, F_OK) != 0)
         return jp_fail(JP_ERR_NOTFOUND,
-                       "%s is not a cgroup v2 (unified) tree: no cgroup.controllers (cgroup v1 is not supported; "
-                       "boot with systemd.unified_cgroup_hierarchy=1)",
+                       "%s is not a cgroup v2 (unified) tree: no cgroup.controllers, nor a unified/ beside the v1 "
+                       "controllers (cgroup v1 is not supported; boot with systemd.unified_cgroup_hierarchy=1)",
                        buf);
     return JP_OK;
 }

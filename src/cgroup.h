@@ -59,8 +59,9 @@ struct jp_cg {
 };
 
 /* The cgroup root: explicit if not NULL, else JP_CGROUP_ROOT if set, else <JP_SYSFS_ROOT>/fs/cgroup
- * (the roots' sys, so /sys/fs/cgroup on a real machine). JP_ERR_NOTFOUND when it is not a cgroup v2
- * tree (no cgroup.controllers at the root), with a message saying so. */
+ * (the roots' sys, so /sys/fs/cgroup on a real machine), or its unified/ where systemd's hybrid
+ * layout mounts cgroup v2 beside the v1 controllers. JP_ERR_NOTFOUND when it is not a cgroup v2 tree
+ * (no cgroup.controllers at the root), with a message saying so. */
 int jp_cg_root(const jp_roots *roots, const char *explicit_root, char *buf, size_t len);
 
 /* top_n: series at most besides "other" (1 .. 1000). */

@@ -300,6 +300,38 @@ static void test_faults(void **state)
     sf_fake_free(&f);
 }
 
+/* Connections are bounded: past --max-connections a new one waits in the listen queue, unanswered,
+ * until an idle one times out (2 s here), and is served then. One HTTP thread, so that the limit is
+ * exact (libmicrohttpd shares it out among its threads). */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    struct sf_fake f;
+    sf_fake_make(&f);
+    struct sf_server s;
+    const char *args[] = {"--interval", "200ms", "--max-connections", "3", "--threads", "1", "--client-timeout", "2s", NULL};
+    if (sf_start(&s, f.root, args) != 0) fail_msg("serve did not start: %s", sf_slurp(s.log));
+    int idle[3];
+    for (int i = 0; i < 3; i++) assert_true((idle[i] = sf_connect(s.port, 20)) >= 0);
+    usleep(300000);
+    char *resp;
+    const char *body;
+    /* not answered within 1 s: no slot can free before the 2 s idle timeout */
+    assert_int_equal(sf_raw(s.port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1.0, &resp), 0);
+    free(resp);
+    double deadline = sf_now() + 20;
+    int st = 0;
+    while (st != 200 && sf_now() < deadline) {
+        st = sf_get(s.port, "/metrics", NULL, &resp, &body);
+        free(resp);
+        if (st != 200) usleep(200000);
+    }
+    assert_int_equal(st, 200);
+    for (int i = 0; i < 3; i++) close(idle[i]);
+    assert_int_equal(sf_stop(&s), 0);
+    sf_fake_free(&f);
+}
+
 static void test_bad_web_config_and_port_in_use(void **state)
 {
     (void)state;
@@ -523,6 +555,32 @@ static void test_cgroup_top_n_and_churn(void **state)
     ft_rmroot(root);
 }
 
+/* The default root: <JP_SYSFS_ROOT>/fs/cgroup, or its unified/ on systemd's hybrid layout; a v1-only
+ * tree is refused with a line that says why. */
+static void test_cgroup_root(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("cgroot");
+    ft_mkdirs(root, "fs/cgroup/cpu");
+    setenv("JP_SYSFS_ROOT", root, 1);
+    unsetenv("JP_CGROUP_ROOT");
+    jp_roots roots;
+    assert_int_equal(jp_roots_from_env(&roots), JP_OK);
+    char buf[4096], want[4200];
+    assert_int_equal(jp_cg_root(&roots, NULL, buf, sizeof buf), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "is not a cgroup v2 (unified) tree"));
+    ft_write(root, "fs/cgroup/unified/cgroup.controllers", "\n");
+    assert_int_equal(jp_cg_root(&roots, NULL, buf, sizeof buf), JP_OK);
+    snprintf(want, sizeof want, "%s/fs/cgroup/unified", root);
+    assert_string_equal(buf, want);
+    ft_write(root, "fs/cgroup/cgroup.controllers", "cpu\n");
+    assert_int_equal(jp_cg_root(&roots, NULL, buf, sizeof buf), JP_OK);
+    snprintf(want, sizeof want, "%s/fs/cgroup", root);
+    assert_string_equal(buf, want);
+    unsetenv("JP_SYSFS_ROOT");
+    ft_rmroot(root);
+}
+
 static void test_negotiation(void **state)
 {
     (void)state;
@@ -540,9 +598,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_negotiation),
         cmocka_unit_test(test_cgroup_labels),
+        cmocka_unit_test(test_cgroup_root),
         cmocka_unit_test(test_cgroup_top_n_and_churn),
         cmocka_unit_test(test_bad_web_config_and_port_in_use),
         cmocka_unit_test(test_http_surface),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_figures_and_cgroup_split),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_tls_and_basic_auth),
