@@ -214,14 +214,15 @@ static int read_usage(struct jp_cg *cg, const char *dir, const char *rel, uint64
 {
     char path[PATH_MAX], buf[1024];
     if (jp_pathf(path, sizeof path, "%s/cpu.stat", dir) != JP_OK) return -2;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* a regular file only, opened without waiting: a FIFO in a fake tree must not stall the sampler */
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
     if (fd < 0) {
-        if (errno == ENOENT) {
+        if (fd == JP_ERR_NOTFOUND) {
             jp_strlcpy(cg->ev.vanished_path, rel, sizeof cg->ev.vanished_path);
             return -1;
         }
         jp_strlcpy(cg->ev.error_path, rel, sizeof cg->ev.error_path);
-        jp_textf(cg->ev.error_why, sizeof cg->ev.error_why, "%s", strerror(errno));
+        jp_textf(cg->ev.error_why, sizeof cg->ev.error_why, "%s", jp_last_error());
         return -2;
     }
     ssize_t r = read(fd, buf, sizeof buf - 1);

@@ -280,6 +280,13 @@ static void test_faults(void **state)
     double busy = sf_metric(b, CG_BUSY);
     free(b);
     wait_change(s.port, CG_BUSY, busy);
+    /* a cpu.stat that is a FIFO (a hostile tree): refused without waiting, said once, sampling goes on */
+    ft_mkdirs(f.root, "sys/fs/cgroup/system.slice/fifo.service");
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/sys/fs/cgroup/system.slice/fifo.service/cpu.stat", f.root);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_true(sf_wait_log(&s, "fifo.service: cannot read cpu.stat", 10));
+    wait_samples(s.port, 3);
     /* a whole cgroup removed: its series goes, nothing breaks */
     sf_fake_pause(&f);
     f.idle_gone = true;
@@ -346,12 +353,15 @@ static void test_bad_web_config_and_port_in_use(void **state)
         {"tls_server_config:\n  client_ca_file: ca.crt\n", "web.yml:2: tls_server_config.client_ca_file is not supported"},
         {"listen: 1\n", "web.yml:1: unknown key \"listen\""},
         {"basic_auth_users: [a\n", "web.yml:2: not valid YAML"},
+        {NULL, "web.yml: not a regular file"}, /* a FIFO: refused at once, not waited on */
     };
     char path[4200], out[4200];
     snprintf(path, sizeof path, "%s/web.yml", f.root);
     snprintf(out, sizeof out, "%s/err.txt", f.root);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ft_write(f.root, "web.yml", "%s", cases[i].yaml);
+        ft_remove(f.root, "web.yml");
+        if (cases[i].yaml) ft_write(f.root, "web.yml", "%s", cases[i].yaml);
+        else assert_int_equal(mkfifo(path, 0600), 0);
         const char *args[] = {"serve", "--listen", "127.0.0.1:0", "--web-config", path, NULL};
         int rc = ft_run_cli(NULL, out, args);
         char *err = sf_slurp(out);
