@@ -5,7 +5,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Extra CMake arguments for every build here (CI passes -DJP_WERROR=ON).
 CMAKE_ARGS ?=
 
-.PHONY: all bootstrap build study study-quick demo test test-normal test-asan bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all bootstrap build study study-quick demo test test-normal test-asan bench install clean
 
 all: build
 
@@ -52,6 +54,11 @@ bench: build
 	./$(BUILD)/meter_overhead
 	./$(BUILD)/harness_overhead
 	JOULEPRINT_LIBRARY=$$(ls $(BUILD)/libjouleprint.so* | head -1) /usr/bin/python3 bench/python_overhead.py
+
+# The tool, the three libraries (shared and static), their headers and pkg-config files, and the
+# manual page jouleprint(1), under $(PREFIX) (default /usr/local); DESTDIR=... stages them elsewhere.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

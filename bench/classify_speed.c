@@ -22,8 +22,10 @@
 
 #include "jouleprint.h"
 #include "nn/blas.h"
+#include "nn/nn.h"
 #include "nn/ops.h"
 #include "util.h"
+#include "workload/classify.h"
 
 struct figure {
     double ips, j_per_image, gflops;

@@ -7,10 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/runner.h"
 #include "cli.h"
-#include "report/report.h"
-#include "store.h"
+#include "jouleprint/bench.h"
 
 static const char help[] =
     "usage: jouleprint bench [options] SPEC.yaml\n"
@@ -25,7 +23,7 @@ static const char help[] =
     "A model is an external command with placeholders ({inputs}: a file listing the items,\n"
     "{outputs}: where it writes one prediction per line, {n}: the item count), or a builtin. A\n"
     "command may print \"JOULEPRINT PHASE load\" and \"JOULEPRINT PHASE infer\" to split its energy.\n"
-    "See src/bench/spec.h, examples/study.yaml or examples/seed/*.yaml for the spec format.\n"
+    "See include/jouleprint/bench.h, examples/study.yaml or examples/seed/*.yaml for the spec format.\n"
     "\n"
     "  --check            validate SPEC and exit (every error is listed, one line each)\n"
     "  --db PATH          the results store (default jouleprint.db)\n"
@@ -70,7 +68,10 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     }
     char tmpdir[4096];
     if (workdir) {
-        jp_strlcpy(tmpdir, workdir, sizeof tmpdir);
+        if (cli_pathf(cmd, tmpdir, sizeof tmpdir, "%s", workdir) != 0) {
+            jp_store_close(db);
+            return CLI_EXIT_FAIL;
+        }
     } else {
         const char *t = getenv("TMPDIR");
         snprintf(tmpdir, sizeof tmpdir, "%s/jouleprint-bench-XXXXXX", t && *t ? t : "/tmp");

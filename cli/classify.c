@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jouleprint/workloads.h"
 
 static const char help[] =
     "usage: jouleprint classify --model NAME [--n N] [--batch B] [--threads T] [--json]\n"

@@ -61,6 +61,8 @@ const char *cli_closest(const char *word, const char *const *candidates, size_t 
 
 /* Prints "jouleprint <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* snprintf into buf; 0, or -1 with a message printed when the text (a path) does not fit. */
+int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Runs argv as a child; waits for it with the parent ignoring SIGINT/SIGQUIT meanwhile (the
  * child gets them). *status is the shell-style exit status (128+signal when killed), *cpu_s the

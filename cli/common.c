@@ -106,6 +106,19 @@ static bool child_stdout_to_stderr;
 
 void cli_run_stdout_to_stderr(bool on) { child_stdout_to_stderr = on; }
 
+int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len) {
+        cli_error(cmd, "path too long (over %zu bytes): %.80s...", len - 1, buf);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s)
 {
     int fds[2];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jouleprint/workloads.h"
 
 static const char help[] =
     "usage: jouleprint generate --model NAME --prompt TEXT [--prompt TEXT ...] [options]\n"

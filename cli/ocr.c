@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jouleprint/workloads.h"
 
 static const char help[] =
     "usage: jouleprint ocr --model NAME[,NAME...|all] [--data DIR] [--n N] [--threads T] [--json]\n"

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "jouleprint/workloads.h"
 
 static const char help[] =
     "usage: jouleprint ocr-data [--n N] [--seed S] -o DIR\n"

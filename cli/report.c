@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "report/report.h"
-#include "store.h"
+#include "jouleprint/bench.h"
 
 static const char help[] =
     "usage: jouleprint report [--db PATH] [--run ID | --list] [--format FORMAT] [-o FILE]\n"

@@ -6,9 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bench/runner.h"
 #include "cli.h"
-#include "report/report.h"
+#include "jouleprint/bench.h"
 
 /* examples/study.yaml and examples/study-quick.yaml, built in (tools/gen_table.c, kind text) */
 extern const char jp_study_spec[];
@@ -95,16 +94,16 @@ int cmd_study(int argc, char **argv)
     }
     char spec_path[4096], html_path[4096];
     if (spec_file) {
-        jp_strlcpy(spec_path, spec_file, sizeof spec_path);
-    } else if (jp_pathf(spec_path, sizeof spec_path, "%s/%s", dir, quick ? "study-quick.yaml" : "study.yaml") != JP_OK ||
-               write_text(spec_path, quick ? jp_study_quick_spec : jp_study_spec) != JP_OK) {
-        cli_error("study", "%s", jp_last_error());
-        return CLI_EXIT_FAIL;
+        if (cli_pathf("study", spec_path, sizeof spec_path, "%s", spec_file) != 0) return CLI_EXIT_FAIL;
+    } else {
+        if (cli_pathf("study", spec_path, sizeof spec_path, "%s/%s", dir, quick ? "study-quick.yaml" : "study.yaml") != 0)
+            return CLI_EXIT_FAIL;
+        if (write_text(spec_path, quick ? jp_study_quick_spec : jp_study_spec) != JP_OK) {
+            cli_error("study", "%s", jp_last_error());
+            return CLI_EXIT_FAIL;
+        }
     }
-    if (jp_pathf(html_path, sizeof html_path, "%s/report.html", dir) != JP_OK) {
-        cli_error("study", "%s", jp_last_error());
-        return CLI_EXIT_FAIL;
-    }
+    if (cli_pathf("study", html_path, sizeof html_path, "%s/report.html", dir) != 0) return CLI_EXIT_FAIL;
     struct jp_spec spec;
     if (jp_spec_load(spec_path, &spec) != JP_OK) {
         fprintf(stderr, "jouleprint study: %s\n", jp_last_error());

@@ -1,7 +1,12 @@
 /*
  * jouleprint: measure the energy of code and commands, and turn it into carbon.
  *
- * The public C API. Every symbol is prefixed jp_. Functions that can fail return an int that is
+ * The core public C API of libjouleprint (pkg-config jouleprint), which links nothing but libc, libm,
+ * pthreads and libdl: errors, units, the host, energy sources, the meter, carbon intensities and their
+ * time series. The built-in workloads are in jouleprint/workloads.h (libjouleprint-workloads), the
+ * benchmark harness, store and reports in jouleprint/bench.h (libjouleprint-bench).
+ *
+ * Every symbol is prefixed jp_. Functions that can fail return an int that is
  * JP_OK (0) or a negative jp_status code; jp_strerror() names the code and jp_last_error() gives the
  * detail of the last failure in the calling thread ("/sys/class/powercap/intel-rapl:0/energy_uj:
  * readable by root only ...").
@@ -38,14 +43,23 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#pragma GCC visibility push(default) /* every declaration below is exported from the library */
+#endif
+
 #define JP_VERSION "0.1.0"
+#define JP_VERSION_MAJOR 0
+#define JP_VERSION_MINOR 1
+#define JP_VERSION_PATCH 0
 
 /* The library's binary interface, for programs that load it at run time (the Python binding): it
  * grows by one with every addition to this header (functions, struct fields); a change that breaks
  * existing callers changes the shared library's SONAME instead. A caller built for ABI N works with
  * any library whose jp_abi_version() is N or more (and the same SONAME). */
-/* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds */
-#define JP_ABI_VERSION 2
+/* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds;
+ * 3: + jp_fail, jp_clear_error, jp_host_read (the workload functions moved to libjouleprint-workloads,
+ * which no shared libjouleprint before this one had) */
+#define JP_ABI_VERSION 3
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);
@@ -71,6 +85,16 @@ typedef enum jp_status {
 const char *jp_strerror(int code);
 /* The detail of the last error in this thread, or "" if none. Valid until the next failing call. */
 const char *jp_last_error(void);
+/* For code built on the library (the workloads and bench libraries, a program's own sources or
+ * workloads): records the detail of a failure for jp_last_error() in this thread, printf-style, and
+ * returns code, so that every layer reports through one channel. */
+int jp_fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Clears the detail (jp_last_error() then gives ""). */
+void jp_clear_error(void);
 
 /* ---- units ------------------------------------------------------------------------------------- */
 
@@ -120,6 +144,20 @@ typedef struct jp_model_params {
 
 /* All fields "unset" (negative), basis empty. */
 void jp_model_params_init(jp_model_params *p);
+
+/* ---- the host ---------------------------------------------------------------------------------- */
+
+/* The machine as <proc>/cpuinfo and <proc>/meminfo describe it (JP_PROC_ROOT honoured). */
+typedef struct jp_host_info {
+    char brand[160];  /* "Intel(R) Xeon(R) CPU E5-2620 v3 @ 2.40GHz" ("" if unknown) */
+    int logical_cpus; /* online logical CPUs (vCPUs on a VM) */
+    int sockets;      /* distinct "physical id" values; 1 if not shown */
+    int cores;        /* physical cores in all sockets; 0 if not shown */
+    bool hypervisor;  /* running under a hypervisor (cpuinfo flag "hypervisor") */
+    double mem_gb;    /* MemTotal, GB (1e9 bytes) */
+} jp_host_info;
+/* Fails naming the file and field when they cannot be read or make no sense. */
+int jp_host_read(jp_host_info *out);
 
 /* ---- sources ----------------------------------------------------------------------------------- */
 
@@ -395,366 +433,9 @@ int jp_parse_time(const char *text, double *unix_s);
 /* "2024-05-01 13:00 UTC". */
 void jp_format_time(double unix_s, char *buf, size_t len);
 
-/* ---- OCR: the built-in `ocr` workload ---------------------------------------------------------- */
-/*
- * Text lines rendered with FreeType (jp_ocr_data_write), read by Tesseract through its C API in
- * several configurations (jp_ocr_models), scored (CER, WER, word recall), and measured with the
- * meter in two phases, "load" and "infer" (jp_ocr_run). The README's "OCR" section defines every
- * metric. Strings are UTF-8.
- */
-
-/* One Tesseract configuration: a traineddata file and an engine. */
-typedef struct jp_ocr_model {
-    const char *name;    /* "eng-fast", "eng-best", "eng-lstm4", "eng-legacy", "eng-combined" */
-    const char *file;    /* the traineddata, relative to the tessdata folder: "4.0.0/eng.traineddata" */
-    const char *engine;  /* "lstm", "legacy" or "legacy+lstm" */
-    const char *summary; /* in words, with the file's origin */
-} jp_ocr_model;
-
-/* The configurations, in order of size; NULL past the end. */
-const jp_ocr_model *jp_ocr_model_at(size_t i);
-/* By name; NULL (and jp_last_error() listing the names) if unknown. */
-const jp_ocr_model *jp_ocr_model_find(const char *name);
-/* Finds and checks a configuration's traineddata: `tessdata` (NULL: $JP_TESSDATA, else the project's
- * data/tessdata, and for eng-fast Debian's tesseract-ocr-eng). Writes the folder to pass Tesseract
- * into dir and the file into path. JP_ERR_NOTFOUND when missing, JP_ERR_PARSE when the file is not a
- * traineddata or lacks the engine's parts; the message says how to install it (scripts/bootstrap). */
-int jp_ocr_model_locate(const char *name, const char *tessdata, char *dir, size_t dir_len, char *path,
-                        size_t path_len);
-
-/* An 8-bit grey image, one byte a pixel, rows top to bottom, `width` bytes a row. */
-typedef struct jp_ocr_image {
-    int width, height;
-    uint8_t *pixels;
-} jp_ocr_image;
-void jp_ocr_image_free(jp_ocr_image *img);
-/* PNG, 8-bit greyscale. */
-int jp_ocr_png_write(const char *path, const jp_ocr_image *img);
-/* Any PNG; colour is converted to grey, alpha dropped. */
-int jp_ocr_png_read(const char *path, jp_ocr_image *img);
-
-/* How one line is drawn. */
-typedef struct jp_ocr_style {
-    char font[40];   /* a name from jp_ocr_font_at(): "DejaVuSans", "LiberationSerif", "FreeMono", ... */
-    double size_px;  /* FreeType pixel size (the em square) */
-    int fg, bg;      /* ink and paper grey levels, 0..255 */
-    double blur;     /* Gaussian blur sigma in pixels; 0 = none */
-    double noise;    /* Gaussian noise standard deviation in grey levels; 0 = none */
-} jp_ocr_style;
-
-/* The fonts the renderer knows (name and file; NULL past the end). Files are Debian's
- * fonts-dejavu-core, fonts-liberation and fonts-freefont-ttf. */
-const char *jp_ocr_font_at(size_t i, const char **file);
-/* Renders one line of text; noise is drawn from seed. The caller frees with jp_ocr_image_free. */
-int jp_ocr_render(const char *text, const jp_ocr_style *style, uint64_t seed, jp_ocr_image *out);
-
-/* The data set: for a seed, line i of a split ("clean" or "hard") has a fixed text and style. */
-#define JP_OCR_SPLITS 2
-const char *jp_ocr_split_name(int split); /* 0: "clean", 1: "hard" */
-int jp_ocr_data_line(uint64_t seed, int split, size_t i, char *text, size_t text_len, jp_ocr_style *style);
-/* Renders n lines for each split into dir (created if needed): dir/clean/000000.png with
- * dir/clean/000000.gt.txt beside it, the same under dir/hard/, and dir/manifest.tsv (one row a
- * line: split, file, font, size, ink, paper, blur, noise, text). The same seed gives the same bytes. */
-int jp_ocr_data_write(const char *dir, size_t n, uint64_t seed);
-
-/* Scores: counts added up over lines, so that rates are over the whole set (not means of lines).
- * Both texts are first trimmed and every run of white space made one space. */
-typedef struct jp_ocr_counts {
-    uint64_t lines, lines_exact;  /* lines scored; of them, read exactly */
-    uint64_t ref_chars, char_edits; /* code points in the references; Levenshtein distance in them */
-    uint64_t ref_words, word_edits; /* words in the references; Levenshtein distance in words */
-    uint64_t words_found;           /* reference words matched by an output word (see recall) */
-    uint64_t hyp_words;             /* words in the outputs */
-} jp_ocr_counts;
-/* Adds the comparison of one reference with one output to c. */
-void jp_ocr_score(const char *ref, const char *hyp, jp_ocr_counts *c);
-/* Character error rate: char_edits / ref_chars. Word error rate: word_edits / ref_words. Word
- * recall: words_found / ref_words, where words are separated by white space, compared exactly
- * (case and punctuation count), and each output word can match one reference word, in any order
- * (multiset intersection). With no reference characters (words), CER (WER) is 0 if the output is
- * empty too and 1 otherwise, and recall is 1 (there was nothing to miss). */
-double jp_ocr_cer(const jp_ocr_counts *c);
-double jp_ocr_wer(const jp_ocr_counts *c);
-double jp_ocr_recall(const jp_ocr_counts *c);
-
-/* A Tesseract instance for one configuration, reading single text lines. */
-typedef struct jp_ocr_engine jp_ocr_engine;
-int jp_ocr_engine_open(jp_ocr_engine **out, const char *model, const char *tessdata);
-/* The text read (malloc'd, without the trailing newline); the caller frees it with free(). */
-int jp_ocr_engine_read(jp_ocr_engine *e, const jp_ocr_image *img, char **text);
-void jp_ocr_engine_close(jp_ocr_engine *e);
-
-/* A measured run of one configuration over a data set. */
-typedef struct jp_ocr_config {
-    const char *model;    /* required */
-    const char *data;     /* a folder from jp_ocr_data_write (or any with clean/ and hard/, or PNGs
-                             with .gt.txt beside them); NULL: the default set (seed 1), rendered
-                             once into $XDG_CACHE_HOME/jouleprint (or ~/.cache/jouleprint) */
-    size_t n;             /* lines per split to read (the first n); 0: all (default set: 100) */
-    int threads;          /* workers, each with its own engine (default 1) */
-    const char *tessdata; /* as for jp_ocr_model_locate */
-    bool keep_lines;      /* keep every line's reference and output in the result */
-} jp_ocr_config;
-void jp_ocr_config_init(jp_ocr_config *cfg);
-
-typedef struct jp_ocr_line {
-    int split;
-    char *file, *ref, *hyp;
-    double seconds; /* wall time of this line's recognition */
-} jp_ocr_line;
-
-typedef struct jp_ocr_split_result {
-    char name[32];
-    jp_ocr_counts counts;
-    double infer_s;  /* wall time to read this split */
-} jp_ocr_split_result;
-
-typedef struct jp_ocr_result {
-    char model[32];
-    char data[4096];          /* the folder read */
-    size_t nsplits;
-    jp_ocr_split_result split[JP_OCR_SPLITS + 1];
-    jp_ocr_counts all;
-    double load_s, infer_s;   /* wall time of the phases */
-    double load_j, infer_j;   /* energy of the phases (the meter's total); 0 without a meter */
-    double load_share, infer_share; /* this process's share of the machine's busy CPU time in each
-                                       phase (0..1), or -1 if unknown */
-    double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
-    size_t nlines;
-    jp_ocr_line *lines;       /* when keep_lines */
-} jp_ocr_result;
-
-/* Reads the images into memory, then, with m (opened by the caller; NULL: time only) started:
- * phase "load" opens `threads` engines, phase "infer" reads every line; stops m. The caller
- * reads the meter for domains and more. Frees nothing the caller gave; free the result with
- * jp_ocr_result_free. */
-int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out);
-void jp_ocr_result_free(jp_ocr_result *r);
-
-/* ---- image classification: the inference engine and the built-in `classify` workload --------- */
-/*
- * A compact float32 inference engine (src/nn/) for image classifiers: MLPs, CNNs, ResNets and vision
- * transformers, read from a folder holding config.json and model.safetensors with Hugging Face's
- * tensor names and config keys (ResNetForImageClassification, ViTForImageClassification). Batch norm
- * is folded into the convolutions at load; matrix work goes through OpenBLAS. Every buffer is
- * allocated at load, none while inferring. The project's zoo (models/, trained on Fashion-MNIST by
- * models/train.py) is run by jp_classify_run, which measures it in phases "load" and "infer".
- */
-
-typedef struct jp_nn_model jp_nn_model;
-
-/* Loads dir/config.json and dir/model.safetensors. max_batch: the largest batch that will be given
- * to jp_nn_forward (workspace for it is allocated now); threads: 1..64 threads for inference (T-1
- * worker threads are started: a batch of two or more is split across them, and a single image has
- * its larger operations split across them). OpenBLAS is set to one thread (process-wide), since the
- * engine threads itself. A truncated or inconsistent safetensors file, a tensor of the wrong shape or dtype,
- * a missing or unexpected tensor, or a config the engine cannot run, fails with JP_ERR_PARSE and a
- * message naming the file and the tensor. */
-int jp_nn_load(jp_nn_model **out, const char *dir, int max_batch, int threads);
-/* The same with the two files named. */
-int jp_nn_load_files(jp_nn_model **out, const char *config_path, const char *weights_path, int max_batch,
-                     int threads);
-void jp_nn_free(jp_nn_model *m);
-
-/* Logits [batch][num_labels] of images given as float NCHW [batch][channels][height][width], already
- * normalized. 1 <= batch <= max_batch. Allocates nothing. One call at a time per model (a model's
- * workspace and worker threads serve one forward pass); load a model per calling thread otherwise. */
-int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits);
-/* The same from 8-bit pixels, normalized as the model's config says ((p/255 - mean) / std). */
-int jp_nn_forward_u8(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits);
-/* Both, also giving each image's penultimate features (the input of the classifier head, feature_dim
- * wide: the pooled features of a CNN or ResNet, the final [CLS] token of a ViT) in features
- * [batch][feature_dim]. */
-int jp_nn_forward_features(jp_nn_model *m, const float *input, int batch, float *logits, float *features);
-int jp_nn_forward_u8_features(jp_nn_model *m, const uint8_t *pixels, int batch, float *logits, float *features);
-
-typedef struct jp_nn_info {
-    char type[16];                  /* "mlp", "cnn", "resnet", "vit" */
-    int channels, height, width;    /* the input */
-    int num_labels;
-    uint64_t params;                /* learned parameters (batch-norm running statistics excluded) */
-    double flops;                   /* per image: 2 x multiply-accumulates of convolutions, linear layers
-                                       and attention products */
-    int max_batch, threads;
-    float input_mean, input_std;
-    int feature_dim;                /* width of the penultimate features (the classifier head's input) */
-} jp_nn_info;
-void jp_nn_info_get(const jp_nn_model *m, jp_nn_info *info);
-/* The name of label i (config.json's id2label), or NULL out of range. */
-const char *jp_nn_label(const jp_nn_model *m, int i);
-
-/* Fashion-MNIST's IDX files (gzip or plain). Images are [n][rows][cols] bytes. */
-typedef struct jp_idx_images {
-    int n, rows, cols;
-    uint8_t *pixels;
-    uint8_t *labels; /* n labels, or NULL */
-} jp_idx_images;
-/* Reads an image file and, when labels_path is not NULL, its label file (the counts must agree). */
-int jp_idx_read(const char *images_path, const char *labels_path, jp_idx_images *out);
-void jp_idx_free(jp_idx_images *d);
-/* Reads Fashion-MNIST's test (or, test = false, training) split from data_dir (NULL:
- * $JP_FASHION_MNIST, else /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist). */
-int jp_fashion_mnist_read(const char *data_dir, bool test, jp_idx_images *out);
-
-/* A model of the zoo, from its config.json. */
-typedef struct jp_classify_model_info {
-    char name[64];          /* the folder's name: "mlp", "resnet-s", ... */
-    char dir[1024];         /* the folder */
-    char type[16];          /* model_type */
-    char description[256];
-    uint64_t params;
-    double flops;           /* per image */
-    int test_correct, test_total; /* the training script's figure on the full test set */
-    double accuracy;        /* test_correct / test_total */
-    double train_seconds;
-} jp_classify_model_info;
-
-/* The zoo folder: models_dir if not NULL, else $JP_MODELS_DIR, else models/ beside the executable's
- * folder or its parent (build/jouleprint finds the source tree's models/), else ./models. */
-int jp_classify_models_dir(const char *models_dir, char *buf, size_t len);
-/* The models found there (folders with config.json), in order of FLOPs. Returns the count (at most
- * max filled) or a negative jp_status. */
-int jp_classify_list(const char *models_dir, jp_classify_model_info *out, size_t max);
-/* One model by name (or a path to a model folder). */
-int jp_classify_find(const char *models_dir, const char *name, jp_classify_model_info *out);
-
-typedef struct jp_classify_config {
-    const char *model;      /* a zoo name or a model folder; required */
-    const char *models_dir; /* as for jp_classify_models_dir */
-    const char *data_dir;   /* as for jp_fashion_mnist_read */
-    int n;                  /* test images to run, the first n; 0: all 10,000 */
-    int batch;              /* images per forward pass (default 64) */
-    int threads;            /* inference threads (default 1) */
-    int *predictions;       /* if not NULL, receives n predicted labels */
-} jp_classify_config;
-void jp_classify_config_init(jp_classify_config *cfg);
-
-typedef struct jp_classify_result {
-    jp_classify_model_info model;
-    int n, correct;
-    double accuracy;
-    double load_s, infer_s;         /* wall time of the phases */
-    double images_per_s;            /* n / infer_s */
-    double load_j, infer_j;         /* energy of the phases (the meter's total); 0 without a meter */
-    double j_per_image;             /* infer_j / n */
-    bool estimated;                 /* the meter's figures are estimates (the model source) */
-    double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
-    double load_share, infer_share; /* this process's share of the machine's busy CPU time in each
-                                       phase (0..1), or -1 if unknown */
-} jp_classify_result;
-
-/* Reads the test set into memory, then, with m (opened by the caller; NULL: time only) started:
- * phase "load" loads the model, phase "infer" classifies the first n test images in batches; stops
- * m. The caller reads the meter for domains and more. This is `builtin: classify` for bench specs. */
-int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out);
-
-/* ---- text-to-image: the diffusion engine and the built-in `generate` workload ------------------- */
-/*
- * Class-conditional diffusion UNets (models/gen-*, trained on Fashion-MNIST by models/gen/train.py),
- * sampled by DDIM (eta 0) with classifier-free guidance in the engine of src/nn. The models are
- * class-conditional: a text prompt only chooses one of the ten classes, by the class names and the
- * synonyms that config.json (and the model card) lists.
- */
-
-typedef struct jp_generate_model_info {
-    char name[64];          /* the folder's name: "gen-s", ... */
-    char dir[1024];
-    char description[256];
-    uint64_t params;
-    double flops_per_step;  /* per image and network evaluation (a guided step costs two) */
-    int train_steps;        /* optimizer steps the exported weights had */
-    double train_epochs, train_seconds;
-    bool train_complete;
-} jp_generate_model_info;
-
-/* The generation models in the zoo folder (see jp_classify_models_dir): folders whose config.json says
- * "model_type": "jp-unet", in order of FLOPs. Returns the count (at most max filled) or a negative
- * jp_status. */
-int jp_generate_list(const char *models_dir, jp_generate_model_info *out, size_t max);
-/* One model by name (or a path to a model folder). */
-int jp_generate_find(const char *models_dir, const char *name, jp_generate_model_info *out);
-
-#define JP_GENERATE_MAX_PROMPTS 256
-
-typedef struct jp_generate_config {
-    const char *model;       /* a zoo name or a model folder; required */
-    const char *models_dir;
-    const char *const *prompts; /* nprompts texts, each naming one class */
-    int nprompts;
-    int n;                   /* images per prompt (default 1) */
-    int steps;               /* DDIM steps, 1 .. the training schedule (default 20) */
-    double guidance;         /* classifier-free guidance scale >= 0 (default 3; 1: no guidance, one
-                                network evaluation per step) */
-    uint64_t seed;           /* image j of prompt p starts from the noise of stream (seed, p, j) */
-    int batch;               /* images denoised at once (default 16) */
-    int threads;             /* 1..64 (default 1): a batch is split across them */
-    /* called on the calling thread after each denoising step of its share of a batch; may be NULL */
-    void (*progress)(void *arg, long done, long total);
-    void *progress_arg;
-} jp_generate_config;
-void jp_generate_config_init(jp_generate_config *cfg);
-
-typedef struct jp_generate_result {
-    jp_generate_model_info model;
-    int n;                   /* images: nprompts * n, prompt-major */
-    int size;                /* image side (28) */
-    int *classes;            /* n: the class of each image */
-    int *prompt_index;       /* n */
-    int *image_index;        /* n: j within its prompt */
-    uint8_t *pixels;         /* n * size * size grey pixels */
-    char class_names[64][64];
-    int num_classes;
-    double load_s, infer_s;
-    double load_j, infer_j;  /* the meter's total in each phase; 0 without a meter */
-    double j_per_image;      /* infer_j / n */
-    bool estimated;
-    double load_cpu_s, infer_cpu_s;
-    double load_share, infer_share;
-    double network_evals;    /* per image: steps, or 2 x steps with guidance */
-} jp_generate_result;
-
-/* The class a prompt names: a class name or synonym as whole words, case-insensitive, plurals too; the
- * longer of two overlapping matches wins ("t shirt" is a T-shirt, not a Shirt). A prompt naming no
- * class or two gets JP_ERR_NOTFOUND and one line listing the classes. dir: a model folder. */
-int jp_generate_match(const char *dir, const char *prompt, int *cls);
-
-/* Loads the model in phase "load", samples every image in phase "infer", with m (may be NULL) started
- * and stopped here. Bad input (unknown model, unmatched prompt, steps 0 or above the schedule, guidance
- * negative, n < 1) fails before anything is measured. Free with jp_generate_result_free. */
-int jp_generate_run(const jp_generate_config *cfg, jp_meter *m, jp_generate_result *out);
-void jp_generate_result_free(jp_generate_result *r);
-/* Writes image i of a result as an 8-bit grey PNG. */
-int jp_generate_write_png(const jp_generate_result *r, int i, const char *path);
-
-/* The quality of generated images, against Fashion-MNIST. */
-typedef struct jp_gen_quality_config {
-    const char *models_dir;  /* as for jp_classify_models_dir */
-    const char *classifier;  /* a classifier of the zoo; NULL: the one of highest test accuracy */
-    const char *data_dir;    /* as for jp_fashion_mnist_read */
-    int reference_n;         /* test images the FID compares with (the first ones); 0: all 10,000 */
-    int nearest_n;           /* generated images whose nearest training image is sought; 0: none, <0: all */
-    int threads;
-} jp_gen_quality_config;
-
-typedef struct jp_gen_quality {
-    char classifier[64];
-    int n, adherent;         /* images scored; those the classifier assigns to the prompted class */
-    double adherence;        /* adherent / n */
-    int reference_n, feature_dim;
-    double fid;              /* Frechet distance of the classifier's penultimate features, generated
-                                against the reference test images */
-    int nearest_n;
-    double nearest_train_l2; /* mean over nearest_n images of the L2 distance (pixels / 255, 784
-                                values) to the nearest of the 60,000 training images; -1: not computed */
-} jp_gen_quality;
-
-/* Scores n images (pixels [n][28*28]) made for classes[n]. */
-int jp_gen_quality_score(const jp_gen_quality_config *cfg, const uint8_t *pixels, const int *classes, int n,
-                         jp_gen_quality *out);
-/* The Frechet distance between Gaussians fitted to two sets of d-wide feature vectors (a [na][d],
- * b [nb][d]): |m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)), covariances with n - 1, the square
- * root through LAPACK's symmetric eigen-solver. */
-int jp_frechet_distance(const float *a, int na, const float *b, int nb, int d, double *out);
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

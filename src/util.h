@@ -1,4 +1,11 @@
-/* Internal helpers shared by the library: errors, clocks, redirectable roots, small file reads. */
+/*
+ * Internal helpers: clocks, redirectable roots, small file reads, bounded string copies. The error
+ * channel (jp_fail) is public, in jouleprint.h.
+ *
+ * util.c and proc.c are the helper set every library compiles in as hidden symbols of its own (as
+ * curl's tool does with curlx): they hold no state, so each library's copy behaves the same, and
+ * their errors go through the one jp_fail of libjouleprint.
+ */
 #ifndef JP_UTIL_H
 #define JP_UTIL_H
 
@@ -18,11 +25,6 @@
 #else
 #define JP_PRINTF(a, b)
 #endif
-
-/* Records the detail of an error for jp_last_error() and returns code. */
-int jp_fail(int code, const char *fmt, ...) JP_PRINTF(2, 3);
-/* Clears the detail. */
-void jp_clear_error(void);
 
 /* Monotonic time in seconds. */
 double jp_now(void);

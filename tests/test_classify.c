@@ -21,6 +21,7 @@
 #include "jouleprint.h"
 #include "nn/safetensors.h"
 #include "workload/classify.h"
+#include "nn/nn.h"
 
 static char tmpdir[256];
 static char models[1024];

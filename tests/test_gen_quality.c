@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "jouleprint.h"
+#include "workload/classify.h"
 #include "workload/generate.h"
 
 static uint64_t rng = 0x853c49e6748fea9bull;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "jouleprint.h"
+#include "nn/nn.h"
 
 #if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)
 #define COUNTING 0

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "jouleprint.h"
+#include "nn/nn.h"
 #include "nn/ops.h"
 
 #if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)

@@ -18,6 +18,7 @@
 
 #include "jouleprint.h"
 #include "nn/safetensors.h"
+#include "nn/nn.h"
 
 #define N 64
 #define TOL 1e-4

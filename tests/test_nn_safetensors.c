@@ -15,6 +15,7 @@
 
 #include "jouleprint.h"
 #include "nn/safetensors.h"
+#include "nn/nn.h"
 
 /* A file: 8-byte length, header (padded with spaces to pad_to), then data. */
 static unsigned char *make(const char *header, const void *data, size_t data_len, size_t *size)

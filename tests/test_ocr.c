@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "jouleprint.h"
+#include "workload/ocr.h"
 
 static char tmpdir[4096];
 

@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#pragma GCC visibility push(default) /* every declaration below is exported from libjouleprint */
+#endif
+
 typedef struct jp_exporter jp_exporter;
 
 /* Receives one log line (no newline) about what happened while sampling: a counter that vanished
@@ -78,6 +82,10 @@ jp_exposition_format jp_exposition_negotiate(const char *accept);
  * seconds; they appear in the next exposition (jouleprint_http_requests_total,
  * jouleprint_scrape_duration_seconds). Thread-safe, lock-free. */
 void jp_exporter_record_request(jp_exporter *e, int http_status, bool scrape, double seconds);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

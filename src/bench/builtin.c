@@ -2,14 +2,14 @@
  * The registry of built-in workloads, and their adapters to the harness: options from the spec,
  * predictions and references written one per line, as an external command would.
  *
- *   builtin: classify   defined beside its workload (src/workload/classify_builtin.c)
+ *   builtin: classify   src/bench/classify_builtin.c
  *   builtin: ocr        options: model (required), threads, data (a folder from ocr-data),
  *                       tessdata. n items are read as n/2 clean and n/2 hard lines of the set.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench/builtin.h"
 
-#include "workload/classify.h"
+#include "jouleprint/workloads.h"
 
 #include <errno.h>
 #include <stdio.h>

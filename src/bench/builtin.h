@@ -22,6 +22,11 @@ struct jp_bench_builtin {
                jp_meter *m, long *done);
 };
 
+/* `builtin: classify` (src/bench/classify_builtin.c). Options: model (required), batch, threads,
+ * models_dir, data. Predictions and references are label names, one per line. Its run() starts and
+ * stops the meter it is given (jp_classify_run). */
+extern const struct jp_bench_builtin jp_bench_builtin_classify;
+
 const struct jp_bench_builtin *jp_bench_builtin_find(const char *name);
 /* "classify, ocr", or "none" when this build has none. */
 const char *jp_bench_builtin_names(void);

@@ -22,7 +22,6 @@
 
 #include "bench/builtin.h"
 #include "bench/score.h"
-#include "source/model_power.h"
 
 #define PHASE_PREFIX "JOULEPRINT PHASE "
 
@@ -45,9 +44,8 @@ static void describe_machine(char *buf, size_t len)
 {
     char host[128] = "?";
     gethostname(host, sizeof host - 1);
-    jp_roots roots;
-    struct jp_cpu_info ci;
-    if (jp_roots_from_env(&roots) == JP_OK && jp_cpu_info_read(&roots, &ci) == JP_OK)
+    jp_host_info ci;
+    if (jp_host_read(&ci) == JP_OK)
         snprintf(buf, len, "%s: %s, %d CPUs%s, %.1f GB", host, ci.brand[0] ? ci.brand : "unknown CPU", ci.logical_cpus,
                  ci.hypervisor ? " (VM)" : "", ci.mem_gb);
     else

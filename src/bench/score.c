@@ -1,6 +1,7 @@
 /* Scorers for the harness: accuracy, exact match, OCR error rates and recall, ROUGE. See score.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "bench/score.h"
+#include "jouleprint/workloads.h"
 
 #include <ctype.h>
 #include <errno.h>

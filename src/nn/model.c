@@ -27,6 +27,7 @@
 #include "nn/ops.h"
 #include "nn/safetensors.h"
 #include "util.h"
+#include "nn/nn.h"
 
 #define BN_EPS 1e-5
 /* Everything a model may allocate, weights and workspace together (4 GiB): a config that asks for

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "nn/nn.h"
 #include "util.h"
 #include "workload/classify.h"
 
@@ -251,6 +252,7 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
             int p = argmax(logits + (size_t)i * info.num_labels, info.num_labels);
             correct += p == data.labels[at + i];
             if (cfg->predictions) cfg->predictions[at + i] = p;
+            if (cfg->references) cfg->references[at + i] = data.labels[at + i];
         }
     }
     jp_cpu_mark_now(rp, &m2);
@@ -269,6 +271,18 @@ done:
     jp_nn_free(net);
     jp_idx_free(&data);
     return rc;
+}
+
+const char *jp_classify_label_name(int label)
+{
+    static const char *const names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    return label >= 0 && label < 10 ? names[label] : NULL;
+}
+
+void jp_classify_result_free(jp_classify_result *r)
+{
+    if (r) memset(r, 0, sizeof *r);
 }
 
 int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)

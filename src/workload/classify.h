@@ -1,17 +1,24 @@
-/* Internal pieces of the classify workload (the public API is in jouleprint.h). */
+/* Internal pieces of the classify workload (the public API is in include/jouleprint/workloads.h). */
 #ifndef JP_WORKLOAD_CLASSIFY_H
 #define JP_WORKLOAD_CLASSIFY_H
 
-#include "jouleprint.h"
+#include "jouleprint/workloads.h"
 
 /* jp_classify_run with m (may be NULL) already started by the caller, who also stops it: marks the
  * phases "load" and "infer" only. The result's energy fields are left at 0. */
 int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out);
 
-/* The bench harness's `builtin: classify` (src/bench/builtin.h). Options: model (required), batch,
- * threads, models_dir, data. Predictions and references are label names, one per line. Its run()
- * starts and stops the meter it is given (jp_classify_run). */
-struct jp_bench_builtin;
-extern const struct jp_bench_builtin jp_bench_builtin_classify;
+/* Fashion-MNIST's IDX files (gzip or plain). Images are [n][rows][cols] bytes. */
+typedef struct jp_idx_images {
+    int n, rows, cols;
+    uint8_t *pixels;
+    uint8_t *labels; /* n labels, or NULL */
+} jp_idx_images;
+/* Reads an image file and, when labels_path is not NULL, its label file (the counts must agree). */
+int jp_idx_read(const char *images_path, const char *labels_path, jp_idx_images *out);
+void jp_idx_free(jp_idx_images *d);
+/* Reads Fashion-MNIST's test (or, test = false, training) split from data_dir (NULL:
+ * $JP_FASHION_MNIST, else /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist). */
+int jp_fashion_mnist_read(const char *data_dir, bool test, jp_idx_images *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "workload/classify.h"
 
 #define IDX_MAX_ITEMS 10000000u
 

@@ -12,6 +12,7 @@
 
 #include "nn/blas.h"
 #include "util.h"
+#include "workload/classify.h"
 #include "workload/generate.h"
 
 /* mean [d] and covariance [d][d] (divided by n - 1) of x [n][d], in double */

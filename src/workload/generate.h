@@ -2,7 +2,8 @@
 #ifndef JP_WORKLOAD_GENERATE_H
 #define JP_WORKLOAD_GENERATE_H
 
-#include "jouleprint.h"
+#include "jouleprint/workloads.h"
+#include "nn/nn.h"
 #include "nn/unet.h"
 
 /* A DDIM sampler for one model, with every buffer for `batch` images on `threads` threads allocated

@@ -1,8 +1,9 @@
-/* Internal pieces of the OCR workload shared by src/workload/ocr_*.c. */
+/* Internal pieces of the OCR workload shared by src/workload/ocr_*.c (the public API is in
+ * include/jouleprint/workloads.h). */
 #ifndef JP_WORKLOAD_OCR_H
 #define JP_WORKLOAD_OCR_H
 
-#include "jouleprint.h"
+#include "jouleprint/workloads.h"
 #include "util.h"
 
 /* splitmix64: the one generator behind every random choice of the data set (never rand()). */
@@ -51,5 +52,44 @@ int jp_mkdirs(const char *path);
 /* FNV-1a, 64 bits. */
 uint64_t jp_fnv1a(const void *data, size_t len, uint64_t h);
 #define JP_FNV_INIT 0xcbf29ce484222325ULL
+
+/* ---- the data set's images, fonts and the Tesseract engine (internal to libjouleprint-workloads) ---- */
+
+/* An 8-bit grey image, one byte a pixel, rows top to bottom, `width` bytes a row. */
+typedef struct jp_ocr_image {
+    int width, height;
+    uint8_t *pixels;
+} jp_ocr_image;
+void jp_ocr_image_free(jp_ocr_image *img);
+/* PNG, 8-bit greyscale. */
+int jp_ocr_png_write(const char *path, const jp_ocr_image *img);
+/* Any PNG; colour is converted to grey, alpha dropped. */
+int jp_ocr_png_read(const char *path, jp_ocr_image *img);
+
+/* How one line is drawn. */
+typedef struct jp_ocr_style {
+    char font[40];   /* a name from jp_ocr_font_at(): "DejaVuSans", "LiberationSerif", "FreeMono", ... */
+    double size_px;  /* FreeType pixel size (the em square) */
+    int fg, bg;      /* ink and paper grey levels, 0..255 */
+    double blur;     /* Gaussian blur sigma in pixels; 0 = none */
+    double noise;    /* Gaussian noise standard deviation in grey levels; 0 = none */
+} jp_ocr_style;
+
+/* The fonts the renderer knows (name and file; NULL past the end). Files are Debian's
+ * fonts-dejavu-core, fonts-liberation and fonts-freefont-ttf. */
+const char *jp_ocr_font_at(size_t i, const char **file);
+/* Renders one line of text; noise is drawn from seed. The caller frees with jp_ocr_image_free. */
+int jp_ocr_render(const char *text, const jp_ocr_style *style, uint64_t seed, jp_ocr_image *out);
+
+
+/* The text and style of line i of a split for a seed (what jp_ocr_data_write renders). */
+int jp_ocr_data_line(uint64_t seed, int split, size_t i, char *text, size_t text_len, jp_ocr_style *style);
+
+/* A Tesseract instance for one configuration, reading single text lines. */
+typedef struct jp_ocr_engine jp_ocr_engine;
+int jp_ocr_engine_open(jp_ocr_engine **out, const char *model, const char *tessdata);
+/* The text read (malloc'd, without the trailing newline); the caller frees it with free(). */
+int jp_ocr_engine_read(jp_ocr_engine *e, const jp_ocr_image *img, char **text);
+void jp_ocr_engine_close(jp_ocr_engine *e);
 
 #endif

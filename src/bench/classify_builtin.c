@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "bench/builtin.h"
+#include "jouleprint/workloads.h"
 #include "util.h"
-#include "workload/classify.h"
 
 struct opts {
     const char *model, *models_dir, *data;
@@ -71,13 +71,13 @@ static int check(const struct jp_spec_option *opts, size_t nopts, char *why, siz
     return rc;
 }
 
-static int write_lines(const char *path, const int *labels, const uint8_t *labels8, long n, const char *const *names)
+static int write_lines(const char *path, const int *labels, long n)
 {
     FILE *f = fopen(path, "w");
     if (!f) return jp_fail(JP_ERR_IO, "%s: cannot be written", path);
     for (long i = 0; i < n; i++) {
-        int l = labels ? labels[i] : labels8[i];
-        fprintf(f, "%s\n", l >= 0 && l < 10 ? names[l] : "?");
+        const char *name = jp_classify_label_name(labels[i]);
+        fprintf(f, "%s\n", name ? name : "?");
     }
     if (fclose(f) != 0) return jp_fail(JP_ERR_IO, "%s: write failed", path);
     return JP_OK;
@@ -91,11 +91,10 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
     int rc = parse(opts, nopts, &o, why, sizeof why);
     if (rc) return jp_fail(rc, "%s", why);
     if (n < 1 || n > 10000) return jp_fail(JP_ERR_RANGE, "classify: %ld items asked; Fashion-MNIST's test set has 10000", n);
-    jp_idx_images data;
-    if ((rc = jp_fashion_mnist_read(o.data, true, &data)) != JP_OK) return rc;
-    int *pred = malloc((size_t)n * sizeof *pred);
-    if (!pred) {
-        jp_idx_free(&data);
+    int *pred = malloc((size_t)n * sizeof *pred), *ref = malloc((size_t)n * sizeof *ref);
+    if (!pred || !ref) {
+        free(pred);
+        free(ref);
         return jp_fail(JP_ERR_NOMEM, "out of memory");
     }
     jp_classify_config c;
@@ -107,18 +106,16 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
     c.batch = o.batch;
     c.threads = o.threads;
     c.predictions = pred;
+    c.references = ref;
     jp_classify_result r;
     rc = jp_classify_run(&c, m, &r);
     if (rc == JP_OK) {
         if (done) *done = r.n;
-        /* Fashion-MNIST's class names, as config.json's id2label has them */
-        static const char *const names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-        if ((rc = write_lines(outputs, pred, NULL, n, names)) == JP_OK && refs)
-            rc = write_lines(refs, NULL, data.labels, n, names);
+        if ((rc = write_lines(outputs, pred, n)) == JP_OK && refs) rc = write_lines(refs, ref, n);
     }
+    jp_classify_result_free(&r);
     free(pred);
-    jp_idx_free(&data);
+    free(ref);
     return rc;
 }
 

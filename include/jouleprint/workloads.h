@@ -1,0 +1,312 @@
+/*
+ * jouleprint workloads: the built-in workloads of libjouleprint-workloads (pkg-config jouleprint-workloads),
+ * measured with the core meter (jouleprint.h).
+ *
+ * Each workload has a config (with its _init), a run that fills a result, and a _free for the result: a
+ * result owns whatever it points to, and jp_<workload>_result_free releases it and zeroes the struct
+ * (calling it on a zeroed or already freed result is allowed). A run's meter is opened by the caller and
+ * may be NULL (time only); the run starts it, marks the phases "load" and "infer", and stops it.
+ *
+ * The inference engine (src/nn/), the image and font code behind the OCR data set and the IDX reader are
+ * internal to the library.
+ */
+#ifndef JOULEPRINT_WORKLOADS_H
+#define JOULEPRINT_WORKLOADS_H
+
+#include "jouleprint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#pragma GCC visibility push(default) /* every declaration below is exported from the library */
+#endif
+
+/* ---- OCR: the built-in `ocr` workload ---------------------------------------------------------- */
+/*
+ * Text lines rendered with FreeType (jp_ocr_data_write), read by Tesseract through its C API in
+ * several configurations (jp_ocr_models), scored (CER, WER, word recall), and measured with the
+ * meter in two phases, "load" and "infer" (jp_ocr_run). The README's "OCR" section defines every
+ * metric. Strings are UTF-8.
+ */
+
+/* One Tesseract configuration: a traineddata file and an engine. */
+typedef struct jp_ocr_model {
+    const char *name;    /* "eng-fast", "eng-best", "eng-lstm4", "eng-legacy", "eng-combined" */
+    const char *file;    /* the traineddata, relative to the tessdata folder: "4.0.0/eng.traineddata" */
+    const char *engine;  /* "lstm", "legacy" or "legacy+lstm" */
+    const char *summary; /* in words, with the file's origin */
+} jp_ocr_model;
+
+/* The configurations, in order of size; NULL past the end. */
+const jp_ocr_model *jp_ocr_model_at(size_t i);
+/* By name; NULL (and jp_last_error() listing the names) if unknown. */
+const jp_ocr_model *jp_ocr_model_find(const char *name);
+/* Finds and checks a configuration's traineddata: `tessdata` (NULL: $JP_TESSDATA, else the project's
+ * data/tessdata, and for eng-fast Debian's tesseract-ocr-eng). Writes the folder to pass Tesseract
+ * into dir and the file into path. JP_ERR_NOTFOUND when missing, JP_ERR_PARSE when the file is not a
+ * traineddata or lacks the engine's parts; the message says how to install it (scripts/bootstrap). */
+int jp_ocr_model_locate(const char *name, const char *tessdata, char *dir, size_t dir_len, char *path,
+                        size_t path_len);
+
+
+/* The data set: for a seed, line i of a split ("clean" or "hard") has a fixed text and style. */
+#define JP_OCR_SPLITS 2
+const char *jp_ocr_split_name(int split); /* 0: "clean", 1: "hard" */
+/* Renders n lines for each split into dir (created if needed): dir/clean/000000.png with
+ * dir/clean/000000.gt.txt beside it, the same under dir/hard/, and dir/manifest.tsv (one row a
+ * line: split, file, font, size, ink, paper, blur, noise, text). The same seed gives the same bytes. */
+int jp_ocr_data_write(const char *dir, size_t n, uint64_t seed);
+
+/* Scores: counts added up over lines, so that rates are over the whole set (not means of lines).
+ * Both texts are first trimmed and every run of white space made one space. */
+typedef struct jp_ocr_counts {
+    uint64_t lines, lines_exact;  /* lines scored; of them, read exactly */
+    uint64_t ref_chars, char_edits; /* code points in the references; Levenshtein distance in them */
+    uint64_t ref_words, word_edits; /* words in the references; Levenshtein distance in words */
+    uint64_t words_found;           /* reference words matched by an output word (see recall) */
+    uint64_t hyp_words;             /* words in the outputs */
+} jp_ocr_counts;
+/* Adds the comparison of one reference with one output to c. */
+void jp_ocr_score(const char *ref, const char *hyp, jp_ocr_counts *c);
+/* Character error rate: char_edits / ref_chars. Word error rate: word_edits / ref_words. Word
+ * recall: words_found / ref_words, where words are separated by white space, compared exactly
+ * (case and punctuation count), and each output word can match one reference word, in any order
+ * (multiset intersection). With no reference characters (words), CER (WER) is 0 if the output is
+ * empty too and 1 otherwise, and recall is 1 (there was nothing to miss). */
+double jp_ocr_cer(const jp_ocr_counts *c);
+double jp_ocr_wer(const jp_ocr_counts *c);
+double jp_ocr_recall(const jp_ocr_counts *c);
+
+
+/* A measured run of one configuration over a data set. */
+typedef struct jp_ocr_config {
+    const char *model;    /* required */
+    const char *data;     /* a folder from jp_ocr_data_write (or any with clean/ and hard/, or PNGs
+                             with .gt.txt beside them); NULL: the default set (seed 1), rendered
+                             once into $XDG_CACHE_HOME/jouleprint (or ~/.cache/jouleprint) */
+    size_t n;             /* lines per split to read (the first n); 0: all (default set: 100) */
+    int threads;          /* workers, each with its own engine (default 1) */
+    const char *tessdata; /* as for jp_ocr_model_locate */
+    bool keep_lines;      /* keep every line's reference and output in the result */
+} jp_ocr_config;
+void jp_ocr_config_init(jp_ocr_config *cfg);
+
+typedef struct jp_ocr_line {
+    int split;
+    char *file, *ref, *hyp;
+    double seconds; /* wall time of this line's recognition */
+} jp_ocr_line;
+
+typedef struct jp_ocr_split_result {
+    char name[32];
+    jp_ocr_counts counts;
+    double infer_s;  /* wall time to read this split */
+} jp_ocr_split_result;
+
+typedef struct jp_ocr_result {
+    char model[32];
+    char data[4096];          /* the folder read */
+    size_t nsplits;
+    jp_ocr_split_result split[JP_OCR_SPLITS + 1];
+    jp_ocr_counts all;
+    double load_s, infer_s;   /* wall time of the phases */
+    double load_j, infer_j;   /* energy of the phases (the meter's total); 0 without a meter */
+    double load_share, infer_share; /* this process's share of the machine's busy CPU time in each
+                                       phase (0..1), or -1 if unknown */
+    double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
+    size_t nlines;
+    jp_ocr_line *lines;       /* when keep_lines */
+} jp_ocr_result;
+
+/* Reads the images into memory, then, with m (opened by the caller; NULL: time only) started:
+ * phase "load" opens `threads` engines, phase "infer" reads every line; stops m. The caller
+ * reads the meter for domains and more. Frees nothing the caller gave; free the result with
+ * jp_ocr_result_free. */
+int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out);
+void jp_ocr_result_free(jp_ocr_result *r);
+
+/* ---- image classification: the built-in `classify` workload ----------------------------------- */
+/*
+ * Image classifiers (MLPs, CNNs, ResNets and vision transformers, read from a folder holding config.json
+ * and model.safetensors with Hugging Face's tensor names and config keys) run on Fashion-MNIST's test set
+ * by the library's compact float32 inference engine. The project's zoo (models/, trained by
+ * models/train.py) is listed by jp_classify_list and run by jp_classify_run, which measures it in phases
+ * "load" and "infer".
+ */
+
+/* A model of the zoo, from its config.json. */
+typedef struct jp_classify_model_info {
+    char name[64];          /* the folder's name: "mlp", "resnet-s", ... */
+    char dir[1024];         /* the folder */
+    char type[16];          /* model_type */
+    char description[256];
+    uint64_t params;
+    double flops;           /* per image */
+    int test_correct, test_total; /* the training script's figure on the full test set */
+    double accuracy;        /* test_correct / test_total */
+    double train_seconds;
+} jp_classify_model_info;
+
+/* The zoo folder: models_dir if not NULL, else $JP_MODELS_DIR, else models/ beside the executable's
+ * folder or its parent (build/jouleprint finds the source tree's models/), else ./models. */
+int jp_classify_models_dir(const char *models_dir, char *buf, size_t len);
+/* The models found there (folders with config.json), in order of FLOPs. Returns the count (at most
+ * max filled) or a negative jp_status. */
+int jp_classify_list(const char *models_dir, jp_classify_model_info *out, size_t max);
+/* One model by name (or a path to a model folder). */
+int jp_classify_find(const char *models_dir, const char *name, jp_classify_model_info *out);
+
+typedef struct jp_classify_config {
+    const char *model;      /* a zoo name or a model folder; required */
+    const char *models_dir; /* as for jp_classify_models_dir */
+    const char *data_dir;   /* as for jp_fashion_mnist_read */
+    int n;                  /* test images to run, the first n; 0: all 10,000 */
+    int batch;              /* images per forward pass (default 64) */
+    int threads;            /* inference threads (default 1) */
+    int *predictions;       /* if not NULL, receives n predicted labels */
+    int *references;        /* if not NULL, receives the n test images' true labels */
+} jp_classify_config;
+void jp_classify_config_init(jp_classify_config *cfg);
+
+typedef struct jp_classify_result {
+    jp_classify_model_info model;
+    int n, correct;
+    double accuracy;
+    double load_s, infer_s;         /* wall time of the phases */
+    double images_per_s;            /* n / infer_s */
+    double load_j, infer_j;         /* energy of the phases (the meter's total); 0 without a meter */
+    double j_per_image;             /* infer_j / n */
+    bool estimated;                 /* the meter's figures are estimates (the model source) */
+    double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
+    double load_share, infer_share; /* this process's share of the machine's busy CPU time in each
+                                       phase (0..1), or -1 if unknown */
+} jp_classify_result;
+
+/* Reads the test set into memory, then, with m (opened by the caller; NULL: time only) started:
+ * phase "load" loads the model, phase "infer" classifies the first n test images in batches; stops
+ * m. The caller reads the meter for domains and more. This is `builtin: classify` for bench specs. */
+int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out);
+/* Fashion-MNIST's name of label 0..9 ("T-shirt/top", ... "Ankle boot", as the zoo's config.json
+ * id2label has them), or NULL out of range. */
+const char *jp_classify_label_name(int label);
+/* Nothing in a classify result is allocated; this zeroes it, for the one rule above. */
+void jp_classify_result_free(jp_classify_result *r);
+
+/* ---- text-to-image: the diffusion engine and the built-in `generate` workload ------------------- */
+/*
+ * Class-conditional diffusion UNets (models/gen-*, trained on Fashion-MNIST by models/gen/train.py),
+ * sampled by DDIM (eta 0) with classifier-free guidance in the library's engine (src/nn). The models are
+ * class-conditional: a text prompt only chooses one of the ten classes, by the class names and the
+ * synonyms that config.json (and the model card) lists.
+ */
+
+typedef struct jp_generate_model_info {
+    char name[64];          /* the folder's name: "gen-s", ... */
+    char dir[1024];
+    char description[256];
+    uint64_t params;
+    double flops_per_step;  /* per image and network evaluation (a guided step costs two) */
+    int train_steps;        /* optimizer steps the exported weights had */
+    double train_epochs, train_seconds;
+    bool train_complete;
+} jp_generate_model_info;
+
+/* The generation models in the zoo folder (see jp_classify_models_dir): folders whose config.json says
+ * "model_type": "jp-unet", in order of FLOPs. Returns the count (at most max filled) or a negative
+ * jp_status. */
+int jp_generate_list(const char *models_dir, jp_generate_model_info *out, size_t max);
+/* One model by name (or a path to a model folder). */
+int jp_generate_find(const char *models_dir, const char *name, jp_generate_model_info *out);
+
+#define JP_GENERATE_MAX_PROMPTS 256
+
+typedef struct jp_generate_config {
+    const char *model;       /* a zoo name or a model folder; required */
+    const char *models_dir;
+    const char *const *prompts; /* nprompts texts, each naming one class */
+    int nprompts;
+    int n;                   /* images per prompt (default 1) */
+    int steps;               /* DDIM steps, 1 .. the training schedule (default 20) */
+    double guidance;         /* classifier-free guidance scale >= 0 (default 3; 1: no guidance, one
+                                network evaluation per step) */
+    uint64_t seed;           /* image j of prompt p starts from the noise of stream (seed, p, j) */
+    int batch;               /* images denoised at once (default 16) */
+    int threads;             /* 1..64 (default 1): a batch is split across them */
+    /* called on the calling thread after each denoising step of its share of a batch; may be NULL */
+    void (*progress)(void *arg, long done, long total);
+    void *progress_arg;
+} jp_generate_config;
+void jp_generate_config_init(jp_generate_config *cfg);
+
+typedef struct jp_generate_result {
+    jp_generate_model_info model;
+    int n;                   /* images: nprompts * n, prompt-major */
+    int size;                /* image side (28) */
+    int *classes;            /* n: the class of each image */
+    int *prompt_index;       /* n */
+    int *image_index;        /* n: j within its prompt */
+    uint8_t *pixels;         /* n * size * size grey pixels */
+    char class_names[64][64];
+    int num_classes;
+    double load_s, infer_s;
+    double load_j, infer_j;  /* the meter's total in each phase; 0 without a meter */
+    double j_per_image;      /* infer_j / n */
+    bool estimated;
+    double load_cpu_s, infer_cpu_s;
+    double load_share, infer_share;
+    double network_evals;    /* per image: steps, or 2 x steps with guidance */
+} jp_generate_result;
+
+/* The class a prompt names: a class name or synonym as whole words, case-insensitive, plurals too; the
+ * longer of two overlapping matches wins ("t shirt" is a T-shirt, not a Shirt). A prompt naming no
+ * class or two gets JP_ERR_NOTFOUND and one line listing the classes. dir: a model folder. */
+int jp_generate_match(const char *dir, const char *prompt, int *cls);
+
+/* Loads the model in phase "load", samples every image in phase "infer", with m (may be NULL) started
+ * and stopped here. Bad input (unknown model, unmatched prompt, steps 0 or above the schedule, guidance
+ * negative, n < 1) fails before anything is measured. Free with jp_generate_result_free. */
+int jp_generate_run(const jp_generate_config *cfg, jp_meter *m, jp_generate_result *out);
+void jp_generate_result_free(jp_generate_result *r);
+/* Writes image i of a result as an 8-bit grey PNG. */
+int jp_generate_write_png(const jp_generate_result *r, int i, const char *path);
+
+/* The quality of generated images, against Fashion-MNIST. */
+typedef struct jp_gen_quality_config {
+    const char *models_dir;  /* as for jp_classify_models_dir */
+    const char *classifier;  /* a classifier of the zoo; NULL: the one of highest test accuracy */
+    const char *data_dir;    /* as for jp_fashion_mnist_read */
+    int reference_n;         /* test images the FID compares with (the first ones); 0: all 10,000 */
+    int nearest_n;           /* generated images whose nearest training image is sought; 0: none, <0: all */
+    int threads;
+} jp_gen_quality_config;
+
+typedef struct jp_gen_quality {
+    char classifier[64];
+    int n, adherent;         /* images scored; those the classifier assigns to the prompted class */
+    double adherence;        /* adherent / n */
+    int reference_n, feature_dim;
+    double fid;              /* Frechet distance of the classifier's penultimate features, generated
+                                against the reference test images */
+    int nearest_n;
+    double nearest_train_l2; /* mean over nearest_n images of the L2 distance (pixels / 255, 784
+                                values) to the nearest of the 60,000 training images; -1: not computed */
+} jp_gen_quality;
+
+/* Scores n images (pixels [n][28*28]) made for classes[n]. */
+int jp_gen_quality_score(const jp_gen_quality_config *cfg, const uint8_t *pixels, const int *classes, int n,
+                         jp_gen_quality *out);
+/* The Frechet distance between Gaussians fitted to two sets of d-wide feature vectors (a [na][d],
+ * b [nb][d]): |m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)), covariances with n - 1, the square
+ * root through LAPACK's symmetric eigen-solver. */
+int jp_frechet_distance(const float *a, int na, const float *b, int nb, int d, double *out);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,96 @@
+#!/bin/sh
+# Installs the build into a scratch prefix (through DESTDIR, as a package build would), then, with
+# nothing but what was installed:
+#   - builds tests/outside/core.c with `pkg-config --cflags --libs jouleprint` and runs it (a meter on
+#     a fake powercap counter, units, carbon, the error channel), and checks with readelf -d that it
+#     and libjouleprint need no workload or harness library (Tesseract, SQLite, yaml, FreeType, png,
+#     jansson);
+#   - builds the same against the static libjouleprint.a (pkg-config --static);
+#   - builds tests/outside/all.c against the three libraries (pkg-config jouleprint-bench);
+#   - runs the installed tool and reads its manual page.
+#
+#   check_install.sh BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS]   (run by ctest as check_install)
+set -eu
+build=$1
+src=$2
+extra=${3:-}
+cc=${CC:-cc}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jp-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "check_install: $*" >&2; exit 1; }
+
+prefix=/opt/jouleprint-test
+DESTDIR="$tmp/dest" cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log" >&2; fail "cmake --install failed"; }
+root="$tmp/dest$prefix"
+for f in bin/jouleprint include/jouleprint.h include/jouleprint/bench.h include/jouleprint/workloads.h \
+         share/man/man1/jouleprint.1; do
+    [ -f "$root/$f" ] || fail "$f not installed"
+done
+pcdir=$(dirname "$(find "$root" -name jouleprint.pc | head -n 1)")
+libdir=$(dirname "$pcdir")
+for l in jouleprint jouleprint-workloads jouleprint-bench; do
+    [ -f "$pcdir/$l.pc" ] || fail "$l.pc not installed"
+    [ -f "$libdir/lib$l.a" ] || fail "lib$l.a not installed"
+    soname=$(readelf -d "$libdir/lib$l.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+    [ "$soname" = "lib$l.so.0" ] || fail "lib$l.so: SONAME '$soname', expected lib$l.so.0"
+    [ -f "$libdir/$soname" ] || fail "$soname not installed"
+done
+
+export PKG_CONFIG_PATH="$pcdir"
+# the source tree's include/ must not be what the compiler finds
+cflags=$(pkg-config --cflags jouleprint)
+case "$cflags" in *"$src"*) fail "pkg-config --cflags points into the source tree: $cflags" ;; esac
+
+# what a library or program needs at load time, one name a line
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+forbidden='tesseract|lept|sqlite|yaml|freetype|png|jansson|libz\.|openblas|jouleprint-'
+
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/core" "$src/tests/outside/core.c" \
+    $(pkg-config --cflags --libs jouleprint) -lm || fail "cannot build a program with pkg-config jouleprint"
+bad=$(needed "$tmp/core" | grep -E "$forbidden" || true)
+[ -z "$bad" ] || fail "a program linked against libjouleprint alone needs: $bad"
+bad=$(needed "$libdir/libjouleprint.so" | grep -Ev '^(libc|libm|libdl|libpthread|ld-linux.*|librt)\.so' |
+      grep -v '^lib[a-z]*san\.so' || true)
+[ -z "$bad" ] || fail "libjouleprint.so needs more than libc, libm, pthreads and libdl: $bad"
+# and at load time, everything the loader brings in
+bad=$(LD_LIBRARY_PATH="$libdir" ldd "$tmp/core" | awk '{ print $1 }' | grep -E "$forbidden" || true)
+[ -z "$bad" ] || fail "loading the program brings in: $bad"
+
+mkdir -p "$tmp/sys/class/powercap/intel-rapl:0"
+echo package-0 >"$tmp/sys/class/powercap/intel-rapl:0/name"
+echo 262143328850 >"$tmp/sys/class/powercap/intel-rapl:0/max_energy_range_uj"
+echo 1000000 >"$tmp/sys/class/powercap/intel-rapl:0/energy_uj"
+out=$(LD_LIBRARY_PATH="$libdir" JP_SYSFS_ROOT="$tmp/sys" "$tmp/core" "$tmp/sys") ||
+    { echo "$out" >&2; fail "the outside program failed"; }
+echo "$out"
+echo "$out" | grep -qx 'meter package-0 2.000 J glitches 0' || fail "the meter did not measure the 2 J written"
+
+# static: the same program against libjouleprint.a
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/core_static" "$src/tests/outside/core.c" \
+    $(pkg-config --cflags jouleprint) "$libdir/libjouleprint.a" $(pkg-config --static --libs-only-other --libs-only-l jouleprint | sed 's/-ljouleprint\b//') -lm ||
+    fail "cannot build against libjouleprint.a"
+needed "$tmp/core_static" | grep -q jouleprint && fail "the static build still needs a libjouleprint shared library"
+JP_SYSFS_ROOT="$tmp/sys" "$tmp/core_static" "$tmp/sys" | grep -qx 'meter package-0 2.000 J glitches 0' ||
+    fail "the statically linked program did not measure the 2 J written"
+
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/all" "$src/tests/outside/all.c" \
+    $(pkg-config --cflags --libs jouleprint-bench) || fail "cannot build with pkg-config jouleprint-bench"
+LD_LIBRARY_PATH="$libdir" "$tmp/all" | tee "$tmp/all.out"
+grep -q '^ocr model eng-fast, label 9 Ankle boot, recall 1.00, report md$' "$tmp/all.out" || fail "all.c printed the wrong figures"
+
+# the installed tool finds its libraries by itself (RUNPATH $ORIGIN/../lib) and has its manual page
+env -u LD_LIBRARY_PATH "$root/bin/jouleprint" --help | head -n 1 | grep -q '^jouleprint ' || fail "the installed tool does not run"
+env -u LD_LIBRARY_PATH "$root/bin/jouleprint" regions --help >/dev/null || fail "the installed tool does not run"
+man1="$root/share/man/man1/jouleprint.1"
+for c in $("$root/bin/jouleprint" --help | awk '/^usage:/ { l = 1; next } l && /^  [a-z][a-z-]*  / { print $1; s = 1; next } s && /^$/ { exit }'); do
+    grep -q "^\.SS \"jouleprint $(echo "$c" | sed 's/-/\\\\-/g')\"" "$man1" || fail "the manual page has no section for $c"
+done
+if command -v groff >/dev/null 2>&1; then
+    warn=$(groff -man -ww -z "$man1" 2>&1 || true)
+    [ -z "$warn" ] || fail "groff warns about the manual page: $warn"
+fi
+echo "check_install: ok"
