@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "carbon.h"
-#include "source/model_power.h"
 #include "util.h"
 
 /* CodeCarbon's columns, then ours (prefixed jp_). */
@@ -188,9 +187,8 @@ static int format_row(FILE *f, const jp_meter *m, const jp_emissions_meta *meta,
     put_text(f, os), put_sep(f);
     put_text(f, meta->python_version ? meta->python_version : ""), put_sep(f);
     put_sep(f); /* codecarbon_version: this is not CodeCarbon */
-    jp_roots roots;
-    struct jp_cpu_info info;
-    bool have_info = jp_roots_from_env(&roots) == JP_OK && jp_cpu_info_read(&roots, &info) == JP_OK;
+    jp_host_info info;
+    bool have_info = jp_host_read(&info) == JP_OK;
     jp_clear_error();
     if (have_info && info.logical_cpus > 0) fprintf(f, "%d", info.logical_cpus);
     else fprintf(f, "%ld", sysconf(_SC_NPROCESSORS_ONLN));
