@@ -246,7 +246,7 @@ static void test_csv(void **state)
     const char *expect[] = {"run_id", "task", "metric", "model", "kind", "status", "error", "runs", "warmups",
                             "items_timed", "items_scored", "energy_j", "energy_j_sd", "duration_s", "duration_s_sd",
                             "above_idle_j", "load_j", "load_s", "infer_j", "infer_s", "j_per_item", "wh_per_1000",
-                            "latency_s", "items_per_s", "score", "accuracy", "cer", "wer", "word_recall", "estimated",
+                            "time_per_item_s", "items_per_s", "score", "accuracy", "cer", "wer", "word_recall", "estimated",
                             "is_reference", "is_pick", "pareto", "saving_pct", "score_delta", "rating", "project_n",
                             "proj_kwh", "proj_g", "region", "g_per_kwh", "pue"};
     size_t ne = sizeof expect / sizeof expect[0];

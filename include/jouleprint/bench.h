@@ -164,7 +164,9 @@ struct jp_bench_model {
     /* per item, from the infer phase */
     double j_per_item;
     double wh_per_1000;      /* Wh per 1,000 items */
-    double latency_s;        /* seconds per item */
+    double latency_s;        /* time per item: the inference phase's seconds over the items (not a
+                              * latency: at batch size B each item waits for its batch); shown and
+                              * exported as "time per item" (time_per_item_s); stored as latency_s */
     double items_per_s;
 
     size_t nmetrics;

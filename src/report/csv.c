@@ -36,7 +36,7 @@ int jp_report_csv(FILE *out, const struct jp_bench_run *run)
         }
     fputs("run_id,task,metric,model,kind,status,error,runs,warmups,items_timed,items_scored,"
           "energy_j,energy_j_sd,duration_s,duration_s_sd,above_idle_j,load_j,load_s,infer_j,infer_s,"
-          "j_per_item,wh_per_1000,latency_s,items_per_s,score",
+          "j_per_item,wh_per_1000,time_per_item_s,items_per_s,score",
           out);
     for (size_t j = 0; j < nm; j++) txt(out, metrics[j]);
     fputs(",estimated,is_reference,is_pick,pareto,saving_pct,score_delta,rating,project_n,proj_kwh,proj_g,"

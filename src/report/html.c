@@ -284,7 +284,7 @@ static void model_tip(FILE *out, const struct jp_bench_run *run, const struct jp
         esc(out, task_ref_name(t));
     }
     rp_format_latency(m->latency_s, a, sizeof a);
-    fprintf(out, "\nlatency %s", a);
+    fprintf(out, "\ntime per item %s", a);
     if (isfinite(m->proj_kwh)) {
         rp_format_count(run->project_n, b, sizeof b);
         rp_format_kwh(m->proj_kwh, a, sizeof a);
@@ -763,7 +763,7 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
               out);
     }
     fputs("<div style=\"overflow-x:auto\"><table class=\"models\">\n<thead><tr><th>model</th><th class=\"n\">energy / "
-          "item<small>Wh / 1,000 items</small></th><th class=\"n\">latency<small>items/s</small></th>",
+          "item<small>Wh / 1,000 items</small></th><th class=\"n\">time / item<small>items/s</small></th>",
           out);
     if (load) fputs("<th class=\"n\">load</th>", out);
     fprintf(out, "<th class=\"n\">%s</th>", label);

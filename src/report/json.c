@@ -64,7 +64,7 @@ static json_t *model_json(const struct jp_bench_task *t, size_t i)
     set(o, "phases", phases);
     set(o, "j_per_item", real(m->j_per_item));
     set(o, "wh_per_1000", real(m->wh_per_1000));
-    set(o, "latency_s", real(m->latency_s));
+    set(o, "time_per_item_s", real(m->latency_s));
     set(o, "items_per_s", real(m->items_per_s));
     set(o, "score", real(m->score));
     json_t *metrics = json_object();

@@ -39,7 +39,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     fputs(".\n\n", out);
 
     const char *ref = (t->reference >= 0 && (size_t)t->reference < t->nmodels) ? t->models[t->reference].name : "largest";
-    fputs("| model | status | energy / item | Wh / 1,000 items | latency | items/s |", out);
+    fputs("| model | status | energy / item | Wh / 1,000 items | time / item | items/s |", out);
     cell(out, label);
     snprintf(b, sizeof b, "saving vs %s", ref);
     cell(out, b);

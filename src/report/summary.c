@@ -43,7 +43,7 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
     fprintf(out, "\n%s: %zu models; energy over %s items per model, %s scored%s%s\n", t->name, t->nmodels, a, b,
             t->metric[0] ? " by " : "", t->metric[0] ? rp_metric_label(t->metric) : "");
     fprintf(out, "  %-14s %14s %14s %12s   %s\n", "model", run->estimated ? "energy/item*" : "energy/item",
-            run->estimated ? "per 1,000*" : "per 1,000", rp_metric_label(t->metric[0] ? t->metric : "score"),
+            run->estimated ? "Wh/1,000*" : "Wh/1,000", rp_metric_label(t->metric[0] ? t->metric : "score"),
             "against the largest");
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
@@ -52,7 +52,7 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
             continue;
         }
         jp_format_energy(m->j_per_item, a, sizeof a);
-        jp_format_energy(m->j_per_item * 1000.0, b, sizeof b);
+        rp_format_wh(m->wh_per_1000, b, sizeof b); /* per 1,000 items: in Wh, as every report gives it */
         rp_format_score(m->score, c, sizeof c);
         if (m->is_reference) {
             snprintf(e, sizeof e, "the largest");

@@ -160,8 +160,8 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     if (grid_row(&g) == 0) {
         grid_set(&g, 0, "model");
         grid_set(&g, 1, "energy/item");
-        grid_set(&g, 2, "per 1k items");
-        grid_set(&g, 3, "latency");
+        grid_set(&g, 2, "per 1,000 items");
+        grid_set(&g, 3, "time/item");
         grid_set(&g, 4, label);
         grid_set(&g, 5, "saving");
         grid_set(&g, 6, "change");
