@@ -34,9 +34,9 @@ static const char help[] =
     "in every format. Energy per item is the inference phase's energy over the items timed.\n"
     "\n"
     "examples:\n"
-    "  jouleprint report                            the latest run, as a table\n"
-    "  jouleprint report --list                     what the store holds\n"
-    "  jouleprint report --run 3 -o run3.html       the charts; open run3.html in a browser\n"
+    "  jouleprint report                            # the latest run, as a table\n"
+    "  jouleprint report --list                     # what the store holds\n"
+    "  jouleprint report --run 3 -o run3.html       # the charts; open run3.html in a browser\n"
     "  jouleprint report --format csv -o models.csv\n"
     "  jouleprint report --db lab.db --run 7 --format json | jq '.tasks[].pick'\n";
 

@@ -18,7 +18,7 @@ static const char help[] =
     "-o FILE writes it to a file instead. For scripts, --export-json FILE and --export-csv FILE\n"
     "(hyperfine's names) write the JSON or CSV as well as the report. FILE - is stdout: then stdout\n"
     "carries that alone, and COMMAND's own stdout goes to stderr (nothing mixed, nothing lost):\n"
-    "  jouleprint stat --export-json - -- COMMAND | jq .energy_j\n"
+    "  jouleprint stat --export-json - -- sleep 1 | jq .energy_j\n"
     "\n"
     "  -r, --repeat N     run N times; report the mean and the spread (default 1)\n"
     "  -w, --warmup N     run N times first without measuring (default 0)\n"

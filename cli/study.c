@@ -34,6 +34,8 @@ static const char help[] =
     "  --spec FILE        run another spec through the study's steps\n" CLI_METER_HELP
     "\n"
     "The spec is examples/study.yaml (--quick: examples/study-quick.yaml), written into DIR too.\n"
+    "\n"
+    "examples:\n"
     "  jouleprint study --quick\n"
     "  jouleprint study --region gcp:us-west3 -o study-slc\n";
 

@@ -123,7 +123,10 @@ static int spin_main(long n, const char *report)
     FILE *r = fopen(report, "w");
     if (!r) return 4;
     fprintf(r, "%.6f %ld\n", self_cpu_s(), added);
-    return (fclose(r) != 0) + (acc < 0);
+    /* nothing after the report: no exit handlers (a sanitizer's leak check would spend CPU time
+     * the tool counts and the report does not) */
+    fflush(NULL);
+    _exit((fclose(r) != 0) + (acc < 0));
 }
 
 static void model_bounds(json_t *model, double *lo, double *hi)
@@ -185,14 +188,16 @@ static void test_model_estimate_and_attribution(void **state)
     assert_true(e / d >= lo * 0.9 && e / d <= hi * 1.1);
     /* attribution: the command's CPU time as it measured it itself (the tool reads it from wait4,
      * so only what ran after the report was written can differ), and its share of the machine's busy
-     * time, which the command made twice its own on the fake /proc */
+     * time, which the command made about twice its own on the fake /proc */
     json_t *attr = json_object_get(j, "attribution");
     assert_true(json_is_object(attr));
     double tree = num(attr, "tree_cpu_s");
     print_message("spin: %.3f s of CPU (tool: %.3f s), %ld busy jiffies added; share %.4f; %.3f J over %.3f s\n",
                   spin_cpu, tree, added, num(attr, "share"), e, d);
     assert_true(spin_cpu > 0);
-    assert_true(tree >= spin_cpu - 1e-6 && tree <= spin_cpu + 0.005);
+    /* the tool also counts the command's exit (the kernel unmapping its memory: tens of ms under
+     * AddressSanitizer's shadow memory), which the command cannot report: at most 50 ms */
+    assert_true(tree >= spin_cpu - 1e-6 && tree <= spin_cpu + 0.05);
     double share = tree / ((double)added / jp_proc_hz());
     assert_float_equal(num(attr, "share"), share > 1 ? 1 : share, 1e-4);
     assert_float_equal(num(attr, "energy_j"), num(attr, "share") * e, 1e-6 * e + 1e-9);
