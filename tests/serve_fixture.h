@@ -296,20 +296,26 @@ SF_FN void sf_write_cpu(struct sf_fake *f)
                  (unsigned long long)llround(f->idle_cg * 1e6));
 }
 
+/* Advances the fake machine by dt seconds (of its own time, not the clock's) and writes every file. */
+SF_FN void sf_fake_step(struct sf_fake *f, double dt)
+{
+    f->busy_cpu += 8.0 * dt;
+    f->busy_cg += 6.0 * dt;
+    f->idle_cg += 0.5 * dt;
+    f->pkg_j += f->pkg_w * dt;
+    f->dram_j += f->dram_w * dt;
+    sf_write_cpu(f); /* CPU time first, then energy, as a sample reads them the other way round */
+    sf_write_energy(f, "intel-rapl:0", f->pkg_j, SF_PKG_RANGE_UJ);
+    if (!f->dram_gone) sf_write_energy(f, "intel-rapl:0:0", f->dram_j, SF_DRAM_RANGE_UJ);
+}
+
 SF_FN void *sf_fake_main(void *arg)
 {
     struct sf_fake *f = arg;
     while (!f->stop) {
         double t = sf_now(), dt = t - f->t_last;
         f->t_last = t;
-        f->busy_cpu += 8.0 * dt;
-        f->busy_cg += 6.0 * dt;
-        f->idle_cg += 0.5 * dt;
-        f->pkg_j += f->pkg_w * dt;
-        f->dram_j += f->dram_w * dt;
-        sf_write_cpu(f); /* CPU time first, then energy, as a sample reads them the other way round */
-        sf_write_energy(f, "intel-rapl:0", f->pkg_j, SF_PKG_RANGE_UJ);
-        if (!f->dram_gone) sf_write_energy(f, "intel-rapl:0:0", f->dram_j, SF_DRAM_RANGE_UJ);
+        sf_fake_step(f, dt);
         usleep(2000);
     }
     return NULL;

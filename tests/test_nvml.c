@@ -30,6 +30,7 @@ static const char *fake;    /* the fake NVML's path */
 static double (*scripted)(unsigned index, double t0, double t1);
 
 /* Writes the script (printf-style lines), with the epoch set to now, and points NVML at the fake. */
+static double script(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static double script(const char *fmt, ...)
 {
     char path[4200];
