@@ -30,7 +30,7 @@ struct jp_carbon_zone {
     const char *name;    /* "Oregon", "France" */
     const char *country; /* ISO alpha-2 of the country it lies in, "" if not known */
     const char *places;  /* other names, ';'-separated: older spellings, cities */
-    int seed;            /* one of the seed study's 23 regions */
+    int seed;            /* one of the seed study's 23 regions: its place in the seed's table, 1..23; 0: not */
     int first, count;    /* its figures: jp_carbon_figures[first .. first+count), years ascending */
 };
 

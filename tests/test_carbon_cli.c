@@ -134,22 +134,22 @@ static const struct {
     {"asia-east1", "Taiwan", 456},
     {"asia-east2", "Hong Kong", 360},
     {"asia-northeast1", "Tokyo", 464},
-    {"asia-northeast2", "Osaka", 384},
-    {"asia-northeast3", "Seoul", 425},
     {"asia-south1", "Mumbai", 670},
     {"asia-southeast1", "Singapore", 372},
-    {"asia-southeast2", "Jakarta", 580},
     {"australia-southeast1", "Sydney", 598},
+    {"australia-southeast2", "Melbourne", 521},
+    {"europe-central2", "Warsaw", 576},
     {"europe-north1", "Finland", 127},
+    {"europe-southwest1", "Madrid", 121},
     {"europe-west1", "Belgium", 110},
     {"europe-west2", "London", 172},
-    {"europe-west3", "Frankfurt", 269},
-    {"europe-west4", "Netherlands", 283},
-    {"europe-west6", "Zurich", 86},
-    {"southamerica-east1", "Sao Paulo", 129},
+    {"europe-west9", "Paris", 59},
+    {"northamerica-northeast2", "Toronto", 29},
+    {"southamerica-east1", "São Paulo", 129},
     {"us-central1", "Iowa", 394},
     {"us-east1", "South Carolina", 434},
     {"us-east4", "North Virginia", 309},
+    {"us-south1", "Dallas", 296},
     {"us-west1", "Oregon", 60},
     {"us-west2", "Los Angeles", 190},
     {"us-west3", "Salt Lake City", 448},
@@ -178,6 +178,14 @@ static void test_seed_table_cli(void **state)
         }
         if (!found) fail_msg("%s missing", id);
     }
+    json_decref(j);
+    /* cleanest first: Toronto (29) opens the list and Mumbai (670) closes it */
+    assert_int_equal(run("regions", "--seed", "--year", "2021", "--sort", "intensity", "--json", NULL), 0);
+    j = out_json();
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "name")), "Toronto");
+    assert_true(num(json_array_get(j, 0), "intensity_g_per_kwh") == 29);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 22), "name")), "Mumbai");
+    assert_true(num(json_array_get(j, 22), "intensity_g_per_kwh") == 670);
     json_decref(j);
     assert_int_equal(run("regions", "--seed", "--json", NULL), 0);
     j = out_json();

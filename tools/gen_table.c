@@ -283,10 +283,49 @@ static void row_gcp_region(char **f, int n)
 {
     (void)n;
     if (*f[2]) check_alpha(f[2], 2, "country");
-    if (strcmp(f[4], "0") && strcmp(f[4], "1")) die("seed: expected 0 or 1");
     char id[128];
     snprintf(id, sizeof id, "gcp:%s", f[0]);
-    add_zone(0, id, f[0], "", f[1], f[2], f[3], f[4][0] == '1');
+    add_zone(0, id, f[0], "", f[1], f[2], f[3], 0);
+}
+
+/* The seed study's regions: each a Google region whose 2021 figure is the one the seed printed; the
+ * seed's order becomes the flag (1..23), the seed's name a lookup name. */
+static int n_seed;
+static void row_seed(char **f, int n)
+{
+    (void)n;
+    double order = parse_number(f[0], "order");
+    if (order != n_seed + 1) die("order: expected the rows numbered 1, 2, 3, ... in order");
+    if (!*f[1]) die("empty name");
+    int z = carbon_zone(0, f[2]);
+    if (z < 0) die("code: not a Google region of gcp_regions.csv");
+    if (cz[z].seed) die("code: listed twice");
+    double g = carbon_g(f[3], "g_per_kwh_2021");
+    int have = 0;
+    for (int i = 0; i < n_cf; i++)
+        if (cf[i].zone == z && cf[i].year == 2021) {
+            if (cf[i].g != g) die("g_per_kwh_2021: not Google's 2021 figure for this region in gcp_intensity.csv");
+            have = 1;
+        }
+    if (!have) die("code: the region has no 2021 figure in gcp_intensity.csv");
+    cz[z].seed = ++n_seed;
+    /* the seed's spelling is a lookup name unless it is one already (the names compare as written) */
+    int known = !strcmp(cz[z].name, f[1]);
+    const char *p = cz[z].places;
+    size_t len = strlen(f[1]);
+    while (!known && *p) {
+        const char *semi = strchr(p, ';');
+        size_t l = semi ? (size_t)(semi - p) : strlen(p);
+        known = l == len && !strncmp(p, f[1], l);
+        p = semi ? semi + 1 : p + l;
+    }
+    if (!known) {
+        char *pl = malloc(strlen(cz[z].places) + len + 2);
+        if (!pl) die("out of memory");
+        sprintf(pl, "%s%s%s", cz[z].places, *cz[z].places ? ";" : "", f[1]);
+        free(cz[z].places);
+        cz[z].places = pl;
+    }
 }
 
 static void row_gcp_figure(char **f, int n)
@@ -335,8 +374,10 @@ static void row_pue(char **f, int n)
 static int gen_carbon(const char *dir, const char *out_c)
 {
     carbon_read(dir, "sources.csv", "key,text", row_source);
-    carbon_read(dir, "gcp_regions.csv", "code,name,country,places,seed", row_gcp_region);
+    carbon_read(dir, "gcp_regions.csv", "code,name,country,places", row_gcp_region);
     carbon_read(dir, "gcp_intensity.csv", "code,year,g_per_kwh,cfe,source", row_gcp_figure);
+    carbon_read(dir, "seed_regions.csv", "order,name,code,g_per_kwh_2021", row_seed);
+    if (n_seed != 23) die("expected the seed study's 23 regions");
     carbon_read(dir, "countries.csv", "alpha2,alpha3,name,places,year,g_per_kwh,source", row_country);
     carbon_read(dir, "us_states.csv", "code,name,year,lb_per_mwh,source", row_us_state);
     carbon_read(dir, "pue.csv", "provider,year,pue,source", row_pue);

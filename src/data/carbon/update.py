@@ -10,16 +10,11 @@ and the build converts them (1 lb = 453.59237 g).
 import csv
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ISO1 = "/usr/share/iso-codes/json/iso_3166-1.json"  # Debian package iso-codes (LGPL-2.1+)
-
-# The seed study's 23 regions: the regions of Google's 2021 file that were already published in 2019,
-# except northamerica-northeast1 (Montreal). See the comment in gcp_regions.csv.
-SEED = """asia-east1 asia-east2 asia-northeast1 asia-northeast2 asia-northeast3 asia-south1 asia-southeast1
-asia-southeast2 australia-southeast1 europe-north1 europe-west1 europe-west2 europe-west3 europe-west4
-europe-west6 southamerica-east1 us-central1 us-east1 us-east4 us-west1 us-west2 us-west3 us-west4""".split()
 
 # Display names where the files spell a place several ways (every spelling stays a lookup name).
 NAME_FIX = {"southamerica-east1": "São Paulo", "europe-west6": "Zürich", "northamerica-northeast1": "Montréal",
@@ -64,16 +59,13 @@ def main():
                 code = r["region"].replace("me-cenrtal1", "me-central1")  # a typo in the file
                 impact[code] = r
     with open(os.path.join(HERE, "gcp_regions.csv"), "w", encoding="utf-8", newline="") as f:
-        f.write("# Google Cloud regions: code, display name, country (ISO 3166-1 alpha-2), other names, seed.\n"
+        f.write("# Google Cloud regions: code, display name, country (ISO 3166-1 alpha-2), other names.\n"
                 "# Codes and location names: Google, region-carbon-info yearly files 2019-2025 (every spelling kept\n"
                 "# as a lookup name). Countries and city names: CodeCarbon cloud/impact.csv (MIT), commit b05965e4;\n"
-                "# regions it lacks take the country of the location Google names. No figures in this file.\n"
-                "# seed=1: the seed study's 23 regions (Google's 2021 figures). The seed lists 23 regions from\n"
-                "# asia-east1 Taiwan to us-west4 Las Vegas with Oregon (60) as its cleanest; the 2021 file has 34.\n"
-                "# Taken here: the 24 regions already published in 2019, less northamerica-northeast1 (Montreal, 0 in\n"
-                "# 2021), which would otherwise be the cleanest. Change the column if the seed's own list says otherwise.\n")
+                "# regions it lacks take the country of the location Google names. No figures in this file. The seed\n"
+                "# study's 23 regions are listed in seed_regions.csv.\n")
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["code", "name", "country", "places", "seed"])
+        w.writerow(["code", "name", "country", "places"])
         for code in sorted(order):
             spell = names[code]
             name = NAME_FIX.get(code, spell[-1] if spell else code)
@@ -87,7 +79,7 @@ def main():
             else:
                 country = COUNTRY_FIX[code]
             places += [p for p in EXTRA_PLACES.get(code, []) if p not in places]
-            w.writerow([code, name, country, ";".join(places), 1 if code in SEED else 0])
+            w.writerow([code, name, country, ";".join(places)])
     with open(os.path.join(HERE, "gcp_intensity.csv"), "w", encoding="utf-8", newline="") as f:
         f.write("# Google Cloud grid carbon intensity per region and year, gCO2e/kWh, and Google's CFE share\n"
                 "# (hourly carbon-free energy, 0..1; empty where not published), copied as published from\n"
@@ -96,6 +88,24 @@ def main():
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["code", "year", "g_per_kwh", "cfe", "source"])
         for row in sorted(figures, key=lambda x: (x[0], x[1])):
+            w.writerow(row)
+
+    # ---- the seed study's 23 regions, from its table in seed-study.md ----
+    seed = []
+    for line in open(os.path.join(data, "seed-study.md"), encoding="utf-8"):
+        m = re.match(r"\|\s*(\d+)\s*\|\s*([^|]+?)\s*\|\s*([a-z0-9-]+)\s*\|\s*(\d+)\s*\|", line)
+        if m:
+            seed.append(m.groups())
+    assert len(seed) == 23, len(seed)
+    with open(os.path.join(HERE, "seed_regions.csv"), "w", encoding="utf-8", newline="") as f:
+        f.write("# The seed study's 23 regions, exactly and in its order: the seed's own name for each, its Google\n"
+                "# Cloud region code, and the figure the seed printed (gCO2/kWh, Google Cloud's 2021 figures). From\n"
+                "# the study's table as ../shared/data/seed-study.md gives it (facts, the source named). The build\n"
+                "# checks that each code is a Google region whose 2021 figure is the one given here, and flags these\n"
+                "# regions, and no others, as the seed's; the seed's names become lookup names (\"North Virginia\").\n")
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["order", "name", "code", "g_per_kwh_2021"])
+        for row in seed:
             w.writerow(row)
 
     # ---- countries ----
