@@ -14,19 +14,19 @@ static const char help[] =
     "Turns an energy into grams of CO2e with the grid carbon intensity of a region, and compares\n"
     "regions: the grams (and kg, t) in each and the saving against the first, in percent.\n"
     "Figures are compiled in: Google Cloud regions (every year Google published, 2019 on; the latest\n"
-    "is the default), country averages and US states, each with its year and source; `jouleprint\n"
-    "regions` lists them. No AWS or Azure region figures are built in: name the place instead.\n"
+    "is the default), AWS and Azure regions (Cloud Carbon Footprint's factors, about 2021), country\n"
+    "averages and US states, each with its year and source; `jouleprint regions` lists them.\n"
     "\n"
     "  --energy E           the energy, with a unit: J, kJ, MJ, Wh, kWh, MWh, GWh (e.g. 143.8MWh)\n"
     "  --region R           where it runs: gcp:us-west1, us-west1, \"Salt Lake City\", Paris, FR, FRA,\n"
-    "                       US-OR (case and accents do not matter; default $JP_REGION, else the\n"
-    "                       world average, 480.6 gCO2e/kWh)\n"
+    "                       US-OR, aws:us-east-1, \"azure:West Europe\" (case and accents do not\n"
+    "                       matter; default $JP_REGION, else the world average, 480.6 gCO2e/kWh)\n"
     "  --compare R2         also in R2; repeat, or list several after it; `--compare all` ranks every\n"
     "                       region (see --provider)\n"
     "  --year Y             figures of year Y (e.g. 2021); default: each region's latest\n"
     "  --pue P              power usage effectiveness: a number (1.2) or a provider's published\n"
     "                       figure (gcp, aws, azure); default 1.0, the grid data as published\n"
-    "  --provider P         with --compare all: only gcp, country or us-state\n"
+    "  --provider P         with --compare all: only gcp, aws, azure, country or us-state\n"
     "  --intensity G        use G gCO2e/kWh for --region, whatever the built-in data says\n"
     "  --intensity-file F   a CSV of your own (region,g_per_kwh[,year][,source]) consulted first\n"
     "  --json               one JSON object (keys: energy_j, pue, region, carbon_g, results, best)\n"
@@ -142,17 +142,15 @@ static double saving_pct(double base, double g) { return base > 0 ? (base - g) /
 
 static int provider_ok(const char *want, const jp_intensity *ci) { return !want || !strcmp(want, ci->provider); }
 
-static const char *provider_name(const char *cmd, const char *arg)
+const char *cli_provider_name(const char *cmd, const char *arg)
 {
     if (!strcmp(arg, "gcp") || !strcmp(arg, "google")) return "gcp";
+    if (!strcmp(arg, "aws") || !strcmp(arg, "amazon")) return "aws";
+    if (!strcmp(arg, "azure") || !strcmp(arg, "microsoft")) return "azure";
     if (!strcmp(arg, "country") || !strcmp(arg, "countries")) return "country";
     if (!strcmp(arg, "us-state") || !strcmp(arg, "us-states") || !strcmp(arg, "state") || !strcmp(arg, "us"))
         return "us-state";
-    if (!strcmp(arg, "aws") || !strcmp(arg, "azure"))
-        cli_error(cmd, "--provider %s: no %s region figures are built in (no public per-region data with a source)",
-                  arg, !strcmp(arg, "aws") ? "AWS" : "Azure");
-    else
-        cli_error(cmd, "--provider %s: expected gcp, country or us-state", arg);
+    cli_error(cmd, "--provider %s: expected gcp, aws, azure, country or us-state", arg);
     return NULL;
 }
 
@@ -291,7 +289,7 @@ int cmd_carbon(int argc, char **argv)
             if (cli_parse_pue("carbon", optarg, &pue, pue_src, sizeof pue_src)) goto out;
             break;
         case 'P':
-            if (!(provider = provider_name("carbon", optarg))) goto out;
+            if (!(provider = cli_provider_name("carbon", optarg))) goto out;
             break;
         case 'i':
             if (cli_parse_intensity("carbon", optarg, &q.g_per_kwh)) goto out;

@@ -42,6 +42,9 @@ int cmd_generate(int argc, char **argv); /* cli/generate.c */
  * a message printed. --year Y; --intensity G (gCO2e/kWh); --pue P (number or gcp, aws, azure; src
  * gets where the figure comes from). */
 int cli_parse_year(const char *cmd, const char *arg, int *year);
+/* --provider P: "gcp", "aws", "azure", "country" or "us-state" (and their other spellings); NULL with an
+ * error printed for anything else. */
+const char *cli_provider_name(const char *cmd, const char *arg);
 int cli_parse_intensity(const char *cmd, const char *arg, double *g);
 int cli_parse_pue(const char *cmd, const char *arg, double *pue, char *src, size_t len);
 /* Prints s padded to width terminal columns (UTF-8 aware); the columns s takes. */

@@ -10,13 +10,14 @@ static const char help[] =
     "usage: jouleprint regions [--provider P] [--search TEXT] [--sort intensity|name] [--year Y] [--json]\n"
     "\n"
     "Lists the regions whose grid carbon intensity is built in, with the year and source of each\n"
-    "figure: Google Cloud regions (gcp:CODE, every year Google published), countries (ISO 3166-1\n"
-    "alpha-2; alpha-3 and names work too) and US states (US-XX). No AWS or Azure region figures are\n"
-    "built in (no public per-region data with a source): name the country or state instead.\n"
+    "figure: Google Cloud regions (gcp:CODE, every year Google published), AWS and Azure regions\n"
+    "(aws:CODE, azure:CODE: Cloud Carbon Footprint's factors, about 2021), countries (ISO 3166-1\n"
+    "alpha-2; alpha-3 and names work too) and US states (US-XX).\n"
     "\n"
-    "  --provider P     gcp, country or us-state\n"
+    "  --provider P     gcp, aws, azure, country or us-state\n"
     "  --search TEXT    regions whose code, name, other names or country contain TEXT\n"
-    "  --sort KEY       intensity (cleanest first) or name; default: gcp, countries, states by code\n"
+    "  --sort KEY       intensity (cleanest first) or name; default: gcp, countries, states, aws,\n"
+    "                   azure, by code\n"
     "  --year Y         the figures of year Y (regions without one are left out); default each latest\n"
     "  --seed           only the seed study's 23 Google regions\n"
     "  --json           a JSON array of objects (region, name, provider, country, year,\n"
@@ -25,6 +26,7 @@ static const char help[] =
     "examples:\n"
     "  jouleprint regions --provider gcp --sort intensity\n"
     "  jouleprint regions --search virginia\n"
+    "  jouleprint regions --provider azure --sort intensity\n"
     "  jouleprint regions --seed --year 2021 --json\n";
 
 struct item {
@@ -80,23 +82,7 @@ int cmd_regions(int argc, char **argv)
     while ((opt = cli_getopt("regions", argc, argv, "h", longopts)) != -1) {
         switch (opt) {
         case 'P':
-            if (!strcmp(optarg, "gcp") || !strcmp(optarg, "google"))
-                provider = "gcp";
-            else if (!strcmp(optarg, "country") || !strcmp(optarg, "countries"))
-                provider = "country";
-            else if (!strcmp(optarg, "us-state") || !strcmp(optarg, "us-states") || !strcmp(optarg, "state") ||
-                     !strcmp(optarg, "us"))
-                provider = "us-state";
-            else if (!strcmp(optarg, "aws") || !strcmp(optarg, "azure")) {
-                cli_error("regions",
-                          "--provider %s: no %s region figures are built in (no public per-region data with a "
-                          "source); name the country or US state instead",
-                          optarg, !strcmp(optarg, "aws") ? "AWS" : "Azure");
-                return CLI_EXIT_USAGE;
-            } else {
-                cli_error("regions", "--provider %s: expected gcp, country or us-state", optarg);
-                return CLI_EXIT_USAGE;
-            }
+            if (!(provider = cli_provider_name("regions", optarg))) return CLI_EXIT_USAGE;
             break;
         case 's': search = optarg; break;
         case 'o':

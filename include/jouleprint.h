@@ -278,24 +278,26 @@ const jp_model_params *jp_meter_model_params(const jp_meter *m);
 /*
  * Grid carbon intensity compiled into the library from the CSV files of src/data/carbon/ at build
  * time: the Google Cloud regions for every published year (2019-2025; the latest is the default),
- * country yearly averages (ISO 3166-1 alpha-2 and alpha-3 codes, names) and US states (ISO 3166-2,
- * "US-OR"), each figure with its year and source; the world average where nothing is known. No AWS
- * or Azure region figures are built in (no public per-region data with a source was found): name the
- * place instead.
+ * country yearly averages (ISO 3166-1 alpha-2 and alpha-3 codes, names), US states (ISO 3166-2,
+ * "US-OR"), and the AWS and Azure regions whose factor Cloud Carbon Footprint publishes (about 2021),
+ * each figure with its year and source; the world average where nothing is known.
  *
- * A region is named by provider:code ("gcp:us-west1"), by code ("us-west1", "FR", "FRA", "US-OR"),
- * or by place ("Oregon", "Salt Lake City", "Paris", "France"); case and accents do not matter. A place
- * name that is both a Google region and a state or country ("Oregon") means the Google region.
+ * A region is named by provider:code ("gcp:us-west1", "aws:us-east-1", "azure:westeurope"), by code
+ * ("us-west1", "eu-west-1", "FR", "FRA", "US-OR"), by display name ("azure:West Europe") or by place
+ * ("Oregon", "Salt Lake City", "Paris", "France", "aws:Ireland"); case and accents do not matter.
+ * Without a provider, Google regions, countries and states come first: a place name that is both a
+ * Google region and a state or country ("Oregon") means the Google region, "Ireland" the country
+ * (aws:Ireland the AWS region there).
  */
 
 #define JP_WORLD_G_PER_KWH 480.6 /* see src/carbon.c for its derivation */
 
 typedef struct jp_intensity {
-    char region[64];     /* canonical id: "gcp:us-west1", "FR", "US-OR", "world", or the user's label */
+    char region[64];     /* canonical id: "gcp:us-west1", "aws:us-east-1", "FR", "US-OR", "world", or the user's label */
     double g_per_kwh;    /* grid carbon intensity, gCO2e/kWh */
     char source[160];    /* where the figure comes from, with its year */
-    char name[64];       /* "Oregon", "France", "world average" */
-    char provider[16];   /* "gcp", "country", "us-state", "world", "user" */
+    char name[64];       /* the place: "Oregon", "France", "N. Virginia" (aws:us-east-1), "world average" */
+    char provider[16];   /* "gcp", "aws", "azure", "country", "us-state", "world", "user" */
     char country[4];     /* ISO 3166-1 alpha-2 of the place, "" if not known */
     int year;            /* year of the figure; 0 where it has none (world, a plain --intensity) */
     double cfe;          /* the provider's carbon-free energy share 0..1; negative: not published */
@@ -322,7 +324,7 @@ void jp_intensity_query_init(jp_intensity_query *q);
  * fails with JP_ERR_PARSE naming FILE:LINE and the field. */
 int jp_intensity_resolve(const char *region, const jp_intensity_query *q, jp_intensity *out);
 
-/* The built-in regions, in order: Google regions, countries, US states. */
+/* The built-in regions, in order: Google regions, countries, US states, AWS regions, Azure regions. */
 size_t jp_region_count(void);
 /* Region i with its figure for year (0 = its latest); JP_ERR_NOTFOUND if it has none that year. */
 int jp_region_get(size_t i, int year, jp_intensity *out);

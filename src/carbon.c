@@ -103,7 +103,13 @@ static int zone_has_name(const struct jp_carbon_zone *z, const char *q)
 
 static const char *kind_provider(int kind)
 {
-    return kind == JP_ZONE_GCP ? "gcp" : kind == JP_ZONE_COUNTRY ? "country" : "us-state";
+    switch (kind) {
+    case JP_ZONE_GCP: return "gcp";
+    case JP_ZONE_COUNTRY: return "country";
+    case JP_ZONE_US_STATE: return "us-state";
+    case JP_ZONE_AWS: return "aws";
+    default: return "azure";
+    }
 }
 
 /* ---- filling a jp_intensity -------------------------------------------------------------------- */
@@ -267,7 +273,10 @@ size_t jp_region_suggest(const char *text, char (*out)[96], size_t max)
     return n;
 }
 
-static int unknown_region(const char *what, const char *region)
+static int unknown_region_note(const char *what, const char *region, const char *note);
+static int unknown_region(const char *what, const char *region) { return unknown_region_note(what, region, "unknown"); }
+
+static int unknown_region_note(const char *what, const char *region, const char *note)
 {
     char sug[5][96];
     size_t n = jp_region_suggest(region, sug, 5);
@@ -279,8 +288,8 @@ static int unknown_region(const char *what, const char *region)
         len += (size_t)w;
     }
     return jp_fail(JP_ERR_NOTFOUND,
-                   "%sregion \"%s\": unknown; closest: %s (jouleprint regions --search TEXT lists more)", what, region,
-                   list);
+                   "%sregion \"%s\": %s; closest: %s (jouleprint regions --search TEXT lists more)", what, region,
+                   note, list);
 }
 
 /* ---- lookup ------------------------------------------------------------------------------------ */
@@ -336,38 +345,46 @@ static int lookup(const char *region, int year, jp_intensity *out)
             kind = JP_ZONE_COUNTRY;
         else if (!strcmp(np, "us state") || !strcmp(np, "us") || !strcmp(np, "state"))
             kind = JP_ZONE_US_STATE;
-        else if (!strcmp(np, "aws") || !strcmp(np, "amazon") || !strcmp(np, "azure") || !strcmp(np, "microsoft"))
-            return jp_fail(JP_ERR_NOTFOUND,
-                           "%sregion \"%s\": no %s region figures are built in (no public per-region data with a "
-                           "source); name its place instead (a country \"IE\", a US state \"US-VA\") or give "
-                           "--intensity G",
-                           pre, region,
-                           np[0] == 'a' && np[1] == 'w' ? "AWS"
-                           : np[0] == 'a'               ? "Azure"
-                                                        : "AWS/Azure");
+        else if (!strcmp(np, "aws") || !strcmp(np, "amazon"))
+            kind = JP_ZONE_AWS;
+        else if (!strcmp(np, "azure") || !strcmp(np, "microsoft"))
+            kind = JP_ZONE_AZURE;
         else
-            return jp_fail(JP_ERR_NOTFOUND, "%sregion \"%s\": unknown provider \"%s\"; known: gcp, country, us-state",
-                           pre, region, prov);
+            return jp_fail(JP_ERR_NOTFOUND,
+                           "%sregion \"%s\": unknown provider \"%s\"; known: gcp, aws, azure, country, us-state", pre,
+                           region, prov);
         if (kind == JP_ZONE_US_STATE && strlen(rest) == 2) { /* us:or */
             char code[8] = {'u', 's', ' ', rest[0], rest[1], '\0'};
             const struct jp_carbon_zone *z = find_kind(kind, code);
             if (z) return zone_figure(z, year, out);
         }
         const struct jp_carbon_zone *z = find_kind(kind, rest);
+        if (!z && (kind == JP_ZONE_AWS || kind == JP_ZONE_AZURE))
+            return unknown_region_note(pre, region,
+                                       kind == JP_ZONE_AWS
+                                           ? "no figure built in (not an AWS region Cloud Carbon Footprint publishes a "
+                                             "factor for; name its country, or give --intensity G)"
+                                           : "no figure built in (not an Azure region Cloud Carbon Footprint publishes "
+                                             "a factor for; name its country, or give --intensity G)");
         if (!z) return unknown_region(pre, region);
         return zone_figure(z, year, out);
     }
-    /* codes: a Google region code, a country code (2 or 3 letters), a state code "US-OR" */
-    for (size_t i = 0; i < jp_carbon_zone_count; i++) {
-        const struct jp_carbon_zone *z = &jp_carbon_zones[i];
-        if (norm_eq(q, z->code) || (*z->code3 && norm_eq(q, z->code3))) return zone_figure(z, year, out);
-    }
-    /* names, Google regions first, then countries, then states */
-    for (int kind = JP_ZONE_GCP; kind <= JP_ZONE_US_STATE; kind++)
+    /* codes: a Google region code, a country code (2 or 3 letters), a state code "US-OR"; then names,
+     * Google regions first, then countries, then states. Only then AWS and Azure, codes and names, so
+     * that "France", "Japan" or "UK" keep meaning the country rather than an Azure geography. */
+    static const int order[][2] = {{JP_ZONE_GCP, JP_ZONE_US_STATE}, {JP_ZONE_AWS, JP_ZONE_AZURE}};
+    for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
         for (size_t i = 0; i < jp_carbon_zone_count; i++) {
             const struct jp_carbon_zone *z = &jp_carbon_zones[i];
-            if (z->kind == kind && zone_has_name(z, q)) return zone_figure(z, year, out);
+            if (z->kind < order[o][0] || z->kind > order[o][1]) continue;
+            if (norm_eq(q, z->code) || (*z->code3 && norm_eq(q, z->code3))) return zone_figure(z, year, out);
         }
+        for (int kind = order[o][0]; kind <= order[o][1]; kind++)
+            for (size_t i = 0; i < jp_carbon_zone_count; i++) {
+                const struct jp_carbon_zone *z = &jp_carbon_zones[i];
+                if (z->kind == kind && zone_has_name(z, q)) return zone_figure(z, year, out);
+            }
+    }
     return unknown_region(pre, region);
 }
 

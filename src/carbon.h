@@ -10,7 +10,9 @@
 enum jp_zone_kind {
     JP_ZONE_GCP = 0,      /* a Google Cloud region: id "gcp:us-west1" */
     JP_ZONE_COUNTRY = 1,  /* a country: id its ISO 3166-1 alpha-2 code, "FR" */
-    JP_ZONE_US_STATE = 2  /* a US state: id its ISO 3166-2 code, "US-OR" */
+    JP_ZONE_US_STATE = 2, /* a US state: id its ISO 3166-2 code, "US-OR" */
+    JP_ZONE_AWS = 3,      /* an AWS region: id "aws:us-east-1" */
+    JP_ZONE_AZURE = 4     /* an Azure region: id "azure:westeurope" */
 };
 
 /* One published figure. */
@@ -27,9 +29,9 @@ struct jp_carbon_zone {
     const char *id;      /* "gcp:us-west1", "FR", "US-OR" */
     const char *code;    /* "us-west1", "FR", "US-OR" */
     const char *code3;   /* ISO alpha-3 for countries ("FRA"), else "" */
-    const char *name;    /* "Oregon", "France" */
+    const char *name;    /* "Oregon", "France"; for AWS and Azure the location ("N. Virginia") */
     const char *country; /* ISO alpha-2 of the country it lies in, "" if not known */
-    const char *places;  /* other names, ';'-separated: older spellings, cities */
+    const char *places;  /* other names, ';'-separated: older spellings, cities, AWS and Azure display names */
     int seed;            /* one of the seed study's 23 regions: its place in the seed's table, 1..23; 0: not */
     int first, count;    /* its figures: jp_carbon_figures[first .. first+count), years ascending */
 };

@@ -199,6 +199,63 @@ static void test_against_shared_2021(void **state)
     assert_int_equal(n, 34);
 }
 
+/* Every row of the project's copy of Cloud Carbon Footprint's table (src/data/carbon/ccf/) is what the library
+ * gives for provider:code, with the year 2021 and the source that CCF's factor_basis names; and the copy is
+ * the one in ../shared/data where that is beside the project. */
+static void test_every_ccf_figure(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/src/data/carbon/ccf/cloud-region-factors.csv", src_dir());
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("%s: cannot read (JP_TEST_SRC_DIR?)", path);
+    char line[256];
+    int rows = 0, egrid = 0;
+    while (fgets(line, sizeof line, f)) {
+        char prov[16], code[64], basis[128];
+        double g;
+        if (sscanf(line, "%15[^,],%63[^,],%lf,%127[^\n]", prov, code, &g, basis) != 4) continue;
+        char id[96];
+        snprintf(id, sizeof id, "%s:%s", prov, code);
+        jp_intensity ci;
+        if (jp_intensity_lookup(id, &ci) != JP_OK) fail_msg("%s: %s", id, jp_last_error());
+        if (ci.g_per_kwh != g) fail_msg("%s: %g, CCF has %g", id, ci.g_per_kwh, g);
+        assert_string_equal(ci.provider, prov);
+        assert_int_equal(ci.year, 2021);
+        assert_non_null(strstr(ci.source, "Cloud Carbon Footprint"));
+        assert_true(ci.name[0] && ci.country[0] != '?');
+        const char *nerc = strstr(basis, "NERC region ");
+        if (nerc) { /* "US NERC region SERC (EPA eGRID)": the source names eGRID and the same NERC region */
+            char want[64];
+            snprintf(want, sizeof want, "NERC region %.*s", (int)strcspn(nerc + 12, " "), nerc + 12);
+            if (!strstr(ci.source, "eGRID") || !strstr(ci.source, want)) fail_msg("%s: source %s", id, ci.source);
+            assert_string_equal(ci.country, "US");
+            egrid++;
+        } else {
+            assert_null(strstr(ci.source, "eGRID"));
+        }
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, 104);
+    assert_int_equal(egrid, 6 + 22); /* AWS 6 US regions, Azure 22 */
+    /* the copy is the shared file, byte for byte */
+    snprintf(path, sizeof path, "%s/../shared/data/cloud-carbon-footprint/cloud-region-factors.csv", src_dir());
+    FILE *shared = fopen(path, "r");
+    if (!shared) return;
+    snprintf(path, sizeof path, "%s/src/data/carbon/ccf/cloud-region-factors.csv", src_dir());
+    f = fopen(path, "r");
+    assert_non_null(f);
+    int a, b;
+    do {
+        a = getc(f);
+        b = getc(shared);
+        assert_int_equal(a, b);
+    } while (a != EOF);
+    fclose(f);
+    fclose(shared);
+}
+
 static void expect_region(const char *text, const char *id)
 {
     jp_intensity ci;
@@ -241,7 +298,42 @@ static void test_lookup_forms(void **state)
     expect_region("West Virginia", "US-WV");
     expect_region("Côte d'Ivoire", "CI");
     expect_region("world", "world");
+    /* AWS and Azure: by code, display name and place; a bare place keeps meaning the country or state */
+    expect_region("aws:us-east-1", "aws:us-east-1");
+    expect_region("us-east-1", "aws:us-east-1");
+    expect_region("AWS:US-EAST-1", "aws:us-east-1");
+    expect_region("amazon:us-west-2", "aws:us-west-2");
+    expect_region("aws:Oregon", "aws:us-west-2");
+    expect_region("aws:Ireland", "aws:eu-west-1");
+    expect_region("aws:US East (N. Virginia)", "aws:us-east-1");
+    expect_region("N. Virginia", "aws:us-east-1");
+    expect_region("eu-west-1", "aws:eu-west-1");
+    expect_region("azure:West Europe", "azure:westeurope");
+    expect_region("West Europe", "azure:westeurope");
+    expect_region("westeurope", "azure:westeurope");
+    expect_region("azure:EastUS", "azure:eastus");
+    expect_region("microsoft:east us", "azure:eastus");
+    expect_region("azure:Netherlands", "azure:westeurope");
+    expect_region("azure:Zurich", "azure:switzerlandnorth");
+    expect_region("Ireland", "IE");
+    expect_region("Japan", "JP");
+    expect_region("UK", "GB");
+    expect_region("UAE", "AE");
+    expect_region("Virginia", "US-VA");
     jp_intensity ci;
+    assert_int_equal(jp_intensity_lookup("aws:us-east-1", &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 379.069);
+    assert_string_equal(ci.name, "N. Virginia");
+    assert_string_equal(ci.country, "US");
+    assert_int_equal(ci.year, 2021);
+    assert_non_null(strstr(ci.source, "EPA eGRID2020, NERC region SERC"));
+    assert_int_equal(jp_intensity_lookup("azure:West Europe", &ci), JP_OK);
+    assert_true(ci.g_per_kwh == 328.4);
+    assert_string_equal(ci.name, "Netherlands");
+    assert_string_equal(ci.country, "NL");
+    assert_non_null(strstr(ci.source, "EEA"));
+    assert_int_equal(jp_intensity_lookup_year("aws:us-east-1", 2024, &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "it has 2021"));
     assert_int_equal(jp_intensity_lookup("world", &ci), JP_OK);
     assert_true(ci.g_per_kwh == 480.6);
     assert_true(ci.g_per_kwh == JP_WORLD_G_PER_KWH);
@@ -268,7 +360,7 @@ static void test_default_region(void **state)
 static void test_countries_and_states(void **state)
 {
     (void)state;
-    size_t countries = 0, states = 0, gcp = 0;
+    size_t countries = 0, states = 0, gcp = 0, aws = 0, azure = 0;
     for (size_t i = 0; i < jp_region_count(); i++) {
         jp_intensity ci;
         assert_int_equal(jp_region_get(i, 0, &ci), JP_OK);
@@ -278,6 +370,8 @@ static void test_countries_and_states(void **state)
         countries += !strcmp(ci.provider, "country");
         states += !strcmp(ci.provider, "us-state");
         gcp += !strcmp(ci.provider, "gcp");
+        aws += !strcmp(ci.provider, "aws");
+        azure += !strcmp(ci.provider, "azure");
         /* every region can be found again by its id and by its name */
         jp_intensity again;
         assert_int_equal(jp_intensity_lookup(ci.region, &again), JP_OK);
@@ -285,6 +379,8 @@ static void test_countries_and_states(void **state)
     }
     assert_int_equal(countries, 213);
     assert_int_equal(states, 51); /* 50 states and DC */
+    assert_int_equal(aws, 27);    /* every row of Cloud Carbon Footprint's table */
+    assert_int_equal(azure, 77);
     assert_true(gcp >= 47);
     /* US state figures were published in lb/MWh: Oregon 305.891 lb/MWh */
     jp_intensity ci;
@@ -337,12 +433,15 @@ static void test_unknown_suggests(void **state)
     char sug[5][96];
     assert_true(jp_region_suggest("Frnace", sug, 5) >= 1);
     assert_string_equal(sug[0], "FR (France)");
-    /* AWS and Azure: no figures built in, said plainly */
-    assert_int_equal(jp_intensity_lookup("aws:us-west-2", &ci), JP_ERR_NOTFOUND);
-    assert_non_null(strstr(jp_last_error(), "AWS"));
-    assert_int_equal(jp_intensity_lookup("azure:westeurope", &ci), JP_ERR_NOTFOUND);
-    assert_non_null(strstr(jp_last_error(), "Azure"));
+    /* an AWS or Azure region Cloud Carbon Footprint has no factor for: refused, with the nearest */
+    assert_int_equal(jp_intensity_lookup("aws:eu-south-2", &ci), JP_ERR_NOTFOUND);
+    e = jp_last_error();
+    assert_non_null(strstr(e, "no figure built in"));
+    assert_non_null(strstr(e, "closest: aws:eu-south-1 (Milan)"));
+    assert_int_equal(jp_intensity_lookup("azure:polandcentral", &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "Azure region"));
     assert_int_equal(jp_intensity_lookup("mars:base1", &ci), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "known: gcp, aws, azure"));
 }
 
 static void test_search(void **state)
@@ -353,8 +452,11 @@ static void test_search(void **state)
         n += jp_region_matches(i, "virginia");
         fr += jp_region_matches(i, "FR");
     }
-    assert_int_equal(n, 3);  /* gcp:us-east4 Northern Virginia, US-VA, US-WV */
-    assert_int_equal(fr, 2); /* France and gcp:europe-west9, not "Africa" */
+    /* gcp:us-east4 Northern Virginia, US-VA, US-WV, aws:us-east-1 (N. Virginia), and Azure's five in
+     * Virginia: eastus, eastus2 and their stage and EUAP variants */
+    assert_int_equal(n, 9);
+    /* France, gcp:europe-west9, aws:eu-west-3 and Azure's francecentral, francesouth and france; not "Africa" */
+    assert_int_equal(fr, 6);
 }
 
 static void test_pue(void **state)
@@ -606,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_seed_table_2021),
         cmocka_unit_test(test_every_google_figure),
         cmocka_unit_test(test_against_shared_2021),
+        cmocka_unit_test(test_every_ccf_figure),
         cmocka_unit_test(test_lookup_forms),
         cmocka_unit_test(test_default_region),
         cmocka_unit_test(test_countries_and_states),

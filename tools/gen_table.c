@@ -6,7 +6,8 @@
  *
  *   gen_table cpu_tdp IN.csv OUT.c     columns name,tdp_w
  *   gen_table carbon DIR OUT.c         the intensity tables: DIR/{sources,gcp_regions,gcp_intensity,
- *                                      countries,us_states,pue}.csv (headers in gen_carbon)
+ *                                      seed_regions,countries,us_states,pue,cloud_regions}.csv and
+ *                                      DIR/ccf/cloud-region-factors.csv (headers in gen_carbon)
  *   gen_table text SYMBOL IN OUT.c   a text file as `const char SYMBOL[]` (the study's spec)
  */
 #include <errno.h>
@@ -341,6 +342,65 @@ static void row_gcp_figure(char **f, int n)
     add_figure(z, carbon_year(f[1]), carbon_g(f[2], "g_per_kwh"), cfe, carbon_source(f[4]));
 }
 
+/* AWS and Azure regions (cloud_regions.csv): names, places and the source of each figure, no figures. */
+static const char *const cloud_provider[] = {"aws", "azure"};
+static char *csrc_of_zone[CARBON_MAX_ZONES];
+
+static void row_cloud_region(char **f, int n)
+{
+    (void)n;
+    int kind = !strcmp(f[0], "aws") ? 3 : !strcmp(f[0], "azure") ? 4 : -1;
+    if (kind < 0) die("provider: expected aws or azure");
+    for (const char *c = f[1]; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+            die("code: expected lower-case letters, digits and '-'");
+    if (*f[4]) check_alpha(f[4], 2, "country");
+    if (!*f[2]) die("empty display name");
+    carbon_source(f[6]);
+    char id[128], *places = malloc(strlen(f[2]) + strlen(f[5]) + 2);
+    if (!places) die("out of memory");
+    /* the display name is a lookup name ("West Europe"); the location is the place shown */
+    sprintf(places, "%s%s%s", f[2], *f[5] ? ";" : "", f[5]);
+    snprintf(id, sizeof id, "%s:%s", cloud_provider[kind - 3], f[1]);
+    int z = add_zone(kind, id, f[1], "", f[3], f[4], places, 0);
+    free(places);
+    csrc_of_zone[z] = xstrdup(f[6]);
+}
+
+/* Cloud Carbon Footprint's factors (ccf/cloud-region-factors.csv, copied as published): each row's region
+ * must be in cloud_regions.csv, and the source named there must agree with CCF's factor_basis. */
+static void row_ccf(char **f, int n)
+{
+    (void)n;
+    int kind = !strcmp(f[0], "aws") ? 3 : !strcmp(f[0], "azure") ? 4 : -1;
+    if (kind < 0) die("provider: expected aws or azure");
+    char code[128];
+    size_t len = strlen(f[1]);
+    if (len == 0 || len >= sizeof code) die("region: empty or too long");
+    for (size_t i = 0; i <= len; i++)
+        code[i] = (char)(f[1][i] >= 'A' && f[1][i] <= 'Z' ? f[1][i] - 'A' + 'a' : f[1][i]);
+    int z = carbon_zone(kind, code);
+    if (z < 0) die("region: not in cloud_regions.csv (add its name, location and source there)");
+    const char *nerc = "US NERC region ";
+    char want[64];
+    if (!strncmp(f[3], nerc, strlen(nerc))) {
+        const char *r = f[3] + strlen(nerc);
+        size_t k = 0, o = strlen("ccf-egrid-");
+        memcpy(want, "ccf-egrid-", o);
+        for (; r[k] && r[k] != ' ' && o + 1 < sizeof want; k++)
+            want[o++] = (char)(r[k] >= 'A' && r[k] <= 'Z' ? r[k] - 'A' + 'a' : r[k]);
+        want[o] = '\0';
+        if (strcmp(r + k, " (EPA eGRID)")) die("factor_basis: expected \"US NERC region X (EPA eGRID)\"");
+        if (strcmp(csrc_of_zone[z], want)) die("factor_basis: not the NERC region cloud_regions.csv names as source");
+    } else if (!strcmp(f[3], "grid factor for the region")) {
+        if (!strncmp(csrc_of_zone[z], "ccf-egrid-", 10)) die("factor_basis: cloud_regions.csv names an eGRID source");
+    } else {
+        die("factor_basis: expected \"US NERC region X (EPA eGRID)\" or \"grid factor for the region\"");
+    }
+    /* CCF gives no year; its sources are of about 2021 (ccf/SOURCE.md) */
+    add_figure(z, 2021, carbon_g(f[2], "g_co2e_per_kwh"), -1, carbon_source(csrc_of_zone[z]));
+}
+
 static void row_country(char **f, int n)
 {
     (void)n;
@@ -381,6 +441,8 @@ static int gen_carbon(const char *dir, const char *out_c)
     carbon_read(dir, "countries.csv", "alpha2,alpha3,name,places,year,g_per_kwh,source", row_country);
     carbon_read(dir, "us_states.csv", "code,name,year,lb_per_mwh,source", row_us_state);
     carbon_read(dir, "pue.csv", "provider,year,pue,source", row_pue);
+    carbon_read(dir, "cloud_regions.csv", "provider,code,name,location,country,places,source", row_cloud_region);
+    carbon_read(dir, "ccf/cloud-region-factors.csv", "provider,region,g_co2e_per_kwh,factor_basis", row_ccf);
     in_path = dir;
     line_no = 0;
     for (int i = 0; i < n_cz; i++) {

@@ -25,6 +25,8 @@ COUNTRY_FIX = {"asia-east2": "HK", "asia-southeast3": "TH", "europe-north2": "SE
                "us-east2": "US", "us-east7": "US", "europe-west5": ""}
 # Other names people use for a region's place (the seed writes "North Virginia").
 EXTRA_PLACES = {"us-east4": ["North Virginia"], "europe-west4": ["Groningen"], "asia-east1": ["Changhua"]}
+# Short names of countries that ISO does not list (they would otherwise find an Azure geography first).
+EXTRA_COUNTRY_PLACES = {"GB": ["UK"], "AE": ["UAE"]}
 
 
 def main():
@@ -122,7 +124,7 @@ def main():
             c = iso_by_a3[a3]
             name = v["country_name"]
             places = []
-            for p in (c.get("common_name"), c["name"], c.get("official_name")):
+            for p in (c.get("common_name"), c["name"], c.get("official_name")) + tuple(EXTRA_COUNTRY_PLACES.get(c["alpha_2"], [])):
                 if p and p != name and p not in places:
                     places.append(p)
             w.writerow([c["alpha_2"], a3, name, ";".join(places), v["year"], v["carbon_intensity"], "codecarbon-mix"])
