@@ -10,27 +10,52 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: jouleprint plan --energy E --duration D --series FILE.csv [--window START..END] [--region R]\n"
+    "usage: jouleprint plan --energy E --duration D [--series FILE.csv] [--window START..END] [--region R]\n"
     "\n"
     "Finds the start time and region with the least CO2e for a job of energy E lasting D, from a time\n"
-    "series of grid intensity (CSV: timestamp,region,g_per_kwh; timestamps in UTC such as\n"
-    "2024-05-01T13:00Z, or Unix seconds), and compares it with running now in the current region.\n"
-    "Each row holds until the region's next row; where rows are missing (a gap) a warning says so\n"
-    "and no run that would cross the gap is considered.\n"
+    "series of grid intensity, and compares it with running now in the current region.\n"
+    "\n"
+    "Without --series, the hourly series built in are used: five US balancing areas through 2022 (US EIA\n"
+    "hourly generation by fuel, as gCO2/kWh by HewlettPackard/dc-rl): PJM (with Virginia: aws:us-east-1,\n"
+    "azure:eastus), BPAT (aws:us-west-2, gcp:us-west1), CISO (California), ERCO (gcp:us-south1), MISO\n"
+    "(gcp:us-central1); --region may name a cloud region one of them serves. With --series, a CSV\n"
+    "timestamp,region,g_per_kwh (or timestamp,g_per_kwh: one region, named after the file); timestamps\n"
+    "in UTC such as 2024-05-01T13:00Z, or Unix seconds, from 1970 to 2200.\n"
+    "\n"
+    "Each row holds until the region's next row. Where rows are missing or a value is empty (a gap)\n"
+    "a warning says so and no run that would cross the gap is considered: nothing is interpolated.\n"
     "\n"
     "  --energy E            energy of the job, with a unit (e.g. 12kWh)\n"
     "  --duration D          how long it runs, with a unit (e.g. 3h, 90min)\n"
-    "  --series FILE         the intensity series (see examples/intensity_series.csv)\n"
+    "  --series FILE         an intensity series (see examples/intensity_series.csv); default: built in\n"
     "  --window START..END   start no earlier than START and finish by END (either may be left out)\n"
     "  --region R            the current region (a region of the series, or a name that resolves to\n"
-    "                        the same built-in region; default $JP_REGION, else the series' first)\n"
+    "                        the same built-in region, or a cloud region a built-in area serves;\n"
+    "                        default $JP_REGION, else the series' first)\n"
     "  --now TIME            when \"now\" is (default: the current time if the series covers it, else\n"
     "                        the window's start)\n"
     "  --json                one JSON object (keys: best, now, saving_g, saving_pct, regions, warnings)\n"
     "\n"
-    "example:\n"
+    "examples:\n"
     "  jouleprint plan --energy 12kWh --duration 3h --series examples/intensity_series.csv \\\n"
-    "      --window 2024-05-01T00:00Z..2024-05-02T00:00Z --region us-west3\n";
+    "      --window 2024-05-01T00:00Z..2024-05-02T00:00Z --region us-west3\n"
+    "  jouleprint plan --energy 12kWh --duration 3h --region aws:us-east-1 \\\n"
+    "      --window 2022-07-01T00:00Z..2022-07-08T00:00Z\n";
+
+/* "aws:us-east-1;azure:eastus" as "aws:us-east-1, azure:eastus" */
+static void serves_text(const char *list, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (const char *c = list; *c && o + 3 < len; c++) {
+        if (*c == ';') {
+            buf[o++] = ',';
+            buf[o++] = ' ';
+        } else {
+            buf[o++] = *c;
+        }
+    }
+    buf[o] = '\0';
+}
 
 static int parse_window(const char *arg, double *a, double *b)
 {
@@ -68,12 +93,24 @@ static void iso_time(double unix_s, char *buf, size_t len)
     if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(buf, len, "%.0f", unix_s);
 }
 
-static json_t *choice_json(const jp_plan_choice *c)
+static json_t *choice_json(const jp_series *s, const jp_plan_choice *c)
 {
     char t[48];
     iso_time(c->start, t, sizeof t);
     json_t *o = json_object();
     json_object_set_new(o, "region", json_string(c->region));
+    size_t i;
+    json_t *serves = json_array();
+    if (jp_series_find(s, c->region, &i) == JP_OK) {
+        const char *l = jp_series_region_serves(s, i);
+        while (l && *l) {
+            const char *semi = strchr(l, ';');
+            size_t n = semi ? (size_t)(semi - l) : strlen(l);
+            json_array_append_new(serves, json_stringn(l, n));
+            l = semi ? semi + 1 : l + n;
+        }
+    }
+    json_object_set_new(o, "serves", serves);
     json_object_set_new(o, "start", json_string(t));
     json_object_set_new(o, "start_unix", json_real(c->start));
     json_object_set_new(o, "intensity_g_per_kwh", isfinite(c->g_per_kwh) ? json_real(c->g_per_kwh) : json_null());
@@ -81,17 +118,32 @@ static json_t *choice_json(const jp_plan_choice *c)
     return o;
 }
 
-static void print_choice(const char *label, const jp_plan_choice *c)
+/* "PJM (aws:us-east-1, azure:eastus)" for a built-in area that serves regions, else the name */
+static void region_label(const jp_series *s, const char *name, char *buf, size_t len)
 {
-    char t[48], m[32], g[48];
+    size_t i;
+    const char *serves = jp_series_find(s, name, &i) == JP_OK ? jp_series_region_serves(s, i) : "";
+    if (serves && *serves) {
+        char st[200];
+        serves_text(serves, st, sizeof st);
+        snprintf(buf, len, "%s (%s)", name, st);
+    } else {
+        snprintf(buf, len, "%s", name);
+    }
+}
+
+static void print_choice(const jp_series *s, const char *label, const jp_plan_choice *c)
+{
+    char t[48], m[32], g[48], rl[300];
     jp_format_time(c->start, t, sizeof t);
+    region_label(s, c->region, rl, sizeof rl);
     if (!isfinite(c->grams)) {
-        printf("  %-8s %s in %s: not covered by the series\n", label, t, c->region);
+        printf("  %-8s %s in %s: not covered by the series (a gap, or outside it)\n", label, t, rl);
         return;
     }
     jp_format_mass(c->grams, m, sizeof m);
     jp_format_grams(c->grams, g, sizeof g);
-    printf("  %-8s start %s in %s: mean %.1f gCO2e/kWh -> %s CO2e", label, t, c->region, c->g_per_kwh, m);
+    printf("  %-8s start %s in %s: mean %.1f gCO2e/kWh -> %s CO2e", label, t, rl, c->g_per_kwh, m);
     if (c->grams >= 1000) printf(" (%s)", g);
     fputc('\n', stdout);
 }
@@ -137,9 +189,8 @@ int cmd_plan(int argc, char **argv)
         cli_error("plan", "unexpected argument '%s'", argv[optind]);
         return CLI_EXIT_USAGE;
     }
-    if (!energy || !duration || !series) {
-        cli_error("plan", "--energy, --duration and --series are needed, e.g. --energy 12kWh --duration 3h "
-                          "--series examples/intensity_series.csv");
+    if (!energy || !duration) {
+        cli_error("plan", "--energy and --duration are needed, e.g. --energy 12kWh --duration 3h");
         return CLI_EXIT_USAGE;
     }
     if (jp_parse_energy(energy, &req.joules) != JP_OK) {
@@ -160,8 +211,13 @@ int cmd_plan(int argc, char **argv)
     }
     req.region = region;
     jp_series *s;
-    if (jp_series_load(series, &s) != JP_OK) {
+    if ((series ? jp_series_load(series, &s) : jp_series_builtin(&s)) != JP_OK) {
         cli_error("plan", "%s", jp_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    if (jp_series_find(s, region, NULL) != JP_OK) {
+        cli_error("plan", "%s%s", jp_last_error(), series ? "" : "; or give --series FILE");
+        jp_series_free(s);
         return CLI_EXIT_FAIL;
     }
     for (size_t i = 0; i < jp_series_warning_count(s); i++)
@@ -197,16 +253,16 @@ int cmd_plan(int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "energy_j", json_real(req.joules));
         json_object_set_new(o, "duration_s", json_real(req.duration_s));
-        json_object_set_new(o, "series", json_string(series));
-        json_object_set_new(o, "best", choice_json(&best));
-        json_object_set_new(o, "now", choice_json(&now));
+        json_object_set_new(o, "series", json_string(jp_series_source(s)));
+        json_object_set_new(o, "best", choice_json(s, &best));
+        json_object_set_new(o, "now", choice_json(s, &now));
         json_object_set_new(o, "now_basis", json_string(now_basis));
         json_object_set_new(o, "saving_g", isfinite(saving) ? json_real(saving) : json_null());
         json_object_set_new(o, "saving_pct", isfinite(pct) ? json_real(pct) : json_null());
         json_object_set_new(o, "pue", json_real(1.0));
         json_t *arr = json_array();
         for (size_t i = 0; i < got; i++)
-            json_array_append_new(arr, choice_json(&per[i]));
+            json_array_append_new(arr, choice_json(s, &per[i]));
         json_object_set_new(o, "regions", arr);
         json_t *w = json_array();
         for (size_t i = 0; i < jp_series_warning_count(s); i++)
@@ -222,10 +278,14 @@ int cmd_plan(int argc, char **argv)
         jp_format_time(isnan(req.window_start) ? jp_series_first(s) : req.window_start, a, sizeof a);
         jp_format_time(isnan(req.window_end) ? jp_series_last(s) : req.window_end, b, sizeof b);
         printf("\n jouleprint plan: %s over %s, between %s and %s\n", e, d, a, b);
-        printf("  series %s: %zu rows, %zu region%s; PUE 1.0\n\n", series, jp_series_row_count(s), nr,
+        printf("  series %s: %zu rows, %zu region%s; PUE 1.0\n", jp_series_source(s), jp_series_row_count(s), nr,
                nr == 1 ? "" : "s");
-        print_choice("best", &best);
-        print_choice("now", &now);
+        size_t ci;
+        if (region && jp_series_find(s, region, &ci) == JP_OK && strcmp(region, jp_series_region(s, ci)))
+            printf("  region %s: the series' %s\n", region, jp_series_region(s, ci));
+        fputc('\n', stdout);
+        print_choice(s, "best", &best);
+        print_choice(s, "now", &now);
         printf("  %-8s now = %s\n", "", now_basis);
         if (isfinite(saving)) {
             char m[32], g[48];
@@ -241,14 +301,18 @@ int cmd_plan(int argc, char **argv)
         if (got > 1) {
             printf("\n  best start per region:\n");
             int w = 6;
-            for (size_t i = 0; i < got; i++)
-                if (cli_text_width(per[i].region) > w) w = cli_text_width(per[i].region);
+            char rl[300];
+            for (size_t i = 0; i < got; i++) {
+                region_label(s, per[i].region, rl, sizeof rl);
+                if (cli_text_width(rl) > w) w = cli_text_width(rl);
+            }
             for (size_t i = 0; i < got; i++) {
                 char t[48], m[32];
                 jp_format_time(per[i].start, t, sizeof t);
                 jp_format_mass(per[i].grams, m, sizeof m);
+                region_label(s, per[i].region, rl, sizeof rl);
                 printf("    ");
-                cli_pad(stdout, per[i].region, w + 2);
+                cli_pad(stdout, rl, w + 2);
                 printf("%s  %7.1f gCO2e/kWh  %9s\n", t, per[i].g_per_kwh, m);
             }
         }

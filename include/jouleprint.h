@@ -387,15 +387,34 @@ int jp_emissions_csv_append(const char *path, const jp_meter *m, const jp_emissi
 /* ---- intensity time series and planning -------------------------------------------------------- */
 /*
  * A CSV of intensity over time: header timestamp,region,g_per_kwh; '#' lines are comments; timestamps
- * in UTC as "2024-05-01T13:00Z", "2024-05-01T13:00:00Z", "2024-05-01 13:00" or Unix seconds. Each
- * row holds from its time until the region's next row, at most one step (the smallest spacing of any
- * two rows of a region: one cadence for the file); a longer spacing is a gap, reported as a warning,
- * and no plan crosses it.
+ * in UTC as "2024-05-01T13:00Z", "2024-05-01T13:00:00Z", "2024-05-01 13:00" or Unix seconds, from
+ * 1970 to 2200. Each row holds from its time until the region's next row, at most one step (the
+ * smallest spacing of any two rows of a region: one cadence for the file); a longer spacing, or a row
+ * whose value is empty, is a gap, reported as a warning, and no plan crosses it (nothing is
+ * interpolated). Planning takes O(n log n) in rows.
  */
 typedef struct jp_series jp_series;
 
-/* Loads a series. A malformed row fails with JP_ERR_PARSE naming FILE:LINE and the field. */
+/* Loads a series. A malformed row fails with JP_ERR_PARSE naming FILE:LINE and the field; a timestamp
+ * outside 1970-2200 too (saying when milliseconds were probably meant). Anything but a regular file (a
+ * FIFO, /dev/zero) is refused without reading it, and so is a file over 1 GiB. A file without a region
+ * column (timestamp,g_per_kwh) is one region named after the file. An empty value is a gap in the
+ * source: the row is left out and the gap reported, never filled in. */
 int jp_series_load(const char *path, jp_series **out);
+/* The hourly series built into the library: five US balancing areas in 2022 (US EIA hourly generation
+ * by fuel, as gCO2/kWh by HewlettPackard/dc-rl; src/data/carbon/eia/), regions named by area (PJM,
+ * BPAT, CISO, ERCO, MISO), with their gaps. A plan's region may be an area, or a cloud region one of
+ * them serves (aws:us-east-1 is in PJM; see jp_series_region_serves). */
+int jp_series_builtin(jp_series **out);
+/* The built-in regions series region i serves, ';'-separated ids ("aws:us-east-1;azure:eastus"); ""
+ * for a file's regions and areas that serve none. */
+const char *jp_series_region_serves(const jp_series *s, size_t i);
+/* Where the series comes from: its path, or "built in (SOURCE)". */
+const char *jp_series_source(const jp_series *s);
+/* The series region that region names (its name, another name of a built-in area, the same built-in
+ * region under another name, or a cloud region a built-in area serves); JP_ERR_NOTFOUND listing the
+ * series' regions. */
+int jp_series_find(const jp_series *s, const char *region, size_t *index);
 void jp_series_free(jp_series *s);
 size_t jp_series_row_count(const jp_series *s);
 size_t jp_series_region_count(const jp_series *s);
@@ -430,7 +449,7 @@ typedef struct jp_plan_request {
 int jp_series_plan(const jp_series *s, const jp_plan_request *req, jp_plan_choice *best, jp_plan_choice *current,
                    jp_plan_choice *per_region, size_t max, size_t *n_regions);
 
-/* "2024-05-01T13:00Z" (and the forms above) to Unix seconds. */
+/* "2024-05-01T13:00Z" (and the forms above) to Unix seconds; JP_ERR_RANGE outside 1970-2200. */
 int jp_parse_time(const char *text, double *unix_s);
 /* "2024-05-01 13:00 UTC". */
 void jp_format_time(double unix_s, char *buf, size_t len);

@@ -503,8 +503,14 @@ void jp_carbon_norm(const char *in, char *out, size_t len) { norm(in, out, len);
  * Returns JP_OK, JP_ERR_NOTFOUND (file fine, region not in it), or an error with FILE:LINE. */
 static int file_lookup(const char *path, const char *region, int year, jp_intensity *out)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: %s", path, strerror(errno));
+    FILE *fp;
+    int orc = jp_carbon_open_csv(path, &fp);
+    if (orc == JP_ERR_NOTFOUND) { /* a missing file is an error, not "region not in the file" */
+        char why[600];
+        jp_strlcpy(why, jp_last_error(), sizeof why);
+        return jp_fail(JP_ERR_IO, "%s", why);
+    }
+    if (orc != JP_OK) return orc;
     char line[1024], q[192];
     norm(region ? region : "", q, sizeof q);
     int col_region = -1, col_g = -1, col_year = -1, col_source = -1, ncols = 0;

@@ -6,6 +6,7 @@
 #define JP_CARBON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum jp_zone_kind {
     JP_ZONE_GCP = 0,      /* a Google Cloud region: id "gcp:us-west1" */
@@ -44,6 +45,18 @@ struct jp_carbon_pue {
     int source;
 };
 
+/* An hourly intensity series built in for plan (series_areas.csv): values[first .. first+count) of
+ * jp_carbon_series_values, one an hour from start; a negative value is a gap in the source. */
+struct jp_carbon_series {
+    const char *area;   /* "PJM" */
+    const char *name;   /* "PJM Interconnection (with Virginia)" */
+    const char *places; /* other names, ';'-separated: "VA;Virginia" */
+    const char *serves; /* the built-in regions it serves, ';'-separated ids: "aws:us-east-1;azure:eastus" */
+    int source;         /* index into jp_carbon_source_text */
+    double start, step; /* Unix seconds of the first value; seconds between values */
+    int first, count;
+};
+
 extern const char *const jp_carbon_source_text[];
 extern const size_t jp_carbon_source_count;
 extern const struct jp_carbon_zone jp_carbon_zones[];
@@ -52,11 +65,18 @@ extern const struct jp_carbon_figure jp_carbon_figures[];
 extern const size_t jp_carbon_figure_count;
 extern const struct jp_carbon_pue jp_carbon_pues[];
 extern const size_t jp_carbon_pue_count;
+extern const double jp_carbon_series_values[];
+extern const struct jp_carbon_series jp_carbon_series[];
+extern const size_t jp_carbon_series_count;
 
 /* Helpers shared by carbon.c and carbon_series.c. */
 /* Splits one CSV line in place (quoted fields allowed, blanks around fields trimmed); returns the
  * number of fields, or -1 if malformed or more than max. */
 int jp_carbon_split_csv(char *line, char **fields, int max);
+/* Opens a user's CSV (an intensity file or series) to read without ever blocking: anything but a regular
+ * file (a FIFO, /dev/zero, a folder) is refused at once, and so is a file over 1 GiB. JP_OK and *out, or an
+ * error naming the path and what it is. */
+int jp_carbon_open_csv(const char *path, FILE **out);
 /* A name folded for comparison: lower-case ASCII, accents removed, separators as single spaces. */
 void jp_carbon_norm(const char *in, char *out, size_t len);
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -554,6 +556,16 @@ static void test_user_file(void **state)
     ft_write(root, "bad.csv", "place,grams\nHome,123\n");
     assert_int_equal(jp_intensity_resolve("Home", &q, &ci), JP_ERR_PARSE);
     assert_non_null(strstr(jp_last_error(), "bad.csv:1"));
+    /* a file that is not there, or not a file, is an error, never the built-in data in its place */
+    snprintf(path, sizeof path, "%s/nowhere.csv", root);
+    q.file = path;
+    assert_int_equal(jp_intensity_resolve("Oregon", &q, &ci), JP_ERR_IO);
+    assert_non_null(strstr(jp_last_error(), "nowhere.csv"));
+    q.file = "/dev/zero";
+    alarm(60);
+    assert_int_equal(jp_intensity_resolve("Oregon", &q, &ci), JP_ERR_IO);
+    assert_non_null(strstr(jp_last_error(), "character device"));
+    alarm(0);
     ft_rmroot(root);
 }
 
@@ -684,6 +696,289 @@ static void test_series_gaps_and_errors(void **state)
     ft_rmroot(root);
 }
 
+/* Timestamps outside 1970-2200 are refused with the line (issue 13: 1e24 and milliseconds were taken as
+ * seconds, year 56301), saying when milliseconds were probably meant. */
+static void test_series_time_range(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("series");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/t.csv", root);
+    jp_series *s;
+    ft_write(root, "t.csv", "timestamp,region,g_per_kwh\n1714568400000,A,100\n1714572000000,A,100\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "t.csv:2: timestamp"));
+    assert_non_null(strstr(jp_last_error(), "milliseconds"));
+    assert_non_null(strstr(jp_last_error(), "2024-05-01 13:00 UTC"));
+    assert_null(strchr(jp_last_error(), '\n'));
+    ft_write(root, "t.csv", "timestamp,region,g_per_kwh\n2024-05-01T00:00Z,A,100\n1e24,A,100\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "t.csv:3: timestamp"));
+    assert_non_null(strstr(jp_last_error(), "outside 1970-2200"));
+    assert_null(strstr(jp_last_error(), "milliseconds"));
+    ft_write(root, "t.csv", "timestamp,region,g_per_kwh\n2199-12-31T23:00Z,A,100\n2200-01-01T00:00Z,A,100\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "t.csv:3: timestamp"));
+    ft_write(root, "t.csv", "timestamp,region,g_per_kwh\n1969-12-31T23:00Z,A,100\n1970-01-01T00:00Z,A,100\n");
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "t.csv:2: timestamp"));
+    double t;
+    assert_int_equal(jp_parse_time("1714568400000", &t), JP_ERR_RANGE);
+    assert_int_equal(jp_parse_time("2024-05-01T13:00:00.5e30Z", &t), JP_ERR_RANGE);
+    assert_int_equal(jp_parse_time("7258118399", &t), JP_OK);
+    assert_int_equal(jp_parse_time("0", &t), JP_OK);
+    ft_rmroot(root);
+}
+
+/* A row that says 100 g/kWh never comes out as 0 g: at the far end of the range, a run shorter than a
+ * double can add to the start time still has the row's figure (the old plan summed pieces of length
+ * (a + d) - a = 0). */
+static void test_plan_never_zero(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("series");
+    ft_write(root, "far.csv", "timestamp,region,g_per_kwh\n2199-12-31T21:00Z,A,100\n2199-12-31T22:00Z,A,100\n");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/far.csv", root);
+    jp_series *s;
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    jp_plan_request req = {
+        .joules = 3.6e6, .duration_s = 1e-9, .window_start = NAN, .window_end = NAN, .region = "A", .now = NAN};
+    jp_plan_choice best, now;
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_true(best.g_per_kwh == 100);
+    assert_true(best.grams == 100);
+    assert_true(now.grams == 100);
+    req.duration_s = 5400; /* 1.5 h across both rows */
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_true(fabs(best.g_per_kwh - 100) < 1e-9);
+    jp_series_free(s);
+    ft_rmroot(root);
+}
+
+/* Only regular files: /dev/zero, a FIFO and a folder are refused at once, never read (issue 13: plan
+ * --series /dev/zero never ended). */
+static void test_series_special_files(void **state)
+{
+    (void)state;
+    alarm(60); /* a hang fails the test instead of stalling the suite */
+    jp_series *s;
+    assert_int_equal(jp_series_load("/dev/zero", &s), JP_ERR_IO);
+    assert_non_null(strstr(jp_last_error(), "/dev/zero: is a character device"));
+    char *root = ft_mkroot("series");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fifo", root);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_IO);
+    assert_non_null(strstr(jp_last_error(), "is a FIFO"));
+    assert_int_equal(jp_series_load(root, &s), JP_ERR_IO);
+    assert_non_null(strstr(jp_last_error(), "is a directory"));
+    snprintf(path, sizeof path, "%s/none.csv", root);
+    assert_int_equal(jp_series_load(path, &s), JP_ERR_NOTFOUND);
+    alarm(0);
+    ft_rmroot(root);
+}
+
+/* The mean over a run by brute force: second by second over the rows (each row holds until the next, at
+ * most step), -1 when a second is not covered. */
+static double brute_mean(const double *t, const double *g, size_t n, double step, double a, double dur)
+{
+    double sum = 0;
+    for (double x = a; x < a + dur; x += 1) {
+        size_t k = n;
+        for (size_t i = 0; i < n; i++)
+            if (t[i] <= x) k = i;
+        if (k == n || x >= t[k] + step || (k + 1 < n && x >= t[k + 1])) return -1;
+        sum += g[k];
+    }
+    return sum / dur;
+}
+
+/* The n log n plan gives what a brute force gives, gaps included, on a series made up with gaps and steps
+ * of random figures; and 100,000 one-second rows with a 12 h job take well under a second of CPU time
+ * (issue 13: 4.3 s, quadratic). */
+static void test_plan_matches_brute_force(void **state)
+{
+    (void)state;
+    char *root = ft_mkroot("series");
+    enum { N = 400 };
+    double t[N], g[N];
+    size_t n = 0;
+    uint64_t x = 88172645463325252ull;
+    double at = 1.7e9;
+    for (size_t i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (x % 17 == 0) at += 60 * (double)(1 + x % 5); /* a gap of 1 to 5 rows */
+        t[n] = at;
+        g[n] = (double)(x % 90000) / 100.0;
+        n++;
+        at += 60;
+    }
+    char *csv = malloc(64 * N + 64), *o = csv;
+    o += sprintf(o, "timestamp,region,g_per_kwh\n");
+    for (size_t i = 0; i < n; i++)
+        o += sprintf(o, "%.0f,R,%.2f\n", t[i], g[i]);
+    ft_write(root, "r.csv", "%s", csv);
+    free(csv);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/r.csv", root);
+    jp_series *s;
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    const double durs[] = {1, 59, 60, 61, 150, 600, 1800};
+    size_t checked = 0, covered = 0;
+    for (size_t d = 0; d < sizeof durs / sizeof durs[0]; d++)
+        for (double a = t[0] - 30; a < t[n - 1] + 90; a += 37) {
+            jp_plan_request req = {.joules = 3.6e6,
+                                   .duration_s = durs[d],
+                                   .window_start = a,
+                                   .window_end = a + durs[d],
+                                   .region = "R",
+                                   .now = a};
+            jp_plan_choice best, now;
+            int rc = jp_series_plan(s, &req, &best, &now, NULL, 0, NULL);
+            double want = brute_mean(t, g, n, 60, a, durs[d]);
+            if (want < 0) {
+                assert_int_equal(rc, JP_ERR_NOTFOUND);
+                assert_true(isnan(now.grams));
+            } else {
+                assert_int_equal(rc, JP_OK);
+                if (fabs(now.g_per_kwh - want) > 1e-6)
+                    fail_msg("from %.0f for %.0f s: %.9f, brute force %.9f", a, durs[d], now.g_per_kwh, want);
+                covered++;
+            }
+            checked++;
+        }
+    assert_true(covered > 500 && checked > covered);
+    jp_series_free(s);
+
+    /* 100,000 one-second rows, a 12 h job: CPU time, not wall time */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "timestamp,region,g_per_kwh\n");
+    for (int i = 0; i < 100000; i++)
+        fprintf(f, "%d,R,%d\n", 1700000000 + i, 100 + (i * 7919) % 400);
+    fclose(f);
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    jp_plan_request req = {
+        .joules = 3.6e6, .duration_s = 12 * 3600, .window_start = NAN, .window_end = NAN, .region = "R", .now = NAN};
+    jp_plan_choice best, now;
+    clock_t c0 = clock();
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    if (cpu > 1.0) fail_msg("plan over 100,000 rows took %.2f s of CPU time", cpu);
+    assert_true(best.g_per_kwh > 100 && best.g_per_kwh < 500);
+    jp_series_free(s);
+    ft_rmroot(root);
+}
+
+/* The built-in series: the five areas of src/data/carbon/eia/, every figure as the committed files give
+ * it, gaps kept as gaps, and the cloud regions each serves. */
+static void test_builtin_series(void **state)
+{
+    (void)state;
+    jp_series *s;
+    assert_int_equal(jp_series_builtin(&s), JP_OK);
+    assert_int_equal(jp_series_region_count(s), 5);
+    const char *areas[] = {"PJM", "BPAT", "CISO", "ERCO", "MISO"};
+    const size_t gaps[] = {23, 0, 3, 0, 3};
+    size_t rows = 0;
+    for (size_t a = 0; a < 5; a++) {
+        assert_string_equal(jp_series_region(s, a), areas[a]);
+        rows += 8760 - gaps[a];
+    }
+    assert_int_equal(jp_series_row_count(s), rows);
+    assert_int_equal(jp_series_warning_count(s), 3); /* PJM, CISO, MISO: their gaps */
+    assert_non_null(strstr(jp_series_warning(s, 0), "PJM: 2 gaps"));
+    assert_non_null(strstr(jp_series_warning(s, 0), "23 rows missing"));
+    assert_string_equal(jp_series_region_serves(s, 0), "aws:us-east-1;azure:eastus");
+    /* which area a region is in */
+    const struct {
+        const char *name, *area;
+    } in[] = {{"aws:us-east-1", "PJM"}, {"us-east-1", "PJM"},       {"azure:East US", "PJM"}, {"VA", "PJM"},
+              {"aws:us-west-2", "BPAT"}, {"Oregon", "BPAT"},        {"gcp:us-west1", "BPAT"}, {"Dallas", "ERCO"},
+              {"gcp:us-central1", "MISO"}, {"CISO", "CISO"},        {"pjm", "PJM"}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        size_t k;
+        if (jp_series_find(s, in[i].name, &k) != JP_OK) fail_msg("%s: %s", in[i].name, jp_last_error());
+        if (strcmp(jp_series_region(s, k), in[i].area))
+            fail_msg("%s: %s, expected %s", in[i].name, jp_series_region(s, k), in[i].area);
+    }
+    assert_int_equal(jp_series_find(s, "gcp:europe-west1", NULL), JP_ERR_NOTFOUND);
+    assert_non_null(strstr(jp_last_error(), "PJM (aws:us-east-1 azure:eastus)"));
+    /* every row of every committed file: a 1 s run at its hour in its area has its figure, an empty value
+     * is not covered */
+    size_t seen = 0, empty = 0;
+    for (size_t a = 0; a < 5; a++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/src/data/carbon/eia/%s-2022.csv", src_dir(), areas[a]);
+        FILE *f = fopen(path, "r");
+        if (!f) fail_msg("%s: cannot read", path);
+        char line[128];
+        while (fgets(line, sizeof line, f)) {
+            char ts[40];
+            double g = -1;
+            int n = sscanf(line, "%39[^,],%lf", ts, &g);
+            if (n < 1 || !strcmp(ts, "timestamp")) continue;
+            double t;
+            assert_int_equal(jp_parse_time(ts, &t), JP_OK);
+            jp_plan_request req = {.joules = 3.6e6,
+                                   .duration_s = 1,
+                                   .window_start = t,
+                                   .window_end = t + 1,
+                                   .region = areas[a],
+                                   .now = t};
+            jp_plan_choice best, now;
+            jp_series_plan(s, &req, &best, &now, NULL, 0, NULL);
+            if (n == 2) {
+                if (now.g_per_kwh != g) fail_msg("%s %s: %g, the file has %g", areas[a], ts, now.g_per_kwh, g);
+                seen++;
+            } else {
+                assert_true(isnan(now.grams));
+                empty++;
+            }
+        }
+        fclose(f);
+    }
+    assert_int_equal(seen, rows);
+    assert_int_equal(empty, 29);
+    /* a plan across PJM's 22-hour gap is refused in PJM, never filled in: 2022-03-13 06:00 for 2 h */
+    double t;
+    assert_int_equal(jp_parse_time("2022-03-13T06:00Z", &t), JP_OK);
+    jp_plan_request req = {
+        .joules = 3.6e6, .duration_s = 7200, .window_start = t, .window_end = t + 7200, .region = "aws:us-east-1",
+        .now = t};
+    jp_plan_choice best, now;
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_string_equal(now.region, "PJM");
+    assert_true(isnan(now.grams));
+    assert_string_not_equal(best.region, "PJM");
+    jp_series_free(s);
+}
+
+/* The committed files load as they are, one region each named after the file, with their gaps. */
+static void test_eia_files_load(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/src/data/carbon/eia/PJM-2022.csv", src_dir());
+    jp_series *s;
+    assert_int_equal(jp_series_load(path, &s), JP_OK);
+    assert_int_equal(jp_series_region_count(s), 1);
+    assert_string_equal(jp_series_region(s, 0), "PJM-2022");
+    assert_int_equal(jp_series_row_count(s), 8760 - 23);
+    assert_int_equal(jp_series_warning_count(s), 1);
+    assert_non_null(strstr(jp_series_warning(s, 0), "23 of them with an empty value"));
+    double t;
+    assert_int_equal(jp_parse_time("2022-01-01T00:00Z", &t), JP_OK);
+    assert_true(jp_series_first(s) == t);
+    jp_plan_request req = {
+        .joules = 3.6e6, .duration_s = 7200, .window_start = t, .window_end = t + 7200, .region = NULL, .now = t};
+    jp_plan_choice best, now;
+    assert_int_equal(jp_series_plan(s, &req, &best, &now, NULL, 0, NULL), JP_OK);
+    assert_true(fabs(now.g_per_kwh - (341.43 + 343.65) / 2) < 1e-9);
+    jp_series_free(s);
+}
+
 /* The example series shipped under examples/ loads cleanly. */
 static void test_example_series(void **state)
 {
@@ -723,6 +1018,12 @@ int main(void)
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_series_gaps_and_errors),
         cmocka_unit_test(test_example_series),
+        cmocka_unit_test(test_series_time_range),
+        cmocka_unit_test(test_plan_never_zero),
+        cmocka_unit_test(test_series_special_files),
+        cmocka_unit_test(test_plan_matches_brute_force),
+        cmocka_unit_test(test_builtin_series),
+        cmocka_unit_test(test_eia_files_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

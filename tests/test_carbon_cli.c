@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,6 +419,90 @@ static void test_plan_cli(void **state)
     expect_one_line_error(run("plan", "--energy", "1", "--duration", "1h", "--series", path, NULL), "unit");
     expect_one_line_error(
         run("plan", "--energy", "1kWh", "--duration", "1h", "--series", path, "--window", "soon", NULL), "--window");
+    /* issue 13: milliseconds, /dev/zero and a FIFO, refused in one line and at once */
+    ft_write(tmp, "ms.csv", "timestamp,region,g_per_kwh\n1714568400000,A,100\n1714572000000,A,100\n");
+    snprintf(path, sizeof path, "%s/ms.csv", tmp);
+    expect_one_line_error(run("plan", "--energy", "1kWh", "--duration", "1h", "--series", path, NULL),
+                          "ms.csv:2: timestamp: time 1714568400000: after 2200 as Unix seconds; it looks like "
+                          "milliseconds");
+    alarm(60);
+    expect_one_line_error(run("plan", "--energy", "1kWh", "--duration", "1h", "--series", "/dev/zero", NULL),
+                          "/dev/zero: is a character device");
+    snprintf(path, sizeof path, "%s/fifo", tmp);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    expect_one_line_error(run("plan", "--energy", "1kWh", "--duration", "1h", "--series", path, NULL), "is a FIFO");
+    alarm(0);
+    unlink(path);
+}
+
+/* Mean of the hours [from, from + hours) of a committed EIA file (every one must have a value). */
+static double eia_mean(const char *area, const char *from, int hours)
+{
+    char path[4096];
+    const char *src = getenv("JP_TEST_SRC_DIR");
+    snprintf(path, sizeof path, "%s/src/data/carbon/eia/%s-2022.csv", src ? src : ".", area);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("%s: cannot read", path);
+    char line[128];
+    double sum = 0;
+    int n = -1;
+    while (fgets(line, sizeof line, f) && n < hours) {
+        if (n < 0 && !strncmp(line, from, strlen(from))) n = 0;
+        if (n < 0) continue;
+        const char *comma = strchr(line, ',');
+        if (!comma || comma[1] == '\n') fail_msg("%s: no value in %s", path, line);
+        sum += atof(comma + 1);
+        n++;
+    }
+    fclose(f);
+    assert_int_equal(n, hours);
+    return sum / hours;
+}
+
+/* plan without --series: the built-in EIA series, the current region found from the cloud region it
+ * serves, the figures those of the committed files, the gaps warned about. */
+static void test_plan_builtin_cli(void **state)
+{
+    (void)state;
+    int rc = run("plan", "--energy", "12kWh", "--duration", "3h", "--region", "aws:us-east-1", "--window",
+                 "2022-07-01T00:00Z..2022-07-08T00:00Z", "--json", NULL);
+    if (rc) fail_msg("exit %d: %s", rc, err_buf);
+    json_t *j = out_json();
+    json_t *best = json_object_get(j, "best"), *now = json_object_get(j, "now");
+    assert_string_equal(json_string_value(json_object_get(now, "region")), "PJM");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(now, "serves"), 0)), "aws:us-east-1");
+    assert_string_equal(json_string_value(json_object_get(now, "start")), "2022-07-01T00:00:00Z");
+    double g_now = eia_mean("PJM", "2022-07-01 00:00", 3);
+    assert_true(fabs(num(now, "intensity_g_per_kwh") - g_now) < 1e-9);
+    assert_true(fabs(num(now, "carbon_g") - 12 * g_now) < 1e-6);
+    assert_string_equal(json_string_value(json_object_get(best, "region")), "BPAT");
+    assert_string_equal(json_string_value(json_object_get(best, "start")), "2022-07-03T12:00:00Z");
+    double g_best = eia_mean("BPAT", "2022-07-03 12:00", 3);
+    assert_true(fabs(num(best, "intensity_g_per_kwh") - g_best) < 1e-9);
+    assert_int_equal(json_array_size(json_object_get(j, "regions")), 5);
+    assert_int_equal(json_array_size(json_object_get(j, "warnings")), 3);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "series")), "dc-rl"));
+    json_decref(j);
+    /* the text: which area the region is in, and the areas with the regions they serve */
+    rc = run("plan", "--energy", "12kWh", "--duration", "3h", "--region", "aws:us-east-1", "--window",
+             "2022-07-01T00:00Z..2022-07-08T00:00Z", NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out_buf, "region aws:us-east-1: the series' PJM"));
+    assert_non_null(strstr(out_buf, "in PJM (aws:us-east-1, azure:eastus)"));
+    assert_non_null(strstr(out_buf, "2022-07-03 12:00 UTC in BPAT (aws:us-west-2, gcp:us-west1)"));
+    assert_non_null(strstr(err_buf, "PJM: 2 gaps in the series (23 rows missing"));
+    assert_non_null(strstr(err_buf, "nothing is interpolated"));
+    /* across PJM's gap: now is not covered, said so */
+    rc = run("plan", "--energy", "1kWh", "--duration", "2h", "--region", "azure:eastus", "--window",
+             "2022-03-13T06:00Z..2022-03-13T12:00Z", "--json", NULL);
+    assert_int_equal(rc, 0);
+    j = out_json();
+    assert_true(json_is_null(json_object_get(json_object_get(j, "now"), "carbon_g")));
+    assert_string_not_equal(json_string_value(json_object_get(json_object_get(j, "best"), "region")), "PJM");
+    json_decref(j);
+    /* a region no built-in area serves */
+    expect_one_line_error(run("plan", "--energy", "1kWh", "--duration", "1h", "--region", "gcp:europe-west1", NULL),
+                          "or give --series FILE");
 }
 
 /* The example shipped for the README runs. */
@@ -490,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_compare_all),
         cmocka_unit_test(test_pue_and_overrides), cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_regions_listing),   cmocka_unit_test(test_plan_cli),
+        cmocka_unit_test(test_plan_builtin_cli),
         cmocka_unit_test(test_example_series),    cmocka_unit_test(test_stat_carbon_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

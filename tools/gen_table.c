@@ -6,8 +6,9 @@
  *
  *   gen_table cpu_tdp IN.csv OUT.c     columns name,tdp_w
  *   gen_table carbon DIR OUT.c         the intensity tables: DIR/{sources,gcp_regions,gcp_intensity,
- *                                      seed_regions,countries,us_states,pue,cloud_regions}.csv and
- *                                      DIR/ccf/cloud-region-factors.csv (headers in gen_carbon)
+ *                                      seed_regions,countries,us_states,pue,cloud_regions,series_areas}.csv,
+ *                                      DIR/ccf/cloud-region-factors.csv and the hourly series files that
+ *                                      series_areas.csv names (headers in gen_carbon)
  *   gen_table text SYMBOL IN OUT.c   a text file as `const char SYMBOL[]` (the study's spec)
  */
 #include <errno.h>
@@ -401,6 +402,123 @@ static void row_ccf(char **f, int n)
     add_figure(z, 2021, carbon_g(f[2], "g_co2e_per_kwh"), -1, carbon_source(csrc_of_zone[z]));
 }
 
+/* ---- the hourly series for plan (series_areas.csv and the files it names) ------------------------- */
+
+#define CARBON_MAX_SERIES 16
+struct cser {
+    char *area, *name, *places, *serves, *file;
+    int source;
+    double start;
+    int first, count;
+};
+static struct cser cser[CARBON_MAX_SERIES];
+static int n_cser;
+static double *cval;
+static int n_cval, cap_cval;
+
+static int zone_by_id(const char *id)
+{
+    for (int i = 0; i < n_cz; i++)
+        if (!strcmp(cz[i].id, id)) return i;
+    return -1;
+}
+
+static void row_series_area(char **f, int n)
+{
+    (void)n;
+    for (const char *c = f[0]; *c; c++)
+        if (*c < 'A' || *c > 'Z') die("area: expected capital letters (the balancing area's code)");
+    if (!*f[0] || !*f[1] || !*f[3]) die("area, name and file must not be empty");
+    for (int i = 0; i < n_cser; i++)
+        if (!strcmp(cser[i].area, f[0])) die("area listed twice");
+    /* every region it serves is a built-in region */
+    char one[128];
+    for (const char *p = f[4]; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t l = semi ? (size_t)(semi - p) : strlen(p);
+        if (l == 0 || l >= sizeof one) die("serves: an empty or too long region id");
+        memcpy(one, p, l);
+        one[l] = '\0';
+        if (zone_by_id(one) < 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "serves: \"%s\" is not a built-in region id (such as aws:us-east-1)", one);
+            die(msg);
+        }
+        p = semi ? semi + 1 : p + l;
+    }
+    if (n_cser == CARBON_MAX_SERIES) die("too many series");
+    struct cser *c = &cser[n_cser++];
+    c->area = xstrdup(f[0]);
+    c->name = xstrdup(f[1]);
+    c->places = xstrdup(f[2]);
+    c->file = xstrdup(f[3]);
+    c->serves = xstrdup(f[4]);
+    c->source = carbon_source(f[5]);
+}
+
+static long days_from_civil(long y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* One area's file: header timestamp,g_co2_per_kwh; "YYYY-MM-DD HH:00:00+00:00", each row one hour after the one
+ * before; the value empty (a gap in the source, kept as one: -1) or a figure. */
+static void read_series(const char *dir, struct cser *c)
+{
+    snprintf(carbon_path, sizeof carbon_path, "%s/%s", dir, c->file);
+    in_path = carbon_path;
+    line_no = 0;
+    FILE *in = fopen(carbon_path, "r");
+    if (!in) die(strerror(errno));
+    char line[MAX_LINE];
+    char *f[MAX_FIELDS];
+    int have_header = 0;
+    double prev = 0;
+    c->first = n_cval;
+    c->count = 0;
+    while (fgets(line, sizeof line, in)) {
+        line_no++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') die("line too long");
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        if (!have_header) {
+            if (strcmp(line, "timestamp,g_co2_per_kwh")) die("expected the header timestamp,g_co2_per_kwh");
+            have_header = 1;
+            continue;
+        }
+        if (split_csv(line, f) != 2) die("expected 2 fields: timestamp,g_co2_per_kwh");
+        int y, mo, d, h, mi, se;
+        char tail[16];
+        if (strlen(f[0]) != 25 || sscanf(f[0], "%4d-%2d-%2d %2d:%2d:%2d%15s", &y, &mo, &d, &h, &mi, &se, tail) != 7 ||
+            strcmp(tail, "+00:00") || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi || se)
+            die("timestamp: expected YYYY-MM-DD HH:00:00+00:00 (UTC, on the hour)");
+        double t = (double)days_from_civil(y, mo, d) * 86400.0 + h * 3600.0;
+        if (c->count == 0)
+            c->start = t;
+        else if (t != prev + 3600)
+            die("timestamp: expected one hour after the row before (a gap is a row with an empty value)");
+        prev = t;
+        double g = -1;
+        if (*f[1]) g = carbon_g(f[1], "g_co2_per_kwh");
+        if (n_cval == cap_cval) {
+            cap_cval = cap_cval ? cap_cval * 2 : 16384;
+            cval = realloc(cval, (size_t)cap_cval * sizeof *cval);
+            if (!cval) die("out of memory");
+        }
+        cval[n_cval++] = g;
+        c->count++;
+    }
+    if (!have_header) die("no header line");
+    if (c->count < 2) die("fewer than 2 rows");
+    fclose(in);
+}
+
 static void row_country(char **f, int n)
 {
     (void)n;
@@ -443,6 +561,9 @@ static int gen_carbon(const char *dir, const char *out_c)
     carbon_read(dir, "pue.csv", "provider,year,pue,source", row_pue);
     carbon_read(dir, "cloud_regions.csv", "provider,code,name,location,country,places,source", row_cloud_region);
     carbon_read(dir, "ccf/cloud-region-factors.csv", "provider,region,g_co2e_per_kwh,factor_basis", row_ccf);
+    carbon_read(dir, "series_areas.csv", "area,name,places,file,serves,source", row_series_area);
+    for (int i = 0; i < n_cser; i++)
+        read_series(dir, &cser[i]);
     in_path = dir;
     line_no = 0;
     for (int i = 0; i < n_cz; i++) {
@@ -506,7 +627,23 @@ static int gen_carbon(const char *dir, const char *out_c)
         emit_string(out, cpue[i].provider);
         fprintf(out, ", %d, %.17g, %d},\n", cpue[i].year, cpue[i].pue, cpue[i].source);
     }
-    fprintf(out, "};\nconst size_t jp_carbon_pue_count = %d;\n", n_cpue);
+    fprintf(out, "};\nconst size_t jp_carbon_pue_count = %d;\n\n", n_cpue);
+    fputs("const double jp_carbon_series_values[] = {\n", out);
+    for (int i = 0; i < n_cval; i++)
+        fprintf(out, "%s%.15g,%s", i % 10 ? " " : "    ", cval[i], i % 10 == 9 || i == n_cval - 1 ? "\n" : "");
+    fputs("};\nconst struct jp_carbon_series jp_carbon_series[] = {\n", out);
+    for (int i = 0; i < n_cser; i++) {
+        fputs("    {", out);
+        emit_string(out, cser[i].area);
+        fputs(", ", out);
+        emit_string(out, cser[i].name);
+        fputs(", ", out);
+        emit_string(out, cser[i].places);
+        fputs(", ", out);
+        emit_string(out, cser[i].serves);
+        fprintf(out, ", %d, %.17g, 3600, %d, %d},\n", cser[i].source, cser[i].start, cser[i].first, cser[i].count);
+    }
+    fprintf(out, "};\nconst size_t jp_carbon_series_count = %d;\n", n_cser);
     free(first);
     free(count);
     if (fclose(out) != 0 || rename(tmp, out_c) != 0) {

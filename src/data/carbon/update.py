@@ -5,12 +5,15 @@
 
 Run by hand when the data changes; the build reads only the CSVs (tools/gen_table.c, kind carbon).
 Figures are copied as published; the only arithmetic is none: US state figures stay in lb/MWh
-and the build converts them (1 lb = 453.59237 g).
+and the build converts them (1 lb = 453.59237 g). Cloud Carbon Footprint's AWS and Azure table
+(ccf/) and the EIA hourly series (eia/) are copied unchanged; their names, places and the regions
+they serve are kept by hand in cloud_regions.csv and series_areas.csv.
 """
 import csv
 import json
 import os
 import re
+import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -144,6 +147,14 @@ def main():
             if key == "_unit" or rc == "usa":
                 continue
             w.writerow([f"US-{rc}", key.title().replace(" Of ", " of "), 2016, v["emissions"], "codecarbon-usa-2016"])
+
+    # ---- copied unchanged: AWS and Azure factors, hourly series (VA is the PJM file again: kept once) ----
+    shutil.copyfile(os.path.join(data, "cloud-carbon-footprint/cloud-region-factors.csv"),
+                    os.path.join(HERE, "ccf/cloud-region-factors.csv"))
+    eia = os.path.join(data, "eia-hourly-intensity")
+    assert open(os.path.join(eia, "VA-2022.csv"), "rb").read() == open(os.path.join(eia, "PJM-2022.csv"), "rb").read()
+    for area in ("BPAT", "CISO", "ERCO", "MISO", "PJM"):
+        shutil.copyfile(os.path.join(eia, f"{area}-2022.csv"), os.path.join(HERE, f"eia/{area}-2022.csv"))
 
 
 if __name__ == "__main__":
