@@ -54,6 +54,7 @@ bench: build
 	./$(BUILD)/meter_overhead
 	./$(BUILD)/harness_overhead
 	JOULEPRINT_LIBRARY=$$(ls $(BUILD)/libjouleprint.so* | head -1) /usr/bin/python3 bench/python_overhead.py
+	./$(BUILD)/plan_speed
 
 # The tool, the three libraries (shared and static), their headers and pkg-config files, and the
 # manual page jouleprint(1), under $(PREFIX) (default /usr/local); DESTDIR=... stages them elsewhere.
