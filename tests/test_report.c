@@ -313,6 +313,13 @@ static void test_json(void **state)
     json_t *r0 = json_array_get(regions, 0), *r22 = json_array_get(regions, 22);
     assert_true(json_is_true(json_object_get(r0, "cleanest")));
     assert_true(json_is_true(json_object_get(r22, "dirtiest")));
+    /* the study's own list (src/data/carbon/seed_regions.csv), each with its latest figure: Paris the
+     * cleanest, Mumbai the dirtiest; Zurich, which the seed never listed, is not among them */
+    assert_string_equal(json_string_value(json_object_get(r0, "region")), "gcp:europe-west9");
+    assert_string_equal(json_string_value(json_object_get(r22, "region")), "gcp:asia-south1");
+    for (size_t k = 0; k < 23; k++)
+        assert_string_not_equal(json_string_value(json_object_get(json_array_get(regions, k), "region")),
+                                "gcp:europe-west6");
     assert_true(json_real_value(json_object_get(r0, "pick_g")) < json_real_value(json_object_get(r22, "pick_g")));
     assert_true(json_real_value(json_object_get(r0, "pick_g")) < json_real_value(json_object_get(r0, "reference_g")));
 
