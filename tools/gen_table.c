@@ -493,7 +493,7 @@ static void read_series(const char *dir, struct cser *c)
             continue;
         }
         if (split_csv(line, f) != 2) die("expected 2 fields: timestamp,g_co2_per_kwh");
-        int y, mo, d, h, mi, se;
+        int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
         char tail[16];
         if (strlen(f[0]) != 25 || sscanf(f[0], "%4d-%2d-%2d %2d:%2d:%2d%15s", &y, &mo, &d, &h, &mi, &se, tail) != 7 ||
             strcmp(tail, "+00:00") || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi || se)
