@@ -171,14 +171,16 @@ static int format_row(FILE *f, const jp_meter *m, const jp_emissions_meta *meta,
 
     /* where: country, region, cloud */
     const struct jp_carbon_zone *cz = country_zone(ci->country);
-    bool gcp = !strcmp(ci->provider, "gcp");
+    /* a cloud region: gcp, aws or azure, its id "provider:code" */
+    bool cloud = !strcmp(ci->provider, "gcp") || !strcmp(ci->provider, "aws") || !strcmp(ci->provider, "azure");
+    const char *colon = strchr(ci->region, ':');
     put_text(f, cz ? cz->name : ""), put_sep(f);
     put_text(f, cz ? cz->code3 : ""), put_sep(f);
     if (!strcmp(ci->provider, "country") || !strcmp(ci->provider, "world")) put_text(f, "");
-    else put_text(f, gcp || !strcmp(ci->provider, "us-state") ? ci->name : ci->region);
+    else put_text(f, cloud || !strcmp(ci->provider, "us-state") ? ci->name : ci->region);
     put_sep(f);
-    put_text(f, gcp ? "gcp" : ""), put_sep(f);
-    put_text(f, gcp && !strncmp(ci->region, "gcp:", 4) ? ci->region + 4 : ""), put_sep(f);
+    put_text(f, cloud ? ci->provider : ""), put_sep(f);
+    put_text(f, cloud && colon ? colon + 1 : ""), put_sep(f);
 
     /* the machine */
     struct utsname u;
@@ -201,7 +203,7 @@ static int format_row(FILE *f, const jp_meter *m, const jp_emissions_meta *meta,
     if (have_info && info.mem_gb > 0) put_num(f, info.mem_gb * 1e9 / (1024.0 * 1024.0 * 1024.0));
     put_sep(f);
     put_text(f, "machine"), put_sep(f);
-    put_text(f, gcp ? "Y" : "N"), put_sep(f);
+    put_text(f, cloud ? "Y" : "N"), put_sep(f);
     put_num(f, pue), put_sep(f);
 
     /* jouleprint's columns */

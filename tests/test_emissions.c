@@ -275,6 +275,27 @@ static void test_row_figures(void **state)
     assert_string_equal(r.f[col("jp_version")], jp_version());
     free_lines(lines, n);
 
+    /* an AWS and an Azure region are clouds too: provider, code, place */
+    char p3[4200];
+    path_in(p3, sizeof p3, "clouds.csv");
+    assert_int_equal(jp_intensity_lookup("aws:us-east-1", &ci), JP_OK);
+    assert_int_equal(jp_emissions_csv_append(p3, m, &em, NULL, 0), JP_OK);
+    assert_int_equal(jp_intensity_lookup("azure:West Europe", &ci), JP_OK);
+    assert_int_equal(jp_emissions_csv_append(p3, m, &em, NULL, 0), JP_OK);
+    n = lines_of(p3, &lines);
+    assert_int_equal(n, 3);
+    split(lines[1], &r);
+    assert_string_equal(r.f[col("cloud_provider")], "aws");
+    assert_string_equal(r.f[col("cloud_region")], "us-east-1");
+    assert_string_equal(r.f[col("region")], "N. Virginia");
+    assert_string_equal(r.f[col("country_iso_code")], "USA");
+    assert_string_equal(r.f[col("on_cloud")], "Y");
+    split(lines[2], &r);
+    assert_string_equal(r.f[col("cloud_provider")], "azure");
+    assert_string_equal(r.f[col("cloud_region")], "westeurope");
+    assert_string_equal(r.f[col("country_iso_code")], "NLD");
+    free_lines(lines, n);
+
     /* the country of a plain country, and nothing invented for the world */
     assert_int_equal(jp_intensity_lookup("FR", &ci), JP_OK);
     char p2[4200];
