@@ -378,9 +378,10 @@ def carbon(energy, region=None, year=None, pue=None, intensity=None, intensity_f
 
 
 def regions(search=None, year=None, provider=None):
-    """The built-in regions (Google Cloud regions, countries, US states) with their figure for `year`
-    (default each one's latest; regions without a figure that year are left out), those whose code,
-    name, other names or country contain `search`, of one `provider` ("gcp", "country", "us-state")."""
+    """The built-in regions (Google Cloud regions, countries, US states, AWS and Azure regions) with their
+    figure for `year` (default each one's latest; regions without a figure that year are left out), those
+    whose code, name, other names or country contain `search`, of one `provider` ("gcp", "aws", "azure",
+    "country", "us-state")."""
     L = _lib.lib()
     out = []
     ci = _lib.Intensity()
