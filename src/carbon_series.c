@@ -17,7 +17,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <math.h>
@@ -469,31 +468,14 @@ static int settle(jp_series *s, const char *label)
 
 int jp_carbon_open_csv(const char *path, FILE **out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: %s", path, strerror(errno));
+    int fd = jp_open_read(path, JP_OPEN_REGULAR); /* never blocks; a FIFO, a device, a folder refused */
+    if (fd < 0) return fd;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return jp_fail(JP_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        const char *what = S_ISDIR(st.st_mode)    ? "a directory"
-                           : S_ISFIFO(st.st_mode) ? "a FIFO"
-                           : S_ISCHR(st.st_mode)  ? "a character device"
-                           : S_ISBLK(st.st_mode)  ? "a block device"
-                           : S_ISSOCK(st.st_mode) ? "a socket"
-                                                  : "not a regular file";
-        close(fd);
-        return jp_fail(JP_ERR_IO, "%s: is %s, expected a regular file (a CSV)", path, what);
-    }
-    if (st.st_size > SERIES_MAX_BYTES) {
+    if (fstat(fd, &st) == 0 && st.st_size > SERIES_MAX_BYTES) {
         close(fd);
         return jp_fail(JP_ERR_RANGE, "%s: %lld bytes, more than the %ld a CSV of intensities may have", path,
                        (long long)st.st_size, SERIES_MAX_BYTES);
     }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     *out = fdopen(fd, "r");
     if (!*out) {
         close(fd);
