@@ -58,8 +58,9 @@ extern "C" {
  * any library whose jp_abi_version() is N or more (and the same SONAME). */
 /* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds;
  * 3: + jp_fail, jp_clear_error, jp_host_read (the workload functions moved to libjouleprint-workloads,
- * which no shared libjouleprint before this one had) */
-#define JP_ABI_VERSION 3
+ * which no shared libjouleprint before this one had); 4: + jp_series_builtin, jp_series_find,
+ * jp_series_region_serves, jp_series_source */
+#define JP_ABI_VERSION 4
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);
