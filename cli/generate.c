@@ -44,6 +44,12 @@ static const char help[] =
     "  -t, --threads T    threads (default 1): each batch is split across them\n"
     "  -o, --output DIR   write the images as PNG (pNN-PROMPT-JJJ.png) and manifest.json into DIR\n"
     "                     (created if missing); the manifest is written last\n"
+    "      --quality      also score the images (not measured): adherence (the share that the zoo's\n"
+    "                     best classifier assigns to the prompted class), FID in that classifier's\n"
+    "                     penultimate features against the 10,000 Fashion-MNIST test images, and the\n"
+    "                     mean distance to the nearest training image (pixels / 255)\n"
+    "      --data DIR     Fashion-MNIST's folder, for --quality (as for classify)\n"
+    "      --grid FILE    also write every image into one PNG: a row per prompt, 2-pixel gaps\n"
     "      --models-dir D the zoo's folder (as for classify)\n"
     "      --region R     carbon region (default: $JP_REGION, else the world average)\n"
     "      --json         one JSON object (keys: model, params, flops_per_step, steps, guidance, seed,\n"
@@ -217,6 +223,41 @@ static json_t *images_json(const jp_generate_result *r, char **prompts, char nam
     return a;
 }
 
+/* All images in one PNG, a row per prompt, on a white background with 2-pixel gaps; written to a
+ * temporary name and renamed. 0, or -1 with a message. */
+static int write_grid(const jp_generate_result *r, int rows, int cols, const char *path)
+{
+    int gap = 2, side = r->size;
+    long w = (long)cols * (side + gap) + gap, h = (long)rows * (side + gap) + gap;
+    if (w > 20000 || h > 20000) {
+        cli_error("generate", "--grid %s: %ld x %ld pixels is too large", path, w, h);
+        return -1;
+    }
+    jp_ocr_image img = {(int)w, (int)h, malloc((size_t)w * h)};
+    if (!img.pixels) {
+        cli_error("generate", "out of memory");
+        return -1;
+    }
+    memset(img.pixels, 255, (size_t)w * h);
+    for (int i = 0; i < r->n; i++) {
+        int row = r->prompt_index[i], col = r->image_index[i];
+        const uint8_t *src = r->pixels + (size_t)i * side * side;
+        for (int y = 0; y < side; y++)
+            memcpy(img.pixels + (size_t)(gap + row * (side + gap) + y) * w + gap + col * (side + gap), src + (size_t)y * side,
+                   (size_t)side);
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int st = jp_ocr_png_write(tmp, &img);
+    free(img.pixels);
+    if (st != JP_OK || rename(tmp, path) != 0) {
+        cli_error("generate", "--grid %s: %s", path, st != JP_OK ? jp_last_error() : strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_generate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -227,14 +268,16 @@ int cmd_generate(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},   {"threads", required_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},  {"models-dir", required_argument, NULL, 'M'},
         {"region", required_argument, NULL, 'R'},  {"json", no_argument, NULL, 'j'},
+        {"quality", no_argument, NULL, 'Q'},       {"data", required_argument, NULL, 'd'},
+        {"grid", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     jp_generate_config c;
     jp_generate_config_init(&c);
-    int list = 0, json = 0, opt, np = 0, rc = CLI_EXIT_USAGE;
-    const char *region = NULL, *outdir = NULL;
+    int list = 0, json = 0, quality = 0, opt, np = 0, rc = CLI_EXIT_USAGE;
+    const char *region = NULL, *outdir = NULL, *data_dir = NULL, *grid = NULL;
     char **prompts = calloc(JP_GENERATE_MAX_PROMPTS, sizeof *prompts);
     char (*names)[128] = NULL;
     jp_meter *m = NULL;
@@ -302,6 +345,9 @@ int cmd_generate(int argc, char **argv)
             break;
         }
         case 'o': outdir = optarg; break;
+        case 'Q': quality = 1; break;
+        case 'G': grid = optarg; break;
+        case 'd': data_dir = optarg; break;
         case 'M': c.models_dir = optarg; break;
         case 'R': region = optarg; break;
         case 'j': json = 1; break;
@@ -400,6 +446,27 @@ int cmd_generate(int argc, char **argv)
                                               "estimated", jp_meter_domain_estimated(m, i)));
     json_object_set_new(o, "domains", doms);
     json_object_set_new(o, "power_model", cli_model_json(m));
+    jp_gen_quality q;
+    memset(&q, 0, sizeof q);
+    if (quality) {
+        if (r.n < 2) {
+            cli_error("generate", "--quality needs at least 2 images (--n)");
+            json_decref(o);
+            goto out;
+        }
+        jp_gen_quality_config qc = {.models_dir = c.models_dir, .data_dir = data_dir, .nearest_n = -1, .threads = c.threads};
+        if (jp_gen_quality_score(&qc, r.pixels, r.classes, r.n, &q) != JP_OK) {
+            cli_error("generate", "--quality: %s", jp_last_error());
+            json_decref(o);
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        json_object_set_new(o, "quality",
+                            json_pack("{s:s, s:i, s:i, s:f, s:f, s:i, s:i, s:f, s:i}", "classifier", q.classifier, "n", q.n,
+                                      "adherent", q.adherent, "adherence", q.adherence, "fid", q.fid, "fid_reference_n",
+                                      q.reference_n, "feature_dim", q.feature_dim, "nearest_train_l2", q.nearest_train_l2,
+                                      "nearest_n", q.nearest_n));
+    }
     if (outdir) {
         names = calloc((size_t)r.n, sizeof *names);
         if (!names) {
@@ -426,6 +493,11 @@ int cmd_generate(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
             goto out;
         }
+    }
+    if (grid && write_grid(&r, np, c.n, grid) != 0) {
+        json_decref(o);
+        rc = CLI_EXIT_FAIL;
+        goto out;
     }
     json_object_set_new(o, "images", images_json(&r, prompts, names, c.seed));
     if (outdir) {
@@ -472,6 +544,12 @@ int cmd_generate(int argc, char **argv)
         jp_format_mass(carbon_img, b, sizeof b);
         printf("  %-11s %s CO2e, %s per image  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", a, b, ci.region,
                ci.g_per_kwh, ci.source);
+        if (quality) {
+            printf("  %-11s adherence %.1f%% (%d / %d by %s), FID %.2f (%d-wide features, against %d test images)\n",
+                   "quality", q.adherence * 100, q.adherent, q.n, q.classifier, q.fid, q.feature_dim, q.reference_n);
+            printf("  %-11s nearest training image at %.3f on average (L2 of pixels / 255, %d images)\n", "", q.nearest_train_l2,
+                   q.nearest_n);
+        }
         if (outdir) printf("  %-11s %s/ (%d PNG files and manifest.json)\n", "written", outdir, r.n);
         cli_print_model(stdout, m);
         putchar('\n');

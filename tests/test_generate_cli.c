@@ -132,6 +132,40 @@ static void test_deterministic(void **state)
     free(x), free(y);
 }
 
+/* --quality scores the images with the zoo's best classifier; --grid writes one PNG of them all */
+static void test_quality_and_grid(void **state)
+{
+    (void)state;
+    char out[512], grid[512];
+    snprintf(out, sizeof out, "%s/q.json", tmpdir);
+    snprintf(grid, sizeof grid, "%s/grid.png", tmpdir);
+    const char *args[] = {"generate", "--model", "gen-s", "--prompt", "a bag", "--prompt", "a dress", "--n", "2",
+                          "--steps", "3", "--quality", "--grid", grid, "--json", "--models-dir", models,
+                          "--interval", "10ms", NULL};
+    assert_int_equal(ft_run_cli(out, NULL, args), 0);
+    json_t *j = json_load_file(out, 0, NULL);
+    assert_non_null(j);
+    json_t *q = json_object_get(j, "quality");
+    assert_non_null(q);
+    assert_int_equal(json_integer_value(json_object_get(q, "n")), 4);
+    assert_int_equal(json_integer_value(json_object_get(q, "fid_reference_n")), 10000);
+    double adh = json_real_value(json_object_get(q, "adherence")), fid = json_real_value(json_object_get(q, "fid"));
+    double near = json_real_value(json_object_get(q, "nearest_train_l2"));
+    assert_true(adh >= 0 && adh <= 1);
+    assert_true(fid > 0);
+    assert_true(near > 0 && near < 28);
+    assert_string_equal(json_string_value(json_object_get(q, "classifier")), "cnn");
+    json_decref(j);
+    size_t n;
+    unsigned char *png = slurp(grid, &n);
+    assert_non_null(png);
+    /* PNG signature, then IHDR: width 2 * 30 + 2 = 62, height 2 * 30 + 2 = 62 */
+    assert_true(n > 33 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G');
+    assert_int_equal((png[16] << 24) | (png[17] << 16) | (png[18] << 8) | png[19], 62);
+    assert_int_equal((png[20] << 24) | (png[21] << 16) | (png[22] << 8) | png[23], 62);
+    free(png);
+}
+
 static void expect_refused(const char *const *args, const char *needle)
 {
     char out[512], err[512];
@@ -191,6 +225,7 @@ int main(void)
         printf("# no models/gen-s yet: nothing to test\n");
         return 0;
     }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_deterministic), cmocka_unit_test(test_bad_input)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_deterministic), cmocka_unit_test(test_quality_and_grid),
+                                       cmocka_unit_test(test_bad_input)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
