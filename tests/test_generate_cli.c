@@ -166,6 +166,49 @@ static void test_quality_and_grid(void **state)
     free(png);
 }
 
+/* `builtin: generate` in a bench spec, scored by "adherence" */
+static void test_bench_builtin(void **state)
+{
+    (void)state;
+    char spec[512], db[512], out[512];
+    snprintf(spec, sizeof spec, "%s/gen.yaml", tmpdir);
+    snprintf(db, sizeof db, "%s/gen.db", tmpdir);
+    snprintf(out, sizeof out, "%s/bench.json", tmpdir);
+    FILE *f = fopen(spec, "w");
+    fprintf(f, "repeats: 1\nwarmup: 0\ntasks:\n  - name: text-to-image\n    time: 10\n    score: 20\n"
+               "    scorer: adherence\n    models:\n"
+               "      - {name: s2, builtin: generate, options: {model: gen-s, steps: 2, models_dir: %s}}\n"
+               "      - {name: s4, builtin: generate, options: {model: gen-s, steps: 4, guidance: 1, models_dir: %s}}\n",
+            models, models);
+    fclose(f);
+    const char *args[] = {"bench", spec, "--db", db, "--format", "json", "-o", out, "--interval", "10ms", NULL};
+    char log[512];
+    snprintf(log, sizeof log, "%s/bench.log", tmpdir);
+    int rc = ft_run_cli(log, log, args);
+    if (rc != 0) {
+        size_t n;
+        char *t = (char *)slurp(log, &n);
+        fail_msg("bench exited %d: %.500s", rc, t ? t : "");
+    }
+    size_t n;
+    char *t = (char *)slurp(out, &n);
+    assert_non_null(t);
+    t[n] = '\0';
+    assert_non_null(strstr(t, "adherence"));
+    free(t);
+    /* a bad option is refused before anything runs */
+    f = fopen(spec, "w");
+    fprintf(f, "tasks:\n  - name: t\n    scorer: adherence\n    models:\n"
+               "      - {name: s2, builtin: generate, options: {model: gen-s, steps: zero, models_dir: %s}}\n", models);
+    fclose(f);
+    const char *bad[] = {"bench", spec, "--db", db, NULL};
+    assert_true(ft_run_cli(out, out, bad) != 0);
+    t = (char *)slurp(out, &n);
+    t[n] = '\0';
+    if (!strstr(t, "option steps")) fail_msg("no reason given: %s", t);
+    free(t);
+}
+
 static void expect_refused(const char *const *args, const char *needle)
 {
     char out[512], err[512];
@@ -226,6 +269,7 @@ int main(void)
         return 0;
     }
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_deterministic), cmocka_unit_test(test_quality_and_grid),
+                                       cmocka_unit_test(test_bench_builtin),
                                        cmocka_unit_test(test_bad_input)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -582,7 +582,7 @@ the class names and the synonyms below. A prompt that names no class, or two, is
 | training so far | **{j['train_steps']:,} steps of batch {r['batch']} ({j['train_epochs']:.2f} epochs), {j['train_seconds'] / 60:.0f} min on {j['train_threads']} thread(s)**, last logged loss {loss} |
 | training complete | {'yes' if j['train_complete'] else 'no: an interim export; training continues (see models/gen/README.md)'} |
 | weights | model.safetensors, float32 EMA weights (decay {r['ema_decay']}) plus scheduler.alphas_cumprod, {size:,} bytes |
-| quality | not yet measured by jouleprint's C side (adherence and FID come with `jouleprint generate`) |
+| quality | measured by `jouleprint generate --quality` on these weights: see the table in models/gen/README.md |
 
 **Prompt words** (whole words, case-insensitive):
 

@@ -3,6 +3,7 @@
  * predictions and references written one per line, as an external command would.
  *
  *   builtin: classify   src/bench/classify_builtin.c
+ *   builtin: generate   src/bench/generate_builtin.c, scored by "adherence"
  *   builtin: ocr        options: model (required), threads, data (a folder from ocr-data),
  *                       tessdata. n items are read as n/2 clean and n/2 hard lines of the set.
  */
@@ -131,6 +132,7 @@ static const struct jp_bench_builtin ocr_builtin = {"ocr", "ocr", ocr_check, ocr
 static const struct jp_bench_builtin *const builtins[] = {
     &jp_bench_builtin_classify,
     &ocr_builtin,
+    &jp_bench_builtin_generate,
     NULL,
 };
 

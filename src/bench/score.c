@@ -181,7 +181,8 @@ double jp_rouge_l(const char *pred, const char *ref)
 static const struct {
     const char *name, *main;
 } scorers[] = {
-    {"accuracy", "accuracy"}, {"exact_match", "exact_match"}, {"ocr", "word_recall"}, {"rouge", "rougeL"}, {"none", NULL},
+    {"accuracy", "accuracy"}, {"exact_match", "exact_match"}, {"ocr", "word_recall"}, {"rouge", "rougeL"},
+    {"adherence", "adherence"}, {"none", NULL},
 };
 
 const char *jp_scorer_main_metric(const char *scorer)
@@ -191,7 +192,7 @@ const char *jp_scorer_main_metric(const char *scorer)
     return NULL;
 }
 
-const char *jp_scorer_names(void) { return "accuracy, exact_match, ocr, rouge, none"; }
+const char *jp_scorer_names(void) { return "accuracy, exact_match, ocr, rouge, adherence, none"; }
 
 /* Compares with surrounding whitespace ignored. */
 static bool same_trimmed(const char *a, const char *b)
@@ -219,7 +220,7 @@ int jp_score_lines(const char *scorer, const char *const *pred, const char *cons
     size_t k = 0;
     if (!strcmp(scorer, "none")) return 0;
     if (n == 0) return jp_fail(JP_ERR_INVAL, "nothing to score: no reference lines");
-    if (!strcmp(scorer, "accuracy") || !strcmp(scorer, "exact_match")) {
+    if (!strcmp(scorer, "accuracy") || !strcmp(scorer, "exact_match") || !strcmp(scorer, "adherence")) {
         size_t hit = 0;
         for (size_t i = 0; i < n; i++) hit += same_trimmed(pred[i], ref[i]);
         k = put(metrics, k, max, scorer, (double)hit / (double)n);

@@ -4,6 +4,8 @@
  *   accuracy     top-1 classification accuracy: the fraction of lines equal to the reference
  *                (surrounding whitespace ignored)
  *   exact_match  the same comparison, for free text
+ *   adherence    the same comparison, for generated images: the share whose class (by the zoo's best
+ *                classifier, the predictions of `builtin: generate`) is the prompted one
  *   ocr          word_recall (the metric the seed quotes for OCR: Tesseract 57.50, TrOCR 95.89 to
  *                96.59), cer and wer, summed over the corpus, as the OCR workload defines them
  *                (jp_ocr_score in include/jouleprint.h)
@@ -19,7 +21,7 @@
 
 /* Names of the scorers and the main metric each reports (higher is better). NULL if unknown. */
 const char *jp_scorer_main_metric(const char *scorer);
-/* "accuracy, exact_match, ocr, rouge, none" */
+/* "accuracy, exact_match, ocr, rouge, adherence, none" */
 const char *jp_scorer_names(void);
 
 /* Scores lines[0..n) of predictions against references. Fills metrics (up to max) and returns how
