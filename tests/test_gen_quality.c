@@ -152,6 +152,24 @@ static void test_real_images(void **state)
     assert_true(qn.fid > 10 * q.fid);
     assert_true(qn.adherence < 0.3);
     free(noise), free(classes);
+    /* the whole test set against the first half of the training set: the figure real data reaches */
+    jp_idx_images train;
+    assert_int_equal(jp_fashion_mnist_read(NULL, false, &train), JP_OK);
+    jp_nn_model *clf;
+    assert_int_equal(jp_nn_load(&clf, best.dir, 64, 1), JP_OK);
+    jp_nn_info info;
+    jp_nn_info_get(clf, &info);
+    int nt = 30000;
+    float *ft = malloc((size_t)nt * info.feature_dim * sizeof *ft), *fe = malloc((size_t)test.n * info.feature_dim * sizeof *fe);
+    assert_int_equal(jp_gen_features(clf, train.pixels, nt, 64, NULL, ft), JP_OK);
+    assert_int_equal(jp_gen_features(clf, test.pixels, test.n, 64, NULL, fe), JP_OK);
+    double f;
+    assert_int_equal(jp_frechet_distance(fe, test.n, ft, nt, info.feature_dim, &f), JP_OK);
+    printf("# the 10,000 test images against the first 30,000 training images: FID %.3f\n", f);
+    assert_true(f >= 0 && f < 10);
+    free(ft), free(fe);
+    jp_nn_free(clf);
+    jp_idx_free(&train);
     jp_idx_free(&test);
 }
 
