@@ -223,41 +223,6 @@ static json_t *images_json(const jp_generate_result *r, char **prompts, char nam
     return a;
 }
 
-/* All images in one PNG, a row per prompt, on a white background with 2-pixel gaps; written to a
- * temporary name and renamed. 0, or -1 with a message. */
-static int write_grid(const jp_generate_result *r, int rows, int cols, const char *path)
-{
-    int gap = 2, side = r->size;
-    long w = (long)cols * (side + gap) + gap, h = (long)rows * (side + gap) + gap;
-    if (w > 20000 || h > 20000) {
-        cli_error("generate", "--grid %s: %ld x %ld pixels is too large", path, w, h);
-        return -1;
-    }
-    jp_ocr_image img = {(int)w, (int)h, malloc((size_t)w * h)};
-    if (!img.pixels) {
-        cli_error("generate", "out of memory");
-        return -1;
-    }
-    memset(img.pixels, 255, (size_t)w * h);
-    for (int i = 0; i < r->n; i++) {
-        int row = r->prompt_index[i], col = r->image_index[i];
-        const uint8_t *src = r->pixels + (size_t)i * side * side;
-        for (int y = 0; y < side; y++)
-            memcpy(img.pixels + (size_t)(gap + row * (side + gap) + y) * w + gap + col * (side + gap), src + (size_t)y * side,
-                   (size_t)side);
-    }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int st = jp_ocr_png_write(tmp, &img);
-    free(img.pixels);
-    if (st != JP_OK || rename(tmp, path) != 0) {
-        cli_error("generate", "--grid %s: %s", path, st != JP_OK ? jp_last_error() : strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 int cmd_generate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -494,7 +459,8 @@ int cmd_generate(int argc, char **argv)
             goto out;
         }
     }
-    if (grid && write_grid(&r, np, c.n, grid) != 0) {
+    if (grid && jp_generate_write_grid(&r, grid) != JP_OK) {
+        cli_error("generate", "--grid %s: %s", grid, jp_last_error());
         json_decref(o);
         rc = CLI_EXIT_FAIL;
         goto out;

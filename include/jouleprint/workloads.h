@@ -271,6 +271,9 @@ int jp_generate_run(const jp_generate_config *cfg, jp_meter *m, jp_generate_resu
 void jp_generate_result_free(jp_generate_result *r);
 /* Writes image i of a result as an 8-bit grey PNG. */
 int jp_generate_write_png(const jp_generate_result *r, int i, const char *path);
+/* Writes every image of a result into one PNG: a row per prompt, a column per image, 2-pixel white
+ * gaps (written to PATH.tmp, then renamed). */
+int jp_generate_write_grid(const jp_generate_result *r, const char *path);
 
 /* The quality of generated images, against Fashion-MNIST. */
 typedef struct jp_gen_quality_config {
@@ -297,6 +300,10 @@ typedef struct jp_gen_quality {
 /* Scores n images (pixels [n][28*28]) made for classes[n]. */
 int jp_gen_quality_score(const jp_gen_quality_config *cfg, const uint8_t *pixels, const int *classes, int n,
                          jp_gen_quality *out);
+/* The label that the zoo's classifier of highest test accuracy gives each of n images (pixels
+ * [n][28*28]) into pred[n]; its name into classifier (len bytes). */
+int jp_gen_classify(const char *models_dir, const uint8_t *pixels, int n, int threads, int *pred, char *classifier,
+                    size_t len);
 /* The Frechet distance between Gaussians fitted to two sets of d-wide feature vectors (a [na][d],
  * b [nb][d]): |m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)), covariances with n - 1, the square
  * root through LAPACK's symmetric eigen-solver. */

@@ -26,6 +26,7 @@ struct jp_bench_builtin {
  * models_dir, data. Predictions and references are label names, one per line. Its run() starts and
  * stops the meter it is given (jp_classify_run). */
 extern const struct jp_bench_builtin jp_bench_builtin_classify;
+extern const struct jp_bench_builtin jp_bench_builtin_generate; /* src/bench/generate_builtin.c */
 
 const struct jp_bench_builtin *jp_bench_builtin_find(const char *name);
 /* "classify, ocr", or "none" when this build has none. */

@@ -285,3 +285,22 @@ done:
     jp_idx_free(&train);
     return rc;
 }
+
+int jp_gen_classify(const char *models_dir, const uint8_t *pixels, int n, int threads, int *pred, char *classifier,
+                    size_t len)
+{
+    if (!pixels || !pred || n < 1) return jp_fail(JP_ERR_INVAL, "jp_gen_classify: bad arguments");
+    jp_classify_model_info best;
+    int rc = jp_gen_best_classifier(models_dir, &best);
+    if (rc) return rc;
+    if (classifier) jp_strlcpy(classifier, best.name, len);
+    jp_nn_model *clf = NULL;
+    if ((rc = jp_nn_load(&clf, best.dir, 64, threads > 0 ? threads : 1))) return rc;
+    jp_nn_info info;
+    jp_nn_info_get(clf, &info);
+    float *feats = malloc((size_t)n * info.feature_dim * sizeof *feats);
+    rc = feats ? jp_gen_features(clf, pixels, n, 64, pred, feats) : jp_fail(JP_ERR_NOMEM, "out of memory");
+    free(feats);
+    jp_nn_free(clf);
+    return rc;
+}

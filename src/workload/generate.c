@@ -578,3 +578,35 @@ int jp_generate_write_png(const jp_generate_result *r, int i, const char *path)
     jp_ocr_image img = {r->size, r->size, r->pixels + (size_t)i * r->size * r->size};
     return jp_ocr_png_write(path, &img);
 }
+
+int jp_generate_write_grid(const jp_generate_result *r, const char *path)
+{
+    if (!r || !path || r->n < 1) return jp_fail(JP_ERR_INVAL, "jp_generate_write_grid: bad arguments");
+    int gap = 2, side = r->size, rows = 0, cols = 0;
+    for (int i = 0; i < r->n; i++) {
+        if (r->prompt_index[i] + 1 > rows) rows = r->prompt_index[i] + 1;
+        if (r->image_index[i] + 1 > cols) cols = r->image_index[i] + 1;
+    }
+    long w = (long)cols * (side + gap) + gap, h = (long)rows * (side + gap) + gap;
+    if (w > 20000 || h > 20000) return jp_fail(JP_ERR_RANGE, "%ld x %ld pixels is too large for one image", w, h);
+    jp_ocr_image img = {(int)w, (int)h, malloc((size_t)w * h)};
+    if (!img.pixels) return jp_fail(JP_ERR_NOMEM, "out of memory");
+    memset(img.pixels, 255, (size_t)w * h);
+    for (int i = 0; i < r->n; i++) {
+        int row = r->prompt_index[i], col = r->image_index[i];
+        const uint8_t *src = r->pixels + (size_t)i * side * side;
+        for (int y = 0; y < side; y++)
+            memcpy(img.pixels + (size_t)(gap + row * (side + gap) + y) * w + gap + col * (side + gap), src + (size_t)y * side,
+                   (size_t)side);
+    }
+    char tmp[4200];
+    if (jp_pathf(tmp, sizeof tmp, "%s.tmp", path) != JP_OK) {
+        free(img.pixels);
+        return JP_ERR_RANGE;
+    }
+    int rc = jp_ocr_png_write(tmp, &img);
+    free(img.pixels);
+    if (rc == JP_OK && rename(tmp, path) != 0) rc = jp_fail(JP_ERR_IO, "%s: cannot be written", path);
+    if (rc != JP_OK) unlink(tmp);
+    return rc;
+}

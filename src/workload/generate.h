@@ -38,8 +38,4 @@ int jp_gen_best_classifier(const char *models_dir, jp_classify_model_info *out);
 /* Predicted labels (pred may be NULL) and penultimate features [n][feature_dim] of n images. */
 int jp_gen_features(jp_nn_model *clf, const uint8_t *pixels, int n, int batch, int *pred, float *feats);
 
-/* The bench harness's `builtin: generate` (src/bench/builtin.h), scored by "adherence". */
-struct jp_bench_builtin;
-extern const struct jp_bench_builtin jp_bench_builtin_generate;
-
 #endif

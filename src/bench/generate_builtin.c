@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "bench/builtin.h"
+#include "jouleprint/workloads.h"
 #include "util.h"
-#include "workload/generate.h"
 
 struct opts {
     const char *model, *models_dir;
@@ -115,23 +115,14 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
     c.threads = o.threads;
     jp_generate_result r;
     if ((rc = jp_generate_run(&c, m, &r)) != JP_OK) return rc;
-    jp_classify_model_info best;
-    jp_nn_model *clf = NULL;
     int *pred = malloc((size_t)r.n * sizeof *pred);
-    float *feats = NULL;
     FILE *po = NULL, *ro = NULL;
+    char clf[64];
     if (!pred) {
         rc = jp_fail(JP_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((rc = jp_gen_best_classifier(o.models_dir, &best)) || (rc = jp_nn_load(&clf, best.dir, 64, 1))) goto out;
-    jp_nn_info info;
-    jp_nn_info_get(clf, &info);
-    if (!(feats = malloc((size_t)r.n * info.feature_dim * sizeof *feats))) {
-        rc = jp_fail(JP_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = jp_gen_features(clf, r.pixels, r.n, 64, pred, feats))) goto out;
+    if ((rc = jp_gen_classify(o.models_dir, r.pixels, r.n, o.threads, pred, clf, sizeof clf))) goto out;
     po = fopen(outputs, "w");
     ro = refs ? fopen(refs, "w") : NULL;
     if (!po || (refs && !ro)) {
@@ -149,8 +140,7 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
 out:
     if (po && fclose(po) != 0 && rc == JP_OK) rc = jp_fail(JP_ERR_IO, "%s: write failed", outputs);
     if (ro && fclose(ro) != 0 && rc == JP_OK) rc = jp_fail(JP_ERR_IO, "%s: write failed", refs);
-    free(pred), free(feats);
-    jp_nn_free(clf);
+    free(pred);
     jp_generate_result_free(&r);
     return rc;
 }
