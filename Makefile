@@ -1,13 +1,16 @@
 # Thin wrapper over CMake. `make test` is the project's test command (CI runs it).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# seconds each fuzz target runs in `make test` (longer: scripts/fuzz-run SECONDS, see fuzz/README.md)
+FUZZ_SECONDS ?= 3
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Extra CMake arguments for every build here (CI passes -DJP_WERROR=ON).
 CMAKE_ARGS ?=
 
 PREFIX ?= /usr/local
 
-.PHONY: all bootstrap build study study-quick demo test test-normal test-asan bench install clean
+.PHONY: all bootstrap build study study-quick demo test test-normal test-asan fuzz test-fuzz bench install clean
 
 all: build
 
@@ -37,8 +40,9 @@ test: bootstrap
 	@failed=""; \
 	$(MAKE) --no-print-directory test-normal || failed="$$failed normal($(BUILD))"; \
 	$(MAKE) --no-print-directory test-asan || failed="$$failed asan+ubsan($(ASAN_BUILD))"; \
+	$(MAKE) --no-print-directory test-fuzz || failed="$$failed fuzz($(FUZZ_BUILD))"; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed -- see the output above"; exit 1; fi; \
-	echo "make test: both passes passed: normal ($(BUILD)) and ASan+UBSan ($(ASAN_BUILD))"
+	echo "make test: all passes passed: normal ($(BUILD)), ASan+UBSan ($(ASAN_BUILD)), fuzz ($(FUZZ_BUILD), $(FUZZ_SECONDS)s a target)"
 
 test-normal: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
@@ -48,6 +52,15 @@ test-asan: bootstrap
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+# The fuzz targets (fuzz/fuzz_*.c) with clang's libFuzzer, ASan and UBSan.
+fuzz: bootstrap
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJP_FUZZ=ON -DJP_BUILD_TESTS=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+# A short run of every fuzz target from its seed corpus (part of `make test`).
+test-fuzz: fuzz
+	FUZZ_BUILD=$(FUZZ_BUILD) ./scripts/fuzz-run $(FUZZ_SECONDS)
 
 bench: build
 	./$(BUILD)/model_accuracy tests/data/cpu_load_profiling
@@ -62,4 +75,4 @@ install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

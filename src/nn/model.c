@@ -34,6 +34,7 @@
  * more (a huge image_size, a large batch of large images) is refused before anything that size is
  * allocated, with a message naming the figure. */
 #define MAX_MODEL_BYTES ((size_t)4 << 30)
+size_t jp_nn_max_model_bytes = MAX_MODEL_BYTES;
 /* A config.json is a page of JSON (ImageNet's 1000 labels make the largest, about 30 KB). */
 #define MAX_CONFIG_BYTES ((size_t)16 << 20)
 #define MAX_THREADS 64
@@ -142,7 +143,7 @@ struct jp_nn_model {
 
 static void *zalloc(jp_nn_model *m, size_t bytes)
 {
-    if (bytes > MAX_MODEL_BYTES - m->allocated) {
+    if (m->allocated > jp_nn_max_model_bytes || bytes > jp_nn_max_model_bytes - m->allocated) {
         if (!m->over_bytes) m->over_bytes = bytes;
         return NULL;
     }
@@ -1146,7 +1147,7 @@ done:
     if (rc && m && m->over_bytes)
         rc = jp_fail(JP_ERR_RANGE, "%s: this model needs more than %zu MiB (weights and workspace for a batch of %d): "
                      "too large for the engine (check image_size, the layer sizes and the batch)",
-                     config_path, MAX_MODEL_BYTES >> 20, max_batch);
+                     config_path, jp_nn_max_model_bytes >> 20, max_batch);
     jp_st_close(st);
     json_decref(root);
     if (rc) {

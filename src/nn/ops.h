@@ -77,6 +77,8 @@ void jp_nn_linear_cols(const float *x, int m, int in, const float *w, const floa
 void jp_nn_layernorm(const float *x, int rows, int d, const float *gamma, const float *beta, float eps, float *y);
 /* Softmax of each row, in place. */
 void jp_nn_softmax_rows(float *x, int rows, int d);
+/* What one model may allocate in all (bytes; 4 GiB): a fuzz target lowers it. */
+extern size_t jp_nn_max_model_bytes;
 void jp_nn_relu(float *x, size_t n);
 /* The erf GELU, as PyTorch's default and Hugging Face's "gelu" (erf to within 1.5e-7). */
 void jp_nn_gelu(float *x, size_t n);

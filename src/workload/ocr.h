@@ -35,6 +35,10 @@ uint32_t *jp_utf8_decode(const char *s, size_t *n);
 /* The project's data folder (holding ocr/words.txt): $JP_DATA_DIR, else data/ beside or above the
  * running executable (build/jouleprint finds ./data in the source tree), else ./data. */
 int jp_ocr_data_root(char *buf, size_t len);
+/* Reads a folder of line images (NAME.png with NAME.gt.txt or NAME.txt beside it) as jp_ocr_run does,
+ * the first limit (0: all), and frees them again: the lines read and their pixels. For checks and the
+ * folder reader's fuzz target. */
+int jp_ocr_folder_read(const char *folder, size_t limit, size_t *nlines, size_t *pixels);
 
 /* The shipped word list (data/ocr/words.txt), read once. */
 int jp_ocr_words(const char *const **words, size_t *n, uint64_t *digest);

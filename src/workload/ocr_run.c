@@ -141,6 +141,17 @@ static int load_split(const char *folder, int split, size_t limit, struct items 
     return rc;
 }
 
+int jp_ocr_folder_read(const char *folder, size_t limit, size_t *nlines, size_t *pixels)
+{
+    struct items it = {0};
+    int rc = load_split(folder, 0, limit, &it);
+    *nlines = it.n;
+    *pixels = 0;
+    for (size_t i = 0; i < it.n; i++) *pixels += (size_t)it.v[i].img.width * (size_t)it.v[i].img.height;
+    items_free(&it);
+    return rc;
+}
+
 static int default_data(size_t n, char *dir, size_t len)
 {
     const char *const *words;
