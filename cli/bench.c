@@ -1,6 +1,10 @@
 /* jouleprint bench: run a spec's models, score them, store the run, report. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,11 +54,95 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-static int rm_tree(const char *dir)
+/* The session's watchdog: a small process that outlives a kill -9 of this one. It reads the process
+ * group of the model running (runner.c writes it, and 0 when it is gone) and a final -1 when the
+ * session ends normally; if the pipe closes without that -1, this process died: it kills the model's
+ * group and removes the work folder (tmp: NULL to keep it). Returns the write end, or -1. */
+static int start_watchdog(const char *tmp, pid_t *wpid)
 {
-    char cmd[8192];
-    if (snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir) >= (int)sizeof cmd || strchr(dir, '\'')) return -1;
-    return system(cmd);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        /* it must not die of the terminal's Ctrl-C or hang-up before the session it watches */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        int32_t pg = 0, v;
+        for (;;) {
+            ssize_t n = read(p[0], &v, sizeof v);
+            if (n < 0 && errno == EINTR) continue;
+            if (n != (ssize_t)sizeof v) break; /* the session died */
+            if (v == -1) _exit(0);             /* ended normally: it cleaned up itself */
+            pg = v;
+        }
+        if (pg > 0) kill(-pg, SIGKILL);
+        if (tmp) jp_rm_tree(tmp);
+        _exit(0);
+    }
+    close(p[0]);
+    *wpid = pid;
+    return p[1];
+}
+
+static void stop_watchdog(int fd, pid_t pid)
+{
+    if (fd < 0) return;
+    int32_t done = -1;
+    ssize_t w = write(fd, &done, sizeof done);
+    (void)w;
+    close(fd);
+    waitpid(pid, NULL, 0);
+}
+
+struct store_ctx {
+    const char *cmd;
+    jp_store *db;
+    bool failed; /* said once */
+};
+
+/* Stores the run so far after each model: saved the first time, updated under its id after. */
+static void store_model(void *ctx, struct jp_bench_run *run)
+{
+    struct store_ctx *s = ctx;
+    if (!s->db || s->failed) return;
+    int rc = run->id > 0 ? jp_store_update(s->db, run) : jp_store_save(s->db, run);
+    if (rc != JP_OK) {
+        s->failed = true;
+        cli_error(s->cmd, "cannot store the run as it goes (it is kept in memory): %s", jp_last_error());
+    }
+}
+
+/* When the store cannot take the run, the run is written as JSON beside it (else to stderr), and one
+ * line says where. */
+static void fallback_json(const char *cmd, const char *db_path, const struct jp_bench_run *run)
+{
+    char path[4200];
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(path, sizeof path, "%s.run-%s-%ld.json", db_path, stamp, (long)getpid());
+    FILE *f = cli_open_out(cmd, path);
+    if (f && jp_report_write(f, run, JP_REPORT_JSON) == JP_OK && !cli_close_out(cmd, f, path)) {
+        fprintf(stderr, "%s: the run could not be stored in %s: it is written to %s\n", cmd, db_path, path);
+        return;
+    }
+    fprintf(stderr, "%s: the run could not be stored in %s nor written beside it: here it is as JSON\n", cmd, db_path);
+    jp_report_write(stderr, run, JP_REPORT_JSON);
 }
 
 int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_bench_options *o, const char *db_path,
@@ -85,13 +173,26 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     o->progress = stderr;
     o->progress_tty = isatty(2);
     o->interrupted = &interrupted;
-    struct sigaction sa, old;
+    /* each model stored as soon as it is measured; the model's process group killed and the work
+     * folder removed however this process ends (a watchdog for kill -9) */
+    struct store_ctx sc = {cmd, db, false};
+    if (db) {
+        o->on_model = store_model;
+        o->on_model_ctx = &sc;
+    }
+    pid_t wpid = 0;
+    o->watch_fd = start_watchdog(workdir ? NULL : tmpdir, &wpid);
+    /* SIGTERM and SIGHUP as SIGINT: stop, keep and store what finished */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa, old[3];
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, &old[i]);
     int rc = jp_bench_run_spec(spec, o, run);
-    sigaction(SIGINT, &old, NULL);
-    if (!workdir) rm_tree(tmpdir);
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
+    if (!workdir) jp_rm_tree(tmpdir);
+    stop_watchdog(o->watch_fd, wpid);
+    o->watch_fd = -1;
     if (rc != JP_OK) {
         cli_error(cmd, "%s", jp_last_error());
         jp_store_close(db);
@@ -100,8 +201,10 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     }
     int status = 0;
     if (db) {
-        if (jp_store_save(db, run) != JP_OK) {
-            cli_error(cmd, "the run was measured but could not be stored: %s", jp_last_error());
+        int src = sc.failed ? JP_ERR_IO : run->id > 0 ? jp_store_update(db, run) : jp_store_save(db, run);
+        if (src != JP_OK) {
+            if (!sc.failed) cli_error(cmd, "the run was measured but could not be stored: %s", jp_last_error());
+            fallback_json(cmd, db_path, run);
             status = CLI_EXIT_FAIL;
         } else {
             fprintf(stderr, "%s: stored as run %ld in %s (jouleprint report --db %s --run %ld)\n", cmd, run->id,

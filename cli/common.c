@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,11 +230,40 @@ int cli_meter_option(const char *cmd, struct cli_meter_opts *o, int opt, const c
     }
 }
 
+/* Every file written goes to a temporary name beside it and is renamed over the path only once it is
+ * whole and flushed to disk: a full disk or a kill leaves the old file (or none), never a cut one. */
+static struct pending_out {
+    FILE *f;
+    char tmp[4200];
+} pending[8];
+
 FILE *cli_open_out(const char *cmd, const char *path)
 {
     if (!path || !strcmp(path, "-")) return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f) cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
+    struct pending_out *p = NULL;
+    for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
+        if (!pending[i].f) p = &pending[i];
+    if (!p || snprintf(p->tmp, sizeof p->tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof p->tmp) {
+        cli_error(cmd, "%s: cannot write: too many outputs or too long a path", path);
+        return NULL;
+    }
+    int fd = mkostemp(p->tmp, O_CLOEXEC);
+    if (fd < 0) {
+        cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
+        return NULL;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* as fopen would have made it */
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
+        close(fd);
+        unlink(p->tmp);
+        return NULL;
+    }
+    p->f = f;
     return f;
 }
 
@@ -243,11 +273,30 @@ int cli_close_out(const char *cmd, FILE *f, const char *path)
     int bad = ferror(f);
     if (f == stdout || f == stderr) {
         if (fflush(f) != 0) bad = 1;
-    } else if (fclose(f) != 0) {
+        if (bad) {
+            cli_error(cmd, "%s: write failed: %s", path && *path ? path : "output", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    struct pending_out *p = NULL;
+    for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
+        if (pending[i].f == f) p = &pending[i];
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) bad = 1;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
         bad = 1;
+        e = errno;
+    }
+    if (!p) return bad ? -1 : 0;
+    p->f = NULL;
+    if (!bad && rename(p->tmp, path) != 0) {
+        bad = 1;
+        e = errno;
     }
     if (bad) {
-        cli_error(cmd, "%s: write failed: %s", path && *path ? path : "output", strerror(errno));
+        unlink(p->tmp);
+        cli_error(cmd, "%s: write failed: %s (nothing written)", path && *path ? path : "output", strerror(e));
         return -1;
     }
     return 0;

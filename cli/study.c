@@ -41,10 +41,11 @@ static const char help[] =
 
 static int write_text(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return jp_fail(JP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    /* through a temporary file and a rename, as every file the tool writes */
+    FILE *f = cli_open_out("study", path);
+    if (!f) return jp_fail(JP_ERR_IO, "%s: cannot write", path);
     fputs(text, f);
-    if (fclose(f) != 0) return jp_fail(JP_ERR_IO, "%s: write failed", path);
+    if (cli_close_out("study", f, path) != 0) return jp_fail(JP_ERR_IO, "%s: write failed", path);
     return JP_OK;
 }
 

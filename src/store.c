@@ -412,9 +412,9 @@ static void finalize_all(struct stmts *s)
 static int prepare_inserts(jp_store *db, struct stmts *s)
 {
     char sql[4096];
-    snprintf(sql, sizeof sql, "INSERT INTO runs (saved_at, jouleprint_version, ");
+    snprintf(sql, sizeof sql, "INSERT INTO runs (id, saved_at, jouleprint_version, ");
     col_list(sql, sizeof sql, run_cols, NCOLS(run_cols), false);
-    strcat(sql, ") VALUES (?, ?, ");
+    strcat(sql, ") VALUES (?, ?, ?, ");
     col_list(sql, sizeof sql, run_cols, NCOLS(run_cols), true);
     strcat(sql, ")");
     if (sqlite3_prepare_v2(db->h, sql, -1, &s->run, NULL) != SQLITE_OK) return db_fail(db, "preparing the save");
@@ -526,9 +526,11 @@ static int save_model(jp_store *db, struct stmts *s, const struct jp_bench_run *
     return JP_OK;
 }
 
-int jp_store_save(jp_store *db, struct jp_bench_run *run)
+static int save(jp_store *db, struct jp_bench_run *run, bool replace)
 {
     if (!db || !run) return jp_fail(JP_ERR_INVAL, "jp_store_save: no store or no run");
+    if (db->readonly) return jp_fail(JP_ERR_STATE, "%s: opened read-only", db->path);
+    if (replace && run->id <= 0) return jp_fail(JP_ERR_INVAL, "jp_store_update: the run was never saved");
     int rc = check_run(db, run);
     if (rc) return rc;
     struct stmts s = {0};
@@ -540,11 +542,19 @@ int jp_store_save(jp_store *db, struct jp_bench_run *run)
         finalize_all(&s);
         return rc;
     }
+    if (replace) {
+        /* the same id, everything under it written again: the old rows go (ON DELETE CASCADE) in the
+         * same transaction, so that a reader sees the old run or the new one, never a mix */
+        char del[96];
+        snprintf(del, sizeof del, "DELETE FROM runs WHERE id = %ld", run->id);
+        if ((rc = exec(db, del, "updating the run"))) goto fail;
+    }
     char now[32];
     utc_now(now, sizeof now);
-    int b = sqlite3_bind_text(s.run, 1, now, -1, SQLITE_TRANSIENT);
-    if (b == SQLITE_OK) b = sqlite3_bind_text(s.run, 2, JP_VERSION, -1, SQLITE_STATIC);
-    if (b == SQLITE_OK) b = bind_cols(s.run, 3, run_cols, NCOLS(run_cols), run);
+    int b = replace ? sqlite3_bind_int64(s.run, 1, run->id) : sqlite3_bind_null(s.run, 1);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s.run, 2, now, -1, SQLITE_TRANSIENT);
+    if (b == SQLITE_OK) b = sqlite3_bind_text(s.run, 3, JP_VERSION, -1, SQLITE_STATIC);
+    if (b == SQLITE_OK) b = bind_cols(s.run, 4, run_cols, NCOLS(run_cols), run);
     if ((rc = step_insert(db, s.run, b, "saving the run"))) goto fail;
     sqlite3_int64 run_id = sqlite3_last_insert_rowid(db->h);
     for (size_t t = 0; t < run->ntasks; t++) {
@@ -574,6 +584,10 @@ fail:
     }
     return rc;
 }
+
+int jp_store_save(jp_store *db, struct jp_bench_run *run) { return save(db, run, false); }
+
+int jp_store_update(jp_store *db, struct jp_bench_run *run) { return save(db, run, true); }
 
 /* ---- load ---------------------------------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "util.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -340,4 +341,21 @@ void jp_strlcpy(char *dst, const char *src, size_t len)
     if (n >= len) n = len - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int r = type == FTW_DP ? rmdir(path) : unlink(path);
+    return r != 0 && errno != ENOENT ? -1 : 0;
+}
+
+int jp_rm_tree(const char *path)
+{
+    /* FTW_PHYS: links are removed, never followed; FTW_DEPTH: contents before their folder */
+    if (!path || !*path || !strcmp(path, "/")) return jp_fail(JP_ERR_INVAL, "refusing to remove \"%s\"", path ? path : "");
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return jp_fail(JP_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    return JP_OK;
 }

@@ -93,6 +93,10 @@ int jp_parse_double(const char *text, double *out);
  * truncation warnings do not apply). Returns what snprintf returns. */
 int jp_textf(char *buf, size_t len, const char *fmt, ...) JP_PRINTF(3, 4);
 
+/* Removes a folder and everything in it (links removed, not followed), in C rather than through a
+ * shell. A path already gone is fine. */
+int jp_rm_tree(const char *path);
+
 /* Copies src into dst (always NUL-terminated, truncating). */
 void jp_strlcpy(char *dst, const char *src, size_t len);
 

@@ -244,6 +244,13 @@ struct jp_bench_options {
     bool progress_tty;           /* redraw one line with a bar, else plain lines */
     volatile sig_atomic_t *interrupted; /* set by the caller's SIGINT handler: stop, keep what finished */
     jp_meter_config meter;       /* interval, source, model overrides */
+    /* Called after each model is measured, with the run so far (status "incomplete", the tasks reached
+     * so far, analysed): lets the caller store it at once, so that a kill loses nothing finished. */
+    void (*on_model)(void *ctx, struct jp_bench_run *run);
+    void *on_model_ctx;
+    /* >= 0: each model's process group id is written here (an int32_t) when it starts, and 0 once it is
+     * gone, for a watchdog that kills the group if this process dies first (-1: none). */
+    int watch_fd;
 };
 
 void jp_bench_options_init(struct jp_bench_options *o);
@@ -301,6 +308,9 @@ const char *jp_store_path(const jp_store *db);
  * grow; a run saved twice is stored twice). The run is saved as given: analyse it first
  * (jp_bench_analyze) so that the stored savings, front and ratings are those the user saw. */
 int jp_store_save(jp_store *db, struct jp_bench_run *run);
+/* Writes run again under its id (run->id from a jp_store_save), replacing what was stored, in one
+ * transaction: how a session stores each model as soon as it is measured. */
+int jp_store_update(jp_store *db, struct jp_bench_run *run);
 
 /* Loads run id (JP_STORE_LATEST: the run with the highest id) into *run, which is overwritten
  * without being freed (clear a previously loaded run with jp_bench_run_clear first); the caller

@@ -29,6 +29,7 @@ void jp_bench_options_init(struct jp_bench_options *o)
 {
     memset(o, 0, sizeof *o);
     o->workdir = "/tmp";
+    o->watch_fd = -1;
     jp_meter_config_init(&o->meter);
 }
 
@@ -148,6 +149,15 @@ struct child_run {
     char error[512];
 };
 
+static void tell_watch(const struct jp_bench_options *o, pid_t pgid)
+{
+    if (o->watch_fd < 0) return;
+    int32_t v = (int32_t)pgid;
+    ssize_t w;
+    do w = write(o->watch_fd, &v, sizeof v);
+    while (w < 0 && errno == EINTR);
+}
+
 static void kill_group(pid_t pid)
 {
     kill(-pid, SIGTERM);
@@ -217,6 +227,7 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
         _exit(127);
     }
     setpgid(pid, pid);
+    tell_watch(o, pid);
     close(pfd[1]);
     close(efd[1]);
     int exec_errno = 0;
@@ -226,12 +237,14 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
     close(efd[0]);
     if (en == (ssize_t)sizeof exec_errno) {
         waitpid(pid, NULL, 0);
+        tell_watch(o, 0);
         close(pfd[0]);
         close(logfd);
         snprintf(res->error, sizeof res->error, "cannot run %s: %s", argv[0], strerror(exec_errno));
         return RUN_FAILED;
     }
     double deadline = jp_now() + timeout_s;
+    const pid_t saved_pid = pid;
     char line[4096];
     size_t have = 0;
     off_t out_off = 0;
@@ -299,11 +312,16 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
             progress_draw(pr, done, false);
         }
     }
+    if (pid == 0) {
+        /* the command is gone; whatever it started in its group goes with it (no orphans) */
+        kill(-saved_pid, SIGKILL);
+    }
     if (pid > 0) {
         kill_group(pid);
         if (oc == RUN_TIMEOUT) snprintf(res->error, sizeof res->error, "timed out after %.0f s and was stopped", timeout_s);
         if (oc == RUN_INTERRUPTED) snprintf(res->error, sizeof res->error, "interrupted");
     }
+    tell_watch(o, 0);
     close(pfd[0]);
     close(logfd);
     if (oc == RUN_OK && res->exit_status) oc = RUN_FAILED;
@@ -638,6 +656,16 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
             struct model_ctx c = {spec, st, &st->models[mi], o, m, ""};
             run_model(&c, run, bm);
             bt->nmodels++;
+            if (o->on_model) {
+                /* the run so far, as it would be stored: the tasks reached, analysed, "incomplete" */
+                size_t all = run->ntasks;
+                run->ntasks = ti + 1;
+                jp_strlcpy(run->status, "incomplete", sizeof run->status);
+                iso_now(run->finished_at, sizeof run->finished_at);
+                jp_bench_analyze(run);
+                o->on_model(o->on_model_ctx, run);
+                run->ntasks = all;
+            }
             if (strcmp(bm->status, "ok") && o->progress)
                 fprintf(o->progress, "bench: %s / %s %s: %s\n", st->name, bm->name, bm->status, bm->error);
             if (o->interrupted && *o->interrupted) stop = true;
