@@ -137,9 +137,12 @@ static void fallback_json(const char *cmd, const char *db_path, const struct jp_
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(path, sizeof path, "%s.run-%s-%ld.json", db_path, stamp, (long)getpid());
     FILE *f = cli_open_out(cmd, path);
-    if (f && jp_report_write(f, run, JP_REPORT_JSON) == JP_OK && !cli_close_out(cmd, f, path)) {
-        fprintf(stderr, "%s: the run could not be stored in %s: it is written to %s\n", cmd, db_path, path);
-        return;
+    if (f) {
+        if (jp_report_write(f, run, JP_REPORT_JSON) == JP_OK && !cli_close_out(cmd, f, path)) {
+            fprintf(stderr, "%s: the run could not be stored in %s: it is written to %s\n", cmd, db_path, path);
+            return;
+        }
+        cli_discard_out(f); /* nothing half-written left behind (no-op if already closed) */
     }
     fprintf(stderr, "%s: the run could not be stored in %s nor written beside it: here it is as JSON\n", cmd, db_path);
     jp_report_write(stderr, run, JP_REPORT_JSON);

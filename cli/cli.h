@@ -111,5 +111,8 @@ struct json_t *cli_model_json(const jp_meter *m);
 FILE *cli_open_out(const char *cmd, const char *path);
 /* Closes what cli_open_out opened; returns 0, or -1 with a message if the write failed. */
 int cli_close_out(const char *cmd, FILE *f, const char *path);
+/* Drops what cli_open_out opened without writing it (its temporary file removed); nothing if f was
+ * closed already. */
+void cli_discard_out(FILE *f);
 
 #endif

@@ -267,6 +267,16 @@ FILE *cli_open_out(const char *cmd, const char *path)
     return f;
 }
 
+void cli_discard_out(FILE *f)
+{
+    for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
+        if (f && pending[i].f == f) {
+            fclose(f);
+            unlink(pending[i].tmp);
+            pending[i].f = NULL;
+        }
+}
+
 int cli_close_out(const char *cmd, FILE *f, const char *path)
 {
     if (!f) return -1;
