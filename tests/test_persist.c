@@ -36,7 +36,7 @@ static void write_spec(const char *name, const char *second_cmd)
     for (int i = 0; i < 10; i++) fprintf(f, "item-%d\n", i);
     fclose(f);
     snprintf(text, sizeof text,
-             "repeats: 1\nwarmup: 0\ntasks:\n  - name: persist\n    items: items.txt\n    scorer: none\n    models:\n"
+             "repeats: 1\nwarmup: 0\ntimeout: 60s\ntasks:\n  - name: persist\n    items: items.txt\n    scorer: none\n    models:\n"
              "      - name: first\n        command: sh -c 'cat {inputs} > {outputs}'\n"
              "      - name: second\n        command: %s\n",
              second_cmd);
@@ -308,6 +308,28 @@ static void test_report_never_cut(void **state)
     assert_true(st.st_size > 2000);
 }
 
+/* A command that leaves a process behind holding its output ends when the command ends (it used to
+ * wait for that process, until the timeout), and the process left behind is killed with its group. */
+static void test_left_behind_process_killed(void **state)
+{
+    (void)state;
+    char second[256];
+    snprintf(second, sizeof second, "sh -c 'sh -c \"sleep 120; echo %s\" & cat {inputs} > {outputs}'", tag);
+    write_spec("left.yaml", second);
+    char db[400], spec[400], path[400];
+    snprintf(db, sizeof db, "%s/left.db", dir);
+    snprintf(spec, sizeof spec, "%s/left.yaml", dir);
+    /* the spec's timeout is 60 s; ctest's is 300 s */
+    snprintf(path, sizeof path, "%s/left.err", dir);
+    const char *args[] = {"bench", "--db", db, spec, NULL};
+    assert_int_equal(ft_run_cli(NULL, path, args), 0);
+    assert_int_equal(query(db, "SELECT count(*) FROM models WHERE status = 'ok'", NULL, 0), 2);
+    usleep(200000);
+    int left = orphans();
+    if (left) kill_orphans();
+    assert_false(left);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -332,6 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signals_keep_what_finished),
         cmocka_unit_test(test_kill9_keeps_finished_models),
+        cmocka_unit_test(test_left_behind_process_killed),
         cmocka_unit_test(test_store_failure_writes_json),
         cmocka_unit_test(test_report_never_cut),
     };

@@ -250,7 +250,8 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
     off_t out_off = 0;
     long done = 0;
     enum outcome oc = RUN_OK;
-    bool open_pipe = true;
+    bool open_pipe = true, exited = false;
+    int exit_ws = 0;
     useconds_t wait_us = 500;
     for (;;) {
         if (o->interrupted && *o->interrupted) {
@@ -261,9 +262,23 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
             oc = RUN_TIMEOUT;
             break;
         }
+        if (open_pipe && exited) {
+            /* the command is gone but something it started still holds its output: what is left in
+             * the pipe is read, then the run ends (the group is killed below) */
+            struct pollfd pf = {pfd[0], POLLIN, 0};
+            if (poll(&pf, 1, 0) <= 0) open_pipe = false; /* drained: recorded as exited just below */
+        }
+        if (open_pipe && !exited) {
+            /* the command may be gone while a process it left behind keeps the pipe open */
+            int ws;
+            if (waitpid(pid, &ws, WNOHANG) == pid) {
+                exited = true;
+                exit_ws = ws;
+            }
+        }
         if (open_pipe) {
             struct pollfd pf = {pfd[0], POLLIN, 0};
-            int pr_rc = poll(&pf, 1, 100);
+            int pr_rc = poll(&pf, 1, exited ? 0 : 100);
             if (pr_rc > 0) {
                 ssize_t n = read(pfd[0], line + have, sizeof line - 1 - have);
                 if (n <= 0) {
@@ -292,8 +307,8 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
                 }
             }
         } else {
-            int ws;
-            pid_t w = waitpid(pid, &ws, WNOHANG);
+            int ws = exit_ws;
+            pid_t w = exited ? pid : waitpid(pid, &ws, WNOHANG);
             if (w == pid) {
                 res->exit_status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
                 if (WIFSIGNALED(ws))
