@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,6 +56,20 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int r = type == FTW_DP ? rmdir(path) : unlink(path);
+    return r != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes the work folder in C (no shell): links removed, not followed; contents before folders. */
+static void rm_tree(const char *dir)
+{
+    if (dir && *dir && strcmp(dir, "/")) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* The session's watchdog: a small process that outlives a kill -9 of this one. It reads the process
  * group of the model running (runner.c writes it, and 0 when it is gone) and a final -1 when the
  * session ends normally; if the pipe closes without that -1, this process died: it kills the model's
@@ -89,7 +105,7 @@ static int start_watchdog(const char *tmp, pid_t *wpid)
             pg = v;
         }
         if (pg > 0) kill(-pg, SIGKILL);
-        if (tmp) jp_rm_tree(tmp);
+        if (tmp) rm_tree(tmp);
         _exit(0);
     }
     close(p[0]);
@@ -193,7 +209,7 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, &old[i]);
     int rc = jp_bench_run_spec(spec, o, run);
     for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
-    if (!workdir) jp_rm_tree(tmpdir);
+    if (!workdir) rm_tree(tmpdir);
     stop_watchdog(o->watch_fd, wpid);
     o->watch_fd = -1;
     if (rc != JP_OK) {

@@ -3,6 +3,7 @@
 
 #include "jouleprint.h"
 #include "jouleprint/workloads.h"
+#include "workload/classify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,6 +7,7 @@
 
 #include "jouleprint.h"
 #include "jouleprint/workloads.h"
+#include "nn/nn.h"
 
 extern size_t jp_nn_max_model_bytes;
 
