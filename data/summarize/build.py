@@ -389,11 +389,49 @@ def read_tsv(path):
     return out
 
 
+EDGE_TEXTS = [
+    "  leading  spaces\tand\ttabs\n\nand newlines  ",
+    "na\u00efve caf\u00e9 \u2014 \u201cquotes\u201d \u65e5\u672c\u8a9e \U0001f600 end",
+    "a.b,c!!  ?? (x) [y] {z} <tag> 3.14 1,000 foo_bar foo-bar C++ C# .NET",
+    "UPPER lower MiXeD 12345 x86_64 i386 UTF-8 \u00c5ngstr\u00f6m \u0394 \u03c0",
+    "x",
+]
+
+
+def fnv_ids(ids):
+    h = 0xcbf29ce484222325
+    for i in ids:
+        for c in i.to_bytes(4, "little"):
+            h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def write_fixtures(tok, eval_path, out_path):
+    """tests/data/summarize/tokens.txt: for every evaluation row, the number of ids and FNV-1a 64 of the ids
+    (uint32 little-endian) of its description and of its synopsis; then edge-case texts with all their ids."""
+    rows = read_tsv(eval_path)
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("# jouleprint BPE parity fixture: written by data/summarize/build.py from eval.tsv and tokenizer.txt\n")
+        f.write("# row  description: count fnv1a64  synopsis: count fnv1a64\n")
+        for i, r in enumerate(rows):
+            d, y = tok.encode(r[3]), tok.encode(r[2])
+            f.write("row %d %d %016x %d %016x\n" % (i, len(d), fnv_ids(d), len(y), fnv_ids(y)))
+        for t in EDGE_TEXTS:
+            f.write("text %s\n" % t.encode("utf-8").hex())
+            f.write("ids %s\n" % " ".join(str(i) for i in tok.encode(t)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--force", action="store_true", help="rewrite the committed eval set and tokenizer too")
     ap.add_argument("--work", default=os.path.join(HERE, "work"))
+    ap.add_argument("--fixtures-only", action="store_true", help="only rewrite tests/data/summarize/tokens.txt")
     a = ap.parse_args()
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "data", "summarize", "tokens.txt")
+    if a.fixtures_only:
+        write_fixtures(Tokenizer.load(os.path.join(HERE, "tokenizer.txt")), os.path.join(HERE, "eval.tsv"), fixtures)
+        return
     os.makedirs(a.work, exist_ok=True)
     pairs, dropped, inputs = load_pairs()
     ev, va, tr, ngroups, nevgroups = split(pairs)
@@ -429,6 +467,7 @@ def main():
             got = tok.decode(tok.encode(t))
             if got != normalize_bytes(t.encode()).decode():
                 sys.exit("build.py: tokenizer round trip failed on %s" % p)
+    write_fixtures(tok, eval_path, fixtures)
     with open(os.path.join(HERE, "MANIFEST"), "w", encoding="utf-8") as f:
         for path in inputs:
             f.write("input  %s  %d bytes  sha256 %s\n" % (os.path.basename(path), os.path.getsize(path),

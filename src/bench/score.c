@@ -13,167 +13,20 @@
 
 #include "util.h"
 
-/* ---- tokens ------------------------------------------------------------------------------------ */
-
-struct toks {
-    size_t n, cap;
-    uint32_t *id;
-};
-
-static int toks_push(struct toks *t, uint32_t v)
-{
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 32;
-        uint32_t *p = realloc(t->id, cap * sizeof *p);
-        if (!p) return -1;
-        t->id = p;
-        t->cap = cap;
-    }
-    t->id[t->n++] = v;
-    return 0;
-}
-
-/* A small interning table for words of two lines, so they compare as integers. */
-struct words {
-    size_t n, cap;
-    const char **s;
-    size_t *len;
-};
-
-static uint32_t intern(struct words *w, const char *s, size_t len)
-{
-    for (size_t i = 0; i < w->n; i++)
-        if (w->len[i] == len && !memcmp(w->s[i], s, len)) return (uint32_t)i;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 32;
-        const char **ns = realloc(w->s, cap * sizeof *ns);
-        if (ns) w->s = ns;
-        size_t *nl = realloc(w->len, cap * sizeof *nl);
-        if (nl) w->len = nl;
-        if (!ns || !nl) return UINT32_MAX;
-        w->cap = cap;
-    }
-    w->s[w->n] = s;
-    w->len[w->n] = len;
-    return (uint32_t)w->n++;
-}
-
-/* Splits on whitespace (mode 0) or into lower-cased alphanumeric runs (mode 1, ROUGE). Lower-casing
- * for ROUGE is ASCII only; other bytes stay part of the word. */
-static int split_words(const char *s, int mode, struct words *dict, struct toks *out, char *lowered)
-{
-    const char *base = mode ? lowered : s;
-    if (mode) {
-        size_t i = 0;
-        for (; s[i]; i++) lowered[i] = (char)tolower((unsigned char)s[i]);
-        lowered[i] = '\0';
-    }
-    size_t i = 0;
-    while (base[i]) {
-        unsigned char c = (unsigned char)base[i];
-        bool in = mode ? (isalnum(c) || c >= 0x80) : !isspace(c);
-        if (!in) {
-            i++;
-            continue;
-        }
-        size_t start = i;
-        while (base[i]) {
-            c = (unsigned char)base[i];
-            if (mode ? !(isalnum(c) || c >= 0x80) : isspace(c)) break;
-            i++;
-        }
-        uint32_t id = intern(dict, base + start, i - start);
-        if (id == UINT32_MAX || toks_push(out, id) != 0) return -1;
-    }
-    return 0;
-}
-
 /* ---- ROUGE ------------------------------------------------------------------------------------ */
-
-/* Tokenizes both lines with one dictionary. Returns 0 or -1 (out of memory). */
-static int pair_words(const char *a, const char *b, int mode, struct toks *x, struct toks *y)
-{
-    struct words dict = {0};
-    char *la = mode ? malloc(strlen(a) + 1) : NULL, *lb = mode ? malloc(strlen(b) + 1) : NULL;
-    int rc = (mode && (!la || !lb)) ? -1 : 0;
-    if (rc == 0) rc = split_words(a, mode, &dict, x, la);
-    if (rc == 0) rc = split_words(b, mode, &dict, y, lb);
-    free(dict.s);
-    free(dict.len);
-    free(la);
-    free(lb);
-    return rc;
-}
-
-/* Size of the multiset intersection of two token lists. */
-static size_t overlap(const uint32_t *a, size_t n, const uint32_t *b, size_t m)
-{
-    unsigned char *used = calloc(m ? m : 1, 1);
-    if (!used) return 0;
-    size_t hit = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < m; j++)
-            if (!used[j] && a[i] == b[j]) {
-                used[j] = 1;
-                hit++;
-                break;
-            }
-    free(used);
-    return hit;
-}
-
-static double f1(size_t hit, size_t npred, size_t nref)
-{
-    if (npred == 0 && nref == 0) return 1.0;
-    if (npred == 0 || nref == 0 || hit == 0) return 0.0;
-    double p = (double)hit / (double)npred, r = (double)hit / (double)nref;
-    return 2 * p * r / (p + r);
-}
+/* rouge-score's definitions (jp_rouge in jouleprint.h, src/workload/rouge.c), F1 only. */
 
 double jp_rouge_n(const char *pred, const char *ref, int n)
 {
-    struct toks x = {0}, y = {0}, gx = {0}, gy = {0};
-    double score = 0;
-    if (n >= 1 && pair_words(pred, ref, 1, &x, &y) == 0) {
-        /* encode n-grams (n <= 2 in practice) as ids of their own */
-        struct toks *src[2] = {&x, &y}, *dst[2] = {&gx, &gy};
-        for (int k = 0; k < 2; k++)
-            for (size_t i = 0; i + (size_t)n <= src[k]->n; i++) {
-                uint32_t h = 2166136261u;
-                for (int j = 0; j < n; j++) h = (h ^ src[k]->id[i + (size_t)j]) * 16777619u;
-                toks_push(dst[k], h);
-            }
-        score = f1(overlap(gx.id, gx.n, gy.id, gy.n), gx.n, gy.n);
-    }
-    free(x.id);
-    free(y.id);
-    free(gx.id);
-    free(gy.id);
-    return score;
+    jp_rouge_scores s;
+    if (jp_rouge(pred, ref, &s) != JP_OK) return 0.0;
+    return n == 1 ? s.r1.f : n == 2 ? s.r2.f : 0.0;
 }
 
 double jp_rouge_l(const char *pred, const char *ref)
 {
-    struct toks x = {0}, y = {0};
-    double score = 0;
-    if (pair_words(pred, ref, 1, &x, &y) == 0) {
-        size_t *row = calloc(y.n + 1, sizeof *row);
-        if (row) {
-            for (size_t i = 1; i <= x.n; i++) {
-                size_t diag = 0;
-                for (size_t j = 1; j <= y.n; j++) {
-                    size_t up = row[j];
-                    row[j] = x.id[i - 1] == y.id[j - 1] ? diag + 1 : (up > row[j - 1] ? up : row[j - 1]);
-                    diag = up;
-                }
-            }
-            score = f1(row[y.n], x.n, y.n);
-            free(row);
-        }
-    }
-    free(x.id);
-    free(y.id);
-    return score;
+    jp_rouge_scores s;
+    return jp_rouge(pred, ref, &s) == JP_OK ? s.rl.f : 0.0;
 }
 
 /* ---- scorers ----------------------------------------------------------------------------------- */

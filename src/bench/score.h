@@ -10,7 +10,7 @@
  *                96.59), cer and wer, summed over the corpus, as the OCR workload defines them
  *                (jp_ocr_score in include/jouleprint.h)
  *   rouge        rouge1, rouge2: F1 of unigram and bigram overlap; rougeL: F1 of the longest common
- *                subsequence; on lower-cased alphanumeric tokens, averaged over lines
+ *                subsequence; as Google's rouge-score computes them (jp_rouge), averaged over lines
  */
 #ifndef JP_SCORE_H
 #define JP_SCORE_H
@@ -35,7 +35,7 @@ int jp_score_files(const char *scorer, const char *pred_path, const char *ref_pa
                    struct jp_bench_metric *metrics, size_t max, long *scored_out, long *missing_out);
 
 /* ROUGE building blocks, exposed for tests. */
-double jp_rouge_n(const char *pred, const char *ref, int n);    /* F1 */
+double jp_rouge_n(const char *pred, const char *ref, int n);    /* F1 of n = 1 or 2 (jp_rouge) */
 double jp_rouge_l(const char *pred, const char *ref);           /* F1 */
 
 #endif
