@@ -37,6 +37,7 @@ int cmd_plan(int argc, char **argv);    /* cli/plan.c */
 int cmd_classify(int argc, char **argv); /* cli/classify.c */
 int cmd_serve(int argc, char **argv);    /* cli/serve.c */
 int cmd_generate(int argc, char **argv); /* cli/generate.c */
+int cmd_summarize(int argc, char **argv); /* cli/summarize.c */
 
 /* Carbon options shared by stat, carbon, regions and plan (cli/carbon.c): each returns 0, or -1 with
  * a message printed. --year Y; --intensity G (gCO2e/kWh); --pue P (number or gcp, aws, azure; src

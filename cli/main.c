@@ -23,6 +23,7 @@ static const struct {
     {"report", cmd_report, "render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts", false},
     {"classify", cmd_classify, "classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image", false},
     {"generate", cmd_generate, "make images from text prompts with a diffusion model of the zoo: energy per image", false},
+    {"summarize", cmd_summarize, "one-line summaries with the built-in encoder-decoders or lead-1: ROUGE, energy per summary", false},
     {"ocr", cmd_ocr, "read rendered text lines with a Tesseract model: accuracy, energy per line", true},
     {"ocr-data", cmd_ocr_data, "render the OCR data set (text lines as PNG, ground truth beside each)", false},
     {"carbon", cmd_carbon, "the CO2e of an energy in a region, and against other regions", false},

@@ -558,6 +558,57 @@ int jp_sum_list(const char *models_dir, jp_sum_model_info *out, size_t max);
 int jp_sum_find(const char *models_dir, const char *name, jp_sum_model_info *out);
 
 
+/* Texts with their references: a pairs file (a TSV with a header naming the columns "synopsis" and
+ * "description", as data/summarize/eval.tsv), or a folder holding eval.tsv. texts get the descriptions,
+ * refs the synopses, names the "package" column ("" if absent). Every field is checked: one line per
+ * problem, naming the file and line. Free with jp_sum_pairs_free. */
+typedef struct jp_sum_pairs {
+    size_t n;
+    char **names, **texts, **refs;
+    char path[4096];
+} jp_sum_pairs;
+int jp_sum_pairs_read(const char *path, jp_sum_pairs *out);
+void jp_sum_pairs_free(jp_sum_pairs *p);
+
+typedef struct jp_sum_config {
+    const char *model;           /* a name from jp_sum_list, a model folder, or "lead-1"; required */
+    const char *models_dir;      /* as for jp_classify_models_dir */
+    const char *const *texts;    /* n texts to summarize (UTF-8, not empty) */
+    const char *const *refs;     /* NULL, or n references: then ROUGE is computed */
+    size_t n;
+    int batch;                   /* texts per generate call (default 16) */
+    int threads;                 /* default 1 */
+    jp_s2s_gen gen;              /* beam, length penalty, max length, no-repeat n-gram */
+} jp_sum_config;
+void jp_sum_config_init(jp_sum_config *cfg);
+
+typedef struct jp_sum_result {
+    jp_sum_model_info model;
+    size_t n;
+    char **summaries;            /* n summaries */
+    jp_rouge_scores *scores;     /* n per-text scores when refs were given, else NULL */
+    jp_rouge_scores mean;        /* their means (P, R and F averaged over texts) */
+    size_t truncated;            /* texts longer than the model reads */
+    long tokens_dropped;         /* source tokens cut off, over all texts */
+    size_t first_truncated;      /* index of the first truncated text */
+    long first_tokens, first_kept; /* its token count and what the model read of it */
+    long source_tokens, generated_tokens;
+    double load_s, infer_s;      /* wall time of the phases */
+    double load_j, infer_j;      /* energy of the phases (the meter's total); 0 without a meter */
+    double j_per_summary;        /* infer_j / n */
+    bool estimated;
+    double load_cpu_s, infer_cpu_s;
+    double load_share, infer_share; /* as in jp_classify_result */
+} jp_sum_result;
+
+/* Checks every text (empty: JP_ERR_INVAL "text N is empty"; invalid UTF-8: JP_ERR_PARSE "text N: invalid
+ * UTF-8 at byte K"), then, with m (opened by the caller; NULL: time only) started: phase "load" loads the
+ * model, phase "infer" summarizes every text; stops m; then scores. Texts over the model's source length
+ * are truncated to it (the result says how many and by how much). This is `builtin: summarize`. */
+int jp_sum_run(const jp_sum_config *cfg, jp_meter *m, jp_sum_result *out);
+void jp_sum_result_free(jp_sum_result *r);
+
+
 #ifdef __cplusplus
 }
 #endif

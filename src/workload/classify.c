@@ -164,7 +164,8 @@ int jp_classify_list(const char *models_dir, jp_classify_model_info *out, size_t
             all = na;
             cap *= 2;
         }
-        if (read_info(dir, e->d_name, &all[n]) == JP_OK) n++;
+        /* the summarization models (model_type jp-seq2seq, `jouleprint summarize`) share the folder */
+        if (read_info(dir, e->d_name, &all[n]) == JP_OK && strcmp(all[n].type, "jp-seq2seq") != 0) n++;
     }
     closedir(d);
     if (!all) return jp_fail(JP_ERR_NOMEM, "out of memory");

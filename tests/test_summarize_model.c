@@ -1,0 +1,374 @@
+/* The summarization engine against PyTorch, for every models/sum-* folder: logits of 4 evaluation texts
+ * (8 teacher-forced decoder positions, through the key/value cache) within 1e-4 of PyTorch's, and greedy
+ * output tokens identical to PyTorch's on all 1,000 evaluation texts (batched, 2 threads); beam search
+ * sanity; and damaged model folders (truncated weights, a tokenizer that is not the model's, no folder). */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "fake_tree.h"
+#include "jouleprint.h"
+#include "nn/safetensors.h"
+
+static char tmpdir[256];
+static char src_dir[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/jp-test-summ-XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    const char *s = getenv("JP_TEST_SRC_DIR");
+    snprintf(src_dir, sizeof src_dir, "%s", s ? s : ".");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The evaluation set's descriptions, in order. */
+static int read_eval(char ***out)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/data/summarize/eval.tsv", src_dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    char **d = calloc(1000, sizeof *d);
+    assert_true(getline(&line, &cap, f) > 0);
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        line[len - 1] = '\0';
+        char *p = line;
+        for (int k = 0; k < 3; k++) {
+            p = strchr(p, '\t');
+            assert_non_null(p);
+            p++;
+        }
+        assert_true(n < 1000);
+        d[n++] = strdup(p);
+    }
+    free(line);
+    fclose(f);
+    *out = d;
+    return n;
+}
+
+static void check_model(const char *dir, char **texts, int ntexts)
+{
+    char path[1600];
+    jp_s2s *m;
+    assert_int_equal(jp_s2s_load(&m, dir, 16, 4, 2), JP_OK);
+    jp_s2s_info info;
+    jp_s2s_info_get(m, &info);
+    snprintf(path, sizeof path, "%s/parity.safetensors", dir);
+    jp_safetensors *st;
+    assert_int_equal(jp_st_open(&st, path), JP_OK);
+    const jp_st_tensor *ts = jp_st_find(st, "src"), *tt = jp_st_find(st, "tgt_in"), *tg = jp_st_find(st, "greedy");
+    assert_non_null(ts);
+    assert_non_null(tt);
+    assert_non_null(tg);
+    int P = (int)ts->shape[0], S = (int)ts->shape[1], T = (int)tt->shape[1], G = (int)tg->shape[1];
+    int64_t *src64 = malloc((size_t)P * S * sizeof *src64), *tgt64 = malloc((size_t)P * T * sizeof *tgt64);
+    int64_t *greedy = malloc((size_t)ntexts * G * sizeof *greedy);
+    float *want = malloc((size_t)P * T * info.vocab * sizeof *want), *got = malloc((size_t)P * T * info.vocab * sizeof *got);
+    int64_t sh[3] = {P, S, 0};
+    assert_int_equal(jp_st_read_i64(st, "src", 2, sh, src64), JP_OK);
+    sh[1] = T;
+    assert_int_equal(jp_st_read_i64(st, "tgt_in", 2, sh, tgt64), JP_OK);
+    int64_t shl[3] = {P, T, info.vocab};
+    assert_int_equal(jp_st_read_f32(st, "logits", 3, shl, want), JP_OK);
+    int64_t shg[2] = {ntexts, G};
+    assert_int_equal(jp_st_read_i64(st, "greedy", 2, shg, greedy), JP_OK);
+    jp_st_close(st);
+
+    /* logits */
+    int32_t *srcb[16], tgt[16 * 48];
+    int slen[16];
+    for (int b = 0; b < P; b++) {
+        srcb[b] = malloc((size_t)S * sizeof(int32_t));
+        slen[b] = 0;
+        for (int i = 0; i < S && src64[(size_t)b * S + i] != 0; i++) srcb[b][slen[b]++] = (int32_t)src64[(size_t)b * S + i];
+        for (int t = 0; t < T; t++) tgt[b * T + t] = (int32_t)tgt64[(size_t)b * T + t];
+    }
+    assert_int_equal(jp_s2s_logits(m, (const int32_t *const *)srcb, slen, P, tgt, T, got), JP_OK);
+    double worst = 0;
+    for (size_t i = 0; i < (size_t)P * T * info.vocab; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        if (e > worst) worst = e;
+    }
+    printf("%s: largest logit difference from PyTorch %.3g\n", dir, worst);
+    assert_true(worst < 1e-4);
+    /* the same texts' ids come from the C tokenizer too */
+    int32_t ids[128];
+    for (int b = 0; b < P; b++) {
+        long n = jp_bpe_encode(jp_s2s_tokenizer(m), texts[b], strlen(texts[b]), ids, 128);
+        if (n > info.max_source) n = info.max_source;
+        assert_int_equal(n, slen[b]);
+        assert_memory_equal(ids, srcb[b], (size_t)n * sizeof(int32_t));
+    }
+    for (int b = 0; b < P; b++) free(srcb[b]);
+
+    /* greedy on all evaluation texts, 16 at a time */
+    static int32_t sbuf[16][128], obuf[16][48];
+    int32_t *sp[16], *op[16];
+    int olen[16], mismatched = 0, total_tokens = 0;
+    for (int b = 0; b < 16; b++) sp[b] = sbuf[b], op[b] = obuf[b];
+    jp_s2s_gen g;
+    jp_s2s_gen_init(&g);
+    for (int i0 = 0; i0 < ntexts; i0 += 16) {
+        int nb = ntexts - i0 < 16 ? ntexts - i0 : 16;
+        for (int b = 0; b < nb; b++) {
+            long n = jp_bpe_encode(jp_s2s_tokenizer(m), texts[i0 + b], strlen(texts[i0 + b]), sbuf[b], 128);
+            slen[b] = (int)(n < info.max_source ? n : info.max_source);
+        }
+        assert_int_equal(jp_s2s_generate(m, (const int32_t *const *)sp, slen, nb, &g, op, olen), JP_OK);
+        for (int b = 0; b < nb; b++) {
+            const int64_t *w = greedy + (size_t)(i0 + b) * G;
+            int wl = 0;
+            while (wl < G && w[wl] >= 0) wl++;
+            int same = wl == olen[b];
+            for (int k = 0; same && k < wl; k++) same = w[k] == obuf[b][k];
+            if (!same) {
+                if (mismatched < 5) printf("  text %d: C and PyTorch greedy outputs differ\n", i0 + b);
+                mismatched++;
+            }
+            total_tokens += olen[b];
+        }
+    }
+    printf("%s: greedy outputs of %d texts (%d tokens), %d differ from PyTorch's\n", dir, ntexts, total_tokens, mismatched);
+    assert_int_equal(mismatched, 0);
+
+    /* beam search: width 1 is greedy; width 4 scores at least as well as greedy by its own measure for
+     * the first text; max_len and no-repeat bound the output */
+    int32_t o1[48], o4[48];
+    int32_t *po1[1] = {o1}, *po4[1] = {o4};
+    int l1, l4;
+    const int32_t *s0[1] = {sbuf[0]};
+    jp_s2s_gen gb = g;
+    gb.beam = 1;
+    assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gb, po1, &l1), JP_OK);
+    gb.beam = 4;
+    gb.no_repeat_ngram = 2;
+    gb.max_len = 6;
+    assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gb, po4, &l4), JP_OK);
+    assert_true(l4 <= 5);
+    for (int i = 0; i + 1 < l4; i++)
+        for (int j = i + 1; j + 1 < l4; j++) assert_false(o4[i] == o4[j] && o4[i + 1] == o4[j + 1]);
+    gb.beam = 5;
+    assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gb, po4, &l4), JP_ERR_RANGE); /* loaded for 4 */
+    slen[0] = info.max_source + 1;
+    assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &g, po4, &l4), JP_ERR_RANGE);
+    free(src64), free(tgt64), free(greedy), free(want), free(got);
+    jp_s2s_free(m);
+}
+
+static void test_models_match_pytorch(void **state)
+{
+    (void)state;
+    char **texts;
+    int n = read_eval(&texts);
+    assert_int_equal(n, 1000);
+    char models[1100];
+    snprintf(models, sizeof models, "%s/models", src_dir);
+    DIR *dir = opendir(models);
+    assert_non_null(dir);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(dir))) {
+        if (strncmp(e->d_name, "sum-", 4)) continue;
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", models, e->d_name);
+        check_model(p, texts, n);
+        found++;
+    }
+    closedir(dir);
+    assert_true(found >= 2);
+    for (int i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+}
+
+static void copy(const char *from, const char *to, long cut)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    assert_non_null(a);
+    assert_non_null(b);
+    char buf[65536];
+    size_t n;
+    long done = 0;
+    while ((n = fread(buf, 1, sizeof buf, a)) > 0) {
+        if (cut >= 0 && done + (long)n > cut) n = (size_t)(cut - done);
+        fwrite(buf, 1, n, b);
+        done += (long)n;
+        if (cut >= 0 && done >= cut) break;
+    }
+    fclose(a);
+    fclose(b);
+}
+
+static void test_bad_model_folders(void **state)
+{
+    (void)state;
+    char m[1200], d[600], a[1400], b[1400];
+    snprintf(m, sizeof m, "%s/models/sum-s", src_dir);
+    snprintf(d, sizeof d, "%s/bad", tmpdir);
+    assert_int_equal(system((snprintf(a, sizeof a, "mkdir -p '%s'", d), a)), 0);
+    const char *files[] = {"config.json", "model.safetensors", "tokenizer.txt"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "%s/%s", m, files[i]);
+        snprintf(b, sizeof b, "%s/%s", d, files[i]);
+        copy(a, b, -1);
+    }
+    jp_s2s *s;
+    assert_int_equal(jp_s2s_load(&s, d, 1, 1, 1), JP_OK);
+    jp_s2s_free(s);
+    /* truncated weights */
+    snprintf(a, sizeof a, "%s/model.safetensors", m);
+    snprintf(b, sizeof b, "%s/model.safetensors", d);
+    copy(a, b, 100000);
+    assert_int_equal(jp_s2s_load(&s, d, 1, 1, 1), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "model.safetensors"));
+    copy(a, b, -1);
+    /* a tokenizer with one merge changed: same size, other hash */
+    snprintf(a, sizeof a, "%s/tokenizer.txt", m);
+    snprintf(b, sizeof b, "%s/tokenizer.txt", d);
+    copy(a, b, -1);
+    FILE *f = fopen(b, "r+");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_int_equal(fseek(f, size - 2, SEEK_SET), 0); /* the last digit of the last merge */
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, size - 2, SEEK_SET), 0);
+    fputc(c == '3' ? '4' : '3', f);
+    fclose(f);
+    assert_int_equal(jp_s2s_load(&s, d, 1, 1, 1), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "not this model's tokenizer"));
+    /* no such folder */
+    snprintf(b, sizeof b, "%s/none", tmpdir);
+    assert_int_equal(jp_s2s_load(&s, b, 1, 1, 1), JP_ERR_NOTFOUND);
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int lines_in(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+/* `jouleprint summarize`: lead-1 on the evaluation set gives the ROUGE the library computes; each bad
+ * input is one line on stderr and exit status 2. */
+static void test_cli(void **state)
+{
+    (void)state;
+    char out[512], err[512], models[1100], data[1100];
+    snprintf(out, sizeof out, "%s/out.txt", tmpdir);
+    snprintf(err, sizeof err, "%s/err.txt", tmpdir);
+    snprintf(models, sizeof models, "%s/models", src_dir);
+    snprintf(data, sizeof data, "%s/data/summarize", src_dir);
+    const char *one[] = {"summarize", "--model", "lead-1", "--text", "Foo is a tool. It does things.", "--models-dir",
+                         models, NULL};
+    assert_int_equal(ft_run_cli(out, err, one), 0);
+    assert_int_equal(strncmp(read_all(out), "Foo is a tool.\n", 15), 0);
+
+    const char *ev[] = {"summarize", "--model", "lead-1", "--data", data, "--json", "--models-dir", models,
+                        "--interval", "10ms", NULL};
+    assert_int_equal(ft_run_cli(out, err, ev), 0);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    if (!j) fail_msg("not JSON: %s", je.text);
+    assert_int_equal(json_integer_value(json_object_get(j, "n")), 1000);
+    json_t *sums = json_object_get(j, "summaries");
+    assert_int_equal(json_array_size(sums), 1000);
+    jp_sum_pairs p;
+    assert_int_equal(jp_sum_pairs_read(data, &p), JP_OK);
+    double r1 = 0, rl = 0;
+    char buf[8192];
+    for (size_t i = 0; i < p.n; i++) {
+        jp_lead1(p.texts[i], buf, sizeof buf);
+        assert_string_equal(buf, json_string_value(json_object_get(json_array_get(sums, i), "summary")));
+        jp_rouge_scores s;
+        assert_int_equal(jp_rouge(buf, p.refs[i], &s), JP_OK);
+        r1 += s.r1.f / (double)p.n;
+        rl += s.rl.f / (double)p.n;
+    }
+    json_t *rouge = json_object_get(j, "rouge");
+    assert_float_equal(json_real_value(json_object_get(json_object_get(rouge, "rouge1"), "f")), r1, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(json_object_get(rouge, "rougeL"), "f")), rl, 1e-9);
+    assert_true(r1 > 0.2 && r1 < 0.5); /* lead-1 overlaps the synopses, far from fully */
+    assert_true(json_real_value(json_object_get(j, "infer_j")) > 0);
+    assert_non_null(json_object_get(j, "carbon_g_per_summary"));
+    json_decref(j);
+    jp_sum_pairs_free(&p);
+
+    /* bad input: one line each */
+    char longtext[20000] = "";
+    for (int i = 0; i < 300; i++) strcat(longtext, "word ");
+    const char *cases[][2] = {
+        {"  \n ", "text 1 is empty"},
+        {"caf\xff", "text 1: invalid UTF-8 at byte 4"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *a[] = {"summarize", "--model", "sum-s", "--text", cases[k][0], "--models-dir", models, NULL};
+        assert_int_equal(ft_run_cli(out, err, a), 2);
+        char *e = read_all(err);
+        if (!strstr(e, cases[k][1])) fail_msg("expected \"%s\", got: %s", cases[k][1], e);
+        assert_int_equal(lines_in(e), 1);
+    }
+    const char *unk[] = {"summarize", "--model", "nope", "--text", "x y", "--models-dir", models, NULL};
+    assert_int_equal(ft_run_cli(out, err, unk), 2);
+    assert_non_null(strstr(read_all(err), "unknown summarization model 'nope'"));
+    assert_int_equal(lines_in(read_all(err)), 1);
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad", tmpdir); /* left by test_bad_model_folders: a tokenizer not the model's */
+    const char *mis[] = {"summarize", "--model", bad, "--text", "x y", NULL};
+    assert_int_equal(ft_run_cli(out, err, mis), 2);
+    assert_non_null(strstr(read_all(err), "not this model's tokenizer"));
+    assert_int_equal(lines_in(read_all(err)), 1);
+    /* too long: summarized, with one warning saying how much was dropped */
+    const char *lng[] = {"summarize", "--model", "sum-s", "--text", longtext, "--models-dir", models, NULL};
+    assert_int_equal(ft_run_cli(out, err, lng), 0);
+    char *e = read_all(err);
+    if (!strstr(e, "text 1 has 300 tokens and sum-s reads 128: the last 172 were dropped")) fail_msg("got: %s", e);
+    assert_int_equal(lines_in(e), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_models_match_pytorch),
+        cmocka_unit_test(test_bad_model_folders),
+        cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
