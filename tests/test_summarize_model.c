@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "bench/builtin.h"
 #include "fake_tree.h"
 #include "jouleprint.h"
 #include "nn/safetensors.h"
@@ -363,12 +364,56 @@ static void test_cli(void **state)
     assert_int_equal(lines_in(e), 1);
 }
 
+/* `builtin: summarize`: lead-1 over the first 20 evaluation pairs writes lead-1's sentences and the
+ * synopses, one per line; a bad option is refused before anything runs. */
+static void test_builtin(void **state)
+{
+    (void)state;
+    const struct jp_bench_builtin *b = jp_bench_builtin_find("summarize");
+    assert_non_null(b);
+    assert_string_equal(b->scorer, "rouge");
+    char models[1100], data[1100], outp[600], refp[600], why[512];
+    snprintf(models, sizeof models, "%s/models", src_dir);
+    snprintf(data, sizeof data, "%s/data/summarize/eval.tsv", src_dir);
+    snprintf(outp, sizeof outp, "%s/pred.txt", tmpdir);
+    snprintf(refp, sizeof refp, "%s/ref.txt", tmpdir);
+    struct jp_spec_option o[3];
+    memset(o, 0, sizeof o);
+    strcpy(o[0].key, "model"), strcpy(o[0].value, "lead-1");
+    assert_true(strlen(models) < sizeof o[1].value);
+    strcpy(o[1].key, "models_dir"), memcpy(o[1].value, models, strlen(models) + 1);
+    strcpy(o[2].key, "beam"), strcpy(o[2].value, "0");
+    assert_int_equal(b->check(o, 3, why, sizeof why), JP_ERR_INVAL);
+    assert_non_null(strstr(why, "beam"));
+    assert_int_equal(b->check(o, 2, why, sizeof why), JP_OK);
+    long done = 0;
+    assert_int_equal(b->run(o, 2, 20, outp, refp, NULL, &done), JP_OK);
+    assert_int_equal(done, 20);
+    jp_sum_pairs p;
+    assert_int_equal(jp_sum_pairs_read(data, &p), JP_OK);
+    FILE *fo = fopen(outp, "r"), *fr = fopen(refp, "r");
+    char line[8192], want[8192];
+    for (int i = 0; i < 20; i++) {
+        assert_non_null(fgets(line, sizeof line, fo));
+        line[strcspn(line, "\n")] = '\0';
+        jp_lead1(p.texts[i], want, sizeof want);
+        assert_string_equal(line, want);
+        assert_non_null(fgets(line, sizeof line, fr));
+        line[strcspn(line, "\n")] = '\0';
+        assert_string_equal(line, p.refs[i]);
+    }
+    assert_null(fgets(line, sizeof line, fo));
+    fclose(fo), fclose(fr);
+    jp_sum_pairs_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models_match_pytorch),
         cmocka_unit_test(test_bad_model_folders),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_builtin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

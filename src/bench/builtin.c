@@ -4,6 +4,7 @@
  *
  *   builtin: classify   src/bench/classify_builtin.c
  *   builtin: generate   src/bench/generate_builtin.c, scored by "adherence"
+ *   builtin: summarize  src/bench/summarize_builtin.c
  *   builtin: ocr        options: model (required), threads, data (a folder from ocr-data),
  *                       tessdata. n items are read as n/2 clean and n/2 hard lines of the set.
  */
@@ -129,10 +130,13 @@ static const struct jp_bench_builtin ocr_builtin = {"ocr", "ocr", ocr_check, ocr
 
 /* ---- the registry -------------------------------------------------------------------------------- */
 
+extern const struct jp_bench_builtin jp_bench_builtin_summarize; /* src/workload/summarize_builtin.c */
+
 static const struct jp_bench_builtin *const builtins[] = {
     &jp_bench_builtin_classify,
     &ocr_builtin,
     &jp_bench_builtin_generate,
+    &jp_bench_builtin_summarize,
     NULL,
 };
 

@@ -29,7 +29,7 @@ extern const struct jp_bench_builtin jp_bench_builtin_classify;
 extern const struct jp_bench_builtin jp_bench_builtin_generate; /* src/bench/generate_builtin.c */
 
 const struct jp_bench_builtin *jp_bench_builtin_find(const char *name);
-/* "classify, ocr", or "none" when this build has none. */
+/* "classify, ocr, summarize", or "none" when this build has none. */
 const char *jp_bench_builtin_names(void);
 
 #endif
