@@ -398,33 +398,67 @@ def rouge_l(ref, hyp):
     return 2 * p * r / (p + r)
 
 
+def _heads(t, B, h, dh):
+    return t.view(B, -1, h, dh).transpose(1, 2)
+
+
 @torch.no_grad()
 def greedy(model, srcs, max_len=MAX_TGT, batch=50):
+    """Greedy decoding with a key/value cache (the same arithmetic as Seq2Seq.decode, one position at a
+    time); at most max_len - 1 tokens, stopping at </s>."""
     model.eval()
+    cfg = model.cfg
+    h, d = cfg["num_heads"], cfg["d_model"]
+    dh = d // h
+    scale = 1.0 / math.sqrt(dh)
     out = []
     for k in range(0, len(srcs), batch):
         ss = srcs[k:k + batch]
+        B = len(ss)
         S = max(len(s) for s in ss)
-        src = torch.full((len(ss), S), data.PAD, dtype=torch.long)
+        src = torch.full((B, S), data.PAD, dtype=torch.long)
         for b, s in enumerate(ss):
             src[b, :len(s)] = torch.tensor(s)
         enc, m = model.encode(src)
-        tin = torch.full((len(ss), 1), data.BOS, dtype=torch.long)
-        done = torch.zeros(len(ss), dtype=torch.bool)
-        for t in range(max_len):
-            nxt = model.decode(tin, enc, m)[:, -1].argmax(-1)
-            nxt = torch.where(done, torch.full_like(nxt, data.PAD), nxt)
-            tin = torch.cat([tin, nxt[:, None]], 1)
-            done |= nxt == data.EOS
-            if bool(done.all()) or tin.shape[1] > max_len - 1:
+        cross = []
+        for blk in model.decoder.block:
+            a = blk.layer[1].EncDecAttention
+            cross.append((_heads(a.k(enc), B, h, dh), _heads(a.v(enc), B, h, dh)))
+        cache = [None] * len(model.decoder.block)
+        tok = torch.full((B,), data.BOS, dtype=torch.long)
+        done = torch.zeros(B, dtype=torch.bool)
+        seqs = [[] for _ in range(B)]
+        for t in range(max_len - 1):
+            x = (model.shared(tok) + model.decoder.embed_positions.weight[t])[:, None, :]
+            for li, blk in enumerate(model.decoder.block):
+                l0, l1, l2 = blk.layer
+                y = l0.layer_norm(x)
+                a = l0.SelfAttention
+                q, kk, vv = _heads(a.q(y), B, h, dh), _heads(a.k(y), B, h, dh), _heads(a.v(y), B, h, dh)
+                if cache[li] is not None:
+                    kk = torch.cat([cache[li][0], kk], 2)
+                    vv = torch.cat([cache[li][1], vv], 2)
+                cache[li] = (kk, vv)
+                p = torch.softmax(torch.matmul(q, kk.transpose(-1, -2)) * scale, -1)
+                x = x + a.o(torch.matmul(p, vv).transpose(1, 2).reshape(B, 1, d))
+                y = l1.layer_norm(x)
+                a = l1.EncDecAttention
+                q = _heads(a.q(y), B, h, dh)
+                sc = (torch.matmul(q, cross[li][0].transpose(-1, -2)) * scale).masked_fill(~m, float("-inf"))
+                x = x + a.o(torch.matmul(torch.softmax(sc, -1), cross[li][1]).transpose(1, 2).reshape(B, 1, d))
+                x = x + l2.DenseReluDense(l2.layer_norm(x))
+            x = model.decoder.final_layer_norm(x) * (d ** -0.5)
+            nxt = torch.matmul(x[:, 0], model.shared.weight.t()).argmax(-1)
+            for b in range(B):
+                if not done[b]:
+                    if int(nxt[b]) == data.EOS:
+                        done[b] = True
+                    else:
+                        seqs[b].append(int(nxt[b]))
+            if bool(done.all()):
                 break
-        for b in range(len(ss)):
-            seq = []
-            for i in tin[b, 1:].tolist():
-                if i == data.EOS or i == data.PAD:
-                    break
-                seq.append(i)
-            out.append(seq)
+            tok = nxt
+        out.extend(seqs)
     return out
 
 

@@ -7,13 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proc.h"
 #include "util.h"
 
 #define LEAD1 "lead-1"
+#define OTS "ots"
+
+extern char **environ;
 
 static double num(json_t *o, const char *key)
 {
@@ -70,6 +76,69 @@ static int by_flops(const void *a, const void *b)
                                                                                                        : strcmp(x->name, y->name);
 }
 
+static void ots_info(jp_sum_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    jp_strlcpy(info->name, OTS, sizeof info->name);
+    jp_strlcpy(info->description, "Open Text Summarizer (Debian's ots, GPL), run as a program per text: its best "
+                                  "sentence (--ratio=1)", sizeof info->description);
+}
+
+/* Runs `ots --ratio=1 FILE` on text (written to a temporary file); its output, white space runs made one
+ * space, into buf. JP_ERR_NOTFOUND when ots cannot be run. */
+static int ots_run(const char *text, char *buf, size_t len)
+{
+    char path[] = "/tmp/jouleprint-ots-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return jp_fail(JP_ERR_IO, "ots: cannot create a temporary file: %s", strerror(errno));
+    size_t n = strlen(text);
+    int rc = JP_OK;
+    if (write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1) rc = jp_fail(JP_ERR_IO, "ots: cannot write %s", path);
+    close(fd);
+    int pfd[2] = {-1, -1};
+    pid_t pid = -1;
+    if (rc == JP_OK && pipe(pfd) != 0) rc = jp_fail(JP_ERR_IO, "ots: pipe: %s", strerror(errno));
+    if (rc == JP_OK) {
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+        posix_spawn_file_actions_addclose(&fa, pfd[0]);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        char *argv[] = {"ots", "--ratio=1", path, NULL};
+        int e = posix_spawnp(&pid, "ots", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (e != 0) rc = jp_fail(JP_ERR_NOTFOUND, "ots cannot be run (%s): install Debian's ots (scripts/bootstrap does)", strerror(e));
+    }
+    if (pfd[1] >= 0) close(pfd[1]);
+    size_t o = 0;
+    int sp = 0;
+    if (rc == JP_OK) {
+        char chunk[4096];
+        ssize_t got;
+        while ((got = read(pfd[0], chunk, sizeof chunk)) > 0)
+            for (ssize_t i = 0; i < got; i++) {
+                char c = chunk[i];
+                if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+                    sp = o > 0;
+                    continue;
+                }
+                if (sp && o + 1 < len) buf[o++] = ' ';
+                sp = 0;
+                if (o + 1 < len) buf[o++] = c;
+            }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            rc = WIFEXITED(status) && WEXITSTATUS(status) == 127
+                     ? jp_fail(JP_ERR_NOTFOUND, "ots cannot be run: install Debian's ots (scripts/bootstrap does)")
+                     : jp_fail(JP_ERR_IO, "ots failed (status %d) on a text", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    if (pfd[0] >= 0) close(pfd[0]);
+    if (len) buf[o] = '\0';
+    unlink(path);
+    return rc;
+}
+
 int jp_sum_list(const char *models_dir, jp_sum_model_info *out, size_t max)
 {
     char zoo[PATH_MAX];
@@ -80,7 +149,7 @@ int jp_sum_list(const char *models_dir, jp_sum_model_info *out, size_t max)
     jp_sum_model_info all[64];
     size_t n = 0;
     struct dirent *e;
-    while (n < 63 && (e = readdir(d))) {
+    while (n < 62 && (e = readdir(d))) {
         char dir[PATH_MAX];
         if (e->d_name[0] == '.' || jp_pathf(dir, sizeof dir, "%s/%s", zoo, e->d_name)) continue;
         if (read_info(dir, e->d_name, &all[n]) == JP_OK) n++;
@@ -88,6 +157,7 @@ int jp_sum_list(const char *models_dir, jp_sum_model_info *out, size_t max)
     closedir(d);
     qsort(all, n, sizeof *all, by_flops);
     lead1_info(&all[n++]);
+    ots_info(&all[n++]);
     for (size_t i = 0; i < n && i < max; i++) out[i] = all[i];
     return (int)n;
 }
@@ -97,6 +167,10 @@ int jp_sum_find(const char *models_dir, const char *name, jp_sum_model_info *out
     if (!name || !*name) return jp_fail(JP_ERR_INVAL, "no model named");
     if (!strcmp(name, LEAD1)) {
         lead1_info(out);
+        return JP_OK;
+    }
+    if (!strcmp(name, OTS)) {
+        ots_info(out);
         return JP_OK;
     }
     if (strchr(name, '/')) {
@@ -259,10 +333,11 @@ static size_t phase_index(jp_meter *m, const char *name)
 
 static int run_phases(const jp_sum_config *cfg, jp_meter *m, jp_sum_result *out)
 {
-    int batch = cfg->batch, threads = cfg->threads, rc;
+    int batch = cfg->batch, threads = cfg->threads, rc = JP_OK;
     size_t n = cfg->n;
     jp_roots roots, *rp = jp_roots_from_env(&roots) == JP_OK ? &roots : NULL;
     struct jp_cpu_mark m0 = {0}, m1 = {0}, m2 = {0};
+    bool ots = !strcmp(out->model.name, OTS) && out->model.dir[0] == '\0';
     bool lead = out->model.dir[0] == '\0';
     jp_s2s *net = NULL;
     int32_t *sbuf = NULL, *obuf = NULL, **sp = NULL, **op = NULL;
@@ -294,6 +369,17 @@ static int run_phases(const jp_sum_config *cfg, jp_meter *m, jp_sum_result *out)
     if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto done;
     for (size_t at = 0; at < n; at += (size_t)batch) {
         int b = (int)(n - at < (size_t)batch ? n - at : (size_t)batch);
+        if (ots) {
+            for (int i = 0; i < b; i++) {
+                char sbuf2[SUMMARY_BYTES];
+                if ((rc = ots_run(cfg->texts[at + i], sbuf2, sizeof sbuf2)) != JP_OK) goto done;
+                if (!(out->summaries[at + i] = strdup(sbuf2))) {
+                    rc = jp_fail(JP_ERR_NOMEM, "out of memory");
+                    goto done;
+                }
+            }
+            continue;
+        }
         if (lead) {
             for (int i = 0; i < b; i++) {
                 const char *t = cfg->texts[at + i];
