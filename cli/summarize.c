@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "jouleprint/workloads.h"
 #include "cli.h"
 
 static const char help[] =

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "jouleprint/workloads.h"
 #include "jouleprint.h"
 
 static char tmpdir[256];

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "jouleprint/workloads.h"
 #include "bench/builtin.h"
 #include "fake_tree.h"
 #include "jouleprint.h"

@@ -310,6 +310,155 @@ int jp_gen_classify(const char *models_dir, const uint8_t *pixels, int n, int th
 int jp_frechet_distance(const float *a, int na, const float *b, int nb, int d, double *out);
 
 #if defined(__GNUC__)
+/* ---- summarization: ROUGE, the BPE tokenizer, the seq2seq engine, the `summarize` workload ---- */
+/*
+ * Text -> one-line summary. The project's models (models/sum-*, trained by models/sum/train.py on Debian
+ * package descriptions -> synopses, data/summarize/) are small T5-like encoder-decoder transformers run
+ * by the engine below; lead-1 is the extractive baseline built in. Strings are UTF-8.
+ */
+
+/* ROUGE as Google's rouge-score package computes it (no stemming): both texts are lower-cased (ASCII),
+ * every byte that is not [a-z0-9] separates tokens (so non-ASCII letters separate tokens too, as its
+ * default tokenizer does); ROUGE-N counts clipped n-gram matches, ROUGE-L uses the longest common
+ * subsequence of the two token lists (sentence level, not the summary-level "Lsum"). Precision =
+ * matches / prediction's count, recall = matches / reference's count (each 0 when that count is 0),
+ * F = 2PR / (P + R) (0 when P + R = 0). */
+typedef struct jp_rouge_prf {
+    double p, r, f;
+} jp_rouge_prf;
+typedef struct jp_rouge_scores {
+    jp_rouge_prf r1, r2, rl;
+} jp_rouge_scores;
+/* JP_OK, or JP_ERR_NOMEM. */
+int jp_rouge(const char *prediction, const char *reference, jp_rouge_scores *out);
+
+/* The models' byte-level BPE tokenizer (tokenizer.txt; the rules are in data/summarize/build.py and
+ * src/nn/bpe.c). Ids: 0 <pad>, 1 </s>, 2 <s>, 3..258 the bytes, 259.. the merges. */
+typedef struct jp_bpe jp_bpe;
+#define JP_BPE_PAD 0
+#define JP_BPE_EOS 1
+#define JP_BPE_BOS 2
+/* JP_ERR_PARSE with the file and line on anything malformed. */
+int jp_bpe_load(jp_bpe **out, const char *path);
+void jp_bpe_free(jp_bpe *t);
+int jp_bpe_vocab_size(const jp_bpe *t);
+/* FNV-1a 64 of the file's bytes (config.json's tokenizer_fnv1a64 must match it). */
+uint64_t jp_bpe_hash(const jp_bpe *t);
+/* Encodes len bytes of UTF-8 text (not checked here: see jp_utf8_valid). Writes up to max ids, returns
+ * how many ids the whole text has (which may exceed max), or a negative jp_status. */
+long jp_bpe_encode(const jp_bpe *t, const char *text, size_t len, int32_t *ids, size_t max);
+/* The text of ids (special ids skipped; invalid UTF-8 replaced by U+FFFD; surrounding spaces removed),
+ * NUL-terminated in buf (cut to fit). Returns the length it needs, without the NUL. */
+size_t jp_bpe_decode(const jp_bpe *t, const int32_t *ids, size_t n, char *buf, size_t len);
+/* true if the bytes are well-formed UTF-8; otherwise *bad_offset (may be NULL) gets the first bad byte. */
+bool jp_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+
+/* The first sentence of a text (lead-1): up to and including the first '.', '!' or '?' that is followed
+ * by white space (or ends the text) and does not end a one-letter word or a common abbreviation
+ * ("e.g.", "i.e.", "etc.", "vs.", "Mr."); the whole text if there is none. White space runs become one
+ * space. Writes into buf (cut to fit, NUL-terminated); returns the length it needs. */
+size_t jp_lead1(const char *text, char *buf, size_t len);
+
+/* A loaded encoder-decoder (config.json, model.safetensors, tokenizer.txt of one folder). */
+typedef struct jp_s2s jp_s2s;
+typedef struct jp_s2s_info {
+    int d_model, heads, d_ff, enc_layers, dec_layers, vocab;
+    int max_source, max_target;        /* positions: source tokens read, target tokens written (with </s>) */
+    uint64_t params;
+    double flops_source_token, flops_generated_token; /* from config.json (the training script's figures) */
+    int max_batch, max_beam, threads;
+} jp_s2s_info;
+/* Loads dir's three files; workspace for max_batch texts of beam width up to max_beam is allocated now
+ * and none while generating. A truncated or inconsistent safetensors file, a tensor of the wrong shape,
+ * a config the engine cannot run, or a tokenizer that is not the one the config names (vocabulary size
+ * or FNV-1a hash) fails with JP_ERR_PARSE and a message naming the file. threads: 1..64. */
+int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int threads);
+void jp_s2s_free(jp_s2s *m);
+void jp_s2s_info_get(const jp_s2s *m, jp_s2s_info *info);
+const jp_bpe *jp_s2s_tokenizer(const jp_s2s *m);
+
+/* Teacher-forced logits, for parity checks: src[b] has src_len[b] ids (1..max_source), tgt_in[b] has
+ * tgt_len ids (1..max_target); logits gets [batch][tgt_len][vocab]. batch <= max_batch. */
+int jp_s2s_logits(jp_s2s *m, const int32_t *const *src, const int *src_len, int batch, const int32_t *tgt_in,
+                  int tgt_len, float *logits);
+
+typedef struct jp_s2s_gen {
+    int beam;              /* 1: greedy (default) */
+    double length_penalty; /* beam search: a hypothesis scores sum(log p) / length^length_penalty (1.0) */
+    int max_len;           /* generated tokens at most, </s> included (0: the model's max_target) */
+    int no_repeat_ngram;   /* > 0: never generate an n-gram of this size twice in one output (0: off) */
+} jp_s2s_gen;
+void jp_s2s_gen_init(jp_s2s_gen *g);
+/* Generates for batch texts given as ids (src_len[b] in 1..max_source). out[b] receives up to max_len
+ * ids (without </s>), out_len[b] their count. Threads split the batch. Allocates nothing. */
+int jp_s2s_generate(jp_s2s *m, const int32_t *const *src, const int *src_len, int batch, const jp_s2s_gen *g,
+                    int32_t *const *out, int *out_len);
+
+/* The `summarize` workload: a model of models/ (sum-s, sum-m, ...) or "lead-1". */
+typedef struct jp_sum_model_info {
+    char name[64];        /* "sum-s", or "lead-1" */
+    char dir[1024];       /* the folder ("" for lead-1) */
+    char description[256];
+    uint64_t params;
+    double flops_per_summary; /* at the evaluation set's mean lengths (config.json) */
+    double rouge1, rouge2, rougeL; /* the training script's greedy figures on the evaluation set (F1) */
+} jp_sum_model_info;
+/* The models found in models_dir (as jp_classify_models_dir: folders whose config.json has model_type
+ * "jp-seq2seq"), in order of FLOPs, then lead-1. Returns the count or a negative jp_status. */
+int jp_sum_list(const char *models_dir, jp_sum_model_info *out, size_t max);
+int jp_sum_find(const char *models_dir, const char *name, jp_sum_model_info *out);
+
+
+/* Texts with their references: a pairs file (a TSV with a header naming the columns "synopsis" and
+ * "description", as data/summarize/eval.tsv), or a folder holding eval.tsv. texts get the descriptions,
+ * refs the synopses, names the "package" column ("" if absent). Every field is checked: one line per
+ * problem, naming the file and line. Free with jp_sum_pairs_free. */
+typedef struct jp_sum_pairs {
+    size_t n;
+    char **names, **texts, **refs;
+    char path[4096];
+} jp_sum_pairs;
+int jp_sum_pairs_read(const char *path, jp_sum_pairs *out);
+void jp_sum_pairs_free(jp_sum_pairs *p);
+
+typedef struct jp_sum_config {
+    const char *model;           /* a name from jp_sum_list, a model folder, or "lead-1"; required */
+    const char *models_dir;      /* as for jp_classify_models_dir */
+    const char *const *texts;    /* n texts to summarize (UTF-8, not empty) */
+    const char *const *refs;     /* NULL, or n references: then ROUGE is computed */
+    size_t n;
+    int batch;                   /* texts per generate call (default 16) */
+    int threads;                 /* default 1 */
+    jp_s2s_gen gen;              /* beam, length penalty, max length, no-repeat n-gram */
+} jp_sum_config;
+void jp_sum_config_init(jp_sum_config *cfg);
+
+typedef struct jp_sum_result {
+    jp_sum_model_info model;
+    size_t n;
+    char **summaries;            /* n summaries */
+    jp_rouge_scores *scores;     /* n per-text scores when refs were given, else NULL */
+    jp_rouge_scores mean;        /* their means (P, R and F averaged over texts) */
+    size_t truncated;            /* texts longer than the model reads */
+    long tokens_dropped;         /* source tokens cut off, over all texts */
+    size_t first_truncated;      /* index of the first truncated text */
+    long first_tokens, first_kept; /* its token count and what the model read of it */
+    long source_tokens, generated_tokens;
+    double load_s, infer_s;      /* wall time of the phases */
+    double load_j, infer_j;      /* energy of the phases (the meter's total); 0 without a meter */
+    double j_per_summary;        /* infer_j / n */
+    bool estimated;
+    double load_cpu_s, infer_cpu_s;
+    double load_share, infer_share; /* as in jp_classify_result */
+} jp_sum_result;
+
+/* Checks every text (empty: JP_ERR_INVAL "text N is empty"; invalid UTF-8: JP_ERR_PARSE "text N: invalid
+ * UTF-8 at byte K"), then, with m (opened by the caller; NULL: time only) started: phase "load" loads the
+ * model, phase "infer" summarizes every text; stops m; then scores. Texts over the model's source length
+ * are truncated to it (the result says how many and by how much). This is `builtin: summarize`. */
+int jp_sum_run(const jp_sum_config *cfg, jp_meter *m, jp_sum_result *out);
+void jp_sum_result_free(jp_sum_result *r);
+
 #pragma GCC visibility pop
 #endif
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jouleprint/workloads.h"
 #include "bench/builtin.h"
 #include "util.h"
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jouleprint/workloads.h"
 #include "nn/blas.h"
 #include "nn/ops.h"
 #include "nn/safetensors.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jouleprint/workloads.h"
 #include "util.h"
 
 /* ---- ROUGE ------------------------------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jouleprint/workloads.h"
 #include "proc.h"
 #include "util.h"
 
