@@ -47,8 +47,8 @@ static const char help[] =
     "\n"
     "examples:\n"
     "  jouleprint summarize --list\n"
-    "  jouleprint summarize --model sum-s --text \"$(apt-cache show --no-all-versions jq | sed -n '/^ /p')\"\n"
-    "  jouleprint summarize --model sum-m --data data/summarize --beam 4 --json\n";
+    "  jouleprint summarize --model sum-s --text \"jq is a lightweight and flexible command-line JSON processor.\"\n"
+    "  jouleprint summarize --model sum-m --data data/summarize --n 20 --beam 4 --json\n";
 
 static int list_models(FILE *out, const char *models_dir, int json)
 {
