@@ -374,6 +374,14 @@ static int push_sample(jp_meter *m, double t, const double *w)
     return JP_OK;
 }
 
+/* Whether the last sample skipped a domain that could not be read (not one that vanished). */
+static bool final_read_failed(const jp_meter *m)
+{
+    for (size_t i = 0; i < m->ndom; i++)
+        if (m->st[i] == JP_READ_GLITCH) return true;
+    return false;
+}
+
 /* Takes one sample at time t. Caller holds the lock. */
 static void sample_locked(jp_meter *m, double t)
 {
@@ -544,6 +552,10 @@ int jp_meter_stop(jp_meter *m)
     pthread_join(m->thread, NULL);
     pthread_mutex_lock(&m->mu);
     sample_locked(m, jp_now());
+    /* A read skipped mid-run is covered by the next good one; the last read has no next one, so a
+     * counter that failed it (a flaky query) would lose the time since its previous good read.
+     * Read again, a few times, while any domain failed. */
+    for (int k = 0; k < 3 && final_read_failed(m); k++) sample_locked(m, jp_now());
     m->t_stop = m->t_last;
     m->running = false;
     m->measured = true;
