@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "nn/nn.h"
 #include "util.h"
+#include "workload/model_dir.h"
 #include "workload/classify.h"
 
 static int is_dir(const char *p)
@@ -67,25 +68,13 @@ int jp_classify_models_dir(const char *models_dir, char *buf, size_t len)
                                     "pass --models-dir");
 }
 
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : 0;
-}
-
 /* Fills info from dir/config.json. */
 static int read_info(const char *dir, const char *name, jp_classify_model_info *info)
 {
     memset(info, 0, sizeof *info);
-    char p[PATH_MAX];
-    int rc = jp_pathf(p, sizeof p, "%s/config.json", dir);
+    json_t *root;
+    int rc = jp_model_dir_config(dir, &root);
     if (rc) return rc;
-    json_error_t err;
-    json_t *root = json_load_file(p, 0, &err);
-    if (!root) {
-        if (access(p, F_OK) != 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no model here (no config.json)", dir);
-        return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", p, err.line, err.text);
-    }
     json_t *mt = json_object_get(root, "model_type");
     if (json_is_string(mt) && !strcmp(json_string_value(mt), "jp-unet")) { /* models/gen-*: see generate */
         json_decref(root);
@@ -98,12 +87,12 @@ static int read_info(const char *dir, const char *name, jp_classify_model_info *
     if (json_is_object(jp)) {
         json_t *d = json_object_get(jp, "description");
         if (json_is_string(d)) jp_strlcpy(info->description, json_string_value(d), sizeof info->description);
-        info->params = (uint64_t)num(jp, "params");
-        info->flops = num(jp, "flops_per_image");
-        info->test_correct = (int)num(jp, "test_correct");
-        info->test_total = (int)num(jp, "test_total");
+        info->params = (uint64_t)jp_json_num(jp, "params");
+        info->flops = jp_json_num(jp, "flops_per_image");
+        info->test_correct = (int)jp_json_num(jp, "test_correct");
+        info->test_total = (int)jp_json_num(jp, "test_total");
         info->accuracy = info->test_total ? (double)info->test_correct / info->test_total : 0;
-        info->train_seconds = num(jp, "train_seconds");
+        info->train_seconds = jp_json_num(jp, "train_seconds");
     }
     json_decref(root);
     return JP_OK;

@@ -17,6 +17,7 @@
 
 #include "proc.h"
 #include "util.h"
+#include "workload/model_dir.h"
 #include "workload/ocr.h" /* the project's generator (jp_rng) and the PNG writer */
 
 #define MAX_THREADS 64
@@ -32,24 +33,12 @@ static void append(char *buf, size_t cap, const char *sep, const char *s)
 
 /* ---- the zoo ---------------------------------------------------------------------------------------- */
 
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : 0;
-}
-
 static int read_info(const char *dir, const char *name, jp_generate_model_info *info)
 {
     memset(info, 0, sizeof *info);
-    char p[PATH_MAX];
-    int rc = jp_pathf(p, sizeof p, "%s/config.json", dir);
+    json_t *root;
+    int rc = jp_model_dir_config(dir, &root);
     if (rc) return rc;
-    json_error_t err;
-    json_t *root = json_load_file(p, 0, &err);
-    if (!root) {
-        if (access(p, F_OK) != 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no model here (no config.json)", dir);
-        return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", p, err.line, err.text);
-    }
     json_t *mt = json_object_get(root, "model_type");
     if (!json_is_string(mt) || strcmp(json_string_value(mt), "jp-unet")) {
         json_decref(root);
@@ -61,11 +50,11 @@ static int read_info(const char *dir, const char *name, jp_generate_model_info *
     if (json_is_object(jp)) {
         json_t *d = json_object_get(jp, "description");
         if (json_is_string(d)) jp_strlcpy(info->description, json_string_value(d), sizeof info->description);
-        info->params = (uint64_t)num(jp, "params");
-        info->flops_per_step = num(jp, "flops_per_step");
-        info->train_steps = (int)num(jp, "train_steps");
-        info->train_epochs = num(jp, "train_epochs");
-        info->train_seconds = num(jp, "train_seconds");
+        info->params = (uint64_t)jp_json_num(jp, "params");
+        info->flops_per_step = jp_json_num(jp, "flops_per_step");
+        info->train_steps = (int)jp_json_num(jp, "train_steps");
+        info->train_epochs = jp_json_num(jp, "train_epochs");
+        info->train_seconds = jp_json_num(jp, "train_seconds");
         info->train_complete = json_is_true(json_object_get(jp, "train_complete"));
     }
     json_decref(root);

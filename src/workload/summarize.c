@@ -16,17 +16,12 @@
 #include "jouleprint/workloads.h"
 #include "proc.h"
 #include "util.h"
+#include "workload/model_dir.h"
 
 #define LEAD1 "lead-1"
 #define OTS "ots"
 
 extern char **environ;
-
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : 0;
-}
 
 static void lead1_info(jp_sum_model_info *info)
 {
@@ -40,15 +35,9 @@ static void lead1_info(jp_sum_model_info *info)
 static int read_info(const char *dir, const char *name, jp_sum_model_info *info)
 {
     memset(info, 0, sizeof *info);
-    char p[PATH_MAX];
-    int rc = jp_pathf(p, sizeof p, "%s/config.json", dir);
+    json_t *root;
+    int rc = jp_model_dir_config(dir, &root);
     if (rc) return rc;
-    json_error_t err;
-    json_t *root = json_load_file(p, 0, &err);
-    if (!root) {
-        if (access(p, F_OK) != 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no model here (no config.json)", dir);
-        return jp_fail(JP_ERR_PARSE, "%s: line %d: %s", p, err.line, err.text);
-    }
     json_t *mt = json_object_get(root, "model_type");
     if (!json_is_string(mt) || strcmp(json_string_value(mt), "jp-seq2seq")) {
         json_decref(root);
@@ -57,15 +46,15 @@ static int read_info(const char *dir, const char *name, jp_sum_model_info *info)
     jp_strlcpy(info->name, name, sizeof info->name);
     jp_strlcpy(info->dir, dir, sizeof info->dir);
     jp_textf(info->description, sizeof info->description,
-             "encoder-decoder, d_model %d, %d+%d layers, trained %.2f epochs", (int)num(root, "d_model"),
-             (int)num(root, "num_layers"), (int)num(root, "num_decoder_layers"),
-             num(json_object_get(root, "training"), "epochs"));
-    info->params = (uint64_t)num(root, "parameters");
-    info->flops_per_summary = num(root, "flops_per_summary");
+             "encoder-decoder, d_model %d, %d+%d layers, trained %.2f epochs", (int)jp_json_num(root, "d_model"),
+             (int)jp_json_num(root, "num_layers"), (int)jp_json_num(root, "num_decoder_layers"),
+             jp_json_num(json_object_get(root, "training"), "epochs"));
+    info->params = (uint64_t)jp_json_num(root, "parameters");
+    info->flops_per_summary = jp_json_num(root, "flops_per_summary");
     json_t *ev = json_object_get(root, "eval_greedy");
-    info->rouge1 = num(ev, "rouge1_f");
-    info->rouge2 = num(ev, "rouge2_f");
-    info->rougeL = num(ev, "rougeL_f");
+    info->rouge1 = jp_json_num(ev, "rouge1_f");
+    info->rouge2 = jp_json_num(ev, "rouge2_f");
+    info->rougeL = jp_json_num(ev, "rougeL_f");
     json_decref(root);
     return JP_OK;
 }
