@@ -172,8 +172,10 @@ static float *falloc(jp_nn_model *m, size_t n)
 }
 
 /* a * b * c as a count of values a layer works on, refused above INT_MAX (the engine's indices) */
+/* *out is 0 when the product does not fit, so callers never read an unset value. */
 static int prod_int(const char *path, const char *what, size_t a, size_t b, size_t c, int *out)
 {
+    *out = 0;
     if ((b && a > (size_t)INT_MAX / b) || (c && a * b > (size_t)INT_MAX / c))
         return jp_fail(JP_ERR_RANGE, "%s: %s of %zu x %zu x %zu values is more than the engine handles (%d)", path,
                        what, a, b, c, INT_MAX);
@@ -281,34 +283,43 @@ static int read_f32(jp_safetensors *st, const char *name, float *dst, int ndim, 
     return JP_OK;
 }
 
+/* name = "prefix.suffix", or an error naming the file when it does not fit in size bytes (never a
+ * truncated name that could match another tensor). */
+static int tensor_name(char *name, size_t size, const jp_safetensors *st, const char *prefix, const char *suffix)
+{
+    int len = snprintf(name, size, "%s.%s", prefix, suffix);
+    if (len < 0 || (size_t)len >= size)
+        return jp_fail(JP_ERR_RANGE, "%s: tensor name \"%s.%s\" is longer than %zu bytes", st->path, prefix, suffix,
+                       size - 1);
+    return JP_OK;
+}
+
 static int load_linear(jp_nn_model *m, jp_safetensors *st, const char *prefix, int in, int out, int bias, linear *l)
 {
-    char name[256];
+    char wname[256], bname[256];
     int rc;
     l->in = in;
     l->out = out;
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    if ((rc = need(st, name, 2, out, in))) return rc;
-    snprintf(name, sizeof name, "%s.bias", prefix);
-    if (bias && (rc = need(st, name, 1, out))) return rc;
+    if ((rc = tensor_name(wname, sizeof wname, st, prefix, "weight")) ||
+        (rc = tensor_name(bname, sizeof bname, st, prefix, "bias")))
+        return rc;
+    if ((rc = need(st, wname, 2, out, in))) return rc;
+    if (bias && (rc = need(st, bname, 1, out))) return rc;
     l->w = falloc(m, (size_t)in * out);
     l->b = bias ? falloc(m, (size_t)out) : NULL;
     if (!l->w || (bias && !l->b)) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    rc = read_f32(st, name, l->w, 2, out, in);
+    rc = read_f32(st, wname, l->w, 2, out, in);
     if (rc) return rc;
-    if (bias) {
-        snprintf(name, sizeof name, "%s.bias", prefix);
-        rc = read_f32(st, name, l->b, 1, out);
-    }
+    if (bias) rc = read_f32(st, bname, l->b, 1, out);
     return rc;
 }
 
 static int load_vec(jp_nn_model *m, jp_safetensors *st, const char *prefix, const char *suffix, int n, float **out)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s.%s", prefix, suffix);
-    int rc = need(st, name, 1, n);
+    int rc = tensor_name(name, sizeof name, st, prefix, suffix);
+    if (rc) return rc;
+    rc = need(st, name, 1, n);
     if (rc) return rc;
     *out = falloc(m, (size_t)n);
     if (!*out) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", name);
@@ -326,8 +337,9 @@ static int load_conv_bn(jp_nn_model *m, jp_safetensors *st, const char *prefix, 
     c->k = k;
     c->stride = stride;
     c->pad = k / 2;
-    snprintf(name, sizeof name, "%s.convolution.weight", prefix);
-    int rc = need(st, name, 4, cout, cin, k, k);
+    int rc = tensor_name(name, sizeof name, st, prefix, "convolution.weight");
+    if (rc) return rc;
+    rc = need(st, name, 4, cout, cin, k, k);
     if (rc) return rc;
     c->w = falloc(m, (size_t)cout * cin * k * k);
     c->b = falloc(m, (size_t)cout);
@@ -335,8 +347,7 @@ static int load_conv_bn(jp_nn_model *m, jp_safetensors *st, const char *prefix, 
     rc = read_f32(st, name, c->w, 4, cout, cin, k, k);
     if (rc) return rc;
     float *g, *b, *mean, *var;
-    snprintf(name, sizeof name, "%s.normalization", prefix);
-    if ((rc = load_vec(m, st, name, "weight", cout, &g)) || (rc = load_vec(m, st, name, "bias", cout, &b)) ||
+    if ((rc = tensor_name(name, sizeof name, st, prefix, "normalization")) || (rc = load_vec(m, st, name, "weight", cout, &g)) || (rc = load_vec(m, st, name, "bias", cout, &b)) ||
         (rc = load_vec(m, st, name, "running_mean", cout, &mean)) || (rc = load_vec(m, st, name, "running_var", cout, &var)))
         return rc;
     for (int i = 0; i < cout; i++)
