@@ -81,6 +81,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=50)
     a = ap.parse_args()
     tree = fake_tree()
+    load0 = " ".join(open("/proc/loadavg").read().split()[:3])
     try:
         sources = [("model", None, "model"), ("rapl-powercap (fake tree)", tree, "rapl-powercap")]
         null = contextlib.nullcontext
@@ -111,6 +112,8 @@ def main():
     print("python %s (%s), libjouleprint %s at %s" % (platform.python_version(), sys.executable,
                                                      jouleprint.library_info()["version"],
                                                      jouleprint.library_info()["path"]))
+    print("load average before and after: %s .. %s (2 cores: wall times above the CPU times are waits for a CPU)"
+          % (load0, " ".join(open("/proc/loadavg").read().split()[:3])))
     print("baselines (median): nullcontext pair %.2f us wall; %.1f s sleep %.4f ms CPU"
           % (statistics.median(base_pairs) * 1e6, a.window, statistics.median(base_sleep) * 1e3))
     print()

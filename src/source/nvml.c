@@ -22,6 +22,7 @@
 
 #include <dlfcn.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,19 +116,32 @@ static void lib_close(struct lib *L)
     memset(L, 0, sizeof *L);
 }
 
+/* Set once the default library (no JP_NVML_LIBRARY) failed to load in this process. A failed dlopen
+ * is not cheap: the loader searches its path and maps and unmaps ld.so.cache, and the unmap costs a
+ * TLB shootdown on every CPU the process ran on; every meter opened (each Python `with Tracker()`)
+ * paid it, about half of what opening a meter cost on a machine without NVIDIA's driver
+ * (BENCHMARKS.md, "Python binding"). A driver installed while the process runs is seen by the next
+ * process. A library named by JP_NVML_LIBRARY is tried every time. */
+static atomic_bool default_missing;
+
 /* Loads and initializes NVML. On failure: JP_ERR_NOSOURCE with the reason in jp_last_error(). */
 static int lib_open(struct lib *L, const struct jp_source_env *env)
 {
     memset(L, 0, sizeof *L);
     const char *path = env->nvml_library ? env->nvml_library : DEFAULT_LIBRARY;
-    dlerror();
-    /* never unmapped (dlclose only drops the reference): a driver library may leave threads or exit
-     * handlers behind it after nvmlShutdown */
-    L->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | JP_RTLD_NODELETE);
+    if (!env->nvml_library && atomic_load_explicit(&default_missing, memory_order_relaxed)) L->dl = NULL;
+    else {
+        dlerror();
+        /* never unmapped (dlclose only drops the reference): a driver library may leave threads or
+         * exit handlers behind it after nvmlShutdown */
+        L->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | JP_RTLD_NODELETE);
+    }
     if (!L->dl) {
-        const char *e = dlerror();
-        if (env->nvml_library)
+        if (env->nvml_library) {
+            const char *e = dlerror();
             return jp_fail(JP_ERR_NOSOURCE, "cannot load JP_NVML_LIBRARY=%s: %s", path, e ? e : "dlopen failed");
+        }
+        atomic_store_explicit(&default_missing, true, memory_order_relaxed);
         return jp_fail(JP_ERR_NOSOURCE, "cannot load %s: no NVIDIA driver here (if it is installed elsewhere, "
                        "set JP_NVML_LIBRARY to the library's path)", path);
     }
