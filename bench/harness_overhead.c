@@ -95,8 +95,8 @@ int main(int argc, char **argv)
         }
         harness[r] = (jp_now() - t0) / runs;
         for (size_t i = 0; i < run.tasks[0].nmodels; i++)
-            if (strcmp(run.tasks[0].models[i].status, "ok")) {
-                fprintf(stderr, "harness_overhead: model %zu %s: %s\n", i, run.tasks[0].models[i].status,
+            if (run.tasks[0].models[i].status != JP_MODEL_OK) {
+                fprintf(stderr, "harness_overhead: model %zu %s: %s\n", i, jp_model_status_name(run.tasks[0].models[i].status),
                         run.tasks[0].models[i].error);
                 return 1;
             }

@@ -130,9 +130,8 @@ struct store_ctx {
 };
 
 /* Stores the run so far after each model: saved the first time, updated under its id after. */
-static void store_model(void *ctx, struct jp_bench_run *run)
+static void store_model(struct store_ctx *s, struct jp_bench_run *run)
 {
-    struct store_ctx *s = ctx;
     if (!s->db || s->failed) return;
     int rc = run->id > 0 ? jp_store_update(s->db, run) : jp_store_save(s->db, run);
     if (rc != JP_OK) {
@@ -143,6 +142,21 @@ static void store_model(void *ctx, struct jp_bench_run *run)
 
 /* When the store cannot take the run, the run is written as JSON beside it (else to stderr), and one
  * line says where. */
+/* What a session does with the runner's events: draws the progress, stores each model as it ends. */
+struct session_events {
+    struct cli_progress progress;
+    struct store_ctx store;
+};
+
+static void on_event(const struct jp_bench_event *ev, void *arg)
+{
+    struct session_events *s = arg;
+    if (ev->kind == JP_BENCH_MODEL_END)
+        store_model(&s->store, ev->run);
+    else
+        cli_bench_progress(ev, &s->progress);
+}
+
 static void fallback_json(const char *cmd, const char *db_path, const struct jp_bench_run *run)
 {
     char path[4200];
@@ -189,16 +203,18 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
         }
     }
     o->workdir = tmpdir;
-    o->progress = stderr;
-    o->progress_tty = isatty(2);
+    /* progress on stderr; each model stored as soon as it is measured */
+    struct session_events events = {.store = {cmd, db, false}};
+    cli_progress_init(&events.progress, stderr);
+    o->on_event = on_event;
+    o->on_event_arg = &events;
     o->interrupted = &interrupted;
-    /* each model stored as soon as it is measured; the model's process group killed and the work
-     * folder removed however this process ends (a watchdog for kill -9) */
-    struct store_ctx sc = {cmd, db, false};
-    if (db) {
-        o->on_model = store_model;
-        o->on_model_ctx = &sc;
-    }
+    /* OMP_THREAD_LIMIT set by the tool for Tesseract (cli/main.c), not by the user: the commands a spec
+     * runs get the environment the user gave */
+    static const char *const tool_env[] = {"OMP_THREAD_LIMIT", CLI_OMP_MARK, NULL};
+    if (getenv(CLI_OMP_MARK)) o->unset_env = tool_env;
+    /* the model's process group killed and the work folder removed however this process ends (a watchdog
+     * for kill -9) */
     pid_t wpid = 0;
     o->watch_fd = start_watchdog(workdir ? NULL : tmpdir, &wpid);
     /* SIGTERM and SIGHUP as SIGINT: stop, keep and store what finished */
@@ -220,9 +236,9 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     }
     int status = 0;
     if (db) {
-        int src = sc.failed ? JP_ERR_IO : run->id > 0 ? jp_store_update(db, run) : jp_store_save(db, run);
+        int src = events.store.failed ? JP_ERR_IO : run->id > 0 ? jp_store_update(db, run) : jp_store_save(db, run);
         if (src != JP_OK) {
-            if (!sc.failed) cli_error(cmd, "the run was measured but could not be stored: %s", jp_last_error());
+            if (!events.store.failed) cli_error(cmd, "the run was measured but could not be stored: %s", jp_last_error());
             fallback_json(cmd, db_path, run);
             status = CLI_EXIT_FAIL;
         } else {
@@ -237,10 +253,10 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
 /* 0 if every model ran, 4 if one failed or timed out, 130 if the session was interrupted. */
 int cli_bench_status(const struct jp_bench_run *run)
 {
-    if (!strcmp(run->status, "interrupted")) return 130;
+    if (run->status == JP_RUN_INTERRUPTED) return 130;
     for (size_t t = 0; t < run->ntasks; t++)
         for (size_t i = 0; i < run->tasks[t].nmodels; i++)
-            if (strcmp(run->tasks[t].models[i].status, "ok")) return 4;
+            if (run->tasks[t].models[i].status != JP_MODEL_OK) return 4;
     return 0;
 }
 

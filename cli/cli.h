@@ -16,6 +16,9 @@ struct jp_bench_run;
 #define CLI_EXIT_USAGE 2  /* bad options */
 #define CLI_EXIT_NOEXEC 127 /* the command could not be started (as in shells) */
 
+/* Set (to "1") beside OMP_THREAD_LIMIT when the tool set that limit itself (cli/main.c). */
+#define CLI_OMP_MARK "JP_OMP_LIMITED"
+
 int cmd_sources(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_record(int argc, char **argv);
@@ -27,6 +30,17 @@ int cmd_study(int argc, char **argv);    /* cli/study.c */
  * CLI_EXIT_FAIL with a message printed (run->tasks is NULL when nothing was measured). */
 int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_bench_options *o, const char *db_path,
                       const char *workdir, struct jp_bench_run *run);
+/* Progress of a bench session as the tool shows it (cli/progress.c): cli_bench_progress is the
+ * drawing half of the jp_bench_options.on_event callback (it ignores JP_BENCH_MODEL_END), with a
+ * struct cli_progress as its argument. */
+struct cli_progress {
+    FILE *out;
+    bool tty;         /* redraw one line with a bar, else a line per finished pass */
+    double last_draw; /* monotonic seconds of the last redraw */
+};
+struct jp_bench_event;
+void cli_progress_init(struct cli_progress *p, FILE *out);
+void cli_bench_progress(const struct jp_bench_event *ev, void *arg);
 /* The exit status a finished session deserves: 0, 4 (a model failed) or 130 (interrupted). */
 int cli_bench_status(const struct jp_bench_run *run);
 int cmd_ocr(int argc, char **argv);      /* cli/ocr.c */
@@ -62,6 +76,9 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
 /* The candidate closest to word by edit distance when it is close enough to be a slip (at most 2
  * edits, and fewer than half of word's letters), else NULL. */
 const char *cli_closest(const char *word, const char *const *candidates, size_t n);
+/* Finds the model zoo and the data folder beside the executable and makes them the workloads'
+ * defaults (cli/dirs.c). */
+void cli_set_default_dirs(void);
 
 /* Prints "jouleprint <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

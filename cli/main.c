@@ -35,18 +35,18 @@ static const struct {
 /* Tesseract's LSTM asks OpenMP for four threads on every line; where cores are few (or shared) they
  * spin more than they compute: four times slower on a 2-core machine. libgomp reads OMP_THREAD_LIMIT
  * once, when it is loaded, so the commands that run Tesseract set it to 1 and start the tool again.
- * A value the user set is kept; JP_OMP_LIMITED marks ours, so that the commands a benchmark runs get
- * the environment the user gave (src/bench/runner.c takes both out again). */
+ * A value the user set is kept; CLI_OMP_MARK marks ours, so that the commands a benchmark runs get
+ * the environment the user gave (cli_bench_session has the runner take both out again). */
 static void limit_openmp(char **argv)
 {
     if (getenv("OMP_THREAD_LIMIT")) return;
     setenv("OMP_THREAD_LIMIT", "1", 1);
-    setenv("JP_OMP_LIMITED", "1", 1);
+    setenv(CLI_OMP_MARK, "1", 1);
     fflush(NULL);
     execv("/proc/self/exe", argv);
     /* could not: go on with OpenMP as it is */
     unsetenv("OMP_THREAD_LIMIT");
-    unsetenv("JP_OMP_LIMITED");
+    unsetenv(CLI_OMP_MARK);
 }
 
 static void usage(FILE *out)
@@ -92,6 +92,7 @@ int main(int argc, char **argv)
         printf("jouleprint %s\n", JP_VERSION);
         return 0;
     }
+    cli_set_default_dirs();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name)) continue;
         if (commands[i].runs_tesseract) limit_openmp(argv);

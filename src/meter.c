@@ -140,8 +140,9 @@ static double default_max_watts(jp_domain_kind k)
 
 static int open_one(jp_meter *m, const struct jp_source_ops *ops, char *why, size_t len)
 {
-    int rc = jp_source_try_open(&m->srcs[m->nsrc], ops, &m->env, why, len);
+    int rc = jp_source_try_open(&m->srcs[m->nsrc], ops, &m->env);
     if (rc == JP_OK) m->nsrc++;
+    else jp_strlcpy(why, jp_last_error(), len);
     return rc;
 }
 

@@ -56,7 +56,8 @@ static int db_fail(const jp_store *db, const char *what)
 
 /* ---- column tables: one list of fields per struct serves INSERT and SELECT ----------------------- */
 
-enum col_type { C_TEXT, C_INT, C_LONG, C_REAL, C_BOOL };
+/* C_MSTATUS, C_RSTATUS: an enum jp_model_status / jp_run_status, stored as its name */
+enum col_type { C_TEXT, C_INT, C_LONG, C_REAL, C_BOOL, C_MSTATUS, C_RSTATUS };
 
 struct col {
     const char *name;
@@ -69,7 +70,7 @@ struct col {
 #define COL(s, f, t) {#f, t, offsetof(struct s, f), 0}
 
 static const struct col run_cols[] = {
-    TEXT(jp_bench_run, started_at),       TEXT(jp_bench_run, finished_at),  TEXT(jp_bench_run, status),
+    TEXT(jp_bench_run, started_at),       TEXT(jp_bench_run, finished_at),  COL(jp_bench_run, status, C_RSTATUS),
     TEXT(jp_bench_run, spec_path),        TEXT(jp_bench_run, machine),      TEXT(jp_bench_run, sources),
     COL(jp_bench_run, estimated, C_BOOL), TEXT(jp_bench_run, region),       COL(jp_bench_run, g_per_kwh, C_REAL),
     TEXT(jp_bench_run, intensity_source), COL(jp_bench_run, pue, C_REAL),   COL(jp_bench_run, project_n, C_REAL),
@@ -88,7 +89,7 @@ static const struct col model_cols[] = {
     TEXT(jp_bench_model, name),
     TEXT(jp_bench_model, kind),
     TEXT(jp_bench_model, command),
-    TEXT(jp_bench_model, status),
+    COL(jp_bench_model, status, C_MSTATUS),
     TEXT(jp_bench_model, error),
     COL(jp_bench_model, runs, C_INT),
     COL(jp_bench_model, warmups, C_INT),
@@ -141,14 +142,22 @@ static int bind_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t
         case C_LONG: rc = sqlite3_bind_int64(st, k, *(const long *)p); break;
         case C_REAL: rc = sqlite3_bind_double(st, k, *(const double *)p); break; /* NaN becomes NULL */
         case C_BOOL: rc = sqlite3_bind_int(st, k, *(const bool *)p ? 1 : 0); break;
+        case C_MSTATUS:
+            rc = sqlite3_bind_text(st, k, jp_model_status_name(*(const enum jp_model_status *)p), -1, SQLITE_STATIC);
+            break;
+        case C_RSTATUS:
+            rc = sqlite3_bind_text(st, k, jp_run_status_name(*(const enum jp_run_status *)p), -1, SQLITE_STATIC);
+            break;
         }
     }
     return rc;
 }
 
-/* Reads result columns first.. of st into the fields of obj. */
-static void read_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t n, void *obj)
+/* Reads result columns first.. of st into the fields of obj. A status that is not one of the names
+ * fails (JP_ERR_PARSE, the message naming the column: the caller adds where). */
+static int read_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t n, void *obj)
 {
+    int rc = JP_OK;
     for (size_t i = 0; i < n; i++) {
         char *p = (char *)obj + cols[i].offset;
         int k = first + (int)i;
@@ -163,8 +172,17 @@ static void read_cols(sqlite3_stmt *st, int first, const struct col *cols, size_
         case C_LONG: *(long *)p = (long)sqlite3_column_int64(st, k); break;
         case C_REAL: *(double *)p = null ? NAN : sqlite3_column_double(st, k); break;
         case C_BOOL: *(bool *)p = sqlite3_column_int(st, k) != 0; break;
+        case C_MSTATUS:
+        case C_RSTATUS: {
+            const unsigned char *s = sqlite3_column_text(st, k);
+            int r = cols[i].type == C_MSTATUS ? jp_model_status_parse((const char *)s, (enum jp_model_status *)p)
+                                              : jp_run_status_parse((const char *)s, (enum jp_run_status *)p);
+            if (r != JP_OK && rc == JP_OK) rc = r;
+            break;
+        }
         }
     }
+    return rc;
 }
 
 /* "a, b, c" of the columns' SQL names, or "?, ?, ?" */
@@ -714,7 +732,12 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
         goto end;
     }
     run->id = (long)sqlite3_column_int64(rs, 0);
-    read_cols(rs, 1, run_cols, NCOLS(run_cols), run);
+    if ((rc = read_cols(rs, 1, run_cols, NCOLS(run_cols), run)) != JP_OK) {
+        char why[256];
+        jp_strlcpy(why, jp_last_error(), sizeof why); /* jp_fail writes where jp_last_error reads */
+        rc = jp_fail(rc, "%s: run %ld: %s", db->path, id, why);
+        goto end;
+    }
 
     sqlite3_int64 n = 0;
     {
@@ -738,7 +761,7 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
     while (run->ntasks < (size_t)n && (step = sqlite3_step(ts)) == SQLITE_ROW) {
         struct jp_bench_task *task = &run->tasks[run->ntasks++];
         sqlite3_int64 task_id = sqlite3_column_int64(ts, 0);
-        read_cols(ts, 1, task_cols, NCOLS(task_cols), task);
+        (void)read_cols(ts, 1, task_cols, NCOLS(task_cols), task); /* no status column: cannot fail */
         size_t cap = 0;
         sqlite3_bind_int64(ms, 1, task_id);
         while ((step = sqlite3_step(ms)) == SQLITE_ROW) {
@@ -756,7 +779,13 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
             struct jp_bench_model *m = &task->models[task->nmodels++];
             memset(m, 0, sizeof *m);
             sqlite3_int64 model_id = sqlite3_column_int64(ms, 0);
-            read_cols(ms, 1, model_cols, NCOLS(model_cols), m);
+            if ((rc = read_cols(ms, 1, model_cols, NCOLS(model_cols), m)) != JP_OK) {
+                sqlite3_reset(ms);
+                char why[256];
+                jp_strlcpy(why, jp_last_error(), sizeof why);
+                rc = jp_fail(rc, "%s: run %ld, task %s, model %s: %s", db->path, id, task->name, m->name, why);
+                goto end;
+            }
             if ((rc = load_model_children(db, model_id, m, ph, me, tl, run))) {
                 sqlite3_reset(ms);
                 goto end;
@@ -840,7 +869,12 @@ int jp_store_list(jp_store *db, struct jp_store_entry **out, size_t *n)
 #define TXT(k, f) jp_strlcpy(e->f, sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "", sizeof e->f)
         TXT(1, started_at);
         TXT(2, finished_at);
-        TXT(3, status);
+        if (jp_run_status_parse((const char *)sqlite3_column_text(st, 3), &e->status) != JP_OK) {
+            char why[256];
+            jp_strlcpy(why, jp_last_error(), sizeof why);
+            rc = jp_fail(JP_ERR_PARSE, "%s: run %ld: %s", db->path, e->id, why);
+            break;
+        }
         TXT(4, spec_path);
         TXT(5, machine);
         TXT(6, sources);

@@ -35,7 +35,7 @@ static void fix_model(struct jp_bench_model *m, const char *name, double j, long
     snprintf(m->name, sizeof m->name, "%s", name);
     snprintf(m->kind, sizeof m->kind, "command");
     snprintf(m->command, sizeof m->command, "python3 run.py --model %s {inputs} {outputs}", name);
-    snprintf(m->status, sizeof m->status, "ok");
+    m->status = JP_MODEL_OK;
     m->runs = 3;
     m->warmups = 1;
     m->items_timed = items;
@@ -77,7 +77,7 @@ static void fix_failed(struct jp_bench_model *m, const char *name)
     snprintf(m->name, sizeof m->name, "%s", name);
     snprintf(m->kind, sizeof m->kind, "command");
     snprintf(m->command, sizeof m->command, "./broken.sh {inputs} {outputs}");
-    snprintf(m->status, sizeof m->status, "failed");
+    m->status = JP_MODEL_FAILED;
     snprintf(m->error, sizeof m->error, "%s", FIX_ERROR);
     m->runs = 0;
     m->warmups = 1;
@@ -104,7 +104,7 @@ static void fix_build_run(struct jp_bench_run *run)
     memset(run, 0, sizeof *run);
     snprintf(run->started_at, sizeof run->started_at, "2026-11-25T17:03:55Z");
     snprintf(run->finished_at, sizeof run->finished_at, "2026-11-25T17:10:02Z");
-    snprintf(run->status, sizeof run->status, "complete");
+    run->status = JP_RUN_COMPLETE;
     snprintf(run->spec_path, sizeof run->spec_path, "examples/seed.yaml");
     snprintf(run->machine, sizeof run->machine, "testhost: AMD EPYC 7B13, 2 CPUs, 25.3 GB");
     snprintf(run->sources, sizeof run->sources, "model");

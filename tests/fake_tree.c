@@ -2,6 +2,8 @@
 #define _XOPEN_SOURCE 700
 #include "fake_tree.h"
 
+#include "source/source.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -129,4 +131,11 @@ int ft_run_cli(const char *outfile, const char *errfile, const char *const *args
     int ws;
     if (pid < 0 || waitpid(pid, &ws, 0) != pid) return -1;
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+int ft_probe(const struct jp_source_ops *ops, const struct jp_source_env *env, char *why, size_t len)
+{
+    int rc = jp_source_probe(ops, env);
+    snprintf(why, len, "%s", rc == JP_OK ? "" : jp_last_error());
+    return rc;
 }

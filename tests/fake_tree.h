@@ -28,4 +28,9 @@ void ft_remove(const char *root, const char *relpath);
  * Returns the exit status (128 + signal if killed); fails the test if JP_CLI is not set. */
 int ft_run_cli(const char *outfile, const char *errfile, const char *const *args);
 
+/* jp_source_probe (src/source/source.h) with its jp_last_error() copied into why ("" when usable). */
+struct jp_source_ops;
+struct jp_source_env;
+int ft_probe(const struct jp_source_ops *ops, const struct jp_source_env *env, char *why, size_t len);
+
 #endif

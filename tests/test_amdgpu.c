@@ -331,11 +331,11 @@ static void test_cannot_measure_says_why(void **state)
     char *root = ft_mkroot("amdgpu-none");
     setenv("JP_SYSFS_ROOT", root, 1);
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
-    assert_int_not_equal(jp_source_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
     assert_non_null(strstr(why, "class/drm"));
     /* only another vendor's card */
     ft_write(root, "class/drm/card0/device/vendor", "0x8086\n");
-    assert_int_not_equal(jp_source_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
     assert_non_null(strstr(why, "no AMD GPU"));
     /* an AMD card without hwmon, one whose hwmon has nothing to read, one with garbage, and one
      * with an impossible power */
@@ -347,7 +347,7 @@ static void test_cannot_measure_says_why(void **state)
     ft_write(root, "class/drm/card3/device/hwmon/hwmon1/power1_input", "lots\n");
     ft_write(root, "class/drm/card4/device/hwmon/hwmon2/name", "amdgpu\n");
     ft_write(root, "class/drm/card4/device/hwmon/hwmon2/power1_input", "90000000000\n");
-    assert_int_not_equal(jp_source_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
     print_message("why: %s\n", why);
     assert_non_null(strstr(why, "4 AMD GPUs, none can be measured"));
     assert_non_null(strstr(why, "card1 (AMD) skipped: no amdgpu hwmon"));
@@ -358,7 +358,7 @@ static void test_cannot_measure_says_why(void **state)
     assert_non_null(strstr(why, "90000.0 W, more than any board draws"));
     /* power1_input alone is enough */
     ft_write(root, "class/drm/card4/device/hwmon/hwmon2/power1_input", "45000000\n");
-    assert_int_equal(jp_source_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
+    assert_int_equal(ft_probe(&jp_source_amdgpu_hwmon, &env, why, sizeof why), JP_OK);
     struct jp_source src;
     memset(&src, 0, sizeof src);
     src.ops = &jp_source_amdgpu_hwmon;

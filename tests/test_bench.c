@@ -188,6 +188,51 @@ static void test_spec_errors_name_the_line(void **state)
 
 /* ---- a whole run ---------------------------------------------------------------------------- */
 
+/* What the runner reported through jp_bench_options.on_event. */
+struct events {
+    int small_ends, small_progress;
+    long small_done_min;
+    char passes[256];
+    char notes[2048];
+    char measured[256]; /* JP_BENCH_MODEL_END: "model:status/models so far;" */
+};
+
+static void on_event(const struct jp_bench_event *ev, void *arg)
+{
+    struct events *e = arg;
+    if (ev->kind == JP_BENCH_NOTE) {
+        size_t len = strlen(e->notes);
+        snprintf(e->notes + len, sizeof e->notes - len, "%s\n", ev->text);
+        return;
+    }
+    if (ev->kind == JP_BENCH_MODEL_END) {
+        /* the run so far, as it would be stored: incomplete, this model the last of its task */
+        assert_non_null(ev->run);
+        assert_int_equal(ev->run->status, JP_RUN_INCOMPLETE);
+        assert_int_equal(ev->run->ntasks, 1);
+        const struct jp_bench_task *t = &ev->run->tasks[0];
+        assert_string_equal(t->models[t->nmodels - 1].name, ev->model);
+        size_t len = strlen(e->measured);
+        snprintf(e->measured + len, sizeof e->measured - len, "%s:%s/%zu;", ev->model,
+                 jp_model_status_name(t->models[t->nmodels - 1].status), t->nmodels);
+        return;
+    }
+    assert_null(ev->run);
+    assert_non_null(ev->task);
+    assert_non_null(ev->pass);
+    if (strcmp(ev->model, "small")) return;
+    if (ev->kind == JP_BENCH_PASS_PROGRESS) {
+        e->small_progress++;
+        return;
+    }
+    e->small_ends++;
+    assert_int_equal(ev->total, 200);
+    if (e->small_done_min < 0 || ev->done < e->small_done_min) e->small_done_min = ev->done;
+    size_t len = strlen(e->passes);
+    snprintf(e->passes + len, sizeof e->passes - len, "%s;", ev->pass);
+    assert_true(ev->elapsed_s > 0);
+}
+
 static void test_two_models_and_failures(void **state)
 {
     (void)state;
@@ -212,20 +257,30 @@ static void test_two_models_and_failures(void **state)
     jp_bench_options_init(&o);
     o.workdir = dir;
     o.meter.interval_s = 0.02;
+    struct events ev = {0, 0, -1, "", "", ""};
+    o.on_event = on_event;
+    o.on_event_arg = &ev;
     struct jp_bench_run run;
     if (jp_bench_run_spec(&spec, &o, &run) != JP_OK) fail_msg("run: %s", jp_last_error());
+    /* every pass of small ended with its 200 items, and the failures were told in words */
+    assert_string_equal(ev.passes, "warm-up 1;run 1/2;run 2/2;");
+    assert_int_equal(ev.small_ends, 3);
+    assert_string_equal(ev.measured, "small:ok/1;large:ok/2;crash:failed/3;hang:timeout/4;");
+    assert_int_equal(ev.small_done_min, 200);
+    assert_non_null(strstr(ev.notes, "labels / crash failed: killed by signal"));
+    assert_non_null(strstr(ev.notes, "labels / hang timeout: timed out after 1 s"));
     jp_spec_free(&spec);
-    assert_string_equal(run.status, "complete");
+    assert_int_equal(run.status, JP_RUN_COMPLETE);
     assert_int_equal(run.ntasks, 1);
     struct jp_bench_task *t = &run.tasks[0];
     assert_int_equal(t->nmodels, 4);
     struct jp_bench_model *small = &t->models[0], *large = &t->models[1], *crash = &t->models[2], *hang = &t->models[3];
-    assert_string_equal(small->status, "ok");
-    assert_string_equal(large->status, "ok");
-    assert_string_equal(crash->status, "failed");
+    assert_int_equal(small->status, JP_MODEL_OK);
+    assert_int_equal(large->status, JP_MODEL_OK);
+    assert_int_equal(crash->status, JP_MODEL_FAILED);
     assert_non_null(strstr(crash->error, "signal"));
     assert_non_null(strstr(crash->error, "about to crash")); /* the log's last words */
-    assert_string_equal(hang->status, "timeout");
+    assert_int_equal(hang->status, JP_MODEL_TIMEOUT);
     assert_int_equal(small->runs, 2);
     assert_int_equal(small->warmups, 1);
     assert_float_equal(small->score, 0.9, 1e-12);
@@ -269,8 +324,8 @@ static void test_two_models_and_failures(void **state)
     assert_int_equal(jp_store_load(db, run.id, &back), JP_OK);
     jp_store_close(db);
     assert_int_equal(back.tasks[0].nmodels, 4);
-    assert_string_equal(back.tasks[0].models[2].status, "failed");
-    assert_string_equal(back.tasks[0].models[3].status, "timeout");
+    assert_int_equal(back.tasks[0].models[2].status, JP_MODEL_FAILED);
+    assert_int_equal(back.tasks[0].models[3].status, JP_MODEL_TIMEOUT);
     assert_float_equal(back.tasks[0].models[0].j_per_item, small->j_per_item, 1e-12);
 
     /* and the stored run renders in every format, with the figures in it */
@@ -289,8 +344,9 @@ static void test_two_models_and_failures(void **state)
     jp_bench_run_clear(&run);
 }
 
-/* The OMP_THREAD_LIMIT the tool sets for Tesseract (cli/main.c) is not passed on to the commands a
- * benchmark runs; one the user set is. */
+/* What the caller set for itself (the tool's OMP_THREAD_LIMIT for Tesseract, cli/main.c) and names in
+ * jp_bench_options.unset_env is not passed on to the commands a benchmark runs; the rest of the
+ * environment is, whatever marks the caller keeps (the library reads none). */
 static void test_commands_get_the_users_environment(void **state)
 {
     (void)state;
@@ -306,13 +362,14 @@ static void test_commands_get_the_users_environment(void **state)
     jp_bench_options_init(&o);
     o.workdir = dir;
     const char *expect[] = {"omp", "omp3"};
+    static const char *const tools_own[] = {"OMP_THREAD_LIMIT", NULL};
+    setenv("JP_OMP_LIMITED", "1", 1); /* a mark the library does not look at */
     for (int k = 0; k < 2; k++) {
         setenv("OMP_THREAD_LIMIT", k ? "3" : "1", 1);
-        if (k) unsetenv("JP_OMP_LIMITED"); /* the user's own */
-        else setenv("JP_OMP_LIMITED", "1", 1); /* the tool's */
+        o.unset_env = k ? NULL : tools_own; /* k = 1: the user's own */
         struct jp_bench_run run;
         assert_int_equal(jp_bench_run_spec(&spec, &o, &run), JP_OK);
-        assert_string_equal(run.tasks[0].models[0].status, "ok");
+        assert_int_equal(run.tasks[0].models[0].status, JP_MODEL_OK);
         jp_bench_run_clear(&run);
         char path[4200], got[32] = "";
         snprintf(path, sizeof path, "%s/omp.txt", dir);
@@ -335,7 +392,7 @@ static void test_commands_get_the_users_environment(void **state)
     if (load_spec(spec_text, &spec) != JP_OK) fail_msg("spec: %s", jp_last_error());
     struct jp_bench_run run;
     assert_int_equal(jp_bench_run_spec(&spec, &o, &run), JP_OK);
-    assert_string_equal(run.tasks[0].models[0].status, "ok");
+    assert_int_equal(run.tasks[0].models[0].status, JP_MODEL_OK);
     jp_bench_run_clear(&run);
     jp_spec_free(&spec);
     char path[4200], line[512];

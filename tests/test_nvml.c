@@ -218,7 +218,7 @@ static void test_errors_mig_flaky_and_lost(void **state)
     char why[512] = "";
     struct jp_source_env env;
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
-    assert_int_equal(jp_source_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
+    assert_int_equal(ft_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
     /* the detail says which were skipped and why */
     struct jp_source src;
     memset(&src, 0, sizeof src);
@@ -323,24 +323,24 @@ static void test_no_gpu_says_why(void **state)
     /* no library */
     setenv("JP_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
-    assert_int_not_equal(jp_source_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
     assert_non_null(strstr(why, "cannot load JP_NVML_LIBRARY=/nonexistent/libnvidia-ml.so.1"));
     /* the default library, absent on this machine or not: the reason names it */
     unsetenv("JP_NVML_LIBRARY");
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
-    if (jp_source_probe(&jp_source_nvml, &env, why, sizeof why) != JP_OK) assert_non_null(strstr(why, "libnvidia-ml.so.1"));
+    if (ft_probe(&jp_source_nvml, &env, why, sizeof why) != JP_OK) assert_non_null(strstr(why, "libnvidia-ml.so.1"));
     /* the driver is not loaded */
     script("init DRIVER_NOT_LOADED\n");
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
-    assert_int_not_equal(jp_source_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
     assert_non_null(strstr(why, "kernel driver is not loaded"));
     /* no GPU */
     script("driver 550.54.15\n");
-    assert_int_not_equal(jp_source_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
     assert_non_null(strstr(why, "no NVIDIA GPU"));
     /* every GPU refuses */
     script("gpu name=\"K80\" counter=0 power_error=NOT_SUPPORTED\n");
-    assert_int_not_equal(jp_source_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_nvml, &env, why, sizeof why), JP_OK);
     assert_non_null(strstr(why, "none can be measured"));
     assert_non_null(strstr(why, "K80"));
     /* and the meter, asked for nvml, says so rather than measuring nothing */

@@ -419,7 +419,7 @@ static void test_permission_denied_explained(void **state)
         char why[512] = "";
         struct jp_source_env env;
         if (jp_source_env_init(&env, NULL) != JP_OK) _exit(4);
-        int rc = jp_source_probe(&jp_source_rapl_powercap, &env, why, sizeof why);
+        int rc = ft_probe(&jp_source_rapl_powercap, &env, why, sizeof why);
         ssize_t wr = write(fds[1], why, strlen(why));
         (void)wr;
         _exit(rc == JP_OK ? 1 : 0);
@@ -497,7 +497,7 @@ static void test_fifo_counter_refused(void **state)
     char why[512] = "";
     struct jp_source_env env;
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
-    assert_int_not_equal(jp_source_probe(&jp_source_rapl_powercap, &env, why, sizeof why), JP_OK);
+    assert_int_not_equal(ft_probe(&jp_source_rapl_powercap, &env, why, sizeof why), JP_OK);
     jp_meter_config cfg;
     jp_meter_config_init(&cfg);
     cfg.source = "rapl-powercap";

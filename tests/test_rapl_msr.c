@@ -130,7 +130,7 @@ static int probe_src(char *why, size_t len)
     struct jp_source_env env;
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
     why[0] = '\0';
-    return jp_source_probe(&jp_source_rapl_msr, &env, why, len);
+    return ft_probe(&jp_source_rapl_msr, &env, why, len);
 }
 
 /* Two Intel packages, four CPUs (0,1 on package 0; 2,3 on package 1); the representative CPUs 0 and 2
@@ -442,7 +442,7 @@ static void test_permission_denied(void **state)
         char why[512];
         struct jp_source_env env;
         if (jp_source_env_init(&env, NULL) != JP_OK) _exit(4);
-        int rc = jp_source_probe(&jp_source_rapl_msr, &env, why, sizeof why);
+        int rc = ft_probe(&jp_source_rapl_msr, &env, why, sizeof why);
         ssize_t w = write(pfd[1], why, strlen(why) + 1);
         (void)w;
         _exit(rc == JP_ERR_PERM ? 0 : 1);

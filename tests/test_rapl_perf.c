@@ -199,7 +199,7 @@ static int probe_src(char *why, size_t len)
     struct jp_source_env env;
     assert_int_equal(jp_source_env_init(&env, NULL), JP_OK);
     why[0] = '\0';
-    return jp_source_probe(&jp_source_rapl_perf, &env, why, len);
+    return ft_probe(&jp_source_rapl_perf, &env, why, len);
 }
 
 static int find_domain(const struct jp_source *src, const char *name)

@@ -458,8 +458,8 @@ static void test_unscored_and_empty(void **state)
         r.tasks[0].models[i].nmetrics = 0;
     }
     snprintf(r.tasks[0].scorer, sizeof r.tasks[0].scorer, "none");
-    for (size_t i = 0; i < 2; i++) snprintf(r.tasks[1].models[i].status, sizeof r.tasks[1].models[i].status, "timeout");
-    snprintf(r.status, sizeof r.status, "interrupted");
+    for (size_t i = 0; i < 2; i++) r.tasks[1].models[i].status = JP_MODEL_TIMEOUT;
+    r.status = JP_RUN_INTERRUPTED;
     jp_bench_analyze(&r);
     for (int f = 0; f <= JP_REPORT_HTML; f++) {
         char *buf = NULL;

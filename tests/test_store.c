@@ -56,7 +56,7 @@ static void assert_model_equal(const struct jp_bench_model *a, const struct jp_b
     SAME_STR(a, b, name);
     SAME_STR(a, b, kind);
     SAME_STR(a, b, command);
-    SAME_STR(a, b, status);
+    SAME_INT(a, b, status);
     SAME_STR(a, b, error);
     SAME_INT(a, b, runs);
     SAME_INT(a, b, warmups);
@@ -106,7 +106,7 @@ static void assert_run_equal(const struct jp_bench_run *a, const struct jp_bench
 {
     SAME_STR(a, b, started_at);
     SAME_STR(a, b, finished_at);
-    SAME_STR(a, b, status);
+    SAME_INT(a, b, status);
     SAME_STR(a, b, spec_path);
     SAME_STR(a, b, machine);
     SAME_STR(a, b, sources);
@@ -146,7 +146,7 @@ static void test_fixture_is_analysed(void **state)
     assert_true(fabs(t->models[1].saving_pct - 25.96) < 1e-9);
     assert_int_equal(run.tasks[1].reference, 1);
     assert_int_equal(run.tasks[1].pick, 1);
-    assert_string_equal(run.tasks[1].models[2].status, "failed");
+    assert_int_equal(run.tasks[1].models[2].status, JP_MODEL_FAILED);
     jp_bench_run_clear(&run);
 }
 
@@ -197,7 +197,7 @@ static void test_empty_run_and_long_timeline(void **state)
     jp_store *db = open_new(path, sizeof path);
     struct jp_bench_run run, back;
     memset(&run, 0, sizeof run);
-    snprintf(run.status, sizeof run.status, "interrupted");
+    run.status = JP_RUN_INTERRUPTED;
     run.g_per_kwh = NAN;
     assert_int_equal(jp_store_save(db, &run), JP_OK);
     assert_int_equal(jp_store_load(db, run.id, &back), JP_OK);
@@ -263,7 +263,7 @@ static void test_list(void **state)
     struct jp_bench_run run;
     fix_build_run(&run);
     assert_int_equal(jp_store_save(db, &run), JP_OK);
-    snprintf(run.status, sizeof run.status, "interrupted");
+    run.status = JP_RUN_INTERRUPTED;
     snprintf(run.spec_path, sizeof run.spec_path, "other.yaml");
     run.estimated = false;
     assert_int_equal(jp_store_save(db, &run), JP_OK);
@@ -272,8 +272,8 @@ static void test_list(void **state)
     /* newest first */
     assert_int_equal(e[0].id, 2);
     assert_int_equal(e[1].id, 1);
-    assert_string_equal(e[0].status, "interrupted");
-    assert_string_equal(e[1].status, "complete");
+    assert_int_equal(e[0].status, JP_RUN_INTERRUPTED);
+    assert_int_equal(e[1].status, JP_RUN_COMPLETE);
     assert_string_equal(e[0].spec_path, "other.yaml");
     assert_false(e[0].estimated);
     assert_true(e[1].estimated);
@@ -604,6 +604,53 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Statuses are stored as their names and read back through the one name table: a name the store
+ * should not hold is an error naming the store, the run, the model and the names allowed, not a
+ * status made up. */
+static void test_status_names(void **state)
+{
+    (void)state;
+    assert_string_equal(jp_model_status_name(JP_MODEL_TIMEOUT), "timeout");
+    assert_string_equal(jp_run_status_name(JP_RUN_INTERRUPTED), "interrupted");
+    assert_string_equal(jp_model_status_name((enum jp_model_status)42), "?");
+    enum jp_model_status ms;
+    assert_int_equal(jp_model_status_parse("interrupted", &ms), JP_OK);
+    assert_int_equal(ms, JP_MODEL_INTERRUPTED);
+    assert_int_equal(jp_model_status_parse("OK", &ms), JP_ERR_PARSE);
+
+    char path[PATH_MAX];
+    jp_store *db = open_new(path, sizeof path);
+    struct jp_bench_run run, back;
+    fix_build_run(&run);
+    assert_int_equal(jp_store_save(db, &run), JP_OK);
+    jp_bench_run_clear(&run);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "UPDATE models SET status = 'weird' WHERE name = 'small'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(jp_store_load(db, 1, &back), JP_ERR_PARSE);
+    const char *e = jp_last_error();
+    if (!strstr(e, path) || !strstr(e, "model small") || !strstr(e, "\"weird\"") ||
+        !strstr(e, "ok, failed, timeout, interrupted"))
+        fail_msg("message: %s", e);
+    assert_null(back.tasks);
+
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "UPDATE models SET status = 'ok' WHERE name = 'small';"
+                                     "UPDATE runs SET status = 'half-done'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    struct jp_store_entry *list = NULL;
+    size_t n = 0;
+    assert_int_equal(jp_store_list(db, &list, &n), JP_ERR_PARSE);
+    free(list);
+    if (!strstr(jp_last_error(), "\"half-done\" is not one of complete, interrupted")) fail_msg("%s", jp_last_error());
+    assert_int_equal(jp_store_load(db, 1, &back), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "run 1:"));
+    jp_store_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_damaged_timeline_left_out),
         cmocka_unit_test(test_read_never_writes),
+        cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -128,6 +128,26 @@ void jp_spec_free(struct jp_spec *spec);
  * `jouleprint bench` printed.
  */
 
+/* How a model's run ended, and how a session ended. The one name table of each (jp_*_status_name)
+ * gives the words the store, the reports and JSON use; jp_*_status_parse reads them back. */
+enum jp_model_status {
+    JP_MODEL_OK = 0,      /* "ok": every run and the scoring completed */
+    JP_MODEL_FAILED,      /* "failed": the command failed, crashed or could not start; the scorer failed */
+    JP_MODEL_TIMEOUT,     /* "timeout": stopped at the spec's timeout */
+    JP_MODEL_INTERRUPTED  /* "interrupted": stopped, or never started, because the session was interrupted */
+};
+enum jp_run_status {
+    JP_RUN_COMPLETE = 0,  /* "complete" */
+    JP_RUN_INTERRUPTED,   /* "interrupted" */
+    JP_RUN_INCOMPLETE     /* "incomplete": still running (stored after each model), or killed before it ended */
+};
+/* The name of a status ("ok", "timeout", "complete", ...); "?" for a value outside the enum. */
+const char *jp_model_status_name(enum jp_model_status s);
+const char *jp_run_status_name(enum jp_run_status s);
+/* The status named text; JP_ERR_PARSE (jp_last_error naming the allowed names) otherwise. */
+int jp_model_status_parse(const char *text, enum jp_model_status *out);
+int jp_run_status_parse(const char *text, enum jp_run_status *out);
+
 #define JP_BENCH_MAX_METRICS 8
 #define JP_BENCH_MAX_PHASES 8
 
@@ -146,7 +166,7 @@ struct jp_bench_model {
     char name[64];
     char kind[16];        /* "command" or "builtin" */
     char command[1024];   /* the command template, or the builtin's name and options */
-    char status[16];      /* "ok", "failed", "timeout", "interrupted" */
+    enum jp_model_status status;
     char error[512];      /* why it failed, in words; "" when ok */
     int runs, warmups;    /* measured runs that completed; warm-ups done */
     long items_timed;     /* items per measured run */
@@ -208,7 +228,7 @@ struct jp_bench_run {
     long id;                     /* in the store; 0 until saved */
     char started_at[32];         /* ISO 8601 UTC, "2026-11-25T17:03:55Z" */
     char finished_at[32];
-    char status[16];             /* "complete", "interrupted" */
+    enum jp_run_status status;
     char spec_path[1024];
     char machine[256];           /* "host: AMD EPYC, 2 CPUs, 25.3 GB" */
     char sources[256];           /* the energy sources used, comma-separated */
@@ -235,19 +255,40 @@ double jp_bench_metric(const struct jp_bench_model *m, const char *name);
 
 /* ---- the runner -------------------------------------------------------------------------------- */
 
+/* What the runner tells its caller while it runs, through one callback: progress for the caller to show
+ * (the tool draws a bar on a terminal and plain lines otherwise), notes in words, and each model as soon
+ * as it is measured. Strings are valid during the call only. */
+enum jp_bench_event_kind {
+    JP_BENCH_PASS_PROGRESS, /* a pass over the items is running: done of total items so far */
+    JP_BENCH_PASS_END,      /* a pass ended: done items in elapsed_s */
+    JP_BENCH_NOTE,          /* one line in words: the idle baseline being measured, predictions missing, a
+                               model that did not finish and why */
+    JP_BENCH_MODEL_END      /* a model was measured: run is the run so far (status JP_RUN_INCOMPLETE, the
+                               tasks reached so far, analysed), for the caller to store at once so that a
+                               kill loses nothing finished; the callback may set run->id (the store does) */
+};
+struct jp_bench_event {
+    enum jp_bench_event_kind kind;
+    const char *task, *model; /* the pass's or model's; NULL in a note about the whole session */
+    const char *pass;         /* "warm-up 1", "run 2/3", "scoring" */
+    long done, total;         /* items */
+    double elapsed_s;         /* since the pass started */
+    const char *text;         /* JP_BENCH_NOTE: the line, without a newline */
+    struct jp_bench_run *run; /* JP_BENCH_MODEL_END: the run so far; NULL otherwise */
+};
+typedef void (*jp_bench_event_fn)(const struct jp_bench_event *ev, void *arg);
+
 struct jp_bench_options {
     const char *region;          /* overrides the spec's region; NULL: spec, then $JP_REGION, then world */
     double project_n;            /* overrides the spec's; <= 0: the spec's */
     double pue;                  /* <= 0: 1.0 */
     const char *workdir;         /* inputs, outputs and logs go here (must exist) */
-    FILE *progress;              /* where progress goes (stderr), NULL: none */
-    bool progress_tty;           /* redraw one line with a bar, else plain lines */
+    jp_bench_event_fn on_event;  /* called as the run goes (from the calling thread); NULL: silent */
+    void *on_event_arg;
     volatile sig_atomic_t *interrupted; /* set by the caller's SIGINT handler: stop, keep what finished */
+    const char *const *unset_env; /* variables taken out of the environment of the commands a spec runs
+                                     (NULL-terminated; NULL: none): what the caller set for itself only */
     jp_meter_config meter;       /* interval, source, model overrides */
-    /* Called after each model is measured, with the run so far (status "incomplete", the tasks reached
-     * so far, analysed): lets the caller store it at once, so that a kill loses nothing finished. */
-    void (*on_model)(void *ctx, struct jp_bench_run *run);
-    void *on_model_ctx;
     /* >= 0: each model's process group id is written here (an int32_t) when it starts, and 0 once it is
      * gone, for a watchdog that kills the group if this process dies first (-1: none). */
     int watch_fd;
@@ -257,7 +298,7 @@ void jp_bench_options_init(struct jp_bench_options *o);
 
 /* Runs the spec. A model that fails, crashes or times out is recorded as such and the others
  * still run; when *interrupted becomes set, the model in progress is stopped and marked
- * "interrupted", nothing more runs, and run->status is "interrupted". Returns JP_OK if the run
+ * JP_MODEL_INTERRUPTED, nothing more runs, and run->status is JP_RUN_INTERRUPTED. Returns JP_OK if the run
  * could be made (whatever the models did), or an error (the meter could not be opened, ...). */
 int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options *o, struct jp_bench_run *run);
 
@@ -325,7 +366,7 @@ struct jp_store_entry {
     long id;
     char started_at[32];
     char finished_at[32];
-    char status[16];        /* "complete", "interrupted" */
+    enum jp_run_status status;
     char spec_path[1024];
     char machine[256];
     char sources[256];
@@ -333,7 +374,7 @@ struct jp_store_entry {
     char region[64];
     size_t ntasks;
     size_t nmodels;         /* over all tasks */
-    size_t nfailed;         /* models whose status is not "ok" */
+    size_t nfailed;         /* models whose status is not JP_MODEL_OK */
     char tasks[256];        /* the task names, comma-separated (cut with "..." when long) */
     char picks[256];        /* per task "task: pick" (or "task: -"), "; "-separated */
 };

@@ -23,6 +23,16 @@ extern "C" {
 #pragma GCC visibility push(default) /* every declaration below is exported from the library */
 #endif
 
+/* ---- folders ----------------------------------------------------------------------------------- */
+
+/* The folders the workloads use when a call names none: the model zoo (the project's models/) and the
+ * project's data folder (data/: ocr/words.txt, and tessdata/ with the Tesseract models that
+ * scripts/bootstrap fetches). Each call's own argument comes first, then $JP_MODELS_DIR
+ * ($JP_DATA_DIR), then what was set here, then ./models (./data). NULL or "" unsets one. The tool sets
+ * them to the folders beside its executable. Process-wide: call before running workloads (the OCR
+ * word list is read once, on first use). */
+int jp_workloads_set_dirs(const char *models_dir, const char *data_dir);
+
 /* ---- OCR: the built-in `ocr` workload ---------------------------------------------------------- */
 /*
  * Text lines rendered with FreeType (jp_ocr_data_write), read by Tesseract through its C API in
@@ -149,8 +159,8 @@ typedef struct jp_classify_model_info {
     double train_seconds;
 } jp_classify_model_info;
 
-/* The zoo folder: models_dir if not NULL, else $JP_MODELS_DIR, else models/ beside the executable's
- * folder or its parent (build/jouleprint finds the source tree's models/), else ./models. */
+/* The zoo folder: models_dir if not NULL, else $JP_MODELS_DIR, else the default jp_workloads_set_dirs
+ * set, else ./models. */
 int jp_classify_models_dir(const char *models_dir, char *buf, size_t len);
 /* The models found there (folders with config.json), in order of FLOPs. Returns the count (at most
  * max filled) or a negative jp_status. */

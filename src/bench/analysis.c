@@ -29,7 +29,7 @@ double jp_bench_metric(const struct jp_bench_model *m, const char *name)
 
 static bool usable(const struct jp_bench_model *m)
 {
-    return !strcmp(m->status, "ok") && m->j_per_item > 0 && isfinite(m->j_per_item);
+    return m->status == JP_MODEL_OK && m->j_per_item > 0 && isfinite(m->j_per_item);
 }
 
 /* a dominates b: no more energy, no less score, and better in one */

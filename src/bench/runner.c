@@ -98,46 +98,39 @@ static long count_new_lines(const char *path, off_t *offset, long so_far)
 
 /* ---- progress ------------------------------------------------------------------------------------ */
 
+/* The caller draws (jp_bench_options.on_event); the runner only says where it is. */
 struct progress {
     const struct jp_bench_options *o;
     const char *task, *model;
     int run, runs; /* run 0 = warm-up or scoring pass */
     const char *what;
     long total;
-    double t0, last_draw;
+    double t0;
 };
 
-static void fmt_clock(double s, char *buf, size_t len)
-{
-    if (!(s >= 0) || s > 359999) s = 0;
-    snprintf(buf, len, "%d:%02d", (int)s / 60, (int)s % 60);
-}
-
-static void progress_draw(struct progress *p, long done, bool final)
+static void progress_report(const struct progress *p, long done, bool final)
 {
     const struct jp_bench_options *o = p->o;
-    if (!o->progress) return;
-    double now = jp_now();
-    if (!final && now - p->last_draw < 0.2) return;
-    p->last_draw = now;
-    double el = now - p->t0;
-    char e[16], left[16] = "?";
-    fmt_clock(el, e, sizeof e);
-    if (done > 0 && done < p->total) fmt_clock(el / (double)done * (double)(p->total - done), left, sizeof left);
-    if (final) jp_strlcpy(left, "0:00", sizeof left);
-    if (o->progress_tty) {
-        int width = 24, fill = p->total > 0 ? (int)((double)width * (double)(done > p->total ? p->total : done) / (double)p->total) : 0;
-        char bar[64];
-        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-        bar[width] = '\0';
-        fprintf(o->progress, "\r\033[K%s / %-14.14s %-9s [%s] %ld/%ld items  %s elapsed  ~%s left", p->task, p->model,
-                p->what, bar, done, p->total, e, left);
-        if (final) fputc('\n', o->progress);
-        fflush(o->progress);
-    } else if (final) {
-        fprintf(o->progress, "bench: %s / %s: %s: %ld items in %s\n", p->task, p->model, p->what, done, e);
-        fflush(o->progress);
-    }
+    if (!o->on_event) return;
+    struct jp_bench_event ev = {.kind = final ? JP_BENCH_PASS_END : JP_BENCH_PASS_PROGRESS, .task = p->task,
+                                .model = p->model, .pass = p->what, .done = done, .total = p->total,
+                                .elapsed_s = jp_now() - p->t0};
+    o->on_event(&ev, o->on_event_arg);
+}
+
+/* A line in words for the caller (task and model NULL: about the session). */
+static void note(const struct jp_bench_options *o, const char *task, const char *model, const char *fmt, ...)
+    JP_PRINTF(4, 5);
+static void note(const struct jp_bench_options *o, const char *task, const char *model, const char *fmt, ...)
+{
+    if (!o->on_event) return;
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct jp_bench_event ev = {.kind = JP_BENCH_NOTE, .task = task, .model = model, .text = text};
+    o->on_event(&ev, o->on_event_arg);
 }
 
 /* ---- one external run ---------------------------------------------------------------------------- */
@@ -156,6 +149,16 @@ static void tell_watch(const struct jp_bench_options *o, pid_t pgid)
     ssize_t w;
     do w = write(o->watch_fd, &v, sizeof v);
     while (w < 0 && errno == EINTR);
+}
+
+static enum jp_model_status model_status(enum outcome oc)
+{
+    switch (oc) {
+    case RUN_OK: return JP_MODEL_OK;
+    case RUN_TIMEOUT: return JP_MODEL_TIMEOUT;
+    case RUN_INTERRUPTED: return JP_MODEL_INTERRUPTED;
+    default: return JP_MODEL_FAILED;
+    }
 }
 
 static void kill_group(pid_t pid)
@@ -210,10 +213,7 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
         /* O_CLOEXEC: the copy on 0 stays open, the extra descriptor does not reach the command */
         int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull >= 0) dup2(devnull, 0);
-        if (getenv("JP_OMP_LIMITED")) { /* set for Tesseract by the tool (cli/main.c), not by the user */
-            unsetenv("OMP_THREAD_LIMIT");
-            unsetenv("JP_OMP_LIMITED");
-        }
+        for (const char *const *v = o->unset_env; v && *v; v++) unsetenv(*v); /* the caller's own settings */
         if (chdir(dir) != 0) {
             int e = errno;
             ssize_t w = write(efd[1], &e, sizeof e);
@@ -324,7 +324,7 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
         }
         if (outputs && pr) {
             done = count_new_lines(outputs, &out_off, done);
-            progress_draw(pr, done, false);
+            progress_report(pr, done, false);
         }
     }
     if (pid == 0) {
@@ -412,9 +412,9 @@ static void keep_timeline(struct jp_bench_model *bm, jp_meter *m)
     bm->nsamples = n;
 }
 
-static void fail_model(struct jp_bench_model *bm, const char *status, const char *why)
+static void fail_model(struct jp_bench_model *bm, enum jp_model_status status, const char *why)
 {
-    jp_strlcpy(bm->status, status, sizeof bm->status);
+    bm->status = status;
     jp_strlcpy(bm->error, why, sizeof bm->error);
 }
 
@@ -424,7 +424,7 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
                              const char *refs, long *done, char *err, size_t errlen)
 {
     const struct jp_spec_model *sm = c->sm;
-    struct progress pr = {c->o, c->task->name, sm->name, run, sm->repeats, what, n, jp_now(), 0};
+    struct progress pr = {c->o, c->task->name, sm->name, run, sm->repeats, what, n, jp_now()};
     char inputs[PATH_MAX], logpath[PATH_MAX];
     if (jp_pathf(inputs, sizeof inputs, "%s/inputs-%ld.txt", c->dir, n) != JP_OK ||
         jp_pathf(logpath, sizeof logpath, "%s/log.txt", c->dir) != JP_OK) {
@@ -438,7 +438,7 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
         const struct jp_bench_builtin *b = jp_bench_builtin_find(sm->builtin);
         int rc = b->run(sm->options, sm->noptions, n, outputs, refs, measured ? c->meter : NULL, done);
         if (rc != JP_OK) jp_textf(err, errlen, "%s", jp_last_error());
-        progress_draw(&pr, *done, true);
+        progress_report(&pr, *done, true);
         if (c->o->interrupted && *c->o->interrupted) return RUN_INTERRUPTED;
         if (rc == JP_OK && *done <= 0) {
             jp_textf(err, errlen, "builtin %s ran no items", sm->builtin);
@@ -470,7 +470,7 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
         jp_textf(err, errlen, "%s%s%s", res.error, tail[0] ? "; its log ends: " : "", tail);
     }
     off_t off = 0;
-    progress_draw(&pr, count_new_lines(outputs, &off, 0), true);
+    progress_report(&pr, count_new_lines(outputs, &off, 0), true);
     return oc;
 }
 
@@ -491,13 +491,13 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
     bm->items_timed = t->n_time;
     snprintf(c->dir, sizeof c->dir, "%s/%s", c->o->workdir, "model-XXXXXX");
     if (!mkdtemp(c->dir)) {
-        fail_model(bm, "failed", "cannot create a work folder");
+        fail_model(bm, JP_MODEL_FAILED, "cannot create a work folder");
         return;
     }
     char outputs[PATH_MAX], refs[PATH_MAX], err[512] = "";
     if (jp_pathf(outputs, sizeof outputs, "%s/outputs.txt", c->dir) != JP_OK ||
         jp_pathf(refs, sizeof refs, "%s/references.txt", c->dir) != JP_OK) {
-        fail_model(bm, "failed", jp_last_error());
+        fail_model(bm, JP_MODEL_FAILED, jp_last_error());
         return;
     }
     const char *refs_arg = sm->builtin[0] ? refs : NULL;
@@ -508,7 +508,7 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
         snprintf(what, sizeof what, "warm-up %d", w + 1);
         enum outcome oc = one_pass(c, t->n_time, what, 0, false, outputs, refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
-            fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
+            fail_model(bm, model_status(oc), err);
             return;
         }
         bm->warmups++;
@@ -520,7 +520,7 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
         snprintf(what, sizeof what, "run %d/%d", r + 1, sm->repeats);
         enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, outputs, refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
-            fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
+            fail_model(bm, model_status(oc), err);
             return;
         }
         double e = jp_meter_joules(c->meter, JP_TOTAL), d = jp_meter_duration(c->meter);
@@ -540,15 +540,15 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
             int k = jp_score_files(t->scorer, outputs, refs_arg ? refs_arg : t->references, t->n_score, bm->metrics,
                                    JP_BENCH_MAX_METRICS, &scored, &missing);
             if (k < 0) {
-                fail_model(bm, "failed", jp_last_error());
+                fail_model(bm, JP_MODEL_FAILED, jp_last_error());
                 return;
             }
             bm->nmetrics = (size_t)k;
             bm->items_scored = scored;
             scored_from_run = true;
-            if (missing > 0 && c->o->progress)
-                fprintf(c->o->progress, "bench: %s / %s: %ld of %ld predictions missing (scored as wrong)\n", t->name,
-                        sm->name, missing, scored);
+            if (missing > 0)
+                note(c->o, t->name, sm->name, "%s / %s: %ld of %ld predictions missing (scored as wrong)", t->name,
+                     sm->name, missing, scored);
         }
     }
     int n = bm->runs;
@@ -577,14 +577,14 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
         /* more items to score than to time: one unmeasured pass over them */
         enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, outputs, refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
-            fail_model(bm, oc == RUN_TIMEOUT ? "timeout" : oc == RUN_INTERRUPTED ? "interrupted" : "failed", err);
+            fail_model(bm, model_status(oc), err);
             return;
         }
         long scored = 0, missing = 0;
         int k = jp_score_files(t->scorer, outputs, refs_arg ? refs_arg : t->references, t->n_score, bm->metrics,
                                JP_BENCH_MAX_METRICS, &scored, &missing);
         if (k < 0) {
-            fail_model(bm, "failed", jp_last_error());
+            fail_model(bm, JP_MODEL_FAILED, jp_last_error());
             return;
         }
         bm->nmetrics = (size_t)k;
@@ -592,7 +592,7 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
     }
     const char *main_metric = jp_scorer_main_metric(t->scorer);
     bm->score = main_metric && *main_metric ? jp_bench_metric(bm, main_metric) : NAN;
-    jp_strlcpy(bm->status, "ok", sizeof bm->status);
+    bm->status = JP_MODEL_OK;
     (void)run;
 }
 
@@ -604,7 +604,8 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
     describe_machine(run->machine, sizeof run->machine);
     jp_intensity ci;
     const char *region = o->region ? o->region : spec->region[0] ? spec->region : NULL;
-    if (jp_intensity_lookup(region, &ci) != JP_OK) return JP_ERR_NOTFOUND;
+    int rc = jp_intensity_lookup(region, &ci);
+    if (rc != JP_OK) return rc; /* the lookup's own status and message */
     jp_strlcpy(run->region, ci.region, sizeof run->region);
     run->g_per_kwh = ci.g_per_kwh;
     jp_strlcpy(run->intensity_source, ci.source, sizeof run->intensity_source);
@@ -612,7 +613,7 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
     run->project_n = o->project_n > 0 ? o->project_n : spec->project_n;
 
     jp_meter *m;
-    int rc = jp_meter_open(&m, &o->meter);
+    rc = jp_meter_open(&m, &o->meter);
     if (rc != JP_OK) return rc;
     for (size_t i = 0; i < jp_meter_domain_count(m); i++) {
         const char *s = jp_meter_domain_source(m, i);
@@ -623,7 +624,7 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
     }
     run->estimated = jp_meter_estimated(m);
     if (spec->baseline_s > 0) {
-        if (o->progress) fprintf(o->progress, "bench: measuring idle power for %.1f s\n", spec->baseline_s);
+        note(o, NULL, NULL, "measuring idle power for %.1f s", spec->baseline_s);
         if ((rc = jp_meter_baseline(m, spec->baseline_s)) != JP_OK) {
             jp_meter_close(m);
             return rc;
@@ -664,30 +665,32 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
                 jp_strlcpy(bm->command, st->models[mi].builtin[0] ? st->models[mi].builtin : st->models[mi].command,
                            sizeof bm->command);
                 bm->score = NAN;
-                fail_model(bm, "interrupted", "not run: the session was interrupted");
+                fail_model(bm, JP_MODEL_INTERRUPTED, "not run: the session was interrupted");
                 bt->nmodels++;
                 continue;
             }
             struct model_ctx c = {spec, st, &st->models[mi], o, m, ""};
             run_model(&c, run, bm);
             bt->nmodels++;
-            if (o->on_model) {
+            if (o->on_event) {
                 /* the run so far, as it would be stored: the tasks reached, analysed, "incomplete" */
                 size_t all = run->ntasks;
                 run->ntasks = ti + 1;
-                jp_strlcpy(run->status, "incomplete", sizeof run->status);
+                run->status = JP_RUN_INCOMPLETE;
                 iso_now(run->finished_at, sizeof run->finished_at);
                 jp_bench_analyze(run);
-                o->on_model(o->on_model_ctx, run);
+                struct jp_bench_event ev = {.kind = JP_BENCH_MODEL_END, .task = st->name, .model = bm->name, .run = run};
+                o->on_event(&ev, o->on_event_arg);
                 run->ntasks = all;
             }
-            if (strcmp(bm->status, "ok") && o->progress)
-                fprintf(o->progress, "bench: %s / %s %s: %s\n", st->name, bm->name, bm->status, bm->error);
+            if (bm->status != JP_MODEL_OK)
+                note(o, st->name, bm->name, "%s / %s %s: %s", st->name, bm->name, jp_model_status_name(bm->status),
+                     bm->error);
             if (o->interrupted && *o->interrupted) stop = true;
         }
     }
     jp_meter_close(m);
-    jp_strlcpy(run->status, stop ? "interrupted" : "complete", sizeof run->status);
+    run->status = stop ? JP_RUN_INTERRUPTED : JP_RUN_COMPLETE;
     iso_now(run->finished_at, sizeof run->finished_at);
     jp_bench_analyze(run);
     return JP_OK;

@@ -91,7 +91,7 @@ int rp_finish(FILE *out, const char *format)
 
 bool rp_usable(const struct jp_bench_model *m)
 {
-    return !strcmp(m->status, "ok") && m->j_per_item > 0 && isfinite(m->j_per_item);
+    return m->status == JP_MODEL_OK && m->j_per_item > 0 && isfinite(m->j_per_item);
 }
 
 size_t rp_usable_count(const struct jp_bench_task *t)
@@ -104,7 +104,7 @@ size_t rp_usable_count(const struct jp_bench_task *t)
 size_t rp_failed_count(const struct jp_bench_task *t)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->nmodels; i++) n += strcmp(t->models[i].status, "ok") != 0;
+    for (size_t i = 0; i < t->nmodels; i++) n += t->models[i].status != JP_MODEL_OK;
     return n;
 }
 
@@ -266,9 +266,11 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
 
 static const char *failure_words(const struct jp_bench_model *m)
 {
-    if (!strcmp(m->status, "timeout")) return "timed out";
-    if (!strcmp(m->status, "interrupted")) return "was interrupted";
-    return "failed";
+    switch (m->status) {
+    case JP_MODEL_TIMEOUT: return "timed out";
+    case JP_MODEL_INTERRUPTED: return "was interrupted";
+    default: return "failed";
+    }
 }
 
 void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench_task *t, char *buf, size_t len)
@@ -336,7 +338,7 @@ void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench
     }
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
-        if (!strcmp(m->status, "ok")) continue;
+        if (m->status == JP_MODEL_OK) continue;
         sb_printf(&b, "%s %s%s%s.\n", m->name, failure_words(m), *m->error ? ": " : "", m->error);
     }
     if (b.at && buf[b.at - 1] == '\n') buf[--b.at] = '\0';

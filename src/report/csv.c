@@ -51,7 +51,7 @@ int jp_report_csv(FILE *out, const struct jp_bench_run *run)
             txt(out, task->metric);
             txt(out, m->name);
             txt(out, m->kind);
-            txt(out, m->status);
+            txt(out, jp_model_status_name(m->status));
             txt(out, m->error);
             fprintf(out, ",%d,%d,%ld,%ld", m->runs, m->warmups, m->items_timed, m->items_scored);
             num(out, m->energy_j);

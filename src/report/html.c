@@ -468,7 +468,7 @@ static void chart_bars(FILE *out, const struct jp_bench_run *run, const struct j
         fputs("</text>\n", out);
         if (k >= nu) {
             fprintf(out, "<text class=\"faint\" x=\"%d\" y=\"%.1f\" dy=\".32em\" font-style=\"italic\">", L + 10, cy);
-            esc(out, !strcmp(m->status, "ok") ? "no energy figure" : m->status);
+            esc(out, m->status == JP_MODEL_OK ? "no energy figure" : jp_model_status_name(m->status));
             fputs("</text>\n", out);
             continue;
         }
@@ -684,9 +684,9 @@ static void chart_timeline(FILE *out, const struct jp_bench_run *run, const stru
                      "<text class=\"lbl%s\" x=\"%d\" y=\"%.1f\" dy=\".32em\">",
                 W - R + 16, ly, W - R + 36, ly, sv_colour(i), (int)i == t->pick ? " strong" : "", W - R + 42, ly);
         esc_cut(out, m->name, 20);
-        if (strcmp(m->status, "ok")) {
+        if (m->status != JP_MODEL_OK) {
             fputs(" (", out);
-            esc(out, m->status);
+            esc(out, jp_model_status_name(m->status));
             fputs(")", out);
         }
         fputs("</text>\n", out);
@@ -789,7 +789,7 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
         if (m->estimated && mixed) fputs("<span class=\"badge b-est\">estimated</span>", out);
         if (!ok) {
             fputs("<span class=\"badge b-fail\">", out);
-            esc(out, m->status);
+            esc(out, jp_model_status_name(m->status));
             fputs("</span>", out);
         }
         fputs("</td>", out);
@@ -947,11 +947,11 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         fprintf(out, "<h3 style=\"margin-top:16px\">Did not finish (%zu)</h3>\n<ul class=\"failed-list\">\n", nfailed);
         for (size_t i = 0; i < t->nmodels; i++) {
             const struct jp_bench_model *m = &t->models[i];
-            if (!strcmp(m->status, "ok")) continue;
+            if (m->status == JP_MODEL_OK) continue;
             fputs("<li><b>", out);
             esc(out, m->name);
             fputs("</b> ", out);
-            esc(out, m->status);
+            esc(out, jp_model_status_name(m->status));
             if (*m->error) {
                 fputs(": <span class=\"err\">", out);
                 esc(out, m->error);
@@ -997,10 +997,8 @@ int jp_report_html(FILE *out, const struct jp_bench_run *run)
         fprintf(out, " on %zu tasks", run->ntasks);
     }
     fprintf(out, "</h1>\n<p class=\"sub\">jouleprint run %ld", run->id);
-    if (*run->status) {
-        fputs(", ", out);
-        esc(out, run->status);
-    }
+    fputs(", ", out);
+    esc(out, jp_run_status_name(run->status));
     if (*run->started_at) {
         fputs(", ", out);
         esc(out, run->started_at);
@@ -1019,7 +1017,7 @@ int jp_report_html(FILE *out, const struct jp_bench_run *run)
         esc(out, run->sources);
         fputs("). They compare models run on the same machine well; do not quote them as measured energy.</div>\n", out);
     }
-    if (!strcmp(run->status, "interrupted"))
+    if (run->status == JP_RUN_INTERRUPTED)
         fputs("<div class=\"banner\"><strong>Interrupted run</strong>The run was stopped before every model finished; "
               "what finished is shown.</div>\n",
               out);

@@ -51,7 +51,7 @@ static int list_table(FILE *out, const struct jp_store_entry *runs, size_t n)
         fputs("  ", out);
         col(out, e->started_at, 20, false);
         fputs("  ", out);
-        col(out, e->status, 11, false);
+        col(out, jp_run_status_name(e->status), 11, false);
         fprintf(out, "  %6zu  %6zu  ", e->nmodels, e->nfailed);
         col(out, e->estimated ? "estimated" : "measured", 9, false);
         fputs("  ", out);
@@ -70,7 +70,7 @@ static int list_csv(FILE *out, const struct jp_store_entry *runs, size_t n)
           out);
     for (size_t i = 0; i < n; i++) {
         const struct jp_store_entry *e = &runs[i];
-        const char *fields[] = {e->started_at, e->finished_at, e->status, e->spec_path, e->machine, e->sources};
+        const char *fields[] = {e->started_at, e->finished_at, jp_run_status_name(e->status), e->spec_path, e->machine, e->sources};
         fprintf(out, "%ld", e->id);
         for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
             fputc(',', out);
@@ -102,7 +102,7 @@ static int list_json(FILE *out, const struct jp_store_entry *runs, size_t n)
         json_object_set_new(o, "id", json_integer(e->id));
         json_object_set_new(o, "started_at", jstr(e->started_at));
         json_object_set_new(o, "finished_at", jstr(e->finished_at));
-        json_object_set_new(o, "status", jstr(e->status));
+        json_object_set_new(o, "status", jstr(jp_run_status_name(e->status)));
         json_object_set_new(o, "spec_path", jstr(e->spec_path));
         json_object_set_new(o, "machine", jstr(e->machine));
         json_object_set_new(o, "sources", jstr(e->sources));
@@ -132,7 +132,7 @@ static int list_md(FILE *out, const struct jp_store_entry *runs, size_t n)
         fprintf(out, "| %ld | ", e->id);
         rp_md(out, e->started_at);
         fputs(" | ", out);
-        rp_md(out, e->status);
+        rp_md(out, jp_run_status_name(e->status));
         fprintf(out, " | %zu | %zu | %s | ", e->nmodels, e->nfailed, e->estimated ? "estimated" : "measured");
         rp_md(out, e->spec_path);
         fputs(" | ", out);

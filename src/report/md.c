@@ -60,7 +60,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         if ((int)i == t->pick) fputs("** (pick)", out);
         if (m->is_reference) fputs(" (largest)", out);
         fputs(" |", out);
-        cell(out, m->status);
+        cell(out, jp_model_status_name(m->status));
         if (!ok) {
             for (int k = 0; k < 11; k++) fputs(" |", out);
             fputc('\n', out);
@@ -118,9 +118,9 @@ int jp_report_md(FILE *out, const struct jp_bench_run *run)
         fputs("> **Estimated figures.** No energy counter could be read for (part of) this run: its energy and\n"
               "> carbon figures come from the power model. Compare models with them; do not quote them as measured.\n\n",
               out);
-    if (!strcmp(run->status, "interrupted"))
+    if (run->status == JP_RUN_INTERRUPTED)
         fputs("> **Interrupted.** The run was stopped before every model finished; what finished is shown.\n\n", out);
-    item(out, "Status", run->status);
+    item(out, "Status", jp_run_status_name(run->status));
     item(out, "Spec", run->spec_path);
     if (*run->started_at) {
         snprintf(b, sizeof b, "%s to %s", run->started_at, run->finished_at);

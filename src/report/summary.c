@@ -48,7 +48,7 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
         if (!rp_usable(m)) {
-            fprintf(out, "  %-14s %s: %s\n", m->name, m->status, m->error);
+            fprintf(out, "  %-14s %s: %s\n", m->name, jp_model_status_name(m->status), m->error);
             continue;
         }
         jp_format_energy(m->j_per_item, a, sizeof a);
@@ -141,7 +141,7 @@ int jp_report_summary_json(FILE *out, const struct jp_bench_run *run)
         json_t *models = json_array();
         for (size_t i = 0; i < task->nmodels; i++) {
             const struct jp_bench_model *m = &task->models[i];
-            json_t *x = json_pack("{s:s, s:s}", "name", m->name, "status", m->status);
+            json_t *x = json_pack("{s:s, s:s}", "name", m->name, "status", jp_model_status_name(m->status));
             if (rp_usable(m)) {
                 json_object_set_new(x, "j_per_item", json_real(m->j_per_item));
                 json_object_set_new(x, "score", isfinite(m->score) ? json_real(m->score) : json_null());

@@ -108,8 +108,8 @@ static void write_model_row(struct grid *g, const struct jp_bench_task *t, size_
     if (grid_row(g)) return;
     grid_set(g, 0, m->name);
     if (!rp_usable(m)) {
-        grid_set(g, 1, !strcmp(m->status, "ok") ? "no energy" : m->status);
-        grid_set(g, 9, strcmp(m->status, "ok") ? "did not finish" : "");
+        grid_set(g, 1, m->status == JP_MODEL_OK ? "no energy" : jp_model_status_name(m->status));
+        grid_set(g, 9, m->status != JP_MODEL_OK ? "did not finish" : "");
         return;
     }
     jp_format_energy(m->j_per_item, b, sizeof b);
@@ -196,7 +196,7 @@ int jp_report_table(FILE *out, const struct jp_bench_run *run)
     char b[512], c[64];
     size_t nmodels = 0;
     for (size_t t = 0; t < run->ntasks; t++) nmodels += run->tasks[t].nmodels;
-    fprintf(out, "\n jouleprint report: run %ld, %s; %zu task%s, %zu model%s\n\n", run->id, *run->status ? run->status : "?",
+    fprintf(out, "\n jouleprint report: run %ld, %s; %zu task%s, %zu model%s\n\n", run->id, jp_run_status_name(run->status),
             run->ntasks, run->ntasks == 1 ? "" : "s", nmodels, nmodels == 1 ? "" : "s");
     meta_line(out, "spec", run->spec_path);
     if (*run->started_at) {
@@ -221,7 +221,7 @@ int jp_report_table(FILE *out, const struct jp_bench_run *run)
         fputs("\n  ESTIMATED: no energy counter could be read for (part of) this run; its energy and carbon\n"
               "  figures come from the power model. Compare models with them, do not quote them as measured.\n",
               out);
-    if (!strcmp(run->status, "interrupted"))
+    if (run->status == JP_RUN_INTERRUPTED)
         fputs("\n  INTERRUPTED: the run was stopped before every model finished; what finished is shown.\n", out);
     for (size_t t = 0; t < run->ntasks; t++) write_task(out, run, &run->tasks[t]);
     if (!run->ntasks) fputs("\n  (this run has no tasks)\n", out);

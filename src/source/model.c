@@ -27,14 +27,12 @@ struct priv {
     double last_read_t;     /* when /proc/stat was last read */
 };
 
-static int probe(const struct jp_source_env *env, char *why, size_t len)
+static int probe(const struct jp_source_env *env)
 {
     struct jp_cpu_times t;
     struct jp_cpu_info info;
-    if (jp_proc_cpu_times(&env->roots, &t) != JP_OK || jp_cpu_info_read(&env->roots, &info) != JP_OK) {
-        snprintf(why, len, "%s", jp_last_error());
-        return JP_ERR_NOSOURCE;
-    }
+    if (jp_proc_cpu_times(&env->roots, &t) != JP_OK || jp_cpu_info_read(&env->roots, &info) != JP_OK)
+        return JP_ERR_NOSOURCE; /* the reader's message says why */
     return JP_OK;
 }
 

@@ -105,7 +105,7 @@ static void free_names(char **names, int n)
     free(names);
 }
 
-static int probe(const struct jp_source_env *env, char *why, size_t len)
+static int probe(const struct jp_source_env *env)
 {
     char dir[PATH_MAX];
     int rc = powercap_dir(env, dir, sizeof dir);
@@ -113,15 +113,15 @@ static int probe(const struct jp_source_env *env, char *why, size_t len)
     char **names;
     int n = list_zones(dir, &names);
     if (n == JP_ERR_NOTFOUND) {
-        snprintf(why, len, "no %s: the kernel has no powercap RAPL driver here (a VM or container, "
-                 "or load intel_rapl_common / amd_rapl)", dir);
-        return JP_ERR_NOSOURCE;
+        return jp_fail(JP_ERR_NOSOURCE,
+                       "no %s: the kernel has no powercap RAPL driver here (a VM or container, "
+                       "or load intel_rapl_common / amd_rapl)",
+                       dir);
     }
     if (n < 0) return n;
     if (n == 0) {
         free_names(names, n);
-        snprintf(why, len, "%s has no intel-rapl zones: RAPL is not exposed on this machine", dir);
-        return JP_ERR_NOSOURCE;
+        return jp_fail(JP_ERR_NOSOURCE, "%s has no intel-rapl zones: RAPL is not exposed on this machine", dir);
     }
     /* every zone readable? the first unreadable one says why */
     char path[PATH_MAX];
@@ -131,11 +131,10 @@ static int probe(const struct jp_source_env *env, char *why, size_t len)
         if (jp_pathf(path, sizeof path, "%s/%s/energy_uj", dir, names[i]) != JP_OK) continue;
         rc = jp_read_u64(path, &v);
         if (rc == JP_ERR_PERM)
-            snprintf(why, len, "%s is readable by root only since the 2020 RAPL mitigation "
-                     "(CVE-2020-8694): run as root, or grant read access with a udev rule "
-                     "(or chmod a+r on each energy_uj)", path);
-        else if (rc != JP_OK)
-            snprintf(why, len, "%s", jp_last_error());
+            jp_fail(rc, "%s is readable by root only since the 2020 RAPL mitigation "
+                        "(CVE-2020-8694): run as root, or grant read access with a udev rule "
+                        "(or chmod a+r on each energy_uj)", path);
+        /* other errors: jp_read_u64's own message names the file */
     }
     free_names(names, n);
     return rc == JP_OK ? JP_OK : JP_ERR_NOSOURCE;

@@ -51,33 +51,35 @@ int jp_source_add_aux(struct jp_source *src, const char *domain, const char *wha
     return (int)src->naux++;
 }
 
-int jp_source_try_open(struct jp_source *src, const struct jp_source_ops *ops, const struct jp_source_env *env,
-                       char *why, size_t len)
+/* A probe's refusal: its own message, or "unavailable" where it gave none. */
+static int probe_refused(void)
+{
+    if (!jp_last_error()[0]) jp_fail(JP_ERR_NOSOURCE, "unavailable");
+    return JP_ERR_NOSOURCE;
+}
+
+int jp_source_try_open(struct jp_source *src, const struct jp_source_ops *ops, const struct jp_source_env *env)
 {
     memset(src, 0, sizeof *src);
     src->ops = ops;
-    why[0] = '\0';
-    if (ops->probe && ops->probe(env, why, len) != JP_OK) {
-        if (!why[0]) jp_textf(why, len, "unavailable");
-        return JP_ERR_NOSOURCE;
-    }
+    jp_clear_error();
+    if (ops->probe && ops->probe(env) != JP_OK) return probe_refused();
     int rc = ops->open(src, env);
-    if (rc != JP_OK) {
-        jp_textf(why, len, "%s", jp_last_error());
-        src->ndomains = 0;
-    }
+    if (rc != JP_OK) src->ndomains = 0;
     return rc;
 }
 
-int jp_source_probe(const struct jp_source_ops *ops, const struct jp_source_env *env, char *why, size_t len)
+int jp_source_probe(const struct jp_source_ops *ops, const struct jp_source_env *env)
 {
-    if (ops->probe) return ops->probe(env, why, len);
-    struct jp_source *src = calloc(1, sizeof *src);
-    if (!src) {
-        jp_textf(why, len, "%s: out of memory", ops->name);
-        return JP_ERR_NOMEM;
+    jp_clear_error();
+    if (ops->probe) {
+        int rc = ops->probe(env);
+        if (rc != JP_OK && !jp_last_error()[0]) jp_fail(rc, "unavailable");
+        return rc;
     }
-    int rc = jp_source_try_open(src, ops, env, why, len);
+    struct jp_source *src = calloc(1, sizeof *src);
+    if (!src) return jp_fail(JP_ERR_NOMEM, "%s: out of memory", ops->name);
+    int rc = jp_source_try_open(src, ops, env);
     if (rc == JP_OK) ops->close(src);
     free(src);
     return rc;
@@ -97,7 +99,8 @@ int jp_sources_probe(jp_source_status *out, size_t max)
         s->estimated = (*p)->estimated;
         /* open it once: that both probes it and describes what it measures */
         struct jp_source src;
-        if (jp_source_try_open(&src, *p, &env, s->detail, sizeof s->detail) != JP_OK) {
+        if (jp_source_try_open(&src, *p, &env) != JP_OK) {
+            jp_strlcpy(s->detail, jp_last_error(), sizeof s->detail);
             s->usable = false;
             continue;
         }

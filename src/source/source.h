@@ -58,10 +58,10 @@ struct jp_source_ops {
     const char *name;   /* "rapl-powercap", "rapl-msr", "rapl-perf", "nvml", "amdgpu-hwmon", "model" */
     bool is_gpu;        /* GPU sources add to a CPU source; CPU sources exclude one another */
     bool estimated;     /* gives estimates (the model) */
-    /* JP_OK if it can run here; otherwise a status, with why[] saying what a user can do about it.
-     * May be NULL where there is no cheaper check than opening: probing then opens and closes, and
-     * open's error says why (see jp_source_probe). */
-    int (*probe)(const struct jp_source_env *env, char *why, size_t whylen);
+    /* JP_OK if it can run here; otherwise a status, with jp_fail() saying what a user can do about it
+     * (as open does). May be NULL where there is no cheaper check than opening: probing then opens
+     * and closes, and open's error says why (see jp_source_probe). */
+    int (*probe)(const struct jp_source_env *env);
     /* Fills src->domains, src->ndomains, src->detail and src->priv. On failure, jp_fail() says why
      * and nothing stays allocated. */
     int (*open)(struct jp_source *src, const struct jp_source_env *env);
@@ -84,12 +84,12 @@ extern const struct jp_source_ops *const jp_source_registry[];
 /* The parameters a model source resolved when opened; NULL for other sources. */
 const jp_model_params *jp_source_model_params(const struct jp_source *src);
 
-/* Whether ops can run here (its probe, or an open and close when it has none); why[] says why not. */
-int jp_source_probe(const struct jp_source_ops *ops, const struct jp_source_env *env, char *why, size_t len);
+/* Whether ops can run here (its probe, or an open and close when it has none); jp_last_error() says
+ * why not. */
+int jp_source_probe(const struct jp_source_ops *ops, const struct jp_source_env *env);
 /* Probes and opens ops into src with one open: JP_OK, JP_ERR_NOSOURCE when its probe says no, or
- * open's status; why[] says why. */
-int jp_source_try_open(struct jp_source *src, const struct jp_source_ops *ops, const struct jp_source_env *env,
-                       char *why, size_t len);
+ * open's status; jp_last_error() says why. */
+int jp_source_try_open(struct jp_source *src, const struct jp_source_ops *ops, const struct jp_source_env *env);
 
 /* Fills env from the environment (roots, JP_NVML_LIBRARY) and the given model overrides. */
 int jp_source_env_init(struct jp_source_env *env, const jp_model_params *model);

@@ -14,6 +14,7 @@
 #include "util.h"
 #include "workload/model_dir.h"
 #include "workload/classify.h"
+#include "workload/dirs.h"
 
 static int is_dir(const char *p)
 {
@@ -48,20 +49,10 @@ int jp_classify_models_dir(const char *models_dir, char *buf, size_t len)
         if (!is_dir(env)) return jp_fail(JP_ERR_NOTFOUND, "JP_MODELS_DIR=%s: no such folder", env);
         return jp_pathf(buf, len, "%s", env);
     }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
-        static const char *rel[] = {"models", "../models", "../share/jouleprint/models", "../../models"};
-        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-            char cand[PATH_MAX];
-            if (jp_pathf(cand, sizeof cand, "%s/%s", exe, rel[i]) == JP_OK && is_zoo(cand)) {
-                char real[PATH_MAX];
-                return jp_pathf(buf, len, "%s", realpath(cand, real) ? real : cand);
-            }
-        }
+    const char *def = jp_workloads_models_default();
+    if (def) {
+        if (!is_dir(def)) return jp_fail(JP_ERR_NOTFOUND, "%s: no such folder of models", def);
+        return jp_pathf(buf, len, "%s", def);
     }
     if (is_zoo("models")) return jp_pathf(buf, len, "models");
     return jp_fail(JP_ERR_NOTFOUND, "cannot find the model zoo (models/ of the source tree): set JP_MODELS_DIR or "

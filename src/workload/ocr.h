@@ -32,8 +32,8 @@ jp_rng jp_rng_for(uint64_t seed, uint64_t a, uint64_t b);
  * U+FFFD. Returns NULL only when out of memory. */
 uint32_t *jp_utf8_decode(const char *s, size_t *n);
 
-/* The project's data folder (holding ocr/words.txt): $JP_DATA_DIR, else data/ beside or above the
- * running executable (build/jouleprint finds ./data in the source tree), else ./data. */
+/* The project's data folder (holding ocr/words.txt): $JP_DATA_DIR, else what jp_workloads_set_dirs
+ * set, else ./data. */
 int jp_ocr_data_root(char *buf, size_t len);
 /* Reads a folder of line images (NAME.png with NAME.gt.txt or NAME.txt beside it) as jp_ocr_run does,
  * the first limit (0: all), and frees them again: the lines read and their pixels. For checks and the

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "workload/dirs.h"
 #include "workload/ocr.h"
 
 jp_rng jp_rng_for(uint64_t seed, uint64_t a, uint64_t b)
@@ -92,35 +93,12 @@ int jp_mkdirs(const char *path)
     return JP_OK;
 }
 
-static int has_words(const char *dir)
-{
-    char p[PATH_MAX];
-    if (snprintf(p, sizeof p, "%s/ocr/words.txt", dir) >= (int)sizeof p) return 0;
-    return access(p, R_OK) == 0;
-}
-
 int jp_ocr_data_root(char *buf, size_t len)
 {
     const char *env = getenv("JP_DATA_DIR");
     if (env && *env) return jp_pathf(buf, len, "%s", env);
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k > 0) {
-        exe[k] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
-        static const char *const rel[] = {"data", "../data", "../../data", "../share/jouleprint"};
-        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-            char cand[PATH_MAX];
-            if (snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]) >= (int)sizeof cand) continue;
-            if (has_words(cand)) {
-                char *real = realpath(cand, NULL);
-                int rc = jp_pathf(buf, len, "%s", real ? real : cand);
-                free(real);
-                return rc;
-            }
-        }
-    }
+    const char *def = jp_workloads_data_default();
+    if (def) return jp_pathf(buf, len, "%s", def);
     return jp_pathf(buf, len, "data");
 }
 
