@@ -207,7 +207,9 @@ int jp_meter_stop(jp_meter *m);
 int jp_meter_set_tree_cpu(jp_meter *m, double cpu_seconds);
 void jp_meter_close(jp_meter *m);
 
-/* The interval actually used (may be shorter than asked, so that no counter wraps unseen). */
+/* The interval actually used: shorter than asked where a counter could otherwise wrap unseen; longer
+ * where every source's inputs change more slowly than asked (the model reads CPU times that move once
+ * per kernel tick, 10 ms on most kernels), since sampling faster would read the same values again. */
 double jp_meter_interval(const jp_meter *m);
 
 /* Results, valid after jp_meter_stop. Domains are indexed 0..n-1; JP_TOTAL asks for the total. */

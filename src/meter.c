@@ -237,6 +237,10 @@ int jp_meter_open(jp_meter **out, const jp_meter_config *cfg)
         for (size_t i = 0; i < m->srcs[s].ndomains; i++)
             if (m->srcs[s].domains[i].kind == JP_DOMAIN_PACKAGE) has_package = true;
     m->interval = cfg->interval_s;
+    /* no faster than every source's inputs change (the model: a kernel tick), when all have a limit */
+    double slowest_useful = INFINITY;
+    for (size_t s = 0; s < m->nsrc; s++) slowest_useful = fmin(slowest_useful, m->srcs[s].min_interval_s);
+    if (m->nsrc && isfinite(slowest_useful) && slowest_useful > m->interval) m->interval = slowest_useful;
     for (size_t s = 0, k = 0; s < m->nsrc; s++) {
         for (size_t i = 0; i < m->srcs[s].ndomains; i++, k++) {
             struct mdom *d = &m->dom[k];

@@ -62,6 +62,7 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
     jp_source_add_domain(src, "cpu-model", JP_DOMAIN_CPU_MODEL, 1e-6, 0, true);
     jp_source_add_domain(src, "ram-model", JP_DOMAIN_RAM_MODEL, 1e-6, 0, true);
     src->priv = pv;
+    src->min_interval_s = pv->tick; /* /proc/stat's CPU times move once per kernel tick */
     snprintf(src->detail, sizeof src->detail,
              "estimate from CPU utilization: %d CPU%s, idle %.1f W, max %.1f W, memory %.1f GB x %.3f W/GB (%s)",
              info.logical_cpus, info.logical_cpus == 1 ? "" : "s", pv->params.cpu_idle_w,

@@ -46,6 +46,10 @@ struct jp_source {
     struct jp_domain_desc domains[JP_MAX_DOMAINS];
     char detail[512]; /* what it measures, in words: "2 packages via intel-rapl, dram" */
     void *priv;       /* the back-end's own state */
+    /* Its inputs change no more often than this (seconds; 0: no limit). When every source of a meter
+     * has such a limit above the interval asked for, the meter samples at the shortest of them
+     * instead: faster sampling would only read the same values again. */
+    double min_interval_s;
     /* Optional side metrics that are not energy (GPU utilization, GPU memory): names fixed by open()
      * ("gpu-0.util_pct", "gpu-0.mem_used_mib"), values refreshed by every read(), NAN where not
      * available that time. The meter records them with each sample of the timeline. */
