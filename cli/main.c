@@ -1,5 +1,10 @@
-/* jouleprint: the command-line tool. One file per subcommand; this one dispatches. */
+/* jouleprint: the command-line tool. One file per subcommand; this one dispatches, to a command built
+ * into the executable or to one of the modules (jouleprint-tasks, jouleprint-serve) that it loads only
+ * when one of their commands runs, so that the commands that need only libjouleprint start without
+ * loading Tesseract, SQLite or GnuTLS (see CMakeLists.txt, "the tool"). */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,29 +13,71 @@
 
 #include "cli.h"
 
-/* Every subcommand once: the usage lists them from here and main() dispatches from here. */
+/* Every subcommand once: the usage lists them from here and main() dispatches from here. A command
+ * with a module is the function cmd_<name> (dashes as underscores) of jouleprint-<module>. */
 static const struct {
     const char *name;
-    int (*run)(int argc, char **argv);
+    int (*run)(int argc, char **argv); /* NULL: in the module */
+    const char *module;
     const char *summary;
     bool runs_tesseract; /* see limit_openmp() */
 } commands[] = {
-    {"sources", cmd_sources, "what can be measured on this machine, and why not", false},
-    {"stat", cmd_stat, "run a command and report its energy, power and carbon", false},
-    {"record", cmd_record, "run a command and write its power timeline to CSV", false},
-    {"study", cmd_study, "the seed study on this machine, end to end, with the built-in models", true},
-    {"bench", cmd_bench, "run several models of a task, compare energy per item against accuracy", true},
-    {"report", cmd_report, "render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts", false},
-    {"classify", cmd_classify, "classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image", false},
-    {"generate", cmd_generate, "make images from text prompts with a diffusion model of the zoo: energy per image", false},
-    {"summarize", cmd_summarize, "one-line summaries with the built-in encoder-decoders or lead-1: ROUGE, energy per summary", false},
-    {"ocr", cmd_ocr, "read rendered text lines with a Tesseract model: accuracy, energy per line", true},
-    {"ocr-data", cmd_ocr_data, "render the OCR data set (text lines as PNG, ground truth beside each)", false},
-    {"carbon", cmd_carbon, "the CO2e of an energy in a region, and against other regions", false},
-    {"regions", cmd_regions, "the built-in grid carbon intensities (cloud regions, countries, US states)", false},
-    {"serve", cmd_serve, "a Prometheus exporter: energy, power, carbon per node and per cgroup, at /metrics", false},
-    {"plan", cmd_plan, "when and where to run a job for the least CO2e, from an intensity series", false},
+    {"sources", cmd_sources, NULL, "what can be measured on this machine, and why not", false},
+    {"stat", cmd_stat, NULL, "run a command and report its energy, power and carbon", false},
+    {"record", cmd_record, NULL, "run a command and write its power timeline to CSV", false},
+    {"study", NULL, "tasks", "the seed study on this machine, end to end, with the built-in models", true},
+    {"bench", NULL, "tasks", "run several models of a task, compare energy per item against accuracy", true},
+    {"report", NULL, "tasks", "render a stored benchmark run: table, CSV, JSON, Markdown, or HTML with charts", false},
+    {"classify", NULL, "tasks", "classify Fashion-MNIST images with a model of the zoo: accuracy, energy per image", false},
+    {"generate", NULL, "tasks", "make images from text prompts with a diffusion model of the zoo: energy per image", false},
+    {"summarize", NULL, "tasks", "one-line summaries with the built-in encoder-decoders or lead-1: ROUGE, energy per summary", false},
+    {"ocr", NULL, "tasks", "read rendered text lines with a Tesseract model: accuracy, energy per line", true},
+    {"ocr-data", NULL, "tasks", "render the OCR data set (text lines as PNG, ground truth beside each)", false},
+    {"carbon", cmd_carbon, NULL, "the CO2e of an energy in a region, and against other regions", false},
+    {"regions", cmd_regions, NULL, "the built-in grid carbon intensities (cloud regions, countries, US states)", false},
+    {"serve", NULL, "serve", "a Prometheus exporter: energy, power, carbon per node and per cgroup, at /metrics", false},
+    {"plan", cmd_plan, NULL, "when and where to run a job for the least CO2e, from an intensity series", false},
 };
+
+/* Loads jouleprint-<module>.so from beside the executable (the build tree) or from
+ * <prefix>/<libdir>/jouleprint (an install) and returns its cmd_<name>; NULL with one line said. */
+static int (*load_command(const char *name, const char *module))(int, char **)
+{
+    char exe[PATH_MAX], path[PATH_MAX + 64], fn[64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "jouleprint %s: cannot find the tool's own folder (/proc/self/exe)\n", name);
+        return NULL;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    void *h = NULL;
+    const char *const where[] = {"", "/../" JP_CLI_MODULE_DIR};
+    for (size_t i = 0; i < sizeof where / sizeof *where && !h; i++) {
+        snprintf(path, sizeof path, "%s%s/jouleprint-%s.so", exe, where[i], module);
+        if (access(path, F_OK) == 0) h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    }
+    if (!h) {
+        const char *e = dlerror();
+        fprintf(stderr, "jouleprint %s: cannot load its module jouleprint-%s.so (looked in %s and %s/../%s): %s\n",
+                name, module, exe, exe, JP_CLI_MODULE_DIR, e ? e : "not found; reinstall jouleprint");
+        return NULL;
+    }
+    /* the module's folders for models and data, where it has them (cli/dirs.c) */
+    void (*init)(void);
+    void *sym = dlsym(h, "cli_set_default_dirs");
+    memcpy(&init, &sym, sizeof init);
+    if (init) init();
+    snprintf(fn, sizeof fn, "cmd_%s", name);
+    for (char *p = fn; *p; p++)
+        if (*p == '-') *p = '_';
+    int (*run)(int, char **);
+    sym = dlsym(h, fn);
+    memcpy(&run, &sym, sizeof run);
+    if (!run) fprintf(stderr, "jouleprint %s: its module %s has no %s\n", name, path, fn);
+    return run;
+}
 
 /* Tesseract's LSTM asks OpenMP for four threads on every line; where cores are few (or shared) they
  * spin more than they compute: four times slower on a 2-core machine. libgomp reads OMP_THREAD_LIMIT
@@ -92,11 +139,11 @@ int main(int argc, char **argv)
         printf("jouleprint %s\n", JP_VERSION);
         return 0;
     }
-    cli_set_default_dirs();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name)) continue;
         if (commands[i].runs_tesseract) limit_openmp(argv);
-        return commands[i].run(argc - 1, argv + 1);
+        int (*run)(int, char **) = commands[i].run ? commands[i].run : load_command(cmd, commands[i].module);
+        return run ? run(argc - 1, argv + 1) : CLI_EXIT_FAIL;
     }
     const char *names[sizeof commands / sizeof commands[0]];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;

@@ -85,6 +85,14 @@ grep -q '^ocr model eng-fast, label 9 Ankle boot, recall 1.00, report md$' "$tmp
 # the installed tool finds its libraries by itself (RUNPATH $ORIGIN/../lib) and has its manual page
 env -u LD_LIBRARY_PATH "$root/bin/jouleprint" --help | head -n 1 | grep -q '^jouleprint ' || fail "the installed tool does not run"
 env -u LD_LIBRARY_PATH "$root/bin/jouleprint" regions --help >/dev/null || fail "the installed tool does not run"
+# ... and its modules (lib/jouleprint/jouleprint-tasks.so, -serve.so), loaded by the commands that need them
+for c in report serve; do
+    env -u LD_LIBRARY_PATH "$root/bin/jouleprint" $c --help | head -n 1 | grep -q "^usage: jouleprint $c" ||
+        fail "the installed tool cannot run $c (its module is not found or does not load)"
+done
+# the commands that need only libjouleprint load nothing of the harness's or the workloads' libraries
+bad=$(needed "$root/bin/jouleprint" | grep -E "$forbidden|microhttpd|gnutls|crypt" | grep -v '^libjouleprint\.so\|^libjansson' | tr '\n' ' ')
+[ -z "$bad" ] || fail "the jouleprint executable needs: $bad (they belong in its modules)"
 man1="$root/share/man/man1/jouleprint.1"
 for c in $("$root/bin/jouleprint" --help | awk '/^usage:/ { l = 1; next } l && /^  [a-z][a-z-]*  / { print $1; s = 1; next } s && /^$/ { exit }'); do
     grep -q "^\.SS \"jouleprint $(echo "$c" | sed 's/-/\\\\-/g')\"" "$man1" || fail "the manual page has no section for $c"
