@@ -342,11 +342,13 @@ static double step(jp_meter *m, struct mdom *d, uint64_t raw, enum jp_read_statu
     return e;
 }
 
-static void read_all(jp_meter *m)
+/* Reads every source for the sample of time t. */
+static void read_all(jp_meter *m, double t)
 {
     for (size_t s = 0; s < m->nsrc; s++) {
         struct jp_source *src = &m->srcs[s];
         size_t off = m->src_off[s];
+        src->read_t = t;
         if (src->ops->read(src, m->raw + off, m->st + off) != JP_OK)
             for (size_t i = 0; i < src->ndomains; i++) m->st[off + i] = JP_READ_GLITCH;
     }
@@ -392,7 +394,7 @@ static void sample_locked(jp_meter *m, double t)
 {
     double dt = t - m->t_last;
     if (dt <= 0) return;
-    read_all(m);
+    read_all(m, t);
     struct phase *ph = &m->phases[m->nphase - 1];
     double *wp = m->wbuf;
     double total_w = 0;
@@ -494,8 +496,8 @@ int jp_meter_start(jp_meter *m)
     }
     m->cpu_ok = jp_proc_cpu_times(&m->env.roots, &m->cpu0) == JP_OK;
     m->tree_ok = tree_cpu(m, &m->tree0);
-    read_all(m);
-    t = jp_now();
+    t = jp_now(); /* the start is the time of its read, as every sample's is */
+    read_all(m, t);
     for (size_t i = 0; i < m->ndom; i++) {
         if (m->st[i] == JP_READ_OK) {
             m->dom[i].last = m->raw[i];

@@ -7,6 +7,10 @@
  * starts a comment:
  *
  *   epoch SECONDS      the CLOCK_MONOTONIC time the script's times count from (default: first init)
+ *   clock PATH         the GPUs' time (seconds since the epoch) is the number in file PATH, read at
+ *                      every query, not the real clock: the test moves time itself, in steps it
+ *                      knows the meter saw, so that every figure is exact whatever the machine's load
+ *                      (an unreadable or empty file keeps the last time read; none read yet: 0)
  *   init ERROR         nvmlInit_v2 fails with NVML_ERROR_<ERROR>
  *   driver VERSION     what nvmlSystemGetDriverVersion says
  *   gpu KEY=VALUE...   one GPU, in NVML index order:
@@ -59,6 +63,8 @@ struct nvmlDevice_st {
 struct script {
     double epoch;
     bool have_epoch;
+    char clock[1024]; /* the test's clock file, or "" for the real clock */
+    double clock_t;   /* the last time read from it */
     nvmlReturn_t init_error;
     char driver[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
     int ngpus;
@@ -175,6 +181,8 @@ static int load_script(struct script *s)
         if (!strncmp(p, "epoch ", 6)) {
             s->epoch = strtod(p + 6, NULL);
             s->have_epoch = true;
+        } else if (!strncmp(p, "clock ", 6)) {
+            sscanf(p + 6, "%1023s", s->clock);
         } else if (!strncmp(p, "init ", 5)) {
             char name[64] = "";
             sscanf(p + 5, "%63s", name);
@@ -256,7 +264,18 @@ double fake_nvml_scripted_joules(unsigned index, double t0, double t1)
 
 /* ---- the API ----------------------------------------------------------------------------------- */
 
-static double now_rel(void) { return mono() - S.epoch; }
+/* Seconds since the epoch: the test's clock file when the script names one, else the real clock. */
+static double now_rel(void)
+{
+    if (!S.clock[0]) return mono() - S.epoch;
+    FILE *f = fopen(S.clock, "r");
+    double t;
+    if (f) {
+        if (fscanf(f, "%lf", &t) == 1 && isfinite(t) && t >= 0) S.clock_t = t;
+        fclose(f);
+    }
+    return S.clock_t;
+}
 
 /* Locks and checks that NVML is initialized and dev is one of ours. */
 static nvmlReturn_t enter(nvmlDevice_t dev)
@@ -440,7 +459,7 @@ nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t device, nvmlSamplingType_t type, 
         *sampleCount = RING;
         return leave(NVML_SUCCESS);
     }
-    double now = mono();
+    double now = S.epoch + now_rel();
     unsigned int n = 0;
     for (int k = RING - 1; k >= 0 && n < *sampleCount; k--) {
         double t = now - k * device->sample_ms / 1000.0;

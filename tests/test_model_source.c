@@ -1,11 +1,12 @@
 /*
  * The model source through the meter, on a fake /proc whose CPU counters advance at a known
  * utilization: the energy must be the model's power at that utilization times the time, and the
- * attribution the process tree's share of the busy time.
+ * attribution the process tree's share of the busy time. The test moves the counters in steps, each
+ * read by the meter before the next, so the figures are exact whatever the machine's load.
  */
 #define _GNU_SOURCE
 #include <math.h>
-#include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,33 +24,43 @@
 
 #define HZ 100.0 /* jiffies per second per CPU, as the kernel reports them (USER_HZ) */
 
-struct writer {
+/* The fake /proc's CPU counters, in jiffies, moved by the test in steps it knows the meter saw. */
+struct fake_cpu {
     char *root;
-    volatile double util;  /* machine busy fraction */
-    volatile double tree;  /* fraction of the machine the process tree 100/101 uses */
-    volatile int stop;
-    pthread_t th;
+    unsigned long long busy, idle, tree; /* the machine's (two CPUs) and the tree's (100 + 101) */
 };
 
-static void *writer_main(void *arg)
+static void write_cpu(const struct fake_cpu *c)
 {
-    struct writer *w = arg;
-    double last = jp_now(), busy = 1000, idle = 5000, tree = 10;
-    while (!w->stop) {
-        usleep(5000);
-        double t = jp_now(), dt = t - last;
-        last = t;
-        double all = 2 * HZ * dt; /* two CPUs */
-        busy += all * w->util;
-        idle += all * (1 - w->util);
-        tree += all * w->tree;
-        ft_write(w->root, "stat", "cpu  %.0f 0 0 %.0f 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n", busy, idle);
-        /* the tree: 100 and its child 101 split its time; 102 is someone else's */
-        ft_write(w->root, "100/stat", "100 (python3 x) S 1 100 100 0 -1 0 0 0 0 0 %.0f 0 0 0 20 0 1 0", tree / 2);
-        ft_write(w->root, "101/stat", "101 (worker) R 100 100 100 0 -1 0 0 0 0 0 %.0f 0 0 0 20 0 1 0", tree / 2);
-        ft_write(w->root, "102/stat", "102 (other) R 1 102 102 0 -1 0 0 0 0 0 %.0f 0 0 0 20 0 1 0", 5.0);
+    ft_write(c->root, "stat", "cpu  %llu 0 0 %llu 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n", c->busy, c->idle);
+    /* the tree: 100 and its child 101 split its time; 102 is someone else's */
+    ft_write(c->root, "100/stat", "100 (python3 x) S 1 100 100 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0", c->tree / 2);
+    ft_write(c->root, "101/stat", "101 (worker) R 100 100 100 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0", c->tree / 2);
+    ft_write(c->root, "102/stat", "102 (other) R 1 102 102 0 -1 0 0 0 0 0 %llu 0 0 0 20 0 1 0", 5ULL);
+}
+
+/* Waits until the meter has finished a sample that began after this call. */
+static void wait_sample(jp_meter *m)
+{
+    uint64_t n = jp_meter_samples_taken(m);
+    double deadline = jp_now() + 60;
+    while (jp_meter_samples_taken(m) <= n + 1) {
+        if (jp_now() > deadline) fail_msg("the meter took no sample in 60 s");
+        usleep(1000);
     }
-    return NULL;
+}
+
+/* One step of the counters, written after a sample so that the meter sees every step; more than a
+ * jiffy after it, so that the model, which reads /proc/stat at most once a jiffy, reads it. */
+static void step_cpu(jp_meter *m, struct fake_cpu *c, unsigned long long busy, unsigned long long idle,
+                     unsigned long long tree)
+{
+    wait_sample(m);
+    usleep(20000);
+    c->busy += busy;
+    c->idle += idle;
+    c->tree += tree;
+    write_cpu(c);
 }
 
 static char *make_proc(void)
@@ -66,17 +77,12 @@ static char *make_proc(void)
     return root;
 }
 
-static void assert_near(double got, double want, double rel, const char *what)
-{
-    if (fabs(got - want) > rel * fabs(want)) fail_msg("%s: got %.4f, expected %.4f within %.0f%%", what, got, want, rel * 100);
-}
-
 static void test_energy_follows_utilization(void **state)
 {
     (void)state;
     char *root = make_proc();
-    struct writer w = {.root = root, .util = 0.5, .tree = 0.25};
-    assert_int_equal(pthread_create(&w.th, NULL, writer_main, &w), 0);
+    struct fake_cpu c = {.root = root, .busy = 1000, .idle = 5000, .tree = 10};
+    write_cpu(&c);
     jp_meter_config cfg;
     jp_meter_config_init(&cfg);
     cfg.source = "model";
@@ -92,41 +98,76 @@ static void test_energy_follows_utilization(void **state)
     assert_non_null(p);
     assert_float_equal(p->ram_gb, 8.192, 1e-9); /* 8,000,000 kB of 1024 bytes, in GB of 1e9 */
     assert_non_null(strstr(p->basis, "user"));
-    double half = jp_model_cpu_watts(p, 0.5) + jp_model_ram_watts(p);
-    double full = jp_model_cpu_watts(p, 1.0) + jp_model_ram_watts(p);
-    assert_float_equal(half, 30.0 + 4.096, 1e-9);
-    usleep(50000);
+    double half = jp_model_cpu_watts(p, 0.5), full = jp_model_cpu_watts(p, 1.0), ram = jp_model_ram_watts(p);
+    assert_float_equal(half, 30.0, 1e-9);
+    assert_float_equal(full, 50.0, 1e-9);
+    assert_float_equal(ram, 4.096, 1e-9);
+    /* Half busy before the start, so that the start's read finds the machine at 0.5 (a jiffy after
+     * the open's); then 10 steps at half load, the tree using a quarter of the machine, and 10 at
+     * full load, the tree using half of it: half of the busy time either way. */
+    c.busy += 100;
+    c.idle += 100;
+    c.tree += 50;
+    write_cpu(&c);
+    usleep(20000);
     jp_meter_start(m);
     jp_meter_phase(m, "half");
-    usleep(700000);
-    w.util = 1.0;
-    w.tree = 0.5;
+    for (int k = 0; k < 10; k++) step_cpu(m, &c, 100, 100, 50);
+    wait_sample(m);
     jp_meter_phase(m, "full");
-    usleep(700000);
+    for (int k = 0; k < 10; k++) step_cpu(m, &c, 200, 0, 100);
+    wait_sample(m);
     jp_meter_stop(m);
-    w.stop = 1;
-    pthread_join(w.th, NULL);
 
     assert_true(jp_meter_estimated(m));
     assert_int_equal(jp_meter_domain_count(m), 2);
     assert_string_equal(jp_meter_domain_name(m, 0), "cpu-model");
     assert_string_equal(jp_meter_domain_name(m, 1), "ram-model");
     assert_true(jp_meter_domain_estimated(m, 0));
+    assert_int_equal(jp_meter_glitches(m), 0);
     double d0 = jp_meter_phase_duration(m, 0), d1 = jp_meter_phase_duration(m, 1);
-    print_message("half: %.2f J over %.2f s (%.2f W, expected %.2f); full: %.2f J over %.2f s (%.2f W, expected %.2f)\n",
-                  jp_meter_phase_joules(m, 0, JP_TOTAL), d0, jp_meter_phase_joules(m, 0, JP_TOTAL) / d0, half,
-                  jp_meter_phase_joules(m, 1, JP_TOTAL), d1, jp_meter_phase_joules(m, 1, JP_TOTAL) / d1, full);
-    /* the first and last samples straddle the change: 10% */
-    assert_near(jp_meter_phase_joules(m, 0, JP_TOTAL), half * d0, 0.10, "half load");
-    assert_near(jp_meter_phase_joules(m, 1, JP_TOTAL), full * d1, 0.10, "full load");
-    assert_near(jp_meter_joules(m, 1), 4.096 * jp_meter_duration(m), 0.02, "memory");
-    /* the tree (100 + 101, not 102) used 0.25 then 0.5 of the machine, which was 0.5 then 1.0 busy:
-     * half of the busy time either way */
+    double j0 = jp_meter_phase_joules(m, 0, 0), j1 = jp_meter_phase_joules(m, 1, 0);
+    print_message("half: %.4f J over %.4f s (%.4f W, expected %.1f); full: %.4f J over %.4f s (%.4f W)\n", j0, d0,
+                  j0 / d0, half, j1, d1, j1 / d1);
+    /* The model's power holds the utilization of the jiffies read last over the time since the read
+     * before; the energy is that power times the meter's intervals, to a microjoule a sample. Every
+     * sample of the first phase saw half load. */
+    size_t ns = jp_meter_sample_count(m);
+    double us = 1e-6 * (double)(ns + 2);
+    assert_true(fabs(j0 - half * d0) <= us);
+    /* In the second, the power is the half-load one until the first full-load step is read, full
+     * after; at least the 10 steps' samples are at full load. */
+    int phase_full = 0, at_full = 0;
+    double t_prev = 0, sum = 0;
+    for (size_t s = 0; s < ns; s++) {
+        double t = jp_meter_sample_time(m, s), w = jp_meter_sample_watts(m, s, 0), e = w * (t - t_prev);
+        double tol = 2e-6 / (t - t_prev);
+        t_prev = t;
+        sum += e;
+        bool in_full = !strcmp(jp_meter_sample_phase(m, s), "full");
+        phase_full |= in_full;
+        if (fabs(w - full) <= tol) {
+            if (!in_full) fail_msg("sample %zu at full load in the half-load phase", s);
+            at_full++;
+        } else if (fabs(w - half) <= tol) {
+            if (at_full) fail_msg("sample %zu: back at half load after full load", s);
+        } else {
+            fail_msg("sample %zu: %.4f W, neither the half-load %.1f W nor the full-load %.1f W", s, w, half, full);
+        }
+        /* memory: its constant power */
+        assert_true(fabs(jp_meter_sample_watts(m, s, 1) - ram) <= tol);
+    }
+    assert_true(phase_full && at_full >= 10);
+    assert_true(fabs(sum - jp_meter_joules(m, 0)) <= us);
+    assert_true(j1 > half * d1 && j1 <= full * d1 + us);
+    assert_true(fabs(jp_meter_joules(m, 1) - ram * jp_meter_duration(m)) <= us);
+    /* the tree (100 + 101, not 102) used 50 of 200 jiffies a step, then 100 of 200: of the busy
+     * jiffies (100 then 200 a step), exactly half */
     double share = jp_meter_tree_share(m);
-    print_message("tree share %.3f, attributed %.2f J of %.2f J\n", share, jp_meter_attributed_joules(m),
+    print_message("tree share %.6f, attributed %.4f J of %.4f J\n", share, jp_meter_attributed_joules(m),
                   jp_meter_joules(m, JP_TOTAL));
-    assert_near(share, 0.5, 0.1, "tree share");
-    assert_near(jp_meter_attributed_joules(m), share * jp_meter_joules(m, JP_TOTAL), 1e-9, "attributed");
+    assert_float_equal(share, 0.5, 1e-12);
+    assert_float_equal(jp_meter_attributed_joules(m), 0.5 * jp_meter_joules(m, JP_TOTAL), 1e-9);
     jp_meter_close(m);
     unsetenv("JP_PROC_ROOT");
     ft_rmroot(root);
@@ -143,9 +184,13 @@ static void test_unreadable_stat_is_a_glitch(void **state)
     jp_meter *m;
     if (jp_meter_open(&m, &cfg) != JP_OK) fail_msg("open: %s", jp_last_error());
     jp_meter_start(m);
-    usleep(50000);
+    wait_sample(m);
+    assert_int_equal(jp_meter_glitches(m), 0);
     ft_write(root, "stat", "garbage\n");
-    usleep(100000);
+    /* a jiffy on, every sample reads the file again (none was read since): two of them */
+    usleep(20000);
+    wait_sample(m);
+    wait_sample(m);
     jp_meter_stop(m);
     assert_true(jp_meter_glitches(m) >= 2);
     jp_meter_close(m);

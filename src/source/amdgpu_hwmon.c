@@ -251,7 +251,7 @@ static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *stat
         uint64_t v = 0;
         int rc = jp_read_u64(c->path, &v);
         if (c->method == POWER) {
-            double t = jp_now();
+            double t = src->read_t > 0 ? src->read_t : jp_now(); /* the meter's clock (source.h) */
             if (rc == JP_OK && v / 1e6 > c->max_w) rc = JP_ERR_RANGE; /* no board draws that: not data */
             if (rc == JP_OK) jp_power_integral_add(&c->pi, v / 1e6, t);
             v = jp_power_integral_raw(&c->pi);

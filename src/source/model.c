@@ -73,7 +73,7 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
 static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *status)
 {
     struct priv *pv = src->priv;
-    double t = jp_now();
+    double t = src->read_t > 0 ? src->read_t : jp_now(); /* the meter's clock (source.h) */
     /* The kernel's CPU times move once per tick: sampling faster re-reads nothing new, so the
      * last utilization holds until a tick has passed (this keeps a 1 kHz meter cheap). */
     if (t - pv->last_read_t >= pv->tick) {

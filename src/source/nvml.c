@@ -381,7 +381,7 @@ static int read_(struct jp_source *src, uint64_t *raw, enum jp_read_status *stat
         } else {
             unsigned int mw = 0;
             rc = L->power(g->dev, &mw);
-            double t = jp_now();
+            double t = src->read_t > 0 ? src->read_t : jp_now();
             if (rc == NVML_SUCCESS && mw / 1000.0 > g->max_reading_w) rc = NVML_ERROR_UNKNOWN; /* not data */
             if (rc == NVML_SUCCESS) jp_power_integral_add(&g->pi, mw / 1000.0, t);
             raw[i] = jp_power_integral_raw(&g->pi);

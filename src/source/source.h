@@ -56,6 +56,11 @@ struct jp_source {
     size_t naux;
     char aux_name[JP_MAX_AUX][JP_NAME_MAX];
     double aux[JP_MAX_AUX];
+    /* The meter's time of the read in progress (jp_now's clock), set before every read(); 0 outside
+     * the meter. A back-end that integrates power times its readings by it, so that its joules and
+     * the meter's duration share one clock: a constant P over a run of d seconds is P x d joules
+     * however the sampling thread was scheduled around the query. */
+    double read_t;
 };
 
 struct jp_source_ops {
