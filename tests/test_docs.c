@@ -83,8 +83,6 @@ static const struct {
     {"jouleprint serve --listen 0.0.0.0:9862 --web-config /etc/", -1,
      "needs the operator's TLS configuration in /etc; the exporter's tests cover --web-config"},
     {"jouleprint serve", 124, "a server: it must still be serving when stopped after 3 s"},
-    /* FIXME(issue 15): models/gen-m is still being trained; take this line out when it lands */
-    {"jouleprint generate --model gen-m", -1, "names models/gen-m, which is not in the repository yet"},
     {"make test", -1, "it is what runs this test"},
     {"make install", -1, "installs into /usr/local; the python_install test installs into a scratch prefix"},
     {"/usr/bin/python3 -m venv", -1, "the python_install test runs the offline install"},
