@@ -45,7 +45,7 @@ foreach(entry ${JP_PY_INTERPRETERS})
            COMMAND ${interp} -B ${CMAKE_SOURCE_DIR}/python/tests/test_jouleprint.py)
   set_tests_properties(python_binding_${tag} PROPERTIES
     ENVIRONMENT "JOULEPRINT_LIBRARY=$<TARGET_FILE:jouleprint>;JP_CLI=$<TARGET_FILE:jouleprint_cli>;JP_TEST_OLD_LIB=$<TARGET_FILE:fake_old_jouleprint>;PYTHONDONTWRITEBYTECODE=1;${JP_PY_SAN_ENV}"
-    TIMEOUT 300)
+    TIMEOUT ${JP_TEST_TIMEOUT})
 endforeach()
 
 # The README's offline install into a venv over Debian's Python (pip, no build isolation, no index).
@@ -53,7 +53,7 @@ if(EXISTS /usr/bin/python3)
   add_test(NAME python_install COMMAND sh ${CMAKE_SOURCE_DIR}/python/tests/install.sh)
   set_tests_properties(python_install PROPERTIES
     ENVIRONMENT "JOULEPRINT_LIBRARY=$<TARGET_FILE:jouleprint>;PIP_DISABLE_PIP_VERSION_CHECK=1;${JP_PY_SAN_ENV}"
-    TIMEOUT 300)
+    TIMEOUT ${JP_TEST_TIMEOUT})
 endif()
 
 # The NumPy example runs and prints its phases (Debian's NumPy; skipped where it is not installed).
@@ -65,6 +65,6 @@ if(EXISTS /usr/bin/python3)
     set_tests_properties(python_example_numpy PROPERTIES
       ENVIRONMENT "JOULEPRINT_LIBRARY=$<TARGET_FILE:jouleprint>;${JP_PY_SAN_ENV}"
       PASS_REGULAR_EXPRESSION "  setup .*\n  matmul .*\n  solve .*\n  total "
-      TIMEOUT 300)
+      TIMEOUT ${JP_TEST_TIMEOUT})
   endif()
 endif()
