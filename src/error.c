@@ -1,16 +1,22 @@
 /* The error channel every layer reports through (jp_fail, jp_last_error), and the library's version. */
+#include "escape.h"
 #include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
+/* The message is one line for a terminal: what a %s argument brings (a name from a spec or a store,
+ * a child's output, a path) has its control characters written as visible escapes (escape.h). */
 int jp_fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    char msg[sizeof last_error];
+    jp_vescf_str(msg, sizeof msg, JP_ESC_TERM, fmt, ap);
+    memcpy(last_error, msg, sizeof msg);
     va_end(ap);
     return code;
 }

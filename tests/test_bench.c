@@ -280,6 +280,10 @@ static void test_two_models_and_failures(void **state)
     assert_int_equal(crash->status, JP_MODEL_FAILED);
     assert_non_null(strstr(crash->error, "signal"));
     assert_non_null(strstr(crash->error, "about to crash")); /* the log's last words */
+    /* ... as text: its ANSI sequences and CR shown, not kept as control characters */
+    if (!strstr(crash->error, "| about to crash\\x1b[2J\\x1b]0;owned\\x07\\r"))
+        fail_msg("error: %s", crash->error);
+    assert_null(strpbrk(crash->error, "\x1b\x07\r\n"));
     assert_int_equal(hang->status, JP_MODEL_TIMEOUT);
     assert_int_equal(small->runs, 2);
     assert_int_equal(small->warmups, 1);
@@ -509,7 +513,7 @@ static int fake_model(int argc, char **argv)
     volatile double acc = 0;
     while (fgets(item, sizeof item, in)) {
         if (!strcmp(mode, "crash") && i == 50) {
-            fprintf(stderr, "about to crash\n");
+            fprintf(stderr, "about to crash\x1b[2J\x1b]0;owned\x07\r\n");
             fflush(out);
             abort();
         }

@@ -257,7 +257,8 @@ double jp_bench_metric(const struct jp_bench_model *m, const char *name);
 
 /* What the runner tells its caller while it runs, through one callback: progress for the caller to show
  * (the tool draws a bar on a terminal and plain lines otherwise), notes in words, and each model as soon
- * as it is measured. Strings are valid during the call only. */
+ * as it is measured. Strings are valid during the call only; task, model, pass and text are for display,
+ * with control characters written as visible escapes ("\x1b"), as every writer of the tool does. */
 enum jp_bench_event_kind {
     JP_BENCH_PASS_PROGRESS, /* a pass over the items is running: done of total items so far */
     JP_BENCH_PASS_END,      /* a pass ended: done items in elapsed_s */

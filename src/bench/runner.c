@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench/builtin.h"
+#include "escape.h"
 #include "bench/score.h"
 
 #define PHASE_PREFIX "JOULEPRINT PHASE "
@@ -112,8 +113,11 @@ static void progress_report(const struct progress *p, long done, bool final)
 {
     const struct jp_bench_options *o = p->o;
     if (!o->on_event) return;
-    struct jp_bench_event ev = {.kind = final ? JP_BENCH_PASS_END : JP_BENCH_PASS_PROGRESS, .task = p->task,
-                                .model = p->model, .pass = p->what, .done = done, .total = p->total,
+    char task[256], model[256];
+    jp_esc_str(task, sizeof task, JP_ESC_TERM, p->task);
+    jp_esc_str(model, sizeof model, JP_ESC_TERM, p->model);
+    struct jp_bench_event ev = {.kind = final ? JP_BENCH_PASS_END : JP_BENCH_PASS_PROGRESS, .task = task,
+                                .model = model, .pass = p->what, .done = done, .total = p->total,
                                 .elapsed_s = jp_now() - p->t0};
     o->on_event(&ev, o->on_event_arg);
 }
@@ -124,12 +128,14 @@ static void note(const struct jp_bench_options *o, const char *task, const char 
 static void note(const struct jp_bench_options *o, const char *task, const char *model, const char *fmt, ...)
 {
     if (!o->on_event) return;
-    char text[1024];
+    char text[1024], tk[256], md[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    jp_vescf_str(text, sizeof text, JP_ESC_TERM, fmt, ap); /* names and a child's words: no live control */
     va_end(ap);
-    struct jp_bench_event ev = {.kind = JP_BENCH_NOTE, .task = task, .model = model, .text = text};
+    if (task) jp_esc_str(tk, sizeof tk, JP_ESC_TERM, task);
+    if (model) jp_esc_str(md, sizeof md, JP_ESC_TERM, model);
+    struct jp_bench_event ev = {.kind = JP_BENCH_NOTE, .task = task ? tk : NULL, .model = model ? md : NULL, .text = text};
     o->on_event(&ev, o->on_event_arg);
 }
 
@@ -356,7 +362,8 @@ static void log_tail(const char *path, char *buf, size_t len)
     char line[256];
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (line[0]) jp_strlcpy(ring[k++ % 3], line, sizeof ring[0]);
+        /* the child's bytes as text: control characters (ANSI sequences, CR) as visible escapes */
+        if (line[0]) jp_esc_str(ring[k++ % 3], sizeof ring[0], JP_ESC_TERM, line);
     }
     fclose(f);
     size_t off = 0;

@@ -252,16 +252,29 @@ struct sb {
 };
 
 static void sb_printf(struct sb *b, const char *fmt, ...) JP_PRINTF(2, 3);
+/* Appends; a line break inside a %s argument (a stored name) becomes a space, so that the text's
+ * lines are the sentences written here (each writer escapes the text for its format). */
 static void sb_printf(struct sb *b, const char *fmt, ...)
 {
     if (b->at + 1 >= b->len) return;
+    char *piece = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&piece, &n);
+    if (!f) return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(b->buf + b->at, b->len - b->at, fmt, ap);
+    jp_vescf(f, JP_ESC_LINE, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    b->at += (size_t)n;
-    if (b->at >= b->len) b->at = b->len - 1;
+    if (fclose(f) != 0 || !piece) {
+        free(piece);
+        return;
+    }
+    size_t room = b->len - 1 - b->at;
+    if (n > room) n = room;
+    memcpy(b->buf + b->at, piece, n);
+    b->at += n;
+    b->buf[b->at] = '\0';
+    free(piece);
 }
 
 static const char *failure_words(const struct jp_bench_model *m)
@@ -412,66 +425,6 @@ void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out)
 double rp_proj_grams(const struct jp_bench_run *run, const struct jp_bench_model *m, double g_per_kwh)
 {
     return jp_carbon_grams(m->j_per_item * run->project_n, g_per_kwh, run->pue > 0 ? run->pue : 1.0);
-}
-
-/* ---- escaping ------------------------------------------------------------------------------------ */
-
-void rp_html(FILE *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default:
-            if (*p < 0x20 && *p != '\n' && *p != '\t') fputc(' ', out); /* control characters */
-            else fputc(*p, out);
-        }
-    }
-}
-
-void rp_csv(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n") && *s != ' ' && (!*s || s[strlen(s) - 1] != ' ')) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') fputc('"', out);
-        fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-void rp_md(FILE *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '\n':
-        case '\r':
-        case '\t': fputc(' ', out); break;
-        case '|':
-        case '\\':
-        case '`':
-        case '*':
-        case '_':
-        case '[':
-        case ']':
-        case '#':
-            fputc('\\', out);
-            fputc(*p, out);
-            break;
-        default:
-            if (*p < 0x20) fputc(' ', out);
-            else fputc(*p, out);
-        }
-    }
 }
 
 /* ---- terminal widths ----------------------------------------------------------------------------- */

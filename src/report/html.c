@@ -275,7 +275,9 @@ static void model_tip(FILE *out, const struct jp_bench_run *run, const struct jp
     fprintf(out, "\n%s per item", a);
     if (isfinite(m->score)) {
         rp_format_score(m->score, a, sizeof a);
-        fprintf(out, "\n%s ", rp_metric_label(t->metric));
+        fputc('\n', out);
+        esc(out, rp_metric_label(t->metric));
+        fputc(' ', out);
         esc(out, a);
     }
     if (!m->is_reference && isfinite(m->saving_pct)) {
@@ -569,7 +571,9 @@ static void chart_regions(FILE *out, const struct jp_bench_run *run, const struc
                      "<title>",
                 x0, y, fmax(sv_map(&xs, gp) - x0, 1), bh, sv_colour((size_t)t->pick));
         esc(out, *r->name ? r->name : r->id);
-        fprintf(out, " (%s), %.0f gCO2e/kWh\n", code, r->g_per_kwh);
+        fputs(" (", out);
+        esc(out, code);
+        fprintf(out, "), %.0f gCO2e/kWh\n", r->g_per_kwh);
         esc(out, pick->name);
         fprintf(out, ": %s CO2e", a);
         double xend = sv_map(&xs, gp);
@@ -766,15 +770,17 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
           "item<small>Wh / 1,000 items</small></th><th class=\"n\">time / item<small>items/s</small></th>",
           out);
     if (load) fputs("<th class=\"n\">load</th>", out);
-    fprintf(out, "<th class=\"n\">%s</th>", label);
+    fputs("<th class=\"n\">", out);
+    esc(out, label);
+    fputs("</th>", out);
     for (size_t j = 0; j < nx; j++) {
         fputs("<th class=\"n\">", out);
         esc(out, rp_metric_label(extra[j]));
         fputs("</th>", out);
     }
-    fprintf(out, "<th class=\"n\">saving</th><th class=\"n\">%s change</th><th>rating</th><th>Pareto front</th>"
-                 "<th class=\"n\">%s items<small>CO2e in ",
-            label, c);
+    fputs("<th class=\"n\">saving</th><th class=\"n\">", out);
+    esc(out, label);
+    fprintf(out, " change</th><th>rating</th><th>Pareto front</th><th class=\"n\">%s items<small>CO2e in ", c);
     esc(out, run->region);
     fputs("</small></th></tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < t->nmodels; i++) {
@@ -864,7 +870,10 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     rp_format_count((double)t->n_time, a, sizeof a);
     rp_format_count((double)t->n_score, b, sizeof b);
     fprintf(out, "%zu model%s; %s items timed, %s scored", t->nmodels, t->nmodels == 1 ? "" : "s", a, b);
-    if (rp_task_scored(t)) fprintf(out, "; main metric: %s", label);
+    if (rp_task_scored(t)) {
+        fputs("; main metric: ", out);
+        esc(out, label);
+    }
     if (*t->items) {
         fputs("; items <code>", out);
         esc(out, t->items);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "escape.h"
 #include "report/report.h"
 
 /* A model that completed and has an energy per item (as the analysis counts it). */
@@ -68,10 +69,11 @@ void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out);
 /* grams of CO2e for the run's projected volume with model m at intensity g */
 double rp_proj_grams(const struct jp_bench_run *run, const struct jp_bench_model *m, double g_per_kwh);
 
-/* Escapers that write to a stream. */
-void rp_html(FILE *out, const char *s);      /* text and attribute values: & < > " ' */
-void rp_csv(FILE *out, const char *s);       /* RFC 4180 field, quoted when needed */
-void rp_md(FILE *out, const char *s);        /* a Markdown table cell or inline text */
+/* Escapers that write to a stream: the writer-boundary escaping of escape.h, one per format. */
+static inline void rp_html(FILE *out, const char *s) { jp_esc(out, JP_ESC_HTML, s); } /* text and attributes */
+static inline void rp_csv(FILE *out, const char *s) { jp_esc(out, JP_ESC_CSV, s); }   /* an RFC 4180 field */
+static inline void rp_md(FILE *out, const char *s) { jp_esc(out, JP_ESC_MD, s); }     /* a cell or inline text */
+static inline void rp_term(FILE *out, const char *s) { jp_esc(out, JP_ESC_TERM, s); } /* terminal text */
 
 /* Display width of UTF-8 text in terminal columns (one per code point). */
 size_t rp_width(const char *s);

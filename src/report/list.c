@@ -7,8 +7,9 @@
 
 static void col(FILE *out, const char *s, size_t width, bool right)
 {
-    char cut[300];
-    rp_cut(cut, sizeof cut, s, width);
+    char e[300], cut[300];
+    jp_esc_str(e, sizeof e, JP_ESC_TERM, s); /* from the store: no control character reaches the terminal */
+    rp_cut(cut, sizeof cut, e, width);
     size_t w = rp_width(cut);
     if (right)
         for (size_t i = w; i < width; i++) fputc(' ', out);
@@ -29,7 +30,9 @@ static int list_table(FILE *out, const struct jp_store_entry *runs, size_t n)
         char id[32];
         snprintf(id, sizeof id, "%ld", runs[i].id);
         if (strlen(id) > idw) idw = strlen(id);
-        size_t w = rp_width(runs[i].spec_path);
+        char esc[300];
+        jp_esc_str(esc, sizeof esc, JP_ESC_TERM, runs[i].spec_path);
+        size_t w = rp_width(esc);
         if (w > specw) specw = w;
     }
     if (specw > 28) specw = 28;
@@ -57,7 +60,7 @@ static int list_table(FILE *out, const struct jp_store_entry *runs, size_t n)
         fputs("  ", out);
         col(out, e->spec_path, specw, false);
         fputs("  ", out);
-        fputs(*e->picks ? e->picks : "-", out);
+        rp_term(out, *e->picks ? e->picks : "-");
         fputc('\n', out);
     }
     return rp_finish(out, "table");

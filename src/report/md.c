@@ -31,7 +31,10 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     rp_format_count((double)t->n_time, b, sizeof b);
     rp_format_count((double)t->n_score, n, sizeof n);
     fprintf(out, "%s items timed, %s scored", b, n);
-    if (rp_task_scored(t)) fprintf(out, "; main metric: %s", label);
+    if (rp_task_scored(t)) {
+        fputs("; main metric: ", out);
+        rp_md(out, label);
+    }
     if (*t->items) {
         fputs("; items: ", out);
         rp_md(out, t->items);

@@ -40,15 +40,15 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
     char a[64], b[64], c[64], d[64], e[160];
     rp_format_count((double)t->n_time, a, sizeof a);
     rp_format_count((double)t->n_score, b, sizeof b);
-    fprintf(out, "\n%s: %zu models; energy over %s items per model, %s scored%s%s\n", t->name, t->nmodels, a, b,
+    jp_escf(out, JP_ESC_TERM, "\n%s: %zu models; energy over %s items per model, %s scored%s%s\n", t->name, t->nmodels, a, b,
             t->metric[0] ? " by " : "", t->metric[0] ? rp_metric_label(t->metric) : "");
-    fprintf(out, "  %-14s %14s %14s %12s   %s\n", "model", run->estimated ? "energy/item*" : "energy/item",
+    jp_escf(out, JP_ESC_TERM, "  %-14s %14s %14s %12s   %s\n", "model", run->estimated ? "energy/item*" : "energy/item",
             run->estimated ? "Wh/1,000*" : "Wh/1,000", rp_metric_label(t->metric[0] ? t->metric : "score"),
             "against the largest");
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
         if (!rp_usable(m)) {
-            fprintf(out, "  %-14s %s: %s\n", m->name, jp_model_status_name(m->status), m->error);
+            jp_escf(out, JP_ESC_TERM, "  %-14s %s: %s\n", m->name, jp_model_status_name(m->status), m->error);
             continue;
         }
         jp_format_energy(m->j_per_item, a, sizeof a);
@@ -62,38 +62,38 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
             rp_format_points(m->score_delta, pts, sizeof pts);
             snprintf(e, sizeof e, "%s less energy, %s", d, pts);
         }
-        fprintf(out, "  %-14s %14s %14s %12s   %s%s\n", m->name, a, b, c, e, (int)i == t->pick ? "   <- pick" : "");
+        jp_escf(out, JP_ESC_TERM, "  %-14s %14s %14s %12s   %s%s\n", m->name, a, b, c, e, (int)i == t->pick ? "   <- pick" : "");
     }
     if (t->pick < 0 || t->reference < 0) return;
     const struct jp_bench_model *p = &t->models[t->pick], *r = &t->models[t->reference];
     char phrase[96];
     rp_accuracy_phrase(t, p, phrase, sizeof phrase);
     if (t->pick == t->reference) {
-        fprintf(out, "  Pick %s: the largest model is also the only one within %s of the best %s.\n", p->name,
+        jp_escf(out, JP_ESC_TERM, "  Pick %s: the largest model is also the only one within %s of the best %s.\n", p->name,
                 rp_tolerance_words(t, a, sizeof a), rp_metric_label(t->metric[0] ? t->metric : "score"));
     } else {
         rp_format_pct(p->saving_pct, a, sizeof a);
-        fprintf(out, "  Pick %s: it uses %s less energy per item than %s, the largest, %s.\n", p->name, a, r->name,
+        jp_escf(out, JP_ESC_TERM, "  Pick %s: it uses %s less energy per item than %s, the largest, %s.\n", p->name, a, r->name,
                 phrase[0] ? phrase : "(not scored)");
     }
     rp_format_count(run->project_n, a, sizeof a);
     mwh(p->j_per_item * run->project_n, b, sizeof b);
     mwh(r->j_per_item * run->project_n, c, sizeof c);
-    fprintf(out, "  %s inferences: %s with %s, against %s with %s%s.\n", a, b, p->name, c, r->name,
+    jp_escf(out, JP_ESC_TERM, "  %s inferences: %s with %s, against %s with %s%s.\n", a, b, p->name, c, r->name,
             run->estimated ? " (estimated)" : "");
 }
 
 void jp_report_summary(FILE *out, const struct jp_bench_run *run)
 {
     char a[64], b[64], c[64];
-    fprintf(out, "\njouleprint study on %s\n", run->machine);
+    jp_escf(out, JP_ESC_TERM, "\njouleprint study on %s\n", run->machine);
     if (run->estimated)
-        fprintf(out, "ESTIMATED: no energy counter could be read here (sources: %s), so every energy and carbon\n"
+        jp_escf(out, JP_ESC_TERM, "ESTIMATED: no energy counter could be read here (sources: %s), so every energy and carbon\n"
                      "figure below is the power model's estimate. It compares models run on this machine well; do\n"
                      "not quote it as measured energy. (* marks estimated columns.)\n",
                 run->sources);
     else
-        fprintf(out, "Measured with %s.\n", run->sources);
+        jp_escf(out, JP_ESC_TERM, "Measured with %s.\n", run->sources);
     for (size_t t = 0; t < run->ntasks; t++) task_text(out, run, &run->tasks[t]);
 
     double j = picks_joules(run);
@@ -102,9 +102,9 @@ void jp_report_summary(FILE *out, const struct jp_bench_run *run)
     rp_regions_for(run, &rg);
     rp_format_count(run->project_n, a, sizeof a);
     mwh(j, b, sizeof b);
-    fprintf(out, "\nWhere it runs: %s inferences of each task with its pick, %s%s, in the seed's %zu regions\n", a, b,
+    jp_escf(out, JP_ESC_TERM, "\nWhere it runs: %s inferences of each task with its pick, %s%s, in the seed's %zu regions\n", a, b,
             run->estimated ? " (estimated)" : "", rg.nseed);
-    fprintf(out, "(figures: %s; PUE %.2f)\n", rg.source[0] ? rg.source : "the built-in data", run->pue > 0 ? run->pue : 1.0);
+    jp_escf(out, JP_ESC_TERM, "(figures: %s; PUE %.2f)\n", rg.source[0] ? rg.source : "the built-in data", run->pue > 0 ? run->pue : 1.0);
     double pue = run->pue > 0 ? run->pue : 1.0;
     for (size_t k = 0; k < rg.n; k++) {
         const struct rp_region *r = &rg.r[k];
@@ -112,7 +112,7 @@ void jp_report_summary(FILE *out, const struct jp_bench_run *run)
         char label[160];
         if (strstr(r->name, r->id)) snprintf(label, sizeof label, "%s", r->name); /* "world average" */
         else snprintf(label, sizeof label, "%s %s", r->id, r->name);
-        fprintf(out, "  %-40s %6.0f g/kWh %12s%s\n", label, r->g_per_kwh, c,
+        jp_escf(out, JP_ESC_TERM, "  %-40s %6.0f g/kWh %12s%s\n", label, r->g_per_kwh, c,
                 (int)k == rg.cleanest ? "   cleanest" : (int)k == rg.dirtiest ? "   dirtiest" : r->run ? "   <- this run" : "");
     }
     if (rg.cleanest >= 0) {
@@ -120,7 +120,7 @@ void jp_report_summary(FILE *out, const struct jp_bench_run *run)
         double here = jp_carbon_grams(j, run->g_per_kwh, pue), there = jp_carbon_grams(j, best->g_per_kwh, pue);
         jp_format_mass(here, a, sizeof a);
         jp_format_mass(there, b, sizeof b);
-        fprintf(out, "Moving from %s (%.1f g/kWh: %s) to %s %s (%.0f g/kWh: %s) saves %.1f%% of the emissions.\n",
+        jp_escf(out, JP_ESC_TERM, "Moving from %s (%.1f g/kWh: %s) to %s %s (%.0f g/kWh: %s) saves %.1f%% of the emissions.\n",
                 run->region, run->g_per_kwh, a, best->id, best->name, best->g_per_kwh, b,
                 here > 0 ? (here - there) / here * 100 : 0.0);
     }

@@ -31,7 +31,9 @@ static int grid_row(struct grid *g)
 
 static void grid_set(struct grid *g, size_t col, const char *s)
 {
-    if (g->nrows && col < g->ncols) rp_cut(g->cells[g->nrows - 1][col], CELL, s, 40);
+    char e[4 * CELL];
+    jp_esc_str(e, sizeof e, JP_ESC_TERM, s); /* every cell escaped: stored strings reach the terminal here */
+    if (g->nrows && col < g->ncols) rp_cut(g->cells[g->nrows - 1][col], CELL, e, 40);
 }
 
 static void pad(FILE *out, size_t n)
@@ -98,7 +100,7 @@ static void wrap(FILE *out, const char *indent, const char *text, size_t width)
 
 static void meta_line(FILE *out, const char *key, const char *value)
 {
-    if (value && *value) fprintf(out, "  %-10s %s\n", key, value);
+    if (value && *value) jp_escf(out, JP_ESC_TERM, "  %-10s %s\n", key, value);
 }
 
 static void write_model_row(struct grid *g, const struct jp_bench_task *t, size_t i)
@@ -144,15 +146,15 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
 {
     char c[64], d[64];
     const char *label = rp_metric_label(t->metric);
-    fprintf(out, "\n Task %s", t->name);
-    if (rp_task_scored(t)) fprintf(out, ": %s", label);
+    jp_escf(out, JP_ESC_TERM, "\n Task %s", t->name);
+    if (rp_task_scored(t)) jp_escf(out, JP_ESC_TERM, ": %s", label);
     rp_format_count((double)t->n_time, c, sizeof c);
     rp_format_count((double)t->n_score, d, sizeof d);
     fprintf(out, " (%s items timed, %s scored", c, d);
-    if (*t->items) fprintf(out, "; items %s", t->items);
+    if (*t->items) jp_escf(out, JP_ESC_TERM, "; items %s", t->items);
     fputs(")\n", out);
     if (t->reference >= 0 && (size_t)t->reference < t->nmodels)
-        fprintf(out, " savings and %s changes are against %s, the model with the most energy per item\n", label,
+        jp_escf(out, JP_ESC_TERM, " savings and %s changes are against %s, the model with the most energy per item\n", label,
                 t->models[t->reference].name);
     fputc('\n', out);
 
@@ -184,7 +186,14 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         while (line && *line) {
             char *nl = strchr(line, '\n');
             if (nl) *nl = '\0';
-                wrap(out, "   ", line, 96);
+            /* the sentence holds stored names: escaped whole, then wrapped */
+            size_t need = jp_esc_str(NULL, 0, JP_ESC_TERM, line);
+            char *e = malloc(need + 1);
+            if (e) {
+                jp_esc_str(e, need + 1, JP_ESC_TERM, line);
+                wrap(out, "   ", e, 96);
+                free(e);
+            }
             line = nl ? nl + 1 : NULL;
         }
         free(text);
@@ -196,7 +205,7 @@ int jp_report_table(FILE *out, const struct jp_bench_run *run)
     char b[512], c[64];
     size_t nmodels = 0;
     for (size_t t = 0; t < run->ntasks; t++) nmodels += run->tasks[t].nmodels;
-    fprintf(out, "\n jouleprint report: run %ld, %s; %zu task%s, %zu model%s\n\n", run->id, jp_run_status_name(run->status),
+    jp_escf(out, JP_ESC_TERM, "\n jouleprint report: run %ld, %s; %zu task%s, %zu model%s\n\n", run->id, jp_run_status_name(run->status),
             run->ntasks, run->ntasks == 1 ? "" : "s", nmodels, nmodels == 1 ? "" : "s");
     meta_line(out, "spec", run->spec_path);
     if (*run->started_at) {
