@@ -42,7 +42,7 @@ static json_t *model_json(const struct jp_bench_task *t, size_t i)
     set(o, "name", STR(m->name));
     set(o, "kind", STR(m->kind));
     set(o, "command", STR(m->command));
-    set(o, "status", STR(jp_model_status_name(m->status)));
+    set(o, "status", json_string(jp_model_status_name(m->status))); /* a constant name, not a field */
     set(o, "error", STR(m->error));
     set(o, "runs", json_integer(m->runs));
     set(o, "warmups", json_integer(m->warmups));
@@ -155,7 +155,7 @@ int jp_report_json(FILE *out, const struct jp_bench_run *run)
     set(o, "id", json_integer(run->id));
     set(o, "started_at", STR(run->started_at));
     set(o, "finished_at", STR(run->finished_at));
-    set(o, "status", STR(jp_run_status_name(run->status)));
+    set(o, "status", json_string(jp_run_status_name(run->status))); /* a constant name */
     set(o, "spec_path", STR(run->spec_path));
     set(o, "machine", STR(run->machine));
     set(o, "sources", STR(run->sources));
