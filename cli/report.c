@@ -9,6 +9,7 @@
 
 static const char help[] =
     "usage: jouleprint report [--db PATH] [--run ID | --list] [--format FORMAT] [-o FILE]\n"
+    "       jouleprint report [--db PATH] --import FILE\n"
     "\n"
     "Renders a benchmark run that `jouleprint bench` stored: for each task, every model's energy per\n"
     "item, its accuracy (the task's main metric), what it saves against the task's largest model, the\n"
@@ -29,6 +30,10 @@ static const char help[] =
     "                             region, the power timeline of each model; then the tables\n"
     "  -o, --output FILE  write to FILE (default: stdout); without --format, the extension of FILE\n"
     "                     chooses it (.txt, .csv, .json, .md, .html; another one is refused)\n"
+    "  --import FILE      merge the runs of another results store (one a colleague sent) into --db:\n"
+    "                     the file is checked whole first (schema version, every column's type and\n"
+    "                     bounds, references) and refused with one line naming the table, row and\n"
+    "                     column of the first fault; runs --db holds already are not added twice\n"
     "\n"
     "Figures that come from the power model (no energy counter could be read) are marked ESTIMATED\n"
     "in every format. Energy per item is the inference phase's energy over the items timed.\n"
@@ -38,7 +43,8 @@ static const char help[] =
     "  jouleprint report --list                     # what the store holds\n"
     "  jouleprint report --run 3 -o run3.html       # the charts; open run3.html in a browser\n"
     "  jouleprint report --format csv -o models.csv\n"
-    "  jouleprint report --db lab.db --run 7 --format json | jq '.tasks[].pick'\n";
+    "  jouleprint report --db lab.db --run 7 --format json | jq '.tasks[].pick'\n"
+    "  jouleprint report --db merged.db --import jouleprint.db   # another store's runs, into merged.db\n";
 
 static int parse_id(const char *s, long *id)
 {
@@ -54,6 +60,31 @@ static int parse_id(const char *s, long *id)
     return 0;
 }
 
+/* --import FILE: the one command of `report` that writes, into --db only. */
+static int import_store(const char *db_path, const char *file)
+{
+    jp_store *db;
+    if (jp_store_open(&db, db_path, JP_STORE_CREATE) != JP_OK) {
+        cli_error("report", "%s", jp_last_error());
+        return CLI_EXIT_FAIL;
+    }
+    struct jp_store_import_result res;
+    int rc = jp_store_import(db, file, &res);
+    jp_store_close(db);
+    if (rc != JP_OK) {
+        cli_error("report", "--import %s", jp_last_error());
+        if (res.imported) fprintf(stderr, "  (%zu runs were imported before that, as runs %ld-%ld)\n", res.imported,
+                                  res.first_id, res.last_id);
+        return CLI_EXIT_FAIL;
+    }
+    if (res.imported == 1) printf("imported 1 run into %s (run %ld)", db_path, res.first_id);
+    else if (res.imported) printf("imported %zu runs into %s (runs %ld-%ld)", res.imported, db_path, res.first_id, res.last_id);
+    else printf("imported no run into %s", db_path);
+    if (res.duplicates) printf("; %zu %s there already", res.duplicates, res.duplicates == 1 ? "was" : "were");
+    putchar('\n');
+    return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {{"db", required_argument, NULL, 'd'},
@@ -61,9 +92,10 @@ int cmd_report(int argc, char **argv)
                                              {"list", no_argument, NULL, 'l'},
                                              {"format", required_argument, NULL, 'f'},
                                              {"output", required_argument, NULL, 'o'},
+                                             {"import", required_argument, NULL, 'i'},
                                              {"help", no_argument, NULL, 'h'},
                                              {0, 0, 0, 0}};
-    const char *db_path = "jouleprint.db", *outpath = NULL;
+    const char *db_path = "jouleprint.db", *outpath = NULL, *import = NULL;
     long id = JP_STORE_LATEST;
     bool list = false, have_format = false, have_run = false;
     enum jp_report_format fmt = JP_REPORT_TABLE;
@@ -88,6 +120,7 @@ int cmd_report(int argc, char **argv)
             have_format = true;
             break;
         case 'o': outpath = optarg; break;
+        case 'i': import = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: return CLI_EXIT_USAGE;
         }
@@ -96,6 +129,11 @@ int cmd_report(int argc, char **argv)
         cli_error("report", "unexpected argument '%s' (the run is chosen with --run ID)", argv[optind]);
         return CLI_EXIT_USAGE;
     }
+    if (import && (list || have_run || have_format || outpath)) {
+        cli_error("report", "--import merges a store into --db; it takes no --run, --list, --format or -o");
+        return CLI_EXIT_USAGE;
+    }
+    if (import) return import_store(db_path, import);
     if (list && have_run) {
         cli_error("report", "--list and --run: choose one");
         return CLI_EXIT_USAGE;

@@ -6,12 +6,14 @@
 #include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "escape.h"
 #include "util.h"
 
 struct jp_store {
@@ -670,10 +672,11 @@ static int load_model_children(jp_store *db, sqlite3_int64 model_id, struct jp_b
          * model's figures are still there) and said so, instead of hiding the whole run */
         if (n < 0 || n > INT_MAX / 8 || (sqlite3_int64)tb != n * 8 || (sqlite3_int64)wb != n * 8 ||
             (n > 0 && (!t || !w))) {
-            char line[sizeof run->warnings];
+            char line[sizeof run->warnings], name[4 * sizeof m->name];
             size_t at = strlen(run->warnings);
+            jp_esc_str(name, sizeof name, JP_ESC_TERM, m->name); /* a line for the terminal */
             jp_textf(line, sizeof line, "the timeline of model %s is damaged (%lld samples, %d and %d bytes): left out",
-                     m->name, (long long)n, tb, wb);
+                     name, (long long)n, tb, wb);
             if (at + strlen(line) + 2 < sizeof run->warnings)
                 jp_textf(run->warnings + at, sizeof run->warnings - at, "%s%s", at ? "\n" : "", line);
         } else if (n > 0) {
@@ -923,5 +926,527 @@ int jp_store_delete(jp_store *db, long id)
         describe_runs(db, which, sizeof which);
         return jp_fail(JP_ERR_NOTFOUND, "%s: no run %ld (%s)", db->path, id, which);
     }
+    return rc;
+}
+
+/* ---- import: a store received from someone else, checked, then merged -------------------------------- */
+
+/* Why a value of the file is refused: "FILE: table T, row R, column C: why" (one line). */
+static int imp_fail(const char *path, const char *table, sqlite3_int64 row, const char *col, const char *fmt, ...)
+    JP_PRINTF(5, 6);
+static int imp_fail(const char *path, const char *table, sqlite3_int64 row, const char *col, const char *fmt, ...)
+{
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (row >= 0 && col)
+        return jp_fail(JP_ERR_PARSE, "%s: table %s, row %lld, column %s: %s (nothing imported)", path, table,
+                       (long long)row, col, why);
+    if (col) return jp_fail(JP_ERR_PARSE, "%s: table %s, column %s: %s (nothing imported)", path, table, col, why);
+    return jp_fail(JP_ERR_PARSE, "%s: table %s: %s (nothing imported)", path, table, why);
+}
+
+/* The file's handle, opened so that its content is only data: read only, no functions from its schema
+ * (trusted_schema off), defensive, cells checked, no memory map, values at most 256 MiB. */
+static int imp_open(const char *path, sqlite3 **h)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return jp_fail(errno == ENOENT ? JP_ERR_NOTFOUND : JP_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return jp_fail(JP_ERR_INVAL, "%s: not a regular file", path);
+    if (sb.st_size < 512) return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (%lld bytes)", path, (long long)sb.st_size);
+    if ((unsigned long long)sb.st_size > (4ULL << 30))
+        return jp_fail(JP_ERR_RANGE, "%s: %lld bytes: more than a results store holds (4 GiB at most)", path,
+                       (long long)sb.st_size);
+    if (sqlite3_open_v2(path, h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        int rc = jp_fail(JP_ERR_IO, "%s: cannot open: %s", path, *h ? sqlite3_errmsg(*h) : "out of memory");
+        sqlite3_close(*h);
+        *h = NULL;
+        return rc;
+    }
+    sqlite3_db_config(*h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(*h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_limit(*h, SQLITE_LIMIT_LENGTH, 256 << 20);
+    if (sqlite3_exec(*h, "PRAGMA query_only = ON; PRAGMA cell_size_check = ON; PRAGMA mmap_size = 0", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        int rc = jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (%s)", path, sqlite3_errmsg(*h));
+        sqlite3_close(*h);
+        *h = NULL;
+        return rc;
+    }
+    return JP_OK;
+}
+
+/* The first column of the first row of sql as text into buf ("" when there is none). */
+static int imp_text(sqlite3 *h, const char *path, const char *sql, char *buf, size_t len, sqlite3_int64 *num)
+{
+    sqlite3_stmt *st;
+    buf[0] = '\0';
+    if (num) *num = 0;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (%s)", path, sqlite3_errmsg(h));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *s = sqlite3_column_text(st, 0);
+        jp_strlcpy(buf, s ? (const char *)s : "", len);
+        if (num) *num = sqlite3_column_int64(st, 0);
+        if (num && sqlite3_column_count(st) > 1) num[1] = sqlite3_column_int64(st, 1);
+    }
+    int r = (rc == SQLITE_ROW || rc == SQLITE_DONE)
+                ? JP_OK
+                : jp_fail(JP_ERR_PARSE, "%s: not a sound SQLite file (%s)", path, sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* The tables of this version's schema, made in memory, to compare the file's with. */
+static int imp_reference(sqlite3 **ref)
+{
+    if (sqlite3_open_v2(":memory:", ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        return jp_fail(JP_ERR_NOMEM, "importing: cannot open an in-memory database");
+    int rc = sqlite3_exec(*ref,
+                          "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL, "
+                          "jouleprint_version TEXT NOT NULL)",
+                          NULL, NULL, NULL);
+    for (size_t v = 0; rc == SQLITE_OK && v < JP_STORE_SCHEMA_VERSION; v++) rc = sqlite3_exec(*ref, migrations[v], NULL, NULL, NULL);
+    return rc == SQLITE_OK ? JP_OK : jp_fail(JP_ERR_IO, "importing: building the schema: %s", sqlite3_errmsg(*ref));
+}
+
+static const char *const imp_tables[] = {"schema_version", "runs", "tasks", "models", "phases", "metrics", "timelines"};
+
+/* Bounds of the numbers: [lo, hi] for the column (NULL allowed where the schema allows it). */
+struct imp_bound {
+    const char *table, *col;
+    double lo, hi;
+};
+static const struct imp_bound imp_bounds[] = {
+    {"runs", "id", 1, 9e15},
+    {"runs", "estimated", 0, 1},
+    {"runs", "g_per_kwh", 0, 5000},
+    {"runs", "pue", 0, 100},
+    {"runs", "project_n", 0, 1e18},
+    {"runs", "baseline_w", 0, 1e7},
+    {"tasks", "pos", 0, 1e6},
+    {"tasks", "n_time", 0, 1e12},
+    {"tasks", "n_score", 0, 1e12},
+    {"tasks", "reference_pos", -1, 1e6},
+    {"tasks", "pick_pos", -1, 1e6},
+    {"tasks", "tolerance", 0, 100},
+    {"models", "pos", 0, 1e6},
+    {"models", "runs", 0, 1e6},
+    {"models", "warmups", 0, 1e6},
+    {"models", "items_timed", 0, 1e12},
+    {"models", "items_scored", 0, 1e12},
+    {"models", "energy_j", 0, 1e15},
+    {"models", "energy_j_sd", 0, 1e15},
+    {"models", "duration_s", 0, 1e9},
+    {"models", "duration_s_sd", 0, 1e9},
+    {"models", "above_idle_j", -1e15, 1e15},
+    {"models", "infer_j", 0, 1e15},
+    {"models", "infer_s", 0, 1e9},
+    {"models", "load_j", 0, 1e15},
+    {"models", "load_s", 0, 1e9},
+    {"models", "j_per_item", 0, 1e15},
+    {"models", "wh_per_1000", 0, 1e18},
+    {"models", "latency_s", 0, 1e9},
+    {"models", "items_per_s", 0, 1e15},
+    {"models", "estimated", 0, 1},
+    {"models", "is_reference", 0, 1},
+    {"models", "pareto", 0, 1},
+    {"models", "rating", 0, 5},
+    {"models", "proj_kwh", 0, 1e18},
+    {"models", "proj_g", 0, 1e21},
+    {"phases", "pos", 0, 7},
+    {"phases", "joules", -1e15, 1e15},
+    {"phases", "seconds", 0, 1e9},
+    {"metrics", "pos", 0, 7},
+    {"timelines", "nsamples", 0, 1 << 24},
+};
+
+/* The longest text the loader keeps for a column (what is longer would be cut: refused instead). */
+static size_t imp_text_max(const char *table, const char *col)
+{
+    const struct col *cols = NULL;
+    size_t n = 0;
+    if (!strcmp(table, "runs")) cols = run_cols, n = NCOLS(run_cols);
+    else if (!strcmp(table, "tasks")) cols = task_cols, n = NCOLS(task_cols);
+    else if (!strcmp(table, "models")) cols = model_cols, n = NCOLS(model_cols);
+    for (size_t i = 0; i < n; i++)
+        if (cols[i].type == C_TEXT && !strcmp(sql_name(cols[i].name), col)) return cols[i].size - 1;
+    if (!strcmp(table, "phases") || !strcmp(table, "metrics")) return 31;
+    return 4096; /* saved_at, jouleprint_version, the status names, models.machine and .sources */
+}
+
+/* One check on the file: the first row that sql (SELECT rowid, value ...) returns is the offender. */
+static int imp_first(sqlite3 *h, const char *path, const char *sql, const char *table, const char *col,
+                     const char *why)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        return jp_fail(JP_ERR_PARSE, "%s: table %s: cannot be read (%s) (nothing imported)", path, table, sqlite3_errmsg(h));
+    int rc = sqlite3_step(st), r = JP_OK;
+    if (rc == SQLITE_ROW) {
+        char val[96];
+        const unsigned char *s = sqlite3_column_text(st, 1);
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL) snprintf(val, sizeof val, "NULL");
+        else jp_strlcpy(val, s ? (const char *)s : "", 64);
+        r = imp_fail(path, table, sqlite3_column_int64(st, 0), col, "%s (%s)", why, val);
+    } else if (rc != SQLITE_DONE) {
+        r = jp_fail(JP_ERR_PARSE, "%s: table %s: cannot be read (%s) (nothing imported)", path, table, sqlite3_errmsg(h));
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Everything the loader and the writers rely on, checked on the file before anything is read from it. */
+static int imp_validate(sqlite3 *h, const char *path)
+{
+    char buf[512], sql[1024];
+    sqlite3_int64 num[2];
+    int rc;
+    /* a sound SQLite file */
+    if ((rc = imp_text(h, path, "PRAGMA quick_check(1)", buf, sizeof buf, NULL))) return rc;
+    if (strcmp(buf, "ok")) return jp_fail(JP_ERR_PARSE, "%s: a damaged SQLite file (quick_check: %.200s) (nothing imported)", path, buf);
+    /* only the objects of a store: no view, no trigger, no other table */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, "SELECT type, name FROM sqlite_master ORDER BY rowid", -1, &st, NULL) != SQLITE_OK)
+        return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (%s)", path, sqlite3_errmsg(h));
+    rc = JP_OK;
+    bool seen[sizeof imp_tables / sizeof imp_tables[0]] = {false};
+    while (rc == JP_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0), *name = (const char *)sqlite3_column_text(st, 1);
+        if (!type || !name) continue;
+        if (!strcmp(type, "index")) continue; /* indexes hold no data of their own (functions in them are off) */
+        size_t k = 0, nt = sizeof imp_tables / sizeof imp_tables[0];
+        while (k < nt && strcmp(imp_tables[k], name)) k++;
+        if (!strcmp(type, "table") && k < nt) seen[k] = true;
+        else if (!(!strcmp(type, "table") && !strcmp(name, "sqlite_sequence")))
+            rc = jp_fail(JP_ERR_PARSE, "%s: has a %.16s \"%.64s\", which a jouleprint results store has not (nothing imported)",
+                         path, type, name);
+    }
+    sqlite3_finalize(st);
+    if (rc) return rc;
+    for (size_t k = 0; k < sizeof imp_tables / sizeof imp_tables[0]; k++)
+        if (!seen[k])
+            return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (no table %s) (nothing imported)", path,
+                           imp_tables[k]);
+    /* the schema version this jouleprint reads */
+    if ((rc = imp_text(h, path, "SELECT max(version), count(*) FROM schema_version", buf, sizeof buf, num))) return rc;
+    if (num[0] != JP_STORE_SCHEMA_VERSION)
+        return imp_fail(path, "schema_version", -1, "version",
+                        "schema version %lld, this jouleprint reads version %d", (long long)num[0], JP_STORE_SCHEMA_VERSION);
+    /* every table's columns as this version makes them (name, type, NOT NULL, key), and their values */
+    sqlite3 *ref = NULL;
+    if ((rc = imp_reference(&ref))) {
+        sqlite3_close(ref);
+        return rc;
+    }
+    for (size_t k = 0; rc == JP_OK && k < sizeof imp_tables / sizeof imp_tables[0]; k++) {
+        const char *t = imp_tables[k];
+        snprintf(sql, sizeof sql, "SELECT name, upper(type), \"notnull\", pk FROM pragma_table_info('%s') ORDER BY cid", t);
+        sqlite3_stmt *a = NULL, *b = NULL;
+        if (sqlite3_prepare_v2(h, sql, -1, &a, NULL) != SQLITE_OK || sqlite3_prepare_v2(ref, sql, -1, &b, NULL) != SQLITE_OK) {
+            rc = imp_fail(path, t, -1, NULL, "its columns cannot be read (%s)", sqlite3_errmsg(h));
+            sqlite3_finalize(a);
+            sqlite3_finalize(b);
+            break;
+        }
+        for (;;) {
+            int ra = sqlite3_step(a), rb = sqlite3_step(b);
+            if (ra != SQLITE_ROW && rb != SQLITE_ROW) break;
+            const char *na = ra == SQLITE_ROW ? (const char *)sqlite3_column_text(a, 0) : NULL;
+            const char *nb = rb == SQLITE_ROW ? (const char *)sqlite3_column_text(b, 0) : NULL;
+            if (!na || !nb) {
+                rc = nb ? imp_fail(path, t, -1, nb, "missing") : imp_fail(path, t, -1, na ? na : "?", "not a column of a jouleprint store");
+                break;
+            }
+            const char *ta = (const char *)sqlite3_column_text(a, 1), *tb = (const char *)sqlite3_column_text(b, 1);
+            if (strcmp(na, nb) || strcmp(ta ? ta : "", tb ? tb : "") || sqlite3_column_int(a, 2) != sqlite3_column_int(b, 2) ||
+                sqlite3_column_int(a, 3) != sqlite3_column_int(b, 3)) {
+                rc = imp_fail(path, t, -1, na, "declared as \"%.64s %.16s\", expected \"%.64s %.16s%s\"", na, ta ? ta : "", nb,
+                              tb ? tb : "", sqlite3_column_int(b, 2) ? " NOT NULL" : "");
+                break;
+            }
+            /* the column's values: their type, their size, their range */
+            bool notnull = sqlite3_column_int(b, 2) || sqlite3_column_int(b, 3);
+            const char *want = !strcmp(tb, "INTEGER") ? "'integer'" : !strcmp(tb, "REAL") ? "'real'"
+                               : !strcmp(tb, "TEXT")  ? "'text'" : "'blob'";
+            snprintf(sql, sizeof sql, "SELECT rowid, typeof(\"%s\") FROM \"%s\" WHERE typeof(\"%s\") NOT IN (%s%s) LIMIT 1",
+                     nb, t, nb, want, notnull ? "" : ", 'null'");
+            char why[64];
+            snprintf(why, sizeof why, "holds a value of the wrong type, expected %s", tb);
+            if ((rc = imp_first(h, path, sql, t, nb, why))) break;
+            if (!strcmp(tb, "TEXT")) {
+                size_t max = imp_text_max(t, nb);
+                snprintf(sql, sizeof sql, "SELECT rowid, length(CAST(\"%s\" AS BLOB)) || ' bytes' FROM \"%s\" "
+                                          "WHERE length(CAST(\"%s\" AS BLOB)) > %zu LIMIT 1",
+                         nb, t, nb, max);
+                snprintf(why, sizeof why, "longer than the %zu bytes a store keeps", max);
+                if ((rc = imp_first(h, path, sql, t, nb, why))) break;
+            } else if (!strcmp(tb, "REAL") || !strcmp(tb, "INTEGER")) {
+                double lo = -1e18, hi = 1e18;
+                for (size_t i = 0; i < sizeof imp_bounds / sizeof imp_bounds[0]; i++)
+                    if (!strcmp(imp_bounds[i].table, t) && !strcmp(imp_bounds[i].col, nb)) {
+                        lo = imp_bounds[i].lo;
+                        hi = imp_bounds[i].hi;
+                    }
+                snprintf(sql, sizeof sql, "SELECT rowid, \"%s\" FROM \"%s\" WHERE \"%s\" IS NOT NULL AND NOT (\"%s\" >= %.17g AND \"%s\" <= %.17g) LIMIT 1",
+                         nb, t, nb, nb, lo, nb, hi);
+                snprintf(why, sizeof why, "out of range [%g, %g]", lo, hi);
+                if ((rc = imp_first(h, path, sql, t, nb, why))) break;
+            }
+        }
+        sqlite3_finalize(a);
+        sqlite3_finalize(b);
+    }
+    sqlite3_close(ref);
+    if (rc) return rc;
+    /* the statuses are names this jouleprint knows */
+    {
+        const char *q[2] = {"SELECT id, status FROM runs", "SELECT id, status FROM models"};
+        for (int k = 0; k < 2 && rc == JP_OK; k++) {
+            if (sqlite3_prepare_v2(h, q[k], -1, &st, NULL) != SQLITE_OK) return imp_fail(path, k ? "models" : "runs", -1, "status", "cannot be read");
+            while (rc == JP_OK && sqlite3_step(st) == SQLITE_ROW) {
+                const char *s = (const char *)sqlite3_column_text(st, 1);
+                enum jp_run_status rs;
+                enum jp_model_status ms;
+                int ok = k ? jp_model_status_parse(s, &ms) : jp_run_status_parse(s, &rs);
+                if (ok != JP_OK) rc = imp_fail(path, k ? "models" : "runs", sqlite3_column_int64(st, 0), "status", "not a status name (%.32s)", s ? s : "");
+            }
+            sqlite3_finalize(st);
+        }
+        if (rc) return rc;
+    }
+    /* every reference leads to a row */
+    if (sqlite3_prepare_v2(h, "SELECT f.\"table\", f.rowid, f.parent, l.\"from\" FROM pragma_foreign_key_check AS f "
+                              "LEFT JOIN pragma_foreign_key_list(f.\"table\") AS l ON l.id = f.fkid LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return jp_fail(JP_ERR_PARSE, "%s: its references cannot be checked (%s) (nothing imported)", path, sqlite3_errmsg(h));
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        char t[32], p[32], c[32];
+        jp_strlcpy(t, (const char *)sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "?", sizeof t);
+        jp_strlcpy(p, (const char *)sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "?", sizeof p);
+        jp_strlcpy(c, (const char *)sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "?", sizeof c);
+        rc = imp_fail(path, t, sqlite3_column_int64(st, 1), c, "refers to no row of %s", p);
+    }
+    sqlite3_finalize(st);
+    if (rc) return rc;
+    /* what the loader reads: positions within bounds, no more phases and metrics than a model has room for,
+     * timelines whose blobs hold their samples */
+    struct {
+        const char *sql, *table, *col, *why;
+    } checks[] = {
+        {"SELECT t.id, t.reference_pos FROM tasks t WHERE t.reference_pos >= (SELECT count(*) FROM models m WHERE "
+         "m.task_id = t.id) LIMIT 1",
+         "tasks", "reference_pos", "names a model the task has not"},
+        {"SELECT t.id, t.pick_pos FROM tasks t WHERE t.pick_pos >= (SELECT count(*) FROM models m WHERE m.task_id = "
+         "t.id) LIMIT 1",
+         "tasks", "pick_pos", "names a model the task has not"},
+        {"SELECT model_id, count(*) FROM phases GROUP BY model_id HAVING count(*) > 8 LIMIT 1", "phases", "model_id",
+         "more than 8 phases for one model"},
+        {"SELECT model_id, count(*) FROM metrics GROUP BY model_id HAVING count(*) > 8 LIMIT 1", "metrics", "model_id",
+         "more than 8 metrics for one model"},
+        {"SELECT rowid, length(t) || ' bytes' FROM timelines WHERE length(t) <> 8 * nsamples LIMIT 1", "timelines", "t",
+         "not 8 bytes a sample"},
+        {"SELECT rowid, length(w) || ' bytes' FROM timelines WHERE length(w) <> 8 * nsamples LIMIT 1", "timelines", "w",
+         "not 8 bytes a sample"},
+        {"SELECT id, (SELECT count(*) FROM tasks t WHERE t.run_id = r.id) FROM runs r WHERE (SELECT count(*) FROM "
+         "tasks t WHERE t.run_id = r.id) > 10000 LIMIT 1",
+         "runs", "id", "more than 10,000 tasks in one run"},
+        {"SELECT t.id, (SELECT count(*) FROM models m WHERE m.task_id = t.id) FROM tasks t WHERE (SELECT count(*) FROM "
+         "models m WHERE m.task_id = t.id) > 10000 LIMIT 1",
+         "tasks", "id", "more than 10,000 models in one task"},
+    };
+    for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++)
+        if ((rc = imp_first(h, path, checks[k].sql, checks[k].table, checks[k].col, checks[k].why))) return rc;
+    /* the samples themselves: finite numbers */
+    if (sqlite3_prepare_v2(h, "SELECT model_id, nsamples, t, w FROM timelines", -1, &st, NULL) != SQLITE_OK)
+        return imp_fail(path, "timelines", -1, NULL, "cannot be read (%s)", sqlite3_errmsg(h));
+    while (rc == JP_OK && sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_int64 n = sqlite3_column_int64(st, 1);
+        for (int c = 2; c <= 3 && rc == JP_OK; c++) {
+            const unsigned char *b = sqlite3_column_blob(st, c);
+            for (sqlite3_int64 i = 0; b && i < n; i++) {
+                uint64_t u = 0;
+                for (int k = 0; k < 8; k++) u |= (uint64_t)b[i * 8 + k] << (8 * k);
+                double d;
+                memcpy(&d, &u, sizeof d);
+                if (!isfinite(d)) {
+                    rc = imp_fail(path, "timelines", sqlite3_column_int64(st, 0), c == 2 ? "t" : "w",
+                                  "sample %lld is not a finite number", (long long)i);
+                    break;
+                }
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A fingerprint of everything a run holds but its id (FNV-1a, 64 bits): runs that are the same are the
+ * same run, so an import brings each only once, however often the file is imported. */
+struct fp {
+    uint64_t h;
+};
+
+static void fp_bytes(struct fp *f, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        f->h ^= b[i];
+        f->h *= 0x100000001b3ULL;
+    }
+}
+
+static void fp_double(struct fp *f, double v)
+{
+    if (isnan(v)) v = NAN; /* one NaN */
+    if (v == 0) v = 0;     /* one zero */
+    fp_bytes(f, &v, sizeof v);
+}
+
+static void fp_cols(struct fp *f, const struct col *cols, size_t n, const void *obj)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *p = (const char *)obj + cols[i].offset;
+        switch (cols[i].type) {
+        case C_TEXT: fp_bytes(f, p, strnlen(p, cols[i].size) + (strnlen(p, cols[i].size) < cols[i].size)); break;
+        case C_INT: fp_bytes(f, p, sizeof(int)); break;
+        case C_LONG: fp_bytes(f, p, sizeof(long)); break;
+        case C_REAL: fp_double(f, *(const double *)p); break;
+        case C_BOOL: fp_bytes(f, (const char[]){*(const bool *)p ? 1 : 0}, 1); break;
+        case C_MSTATUS: fp_bytes(f, p, sizeof(enum jp_model_status)); break;
+        case C_RSTATUS: fp_bytes(f, p, sizeof(enum jp_run_status)); break;
+        }
+    }
+}
+
+static uint64_t run_fingerprint(const struct jp_bench_run *run)
+{
+    struct fp f = {0xcbf29ce484222325ULL};
+    fp_cols(&f, run_cols, NCOLS(run_cols), run);
+    fp_bytes(&f, &run->ntasks, sizeof run->ntasks);
+    for (size_t t = 0; t < run->ntasks; t++) {
+        const struct jp_bench_task *task = &run->tasks[t];
+        fp_cols(&f, task_cols, NCOLS(task_cols), task);
+        fp_bytes(&f, &task->nmodels, sizeof task->nmodels);
+        for (size_t i = 0; i < task->nmodels; i++) {
+            const struct jp_bench_model *m = &task->models[i];
+            fp_cols(&f, model_cols, NCOLS(model_cols), m);
+            fp_bytes(&f, &m->nphases, sizeof m->nphases);
+            for (size_t k = 0; k < m->nphases && k < JP_BENCH_MAX_PHASES; k++) {
+                fp_bytes(&f, m->phases[k].name, strnlen(m->phases[k].name, sizeof m->phases[k].name) + 1);
+                fp_double(&f, m->phases[k].joules);
+                fp_double(&f, m->phases[k].seconds);
+            }
+            fp_bytes(&f, &m->nmetrics, sizeof m->nmetrics);
+            for (size_t k = 0; k < m->nmetrics && k < JP_BENCH_MAX_METRICS; k++) {
+                fp_bytes(&f, m->metrics[k].name, strnlen(m->metrics[k].name, sizeof m->metrics[k].name) + 1);
+                fp_double(&f, m->metrics[k].value);
+            }
+            fp_bytes(&f, &m->nsamples, sizeof m->nsamples);
+            for (size_t k = 0; k < m->nsamples; k++) {
+                fp_double(&f, m->sample_t[k]);
+                fp_double(&f, m->sample_w[k]);
+            }
+        }
+    }
+    return f.h;
+}
+
+/* The ids of a store's runs, oldest first (a malloc'd array, *n of them). */
+static int run_ids(jp_store *db, sqlite3_int64 **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h, "SELECT id FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, "listing runs");
+    size_t cap = 0;
+    int rc = JP_OK, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            sqlite3_int64 *grown = realloc(*ids, ncap * sizeof *grown);
+            if (!grown) {
+                rc = jp_fail(JP_ERR_NOMEM, "%s: listing runs: out of memory", db->path);
+                break;
+            }
+            *ids = grown;
+            cap = ncap;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    if (rc == JP_OK && step != SQLITE_DONE) rc = db_fail(db, "listing runs");
+    sqlite3_finalize(st);
+    if (rc) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int jp_store_import(jp_store *db, const char *path, struct jp_store_import_result *res)
+{
+    if (!db || !path || !res) return jp_fail(JP_ERR_INVAL, "jp_store_import: no store, file or result");
+    memset(res, 0, sizeof *res);
+    if (db->readonly) return jp_fail(JP_ERR_STATE, "%s: opened read-only", db->path);
+    jp_store src = {.readonly = true};
+    jp_strlcpy(src.path, path, sizeof src.path);
+    int rc = imp_open(path, &src.h);
+    if (rc) return rc;
+    if ((rc = imp_validate(src.h, path))) {
+        sqlite3_close(src.h);
+        return rc;
+    }
+    /* what the store holds already, by fingerprint */
+    sqlite3_int64 *ids = NULL, *have = NULL;
+    size_t n = 0, nhave = 0, nfp = 0;
+    uint64_t *fps = NULL;
+    struct jp_bench_run run;
+    memset(&run, 0, sizeof run);
+    if ((rc = run_ids(&src, &ids, &n))) goto out;
+    if ((rc = run_ids(db, &have, &nhave))) goto out;
+    fps = calloc(nhave + n + 1, sizeof *fps);
+    if (!fps) {
+        rc = jp_fail(JP_ERR_NOMEM, "importing %s: out of memory", path);
+        goto out;
+    }
+    for (size_t i = 0; i < nhave; i++) {
+        if ((rc = jp_store_load(db, (long)have[i], &run))) goto out;
+        fps[nfp++] = run_fingerprint(&run);
+        jp_bench_run_clear(&run);
+    }
+    /* the file's runs, oldest first, each loaded as a report would load it and saved in one transaction
+     * (all of it or none) unless the store has it: a second import of the same file adds nothing, and one
+     * stopped half-way is finished by running it again */
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = jp_store_load(&src, (long)ids[i], &run))) goto out;
+        if (run.warnings[0]) {
+            rc = jp_fail(JP_ERR_PARSE, "%s: run %lld: %s (not imported)", path, (long long)ids[i], run.warnings);
+            goto out;
+        }
+        uint64_t f = run_fingerprint(&run);
+        size_t k = 0;
+        while (k < nfp && fps[k] != f) k++;
+        if (k < nfp) {
+            res->duplicates++;
+        } else {
+            run.id = 0;
+            if ((rc = jp_store_save(db, &run))) goto out;
+            fps[nfp++] = f;
+            if (!res->imported++) res->first_id = run.id;
+            res->last_id = run.id;
+        }
+        jp_bench_run_clear(&run);
+    }
+out:
+    jp_bench_run_clear(&run);
+    free(fps);
+    free(ids);
+    free(have);
+    sqlite3_close(src.h);
     return rc;
 }

@@ -65,6 +65,7 @@ static const struct {
     {"--run 3", "--run 1"},
     {"--run 7", "--run 1"},
     {"--db lab.db", "--db jouleprint.db"},
+    {"--import alice.db", "--import jouleprint.db"}, /* a store into itself: every run there already */
     /* fewer images and lines */
     {"classify --model resnet-s", "classify --model resnet-s --n 20"},
     {"--n 1000", "--n 20"},

@@ -387,6 +387,21 @@ int jp_store_list(jp_store *db, struct jp_store_entry **out, size_t *n);
 /* Deletes run id and everything it owns, in one transaction. JP_ERR_NOTFOUND if there is none. */
 int jp_store_delete(jp_store *db, long id);
 
+/* Merges the runs of the results store at path (one received from someone else) into db. The file is
+ * opened read-only as untrusted data and checked whole before anything is read from it: a sound SQLite
+ * file, this schema version, no view or trigger or other table, every column declared as this version
+ * declares it, every value of its column's type, within its bounds (finite, non-negative energies and
+ * times, texts no longer than the store keeps, known statuses) and every reference leading to a row;
+ * a file that fails gets one line naming the file, table, row and column (JP_ERR_PARSE) and nothing is
+ * imported. Each run is then saved under a new id in its own transaction, unless db holds the same run
+ * already (every field, figure and sample alike): importing a file twice adds nothing. */
+struct jp_store_import_result {
+    size_t imported;         /* runs added */
+    size_t duplicates;       /* runs db held already */
+    long first_id, last_id;  /* the ids the added runs got (0 when none) */
+};
+int jp_store_import(jp_store *db, const char *path, struct jp_store_import_result *res);
+
 /* ---- reports ----------------------------------------------------------------------------------- */
 /*
  * Report writers: one benchmark run (struct jp_bench_run, analysed by jp_bench_analyze) rendered as
