@@ -85,14 +85,13 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* snprintf into buf; 0, or -1 with a message printed when the text (a path) does not fit. */
 int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Runs argv as a child; waits for it with the parent ignoring SIGINT/SIGQUIT meanwhile (the
- * child gets them). *status is the shell-style exit status (128+signal when killed), *cpu_s the
- * child tree's CPU time (user+system, including waited-for descendants). Returns 0, or -1 with a
- * message printed when the command cannot be started. */
-int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s);
-/* When the tool's report goes to stdout (-o -, --export-json -), the commands cli_run starts from
- * then on write their stdout to stderr instead, so that stdout carries the report alone. */
-void cli_run_stdout_to_stderr(bool on);
+/* Runs argv as a child (jp_spawn_run); waits for it with the parent ignoring SIGINT/SIGQUIT meanwhile
+ * (the child gets them). stdout_to_stderr: the command's stdout goes to stderr, for when the tool's
+ * report goes to stdout (-o -, --export-json -) and stdout must carry the report alone. *status is the
+ * shell-style exit status (128+signal when killed), *cpu_s the child tree's CPU time (user+system,
+ * including waited-for descendants). Returns 0, or -1 with a message printed when the command cannot be
+ * started. */
+int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, int *status, double *cpu_s);
 
 /* Options shared by the measuring subcommands. Returns 1 if opt was one of them (consumed),
  * 0 if not, -1 on a bad value (message printed). */

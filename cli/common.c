@@ -103,10 +103,6 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
     return '?';
 }
 
-static bool child_stdout_to_stderr;
-
-void cli_run_stdout_to_stderr(bool on) { child_stdout_to_stderr = on; }
-
 int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...)
 {
     va_list ap;
@@ -120,58 +116,27 @@ int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...)
     return 0;
 }
 
-int cli_run(const char *cmd, char **argv, pid_t *child_out, int *status, double *cpu_s)
+int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, int *status, double *cpu_s)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        cli_error(cmd, "cannot create a pipe: %s", strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        cli_error(cmd, "cannot fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGQUIT, SIG_DFL);
-        if (child_stdout_to_stderr && dup2(2, 1) < 0) _exit(CLI_EXIT_NOEXEC);
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t w = write(fds[1], &e, sizeof e);
-        (void)w;
-        _exit(CLI_EXIT_NOEXEC);
-    }
-    close(fds[1]);
-    if (child_out) *child_out = pid;
+    jp_spawn_config sc;
+    jp_spawn_config_init(&sc);
+    if (stdout_to_stderr) sc.out = 2;
+    /* as time(1): a Ctrl-C is the command's to act on; this process reports what it did */
     struct sigaction ign, old_int, old_quit;
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
-    int exec_errno = 0;
-    ssize_t n;
-    do n = read(fds[0], &exec_errno, sizeof exec_errno);
-    while (n < 0 && errno == EINTR);
-    close(fds[0]);
-    int ws = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    while (wait4(pid, &ws, 0, &ru) < 0 && errno == EINTR) {
-    }
+    jp_spawn_result r;
+    int rc = jp_spawn_run(argv, &sc, &r);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
-    if (n == (ssize_t)sizeof exec_errno) {
-        cli_error(cmd, "cannot run '%s': %s", argv[0], strerror(exec_errno));
+    if (rc != JP_OK) {
+        cli_error(cmd, "%s", jp_last_error());
         return -1;
     }
-    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : CLI_EXIT_FAIL;
-    *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-             (double)ru.ru_stime.tv_usec * 1e-6;
+    *status = r.exit_status;
+    *cpu_s = r.cpu_s;
     return 0;
 }
 

@@ -57,7 +57,7 @@ int cmd_record(int argc, char **argv)
         }
     }
     /* stdout carries the timeline alone: the command's own output goes to stderr */
-    cli_run_stdout_to_stderr(!strcmp(outpath, "-"));
+    bool to_stderr = !strcmp(outpath, "-");
     char **cmdv = argv + optind;
     FILE *out = cli_open_out("record", outpath);
     if (!out) return CLI_EXIT_FAIL;
@@ -76,7 +76,7 @@ int cmd_record(int argc, char **argv)
         cli_error("record", "%s", jp_last_error());
         rc = CLI_EXIT_FAIL;
     } else {
-        int ran = cli_run("record", cmdv, NULL, &st, &cpu);
+        int ran = cli_run("record", cmdv, to_stderr, &st, &cpu);
         jp_meter_stop(m);
         if (ran != 0) rc = CLI_EXIT_NOEXEC;
     }

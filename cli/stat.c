@@ -371,7 +371,7 @@ int cmd_stat(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     /* stdout carries the report alone: the command's own output goes to stderr */
-    cli_run_stdout_to_stderr(to_stdout > 0);
+    bool to_stderr = to_stdout > 0;
     if (optind >= argc) {
         cli_error("stat", "no command to measure: jouleprint stat [options] -- COMMAND [ARGS...]");
         return CLI_EXIT_USAGE;
@@ -407,7 +407,7 @@ int cmd_stat(int argc, char **argv)
     for (int w = 0; w < warmups; w++) {
         int st;
         double cpu;
-        if (cli_run("stat", cmdv, NULL, &st, &cpu) != 0) {
+        if (cli_run("stat", cmdv, to_stderr, &st, &cpu) != 0) {
             rc = CLI_EXIT_NOEXEC;
             goto done;
         }
@@ -422,7 +422,7 @@ int cmd_stat(int argc, char **argv)
         }
         int st = 0;
         double cpu = 0;
-        int ran = cli_run("stat", cmdv, NULL, &st, &cpu);
+        int ran = cli_run("stat", cmdv, to_stderr, &st, &cpu);
         jp_meter_stop(m);
         if (ran != 0) {
             rc = CLI_EXIT_NOEXEC;

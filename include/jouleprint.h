@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -59,8 +60,8 @@ extern "C" {
 /* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds;
  * 3: + jp_fail, jp_clear_error, jp_host_read (the workload functions moved to libjouleprint-workloads,
  * which no shared libjouleprint before this one had); 4: + jp_series_builtin, jp_series_find,
- * jp_series_region_serves, jp_series_source */
-#define JP_ABI_VERSION 4
+ * jp_series_region_serves, jp_series_source; 5: + jp_spawn_config_init, jp_spawn_run */
+#define JP_ABI_VERSION 5
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);
@@ -159,6 +160,57 @@ typedef struct jp_host_info {
 } jp_host_info;
 /* Fails naming the file and field when they cannot be read or make no sense. */
 int jp_host_read(jp_host_info *out);
+
+/* ---- running a command ------------------------------------------------------------------------- */
+
+/* How jp_spawn_run connects a standard stream of the command: a descriptor of the caller's (>= 0, put
+ * in its place), or one of these. */
+#define JP_SPAWN_INHERIT (-1) /* the caller's own stream (the default) */
+#define JP_SPAWN_NULL (-2)    /* /dev/null */
+#define JP_SPAWN_LINES (-3)   /* stdout only: read by jp_spawn_run, each line given to on_line */
+
+typedef struct jp_spawn_config {
+    const char *dir;              /* the command's working folder; NULL: the caller's */
+    int in, out, err;             /* see JP_SPAWN_INHERIT */
+    bool new_group;               /* its own process group: stopping it stops all it started, and what
+                                     it leaves running when it exits is killed then */
+    const char *const *unset_env; /* names taken out of its environment (NULL-terminated; NULL: none) */
+    double timeout_s;             /* > 0: stopped after this long (JP_SPAWN_TIMEOUT) */
+    volatile sig_atomic_t *interrupted; /* stopped as soon as *interrupted is non-zero */
+    /* Each is optional and called from the calling thread, with arg. */
+    void (*on_start)(void *arg, pid_t pid); /* started (pid is also its group with new_group); then 0 once
+                                               it and its group are gone */
+    void (*on_line)(void *arg, const char *line, size_t len); /* a line of its stdout (JP_SPAWN_LINES),
+                                               without the newline; one over 4095 bytes comes in pieces */
+    void (*on_tick)(void *arg);   /* about every 100 ms while it runs */
+    void *arg;
+} jp_spawn_config;
+
+/* Streams inherited, no folder, group, timeout or callbacks. */
+void jp_spawn_config_init(jp_spawn_config *c);
+
+typedef enum jp_spawn_end {
+    JP_SPAWN_EXITED,      /* it exited by itself: exit_status is its code */
+    JP_SPAWN_SIGNALED,    /* a signal ended it: exit_status is 128 + signal */
+    JP_SPAWN_TIMEOUT,     /* stopped at timeout_s (SIGTERM to it or its group, SIGKILL 2 s later) */
+    JP_SPAWN_INTERRUPTED  /* stopped because *interrupted was set (the same way) */
+} jp_spawn_end;
+
+typedef struct jp_spawn_result {
+    jp_spawn_end end;
+    int exit_status; /* as a shell gives it: the code, or 128 + the signal that ended it */
+    int signal;      /* the signal that ended it, or 0 */
+    double cpu_s;    /* user + system CPU time of the command and of the children it waited for */
+    double wall_s;   /* from its start until it was reaped */
+} jp_spawn_result;
+
+/* Starts argv (argv[0] looked up in PATH as execvp does; SIGINT, SIGQUIT and SIGPIPE at their defaults in
+ * it) and waits until it ends, reading its output, stopping it at the timeout or when interrupted, and
+ * collecting its rusage. Returns JP_OK once it ran, however it ended (res says how), JP_ERR_SPAWN when
+ * it could not be started (jp_last_error: "cannot run 'cmd': No such file or directory"), JP_ERR_INVAL
+ * for a bad argument. Does not change the caller's signal handling: a caller that should outlive a
+ * Ctrl-C meant for the command ignores SIGINT itself while this runs. */
+int jp_spawn_run(char *const argv[], const jp_spawn_config *cfg, jp_spawn_result *res);
 
 /* ---- sources ----------------------------------------------------------------------------------- */
 

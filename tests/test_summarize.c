@@ -267,11 +267,32 @@ static void test_bpe_bad_files(void **state)
     assert_int_equal(jp_bpe_load(&t, path), JP_ERR_NOTFOUND);
 }
 
+/* ots run as a program per text (jp_spawn_run): its best sentence, white space made single spaces */
+static void test_ots(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/ots", X_OK) != 0) skip(); /* scripts/bootstrap installs it */
+    const char *texts[] = {"Jouleprint measures energy. It is a tool. It also computes carbon for many regions of the "
+                           "world.",
+                           "Short. This sentence\nspans   two lines\tand talks about energy energy energy of models.\nEnd."};
+    jp_sum_config cfg;
+    jp_sum_config_init(&cfg);
+    cfg.model = "ots";
+    cfg.texts = texts;
+    cfg.n = 2;
+    jp_sum_result r;
+    if (jp_sum_run(&cfg, NULL, &r) != JP_OK) fail_msg("ots: %s", jp_last_error());
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.summaries[0], "It also computes carbon for many regions of the world.");
+    assert_string_equal(r.summaries[1], "This sentence spans two lines and talks about energy energy energy of models.");
+    jp_sum_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rouge_documented), cmocka_unit_test(test_lead1), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_bpe_parity), cmocka_unit_test(test_bpe_bad_files),
+        cmocka_unit_test(test_bpe_parity), cmocka_unit_test(test_bpe_bad_files), cmocka_unit_test(test_ots),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -167,186 +167,101 @@ static enum jp_model_status model_status(enum outcome oc)
     }
 }
 
-static void kill_group(pid_t pid)
+/* What run_child's callbacks need. */
+struct child_ctx {
+    const struct jp_bench_options *o;
+    jp_meter *m;
+    int logfd;
+    const char *outputs;
+    struct progress *pr;
+    long done;
+    off_t out_off;
+};
+
+/* the model's process group for the caller's watchdog (0: gone) */
+static void child_started(void *arg, pid_t pid)
 {
-    kill(-pid, SIGTERM);
-    for (int i = 0; i < 40; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) return;
-        usleep(50000);
-    }
-    kill(-pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    struct child_ctx *c = arg;
+    tell_watch(c->o, pid);
 }
 
-/* Runs argv in dir with stdout piped (phase lines) and everything else to the log. If m is not
- * NULL, the meter is running and phase lines split it. */
+/* a line of the command's stdout: a phase mark splits the meter; every line goes to the log */
+static void child_line(void *arg, const char *line, size_t len)
+{
+    struct child_ctx *c = arg;
+    if (c->m && !strncmp(line, PHASE_PREFIX, strlen(PHASE_PREFIX))) {
+        const char *name = line + strlen(PHASE_PREFIX);
+        if (jp_meter_phase(c->m, name) != JP_OK) dprintf(c->logfd, "jouleprint: phase \"%s\" ignored: %s\n", name, jp_last_error());
+    }
+    dprintf(c->logfd, "%.*s\n", (int)len, line);
+}
+
+/* the predictions written so far, for the progress */
+static void child_tick(void *arg)
+{
+    struct child_ctx *c = arg;
+    if (!c->outputs || !c->pr) return;
+    c->done = count_new_lines(c->outputs, &c->out_off, c->done);
+    progress_report(c->pr, c->done, false);
+}
+
+/* Runs argv in dir in its own process group, stdin from /dev/null, stdout read for phase lines,
+ * everything to the log. If m is not NULL, the meter is running and phase lines split it. */
 static enum outcome run_child(char **argv, const char *dir, const char *logpath, double timeout_s, jp_meter *m,
                               const char *outputs, struct progress *pr, const struct jp_bench_options *o,
                               struct child_run *res)
 {
     memset(res, 0, sizeof *res);
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int pfd[2], efd[2];
-    if (logfd < 0 || pipe2(pfd, O_CLOEXEC) != 0) {
-        snprintf(res->error, sizeof res->error, "cannot set up the run: %s", strerror(errno));
-        if (logfd >= 0) close(logfd);
+    if (logfd < 0) {
+        snprintf(res->error, sizeof res->error, "cannot set up the run: %.300s: %s", logpath, strerror(errno));
         return RUN_FAILED;
     }
-    if (pipe2(efd, O_CLOEXEC) != 0) {
-        snprintf(res->error, sizeof res->error, "cannot set up the run: %s", strerror(errno));
+    struct child_ctx c = {.o = o, .m = m, .logfd = logfd, .outputs = outputs, .pr = pr};
+    jp_spawn_config sc;
+    jp_spawn_config_init(&sc);
+    sc.dir = dir;
+    sc.in = JP_SPAWN_NULL;
+    sc.out = JP_SPAWN_LINES;
+    sc.err = logfd;
+    sc.new_group = true;
+    sc.unset_env = o->unset_env; /* the caller's own settings */
+    sc.timeout_s = timeout_s;
+    sc.interrupted = o->interrupted;
+    sc.on_start = child_started;
+    sc.on_line = child_line;
+    sc.on_tick = child_tick;
+    sc.arg = &c;
+    jp_spawn_result r;
+    if (jp_spawn_run(argv, &sc, &r) != JP_OK) {
+        jp_strlcpy(res->error, jp_last_error(), sizeof res->error);
         close(logfd);
-        close(pfd[0]);
-        close(pfd[1]);
         return RUN_FAILED;
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(res->error, sizeof res->error, "cannot fork: %s", strerror(errno));
-        close(logfd);
-        close(pfd[0]);
-        close(pfd[1]);
-        close(efd[0]);
-        close(efd[1]);
-        return RUN_FAILED;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(pfd[1], 1);
-        dup2(logfd, 2);
-        /* O_CLOEXEC: the copy on 0 stays open, the extra descriptor does not reach the command */
-        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (devnull >= 0) dup2(devnull, 0);
-        for (const char *const *v = o->unset_env; v && *v; v++) unsetenv(*v); /* the caller's own settings */
-        if (chdir(dir) != 0) {
-            int e = errno;
-            ssize_t w = write(efd[1], &e, sizeof e);
-            (void)w;
-            _exit(127);
-        }
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t w = write(efd[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    tell_watch(o, pid);
-    close(pfd[1]);
-    close(efd[1]);
-    int exec_errno = 0;
-    ssize_t en;
-    do en = read(efd[0], &exec_errno, sizeof exec_errno);
-    while (en < 0 && errno == EINTR);
-    close(efd[0]);
-    if (en == (ssize_t)sizeof exec_errno) {
-        waitpid(pid, NULL, 0);
-        tell_watch(o, 0);
-        close(pfd[0]);
-        close(logfd);
-        snprintf(res->error, sizeof res->error, "cannot run %s: %s", argv[0], strerror(exec_errno));
-        return RUN_FAILED;
-    }
-    double deadline = jp_now() + timeout_s;
-    const pid_t saved_pid = pid;
-    char line[4096];
-    size_t have = 0;
-    off_t out_off = 0;
-    long done = 0;
-    enum outcome oc = RUN_OK;
-    bool open_pipe = true, exited = false;
-    int exit_ws = 0;
-    useconds_t wait_us = 500;
-    for (;;) {
-        if (o->interrupted && *o->interrupted) {
-            oc = RUN_INTERRUPTED;
-            break;
-        }
-        if (jp_now() > deadline) {
-            oc = RUN_TIMEOUT;
-            break;
-        }
-        if (open_pipe && exited) {
-            /* the command is gone but something it started still holds its output: what is left in
-             * the pipe is read, then the run ends (the group is killed below) */
-            struct pollfd pf = {pfd[0], POLLIN, 0};
-            if (poll(&pf, 1, 0) <= 0) open_pipe = false; /* drained: recorded as exited just below */
-        }
-        if (open_pipe && !exited) {
-            /* the command may be gone while a process it left behind keeps the pipe open */
-            int ws;
-            if (waitpid(pid, &ws, WNOHANG) == pid) {
-                exited = true;
-                exit_ws = ws;
-            }
-        }
-        if (open_pipe) {
-            struct pollfd pf = {pfd[0], POLLIN, 0};
-            int pr_rc = poll(&pf, 1, exited ? 0 : 100);
-            if (pr_rc > 0) {
-                ssize_t n = read(pfd[0], line + have, sizeof line - 1 - have);
-                if (n <= 0) {
-                    if (n < 0 && errno == EINTR) continue;
-                    open_pipe = false;
-                } else {
-                    have += (size_t)n;
-                    line[have] = '\0';
-                    char *start = line, *nl;
-                    while ((nl = memchr(start, '\n', have - (size_t)(start - line)))) {
-                        *nl = '\0';
-                        if (!strncmp(start, PHASE_PREFIX, strlen(PHASE_PREFIX)) && m) {
-                            const char *name = start + strlen(PHASE_PREFIX);
-                            if (jp_meter_phase(m, name) != JP_OK) dprintf(logfd, "jouleprint: phase \"%s\" ignored: %s\n", name, jp_last_error());
-                        }
-                        dprintf(logfd, "%s\n", start);
-                        start = nl + 1;
-                    }
-                    have -= (size_t)(start - line);
-                    memmove(line, start, have);
-                    if (have == sizeof line - 1) { /* a very long line: pass it on */
-                        if (write(logfd, line, have) < 0) {
-                        }
-                        have = 0;
-                    }
-                }
-            }
-        } else {
-            int ws = exit_ws;
-            pid_t w = exited ? pid : waitpid(pid, &ws, WNOHANG);
-            if (w == pid) {
-                res->exit_status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-                if (WIFSIGNALED(ws))
-                    snprintf(res->error, sizeof res->error, "killed by signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
-                else if (res->exit_status)
-                    snprintf(res->error, sizeof res->error, "exited with status %d", res->exit_status);
-                pid = 0;
-                break;
-            }
-            /* the output is closed: the child is exiting; look again soon, then less often */
-            usleep(wait_us);
-            if (wait_us < 20000) wait_us *= 2;
-        }
-        if (outputs && pr) {
-            done = count_new_lines(outputs, &out_off, done);
-            progress_report(pr, done, false);
-        }
-    }
-    if (pid == 0) {
-        /* the command is gone; whatever it started in its group goes with it (no orphans) */
-        kill(-saved_pid, SIGKILL);
-    }
-    if (pid > 0) {
-        kill_group(pid);
-        if (oc == RUN_TIMEOUT) snprintf(res->error, sizeof res->error, "timed out after %.0f s and was stopped", timeout_s);
-        if (oc == RUN_INTERRUPTED) snprintf(res->error, sizeof res->error, "interrupted");
-    }
-    tell_watch(o, 0);
-    close(pfd[0]);
     close(logfd);
-    if (oc == RUN_OK && res->exit_status) oc = RUN_FAILED;
-    if (outputs && pr) pr->total = pr->total > 0 ? pr->total : done;
+    res->exit_status = r.exit_status;
+    enum outcome oc = RUN_OK;
+    switch (r.end) {
+    case JP_SPAWN_TIMEOUT:
+        oc = RUN_TIMEOUT;
+        snprintf(res->error, sizeof res->error, "timed out after %.0f s and was stopped", timeout_s);
+        break;
+    case JP_SPAWN_INTERRUPTED:
+        oc = RUN_INTERRUPTED;
+        snprintf(res->error, sizeof res->error, "interrupted");
+        break;
+    case JP_SPAWN_SIGNALED:
+        oc = RUN_FAILED;
+        snprintf(res->error, sizeof res->error, "killed by signal %d (%s)", r.signal, strsignal(r.signal));
+        break;
+    case JP_SPAWN_EXITED:
+        if (r.exit_status) {
+            oc = RUN_FAILED;
+            snprintf(res->error, sizeof res->error, "exited with status %d", r.exit_status);
+        }
+        break;
+    }
+    if (outputs && pr) pr->total = pr->total > 0 ? pr->total : c.done;
     return oc;
 }
 

@@ -1,6 +1,6 @@
 /* The `summarize` workload (jouleprint.h): the models of models/ whose config.json says model_type
  * "jp-seq2seq", and lead-1; pairs files; a measured run in phases "load" and "infer", scored by ROUGE. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* mkostemp */
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,7 +20,6 @@
 #define LEAD1 "lead-1"
 #define OTS "ots"
 
-extern char **environ;
 
 static void lead1_info(jp_sum_model_info *info)
 {
@@ -74,57 +72,59 @@ static void ots_info(jp_sum_model_info *info)
                                   "sentence (--ratio=1)", sizeof info->description);
 }
 
+/* ots's output gathered with white space runs made one space (a newline counts as white space). */
+struct ots_out {
+    char *buf;
+    size_t len, o;
+    bool sp;
+};
+
+static void ots_line(void *arg, const char *line, size_t n)
+{
+    struct ots_out *w = arg;
+    for (size_t i = 0; i <= n; i++) {
+        char c = i < n ? line[i] : '\n';
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            w->sp = w->o > 0;
+            continue;
+        }
+        if (w->sp && w->o + 1 < w->len) w->buf[w->o++] = ' ';
+        w->sp = false;
+        if (w->o + 1 < w->len) w->buf[w->o++] = c;
+    }
+}
+
 /* Runs `ots --ratio=1 FILE` on text (written to a temporary file); its output, white space runs made one
  * space, into buf. JP_ERR_NOTFOUND when ots cannot be run. */
 static int ots_run(const char *text, char *buf, size_t len)
 {
     char path[] = "/tmp/jouleprint-ots-XXXXXX";
-    int fd = mkstemp(path);
+    int fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0) return jp_fail(JP_ERR_IO, "ots: cannot create a temporary file: %s", strerror(errno));
     size_t n = strlen(text);
     int rc = JP_OK;
     if (write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1) rc = jp_fail(JP_ERR_IO, "ots: cannot write %s", path);
     close(fd);
-    int pfd[2] = {-1, -1};
-    pid_t pid = -1;
-    if (rc == JP_OK && pipe(pfd) != 0) rc = jp_fail(JP_ERR_IO, "ots: pipe: %s", strerror(errno));
+    struct ots_out w = {buf, len, 0, false};
     if (rc == JP_OK) {
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-        posix_spawn_file_actions_addclose(&fa, pfd[0]);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
         char *argv[] = {"ots", "--ratio=1", path, NULL};
-        int e = posix_spawnp(&pid, "ots", &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (e != 0) rc = jp_fail(JP_ERR_NOTFOUND, "ots cannot be run (%s): install Debian's ots (scripts/bootstrap does)", strerror(e));
+        jp_spawn_config sc;
+        jp_spawn_config_init(&sc);
+        sc.in = JP_SPAWN_NULL;
+        sc.out = JP_SPAWN_LINES;
+        sc.err = JP_SPAWN_NULL;
+        sc.on_line = ots_line;
+        sc.arg = &w;
+        jp_spawn_result r;
+        if (jp_spawn_run(argv, &sc, &r) != JP_OK)
+            rc = jp_fail(JP_ERR_NOTFOUND, "ots cannot be run (%s): install Debian's ots (scripts/bootstrap does)",
+                         jp_last_error());
+        else if (r.exit_status == 127)
+            rc = jp_fail(JP_ERR_NOTFOUND, "ots cannot be run: install Debian's ots (scripts/bootstrap does)");
+        else if (r.exit_status != 0)
+            rc = jp_fail(JP_ERR_IO, "ots failed (status %d) on a text", r.exit_status);
     }
-    if (pfd[1] >= 0) close(pfd[1]);
-    size_t o = 0;
-    int sp = 0;
-    if (rc == JP_OK) {
-        char chunk[4096];
-        ssize_t got;
-        while ((got = read(pfd[0], chunk, sizeof chunk)) > 0)
-            for (ssize_t i = 0; i < got; i++) {
-                char c = chunk[i];
-                if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-                    sp = o > 0;
-                    continue;
-                }
-                if (sp && o + 1 < len) buf[o++] = ' ';
-                sp = 0;
-                if (o + 1 < len) buf[o++] = c;
-            }
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            rc = WIFEXITED(status) && WEXITSTATUS(status) == 127
-                     ? jp_fail(JP_ERR_NOTFOUND, "ots cannot be run: install Debian's ots (scripts/bootstrap does)")
-                     : jp_fail(JP_ERR_IO, "ots failed (status %d) on a text", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    }
-    if (pfd[0] >= 0) close(pfd[0]);
-    if (len) buf[o] = '\0';
+    if (len) buf[w.o] = '\0';
     unlink(path);
     return rc;
 }
