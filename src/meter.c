@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "domain.h"
 #include "meter_hook.h"
 #include "proc.h"
 #include "source/source.h"
@@ -92,12 +93,6 @@ struct jp_meter {
     void *hook_arg;
 };
 
-void jp_model_params_init(jp_model_params *p)
-{
-    p->cpu_idle_w = p->cpu_max_w = p->curve = p->ram_w_per_gb = p->ram_gb = -1.0;
-    p->basis[0] = '\0';
-}
-
 void jp_meter_config_init(jp_meter_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -106,34 +101,6 @@ void jp_meter_config_init(jp_meter_config *cfg)
     cfg->pid = 0;
     cfg->keep_timeline = true;
     jp_model_params_init(&cfg->model);
-}
-
-const char *jp_domain_kind_name(jp_domain_kind kind)
-{
-    switch (kind) {
-    case JP_DOMAIN_PACKAGE: return "package";
-    case JP_DOMAIN_CORE: return "core";
-    case JP_DOMAIN_UNCORE: return "uncore";
-    case JP_DOMAIN_DRAM: return "dram";
-    case JP_DOMAIN_PSYS: return "psys";
-    case JP_DOMAIN_GPU: return "gpu";
-    case JP_DOMAIN_CPU_MODEL: return "cpu-model";
-    case JP_DOMAIN_RAM_MODEL: return "ram-model";
-    }
-    return "unknown";
-}
-
-/* The most a domain of this kind can plausibly draw; more is a glitch. */
-static double default_max_watts(jp_domain_kind k)
-{
-    switch (k) {
-    case JP_DOMAIN_DRAM: return 500.0;
-    case JP_DOMAIN_PSYS: return 3000.0;
-    case JP_DOMAIN_GPU: return 3000.0;
-    case JP_DOMAIN_CPU_MODEL:
-    case JP_DOMAIN_RAM_MODEL: return INFINITY; /* our own integration: never a glitch */
-    default: return 1500.0;
-    }
 }
 
 /* ---- opening ------------------------------------------------------------------------------------ */
@@ -246,13 +213,8 @@ int jp_meter_open(jp_meter **out, const jp_meter_config *cfg)
             struct mdom *d = &m->dom[k];
             d->desc = &m->srcs[s].domains[i];
             d->source = m->srcs[s].ops->name;
-            switch (d->desc->kind) {
-            case JP_DOMAIN_CORE:
-            case JP_DOMAIN_UNCORE: d->in_total = false; break;
-            case JP_DOMAIN_PSYS: d->in_total = !has_package; break;
-            default: d->in_total = true;
-            }
-            d->max_w = d->desc->max_watts > 0 ? d->desc->max_watts : default_max_watts(d->desc->kind);
+            d->in_total = jp_domain_in_total(d->desc->kind, has_package);
+            d->max_w = d->desc->max_watts > 0 ? d->desc->max_watts : jp_domain_default_max_watts(d->desc->kind);
             /* sample often enough that the counter cannot wrap twice unseen */
             if (d->desc->wrap && isfinite(d->max_w)) {
                 double safe = 0.9 * (double)d->desc->wrap * d->desc->joules_per_unit / d->max_w;

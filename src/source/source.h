@@ -11,6 +11,7 @@
 #ifndef JP_SOURCE_H
 #define JP_SOURCE_H
 
+#include "../domain.h"
 #include "../util.h"
 
 #define JP_NAME_MAX 48
