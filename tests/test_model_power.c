@@ -37,9 +37,9 @@ static void block(char *buf, size_t len, int cpu, const char *brand, int phys, i
     char ids[128] = "";
     if (phys >= 0) snprintf(ids, sizeof ids, "physical id\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n", phys, core, cores);
     snprintf(buf + used, len - used,
-             "processor\t: %d\nvendor_id\t: GenuineIntel\nmodel name\t: %s\n%s"
+             "processor\t: %d\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: %d\nmodel name\t: %s\n%s"
              "flags\t\t: fpu vme de pse tsc msr pae%s sse sse2\n\n",
-             cpu, brand, ids, hv ? " hypervisor" : "");
+             cpu, 63 + cpu, brand, ids, hv ? " hypervisor" : "");
 }
 
 static const char *meminfo_ok = "MemTotal:       16318484 kB\nMemFree:         1234567 kB\n";
@@ -68,6 +68,16 @@ static void test_cpuinfo_bare_metal_two_sockets(void **state)
     assert_int_equal(info.cores, 4);
     assert_false(info.hypervisor);
     assert_true(fabs(info.mem_gb - 16318484.0 * 1024 / 1e9) < 1e-9);
+    /* vendor, family and model of the first processor (what rapl-msr reads from the same parser) */
+    assert_string_equal(info.vendor, "GenuineIntel");
+    assert_int_equal(info.family, 6);
+    assert_int_equal(info.model, 63);
+    /* cpuinfo alone needs no meminfo */
+    ft_remove(root, "meminfo");
+    assert_int_equal(jp_host_cpuinfo(&r, &info), JP_OK);
+    assert_int_equal(info.logical_cpus, 8);
+    assert_float_equal(info.mem_gb, 0, 0);
+    assert_int_equal(jp_cpu_info_read(&r, &info), JP_ERR_IO);
     ft_rmroot(root);
 }
 
@@ -105,6 +115,9 @@ static void test_cpuinfo_no_topology(void **state)
     assert_int_equal(info.cores, 0);
     assert_string_equal(info.brand, "");
     assert_false(info.hypervisor);
+    assert_string_equal(info.vendor, "");
+    assert_int_equal(info.family, -1);
+    assert_int_equal(info.model, -1);
     ft_rmroot(root);
 }
 

@@ -6,20 +6,8 @@
 #ifndef JP_MODEL_POWER_H
 #define JP_MODEL_POWER_H
 
+#include "../host.h"
 #include "../util.h"
-
-struct jp_cpu_info {
-    char brand[160];   /* "Intel(R) Xeon(R) CPU E5-2620 v3 @ 2.40GHz" ("" if unknown) */
-    int logical_cpus;  /* online logical CPUs (vCPUs on a VM) */
-    int sockets;       /* distinct "physical id" values; 1 if not shown */
-    int cores;         /* physical cores in all sockets; 0 if not shown */
-    bool hypervisor;   /* running under a hypervisor (cpuinfo flag "hypervisor") */
-    double mem_gb;     /* MemTotal from meminfo, GB (1e9 bytes) */
-};
-
-/* Reads <proc>/cpuinfo and <proc>/meminfo. Fails naming the file and field when they cannot be
- * read or make no sense. */
-int jp_cpu_info_read(const jp_roots *roots, struct jp_cpu_info *info);
 
 /* Fills every parameter left unset (negative) from data: the TDP table by CPU brand for bare
  * metal, per-vCPU figures for VMs, a memory figure per GB; writes p->basis in words with the

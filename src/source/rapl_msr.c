@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include "source.h"
+#include "../host.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -155,69 +156,15 @@ static bool read_topology(const char *sys, int cpu, const char *what, long *out)
     return true;
 }
 
-struct cpuinfo {
-    char vendor[64];
-    long family; /* -1 when not found */
-    long model;  /* -1 when not found */
-};
-
-static void trim(char *s)
+/* The CPU vendor and model come from the one cpuinfo parser (host.h). */
+static int read_cpuinfo(const jp_roots *roots, struct jp_cpu_info *ci)
 {
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = '\0';
-    size_t i = 0;
-    while (s[i] == ' ' || s[i] == '\t') i++;
-    if (i) memmove(s, s + i, n - i + 1);
-}
-
-/* Reads vendor_id, cpu family and model of the first processor in <proc>/cpuinfo. */
-static int read_cpuinfo(const char *proc, struct cpuinfo *ci)
-{
-    char path[PATH_MAX];
-    int rc = jp_pathf(path, sizeof path, "%s/cpuinfo", proc);
-    if (rc != JP_OK) return rc;
-    size_t len = 32768;
-    char *buf = malloc(len);
-    if (!buf) return jp_fail(JP_ERR_NOMEM, "rapl-msr: out of memory reading %s", path);
-    rc = jp_read_text(path, buf, len);
+    int rc = jp_host_cpuinfo(roots, ci);
     if (rc != JP_OK) {
         char why[600];
         jp_strlcpy(why, jp_last_error(), sizeof why);
-        free(buf);
         return jp_fail(rc, "cannot tell the CPU vendor: %s", why);
     }
-    ci->vendor[0] = '\0';
-    ci->family = -1;
-    ci->model = -1;
-    int seen_processor = 0;
-    for (char *line = buf, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        if (!*line) {
-            if (seen_processor) break; /* end of the first processor's block */
-            continue;
-        }
-        char *colon = strchr(line, ':');
-        if (!colon) continue;
-        *colon = '\0';
-        char *key = line, *val = colon + 1;
-        trim(key);
-        trim(val);
-        if (!strcmp(key, "processor")) {
-            if (seen_processor++) break;
-        } else if (!strcmp(key, "vendor_id") && !ci->vendor[0]) {
-            jp_strlcpy(ci->vendor, val, sizeof ci->vendor);
-        } else if (!strcmp(key, "cpu family") && ci->family < 0) {
-            char *end;
-            long v = strtol(val, &end, 10);
-            if (end != val && !*end) ci->family = v;
-        } else if (!strcmp(key, "model") && ci->model < 0) {
-            char *end;
-            long v = strtol(val, &end, 10);
-            if (end != val && !*end) ci->model = v;
-        }
-    }
-    free(buf);
     return JP_OK;
 }
 
@@ -246,7 +193,7 @@ static const long fixed_dram_unit_models[] = {
     0x6C, /* Ice Lake-D */
 };
 
-static bool intel_fixed_dram_unit(const struct cpuinfo *ci)
+static bool intel_fixed_dram_unit(const struct jp_cpu_info *ci)
 {
     if (ci->family != 6) return false;
     for (size_t i = 0; i < sizeof fixed_dram_unit_models / sizeof fixed_dram_unit_models[0]; i++)
@@ -483,8 +430,8 @@ static int do_open(struct jp_source *src, const struct jp_source_env *env)
     }
     struct msr_file f;
 
-    struct cpuinfo ci;
-    rc = read_cpuinfo(env->roots.proc, &ci);
+    struct jp_cpu_info ci;
+    rc = read_cpuinfo(&env->roots, &ci);
     if (rc != JP_OK) {
         free(cpus);
         return rc;
