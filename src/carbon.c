@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "carbon.h"
+#include "csv.h"
 #include "util.h"
 
 #define WORLD_SOURCE "world average (generation-weighted mean of 213 countries, Ember/OWID 2022 via CodeCarbon)"
@@ -447,55 +448,6 @@ void jp_intensity_query_init(jp_intensity_query *q)
     q->g_per_kwh = -1;
 }
 
-/* Splits a CSV line in place (quotes allowed); returns the number of fields or -1 if malformed. */
-static int split_line(char *line, char **f, int max)
-{
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max) return -1;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '"') {
-            char *o = ++p;
-            f[n++] = o;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"') {
-                    if (p[1] == '"') {
-                        *o++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *o++ = *p++;
-            }
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (*p != ',' && *p) return -1;
-            *o = '\0';
-        } else {
-            f[n++] = p;
-            while (*p && *p != ',')
-                p++;
-            char *e = p;
-            while (e > f[n - 1] && (e[-1] == ' ' || e[-1] == '\t'))
-                e--;
-            int last = *p == '\0';
-            *e = '\0';
-            if (last) break;
-            p++;
-            continue;
-        }
-        if (*p == '\0') break;
-        *p++ = '\0';
-    }
-    return n;
-}
-
-int jp_carbon_split_csv(char *line, char **fields, int max) { return split_line(line, fields, max); }
 
 void jp_carbon_norm(const char *in, char *out, size_t len) { norm(in, out, len); }
 
@@ -532,10 +484,9 @@ static int file_lookup(const char *path, const char *region, int year, jp_intens
             s++;
         if (!*s || *s == '#') continue;
         char *f[8];
-        int n = split_line(s, f, 8);
+        int n = jp_csv_split(s, f, 8, JP_CSV_TRIM);
         if (n < 0) {
-            rc =
-                jp_fail(JP_ERR_PARSE, "%s:%ld: malformed CSV (unbalanced quotes or more than 8 fields)", path, line_no);
+            rc = jp_fail(JP_ERR_PARSE, "%s:%ld: malformed CSV: %s (at most 8)", path, line_no, jp_csv_strerror(n));
             break;
         }
         if (col_region < 0) { /* the header */

@@ -70,9 +70,6 @@ extern const struct jp_carbon_series jp_carbon_series[];
 extern const size_t jp_carbon_series_count;
 
 /* Helpers shared by carbon.c and carbon_series.c. */
-/* Splits one CSV line in place (quoted fields allowed, blanks around fields trimmed); returns the
- * number of fields, or -1 if malformed or more than max. */
-int jp_carbon_split_csv(char *line, char **fields, int max);
 /* Opens a user's CSV (an intensity file or series) to read without ever blocking: anything but a regular
  * file (a FIFO, /dev/zero, a folder) is refused at once, and so is a file over 1 GiB. JP_OK and *out, or an
  * error naming the path and what it is. */

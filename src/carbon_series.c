@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "carbon.h"
+#include "csv.h"
 #include "util.h"
 
 /* A file larger than this is refused before it is read (a year of minutes for 100 regions is ~2 GB less
@@ -326,9 +327,8 @@ static int load(jp_series *s, const char *path, FILE *fp)
             p++;
         if (!*p || *p == '#') continue;
         char *f[8];
-        int n = jp_carbon_split_csv(p, f, 8);
-        if (n < 0)
-            return jp_fail(JP_ERR_PARSE, "%s:%ld: malformed CSV (unbalanced quotes or too many fields)", path, line_no);
+        int n = jp_csv_split(p, f, 8, JP_CSV_TRIM);
+        if (n < 0) return jp_fail(JP_ERR_PARSE, "%s:%ld: malformed CSV: %s (at most 8)", path, line_no, jp_csv_strerror(n));
         if (ct < 0) {
             ct = header_col(f, n, t_names);
             cr = header_col(f, n, r_names);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
+
 #define MAX_FIELDS 16
 #define MAX_LINE 4096
 
@@ -29,38 +31,11 @@ static void die(const char *what)
     exit(1);
 }
 
-/* Splits one CSV line in place; returns the number of fields. */
+/* Splits one CSV line in place (src/csv.c); returns the number of fields, or stops the build. */
 static int split_csv(char *line, char **fields)
 {
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == MAX_FIELDS) die("too many fields");
-        if (*p == '"') {
-            char *out = ++p;
-            fields[n++] = out;
-            for (;;) {
-                if (*p == '\0') die("unterminated quoted field");
-                if (*p == '"') {
-                    if (p[1] == '"') {
-                        *out++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *out++ = *p++;
-            }
-            if (*p != ',' && *p != '\0') die("expected ',' after a quoted field");
-            *out = '\0';
-        } else {
-            fields[n++] = p;
-            while (*p && *p != ',') p++;
-        }
-        if (*p == '\0') break;
-        *p++ = '\0';
-    }
+    int n = jp_csv_split(line, fields, MAX_FIELDS, 0);
+    if (n < 0) die(jp_csv_strerror(n));
     return n;
 }
 

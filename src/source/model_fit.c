@@ -1,6 +1,7 @@
 /* Fitting and scoring the power model on recorded load profiles: see model_fit.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "model_fit.h"
+#include "../csv.h"
 
 #include "cpu_table.h"
 
@@ -50,43 +51,6 @@ static void describe(struct jp_fit_machine *m)
 }
 
 /* ---- reading the profiles ---------------------------------------------------------------------- */
-
-/* Splits a CSV line in place (quoted fields allowed, no embedded newlines). */
-static int split_csv(char *line, char **f, int max)
-{
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max) return -1;
-        if (*p == '"') {
-            char *out = ++p;
-            f[n++] = out;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"' && p[1] == '"') {
-                    *out++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *out++ = *p++;
-                }
-            }
-            *out = '\0';
-            if (*p == ',') {
-                p++;
-                continue;
-            }
-            return *p ? -1 : n;
-        }
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c) return n;
-        *c = '\0';
-        p = c + 1;
-    }
-}
 
 static int col(char **f, int n, const char *name)
 {
@@ -201,9 +165,9 @@ static int load_file(const char *path, struct jp_fit_machine *m, size_t *cap)
         size_t len = strlen(line);
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (!len) continue;
-        int n = split_csv(line, fl, MAXF);
+        int n = jp_csv_split(line, fl, MAXF, 0);
         if (n < 0) {
-            rc = jp_fail(JP_ERR_PARSE, "%s:%ld: malformed CSV line", path, line_no);
+            rc = jp_fail(JP_ERR_PARSE, "%s:%ld: malformed CSV: %s (at most %d)", path, line_no, jp_csv_strerror(n), MAXF);
             break;
         }
         if (c_name < 0) {
