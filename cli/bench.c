@@ -48,7 +48,10 @@ static const char help[] =
     "  jouleprint bench --region gcp:us-west1 examples/study-quick.yaml\n"
     "  jouleprint bench -o report.html examples/study-quick.yaml\n";
 
+/* what the signal handler sets: file-scope by necessity (a handler gets no context) */
 static volatile sig_atomic_t interrupted;
+
+#define ERRORS_MAX 32768 /* the spec's error lines shown at most */
 
 static void on_sigint(int sig)
 {
@@ -330,9 +333,14 @@ int cmd_bench(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     struct jp_spec spec;
-    static char errors[32768];
+    char *errors = malloc(ERRORS_MAX);
+    if (!errors) {
+        cli_error("bench", "out of memory");
+        return CLI_EXIT_FAIL;
+    }
     int nerrors = 0;
-    if (jp_spec_load_all(argv[optind], &spec, errors, sizeof errors, &nerrors) != JP_OK) {
+    int lrc = jp_spec_load_all(argv[optind], &spec, errors, ERRORS_MAX, &nerrors);
+    if (lrc != JP_OK) {
         /* every error, one line each, so that one --check shows everything to fix */
         for (char *line = errors, *nl; *line; line = nl + 1) {
             nl = strchr(line, '\n');
@@ -344,8 +352,10 @@ int cmd_bench(int argc, char **argv)
         for (const char *p = errors; *p; p++) shown += *p == '\n' ? 1 : 0;
         if (nerrors > shown) cli_error("bench", "... and %d more errors", nerrors - shown);
         if (nerrors > 1) cli_error("bench", "%s: %d errors", argv[optind], nerrors);
+        free(errors);
         return CLI_EXIT_USAGE;
     }
+    free(errors);
     if (o.region) {
         jp_intensity ci;
         if (jp_intensity_lookup(o.region, &ci) != JP_OK) {

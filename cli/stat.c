@@ -59,9 +59,11 @@ struct stats {
 };
 
 /* Carbon options (--pue, --project): PUE 1.0 and no projection unless asked. */
-static double carbon_pue = 1.0;
-static char carbon_pue_src[160];
-static double carbon_project;
+struct carbon_opts {
+    double pue;
+    char pue_src[160];
+    double project;
+};
 
 static struct stats stats_of(const struct run *runs, int n, size_t offset)
 {
@@ -94,7 +96,7 @@ static int first_failure(const struct run *runs, int n)
 }
 
 static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *runs, int n, int warmups,
-                       const jp_intensity *ci)
+                       const jp_intensity *ci, const struct carbon_opts *co)
 {
     json_t *o = json_object();
     json_t *cmd = json_array();
@@ -123,14 +125,14 @@ static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *ru
     json_object_set_new(o, "region", json_string(ci->region));
     json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
     json_object_set_new(o, "intensity_source", json_string(ci->source));
-    json_object_set_new(o, "pue", json_real(carbon_pue));
-    json_object_set_new(o, "pue_source", json_string(carbon_pue_src[0] ? carbon_pue_src : "none: grid figures as published"));
+    json_object_set_new(o, "pue", json_real(co->pue));
+    json_object_set_new(o, "pue_source", json_string(co->pue_src[0] ? co->pue_src : "none: grid figures as published"));
     json_object_set_new(o, "intensity_year", ci->year ? json_integer(ci->year) : json_null());
     json_object_set_new(o, "region_name", json_string(ci->name));
-    if (carbon_project > 0)
-        json_object_set_new(o, "project", json_pack("{s:f, s:f, s:f}", "runs", carbon_project, "energy_j",
-                                                    e.mean * carbon_project, "carbon_g",
-                                                    STATS(runs, n, carbon_g).mean * carbon_project));
+    if (co->project > 0)
+        json_object_set_new(o, "project", json_pack("{s:f, s:f, s:f}", "runs", co->project, "energy_j",
+                                                    e.mean * co->project, "carbon_g",
+                                                    STATS(runs, n, carbon_g).mean * co->project));
     json_object_set_new(o, "exit_status", json_integer(first_failure(runs, n)));
     json_object_set_new(o, "interval_s", json_real(jp_meter_interval(m)));
     json_object_set_new(o, "glitches", json_integer((json_int_t)jp_meter_glitches(m)));
@@ -191,7 +193,7 @@ static void pm(char *buf, size_t len, struct stats s, void (*fmt)(double, char *
 }
 
 static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *runs, int n, int warmups,
-                        const jp_intensity *ci, double asked_interval)
+                        const jp_intensity *ci, const struct carbon_opts *co, double asked_interval)
 {
     char b1[128], b2[128], b3[64];
     fprintf(out, "\n jouleprint stat:");
@@ -217,19 +219,19 @@ static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *r
     jp_format_power(STATS(runs, n, peak_w).mean, b2, sizeof b2);
     fprintf(out, "  %-11s %s    peak power %s\n", "duration", b1, b2);
     pm(b1, sizeof b1, STATS(runs, n, carbon_g), jp_format_mass, n);
-    if (carbon_pue_src[0])
+    if (co->pue_src[0])
         fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE %.2f, %s)\n", "carbon", b1, ci->region,
-                ci->g_per_kwh, ci->source, carbon_pue, carbon_pue_src);
+                ci->g_per_kwh, ci->source, co->pue, co->pue_src);
     else
         fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", b1, ci->region, ci->g_per_kwh,
                 ci->source);
-    if (carbon_project > 0) {
+    if (co->project > 0) {
         char g[48];
-        jp_format_energy(e.mean * carbon_project, b2, sizeof b2);
-        jp_format_mass(STATS(runs, n, carbon_g).mean * carbon_project, b3, sizeof b3);
-        jp_format_grams(STATS(runs, n, carbon_g).mean * carbon_project, g, sizeof g);
+        jp_format_energy(e.mean * co->project, b2, sizeof b2);
+        jp_format_mass(STATS(runs, n, carbon_g).mean * co->project, b3, sizeof b3);
+        jp_format_grams(STATS(runs, n, carbon_g).mean * co->project, g, sizeof g);
         char runs_txt[48], digits[40];
-        size_t nd = (size_t)snprintf(digits, sizeof digits, "%.0f", carbon_project), o = 0;
+        size_t nd = (size_t)snprintf(digits, sizeof digits, "%.0f", co->project), o = 0;
         for (size_t i = 0; i < nd && o + 2 < sizeof runs_txt; i++) { /* 100,000,000 */
             if (i && (nd - i) % 3 == 0) runs_txt[o++] = ',';
             runs_txt[o++] = digits[i];
@@ -283,6 +285,7 @@ int cmd_stat(int argc, char **argv)
     const char *export_json = NULL, *export_csv = NULL;
     jp_intensity_query iq;
     jp_intensity_query_init(&iq);
+    struct carbon_opts co = {1.0, "", 0};
     optind = 1;
     while ((opt = cli_getopt("stat", argc, argv, "+r:w:o:h", longopts)) != -1) {
         char *end;
@@ -300,7 +303,7 @@ int cmd_stat(int argc, char **argv)
         }
         case 'R': region = optarg; break;
         case 'P':
-            if (cli_parse_pue("stat", optarg, &carbon_pue, carbon_pue_src, sizeof carbon_pue_src)) return CLI_EXIT_USAGE;
+            if (cli_parse_pue("stat", optarg, &co.pue, co.pue_src, sizeof co.pue_src)) return CLI_EXIT_USAGE;
             break;
         case 'N': {
             double v = strtod(optarg, &end);
@@ -308,7 +311,7 @@ int cmd_stat(int argc, char **argv)
                 cli_error("stat", "--project %s: expected a whole number of runs from 1 to 1e15", optarg);
                 return CLI_EXIT_USAGE;
             }
-            carbon_project = v;
+            co.project = v;
             break;
         }
         case 'Y':
@@ -433,7 +436,7 @@ int cmd_stat(int argc, char **argv)
         x->energy_j = jp_meter_joules(m, JP_TOTAL);
         x->duration_s = jp_meter_duration(m);
         x->peak_w = jp_meter_peak_watts(m);
-        x->carbon_g = jp_carbon_grams(x->energy_j, ci.g_per_kwh, carbon_pue);
+        x->carbon_g = jp_carbon_grams(x->energy_j, ci.g_per_kwh, co.pue);
         x->above_j = jp_meter_joules_above_baseline(m, JP_TOTAL);
         x->share = jp_meter_tree_share(m);
         x->tree_cpu = jp_meter_tree_cpu_seconds(m);
@@ -444,7 +447,7 @@ int cmd_stat(int argc, char **argv)
             jp_emissions_meta_init(&em);
             em.project_name = project_name;
             em.intensity = &ci;
-            em.pue = carbon_pue;
+            em.pue = co.pue;
             if (jp_emissions_csv_append(emissions_csv, m, &em, NULL, 0) != JP_OK) {
                 cli_error("stat", "--emissions-csv: %s", jp_last_error());
                 emissions_failed = true;
@@ -456,9 +459,9 @@ int cmd_stat(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    if (json) write_json(out, m, cmdv, runs, repeats, warmups, &ci);
+    if (json) write_json(out, m, cmdv, runs, repeats, warmups, &ci, &co);
     else if (csv) write_csv(out, m, runs, repeats, &ci);
-    else write_human(out, m, cmdv, runs, repeats, warmups, &ci, mo.cfg.interval_s);
+    else write_human(out, m, cmdv, runs, repeats, warmups, &ci, &co, mo.cfg.interval_s);
     if (out != stderr && cli_close_out("stat", out, outpath) != 0) rc = CLI_EXIT_FAIL;
     for (int k = 0; k < 2; k++) {
         const char *path = k ? export_csv : export_json;
@@ -469,7 +472,7 @@ int cmd_stat(int argc, char **argv)
             continue;
         }
         if (k) write_csv(f, m, runs, repeats, &ci);
-        else write_json(f, m, cmdv, runs, repeats, warmups, &ci);
+        else write_json(f, m, cmdv, runs, repeats, warmups, &ci, &co);
         if (cli_close_out("stat", f, path) != 0) rc = CLI_EXIT_FAIL;
     }
     if (!rc) rc = first_failure(runs, repeats);
