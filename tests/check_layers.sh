@@ -6,7 +6,8 @@
 #     is a jp_ function named in that header, and every function the header declares is exported
 #     (none declared and never defined);
 #   - src/ files include nothing from a layer above theirs; cli/ includes only its own headers and
-#     the public ones (the CMake target gives it include/ only).
+#     the public ones (the CMake target gives it include/ only);
+#   - no include cycle between the modules of src/ (tests/include_cycles.py: a module is a .c/.h pair).
 #
 #   check_layers.sh BUILD_DIR SOURCE_DIR   (run by ctest as check_layers)
 set -eu
@@ -71,4 +72,8 @@ for f in cli/*.c cli/*.h; do
         [ "$h" = jouleprint.h ] || [ -f "cli/$h" ] || echo "$h"; done)
     [ -z "$bad$local_bad" ] || fail "$f includes what is neither public nor in cli/: $bad $local_bad"
 done
+# no include cycle between src/ modules
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+"$python" "$src/tests/include_cycles.py" "$src" || fail "include cycles between src/ modules (listed above)"
 exit $status

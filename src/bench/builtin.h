@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "bench/spec.h"
+#include "jouleprint/bench.h" /* struct jp_spec_option */
 
 struct jp_bench_builtin {
     const char *name;

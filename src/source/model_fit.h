@@ -14,21 +14,6 @@
 
 #include <stddef.h>
 
-/* The model's global parameters for bare metal: whole-machine CPU watts at utilization u are
- *     sockets x TDP x (idle_frac + (max_frac - idle_frac) x (1 - (1 - u)^curve))              */
-struct jp_model_fractions {
-    double idle_frac; /* idle power as a fraction of sockets x TDP */
-    double max_frac;  /* power at 100% of logical CPUs busy, as a fraction of sockets x TDP */
-    double curve;     /* k in 1 - (1 - u)^k; 1 is linear, larger rises faster at low load */
-};
-
-/* The shipped defaults: fitted on all five machines by jp_fit_search (see BENCHMARKS.md). */
-extern const struct jp_model_fractions jp_model_shipped;
-
-/* jp_model_resolve with explicit fractions (jp_model_resolve uses jp_model_shipped). */
-void jp_model_resolve_with(const struct jp_cpu_info *info, const struct jp_model_fractions *fr,
-                           jp_model_params *p);
-
 struct jp_fit_row {
     double load;     /* fraction of logical CPUs busy, 0..1 (the CSV's cpu_load / 100) */
     double rapl_w;   /* measured */

@@ -6,7 +6,6 @@
 #include "model_power.h"
 
 #include "cpu_table.h"
-#include "model_fit.h"
 
 #include <ctype.h>
 #include <errno.h>
