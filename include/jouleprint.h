@@ -60,8 +60,9 @@ extern "C" {
 /* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds;
  * 3: + jp_fail, jp_clear_error, jp_host_read (the workload functions moved to libjouleprint-workloads,
  * which no shared libjouleprint before this one had); 4: + jp_series_builtin, jp_series_find,
- * jp_series_region_serves, jp_series_source; 5: + jp_spawn_config_init, jp_spawn_run */
-#define JP_ABI_VERSION 5
+ * jp_series_region_serves, jp_series_source; 5: + jp_spawn_config_init, jp_spawn_run; 6: +
+ * jp_meter_busy_cpu_seconds, jp_meter_capacity_cpu_seconds, jp_series_warning_is_gap, jp_series_gaps */
+#define JP_ABI_VERSION 6
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);
@@ -303,6 +304,10 @@ double jp_meter_joules_above_baseline(const jp_meter *m, int domain);
 double jp_meter_tree_share(const jp_meter *m);
 double jp_meter_tree_cpu_seconds(const jp_meter *m);
 double jp_meter_attributed_joules(const jp_meter *m);
+/* The machine's busy CPU time over the measurement, and its CPU capacity (busy + idle time of all
+ * CPUs: about CPUs x duration), seconds, from <proc>/stat; -1 if unknown. */
+double jp_meter_busy_cpu_seconds(const jp_meter *m);
+double jp_meter_capacity_cpu_seconds(const jp_meter *m);
 
 /* Samples that were skipped as glitches (unparseable value, counter going backwards, a jump that
  * implies an impossible power), and how many the counters wrapped. */
@@ -479,6 +484,13 @@ double jp_series_last(const jp_series *s);  /* latest timestamp + its step */
 /* Warnings (gaps, duplicate rows skipped), one line each. */
 size_t jp_series_warning_count(const jp_series *s);
 const char *jp_series_warning(const jp_series *s, size_t i);
+/* Whether warning i is the one about a region's gaps inside the series (what jp_series_gaps tells
+ * for any span of time). */
+bool jp_series_warning_is_gap(const jp_series *s, size_t i);
+/* The gaps of region i that overlap the span a..b (Unix seconds): how many, the first one's start and
+ * end, and the rows they miss in all (each out-parameter may be NULL). */
+size_t jp_series_gaps(const jp_series *s, size_t i, double a, double b, double *first_start, double *first_end,
+                      size_t *rows_missing);
 
 typedef struct jp_plan_choice {
     char region[64];  /* as written in the series */

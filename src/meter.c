@@ -724,6 +724,18 @@ double jp_meter_tree_share(const jp_meter *m)
     return share > 1 ? 1 : share;
 }
 
+double jp_meter_busy_cpu_seconds(const jp_meter *m)
+{
+    if (!m || !m->cpu_ok || m->cpu1.busy < m->cpu0.busy) return -1;
+    return (double)(m->cpu1.busy - m->cpu0.busy) / jp_proc_hz();
+}
+
+double jp_meter_capacity_cpu_seconds(const jp_meter *m)
+{
+    if (!m || !m->cpu_ok || m->cpu1.total < m->cpu0.total) return -1;
+    return (double)(m->cpu1.total - m->cpu0.total) / jp_proc_hz();
+}
+
 double jp_meter_attributed_joules(const jp_meter *m)
 {
     double share = jp_meter_tree_share(m);

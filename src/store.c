@@ -21,6 +21,7 @@ struct jp_store {
     char path[PATH_MAX];
     bool readonly;
     bool empty; /* read-only and no schema yet (an empty file): no runs */
+    long version; /* the schema version of the file (read-only: it may be older than this build's) */
 };
 
 /* ---- errors ------------------------------------------------------------------------------------ */
@@ -85,7 +86,9 @@ static const struct col task_cols[] = {
     TEXT(jp_bench_task, items),          TEXT(jp_bench_task, references),     COL(jp_bench_task, n_time, C_LONG),
     COL(jp_bench_task, n_score, C_LONG), COL(jp_bench_task, reference, C_INT), COL(jp_bench_task, pick, C_INT),
     COL(jp_bench_task, tolerance, C_REAL),
+    TEXT(jp_bench_task, basis), /* schema 2 */
 };
+#define TASK_COLS_V1 10
 
 static const struct col model_cols[] = {
     TEXT(jp_bench_model, name),
@@ -119,6 +122,17 @@ static const struct col model_cols[] = {
     COL(jp_bench_model, rating, C_INT),
     COL(jp_bench_model, proj_kwh, C_REAL),
     COL(jp_bench_model, proj_g, C_REAL),
+#define MODEL_COLS_V1 31
+    /* schema 2 */
+    COL(jp_bench_model, attr_j_per_item, C_REAL),
+    COL(jp_bench_model, cpu_share, C_REAL),
+    COL(jp_bench_model, other_share, C_REAL),
+    COL(jp_bench_model, cmp_j_per_item, C_REAL),
+    COL(jp_bench_model, cmp_lo, C_REAL),
+    COL(jp_bench_model, cmp_hi, C_REAL),
+    COL(jp_bench_model, saving_lo, C_REAL),
+    COL(jp_bench_model, saving_hi, C_REAL),
+    COL(jp_bench_model, saving_significant, C_BOOL),
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -242,6 +256,22 @@ static const char *const migrations[] = {
     "CREATE INDEX tasks_by_run ON tasks (run_id);\n"
     "CREATE INDEX models_by_task ON models (task_id);\n"
     "CREATE INDEX models_by_name ON models (name);\n",
+    /* 2: attributed energy, intervals, and every measured run (issue 14) */
+    "ALTER TABLE tasks ADD COLUMN basis TEXT NOT NULL DEFAULT 'machine';\n"
+    "ALTER TABLE models ADD COLUMN attr_j_per_item REAL;\n"
+    "ALTER TABLE models ADD COLUMN cpu_share REAL;\n"
+    "ALTER TABLE models ADD COLUMN other_share REAL;\n"
+    "ALTER TABLE models ADD COLUMN cmp_j_per_item REAL;\n"
+    "ALTER TABLE models ADD COLUMN cmp_lo REAL;\n"
+    "ALTER TABLE models ADD COLUMN cmp_hi REAL;\n"
+    "ALTER TABLE models ADD COLUMN saving_lo REAL;\n"
+    "ALTER TABLE models ADD COLUMN saving_hi REAL;\n"
+    "ALTER TABLE models ADD COLUMN saving_significant INTEGER NOT NULL DEFAULT 0;\n"
+    "-- j and attr: nrep little-endian IEEE 754 doubles each (energy per item of each measured run, in\n"
+    "-- the order run: whole machine, and attributed, NaN where unknown)\n"
+    "CREATE TABLE repeats (\n"
+    "  model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,\n"
+    "  nrep INTEGER NOT NULL, j BLOB NOT NULL, attr BLOB NOT NULL);\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == JP_STORE_SCHEMA_VERSION,
@@ -309,9 +339,7 @@ static int migrate(jp_store *db)
         /* a read never writes: an empty file stays empty (it holds no runs), an older schema is read as it
          * is only if it is the current one */
         if (v == 0) db->empty = true;
-        else if (v < JP_STORE_SCHEMA_VERSION)
-            return jp_fail(JP_ERR_PARSE, "%s: store schema version %ld is older than this jouleprint's (%d): a write "
-                           "command (bench) brings it up to date", db->path, v, JP_STORE_SCHEMA_VERSION);
+        db->version = v; /* an older schema is read as it is (what it did not keep is unknown) */
         return JP_OK;
     }
     while (v < JP_STORE_SCHEMA_VERSION) {
@@ -336,6 +364,7 @@ static int migrate(jp_store *db)
         if ((rc = exec(db, "COMMIT", "committing the schema update"))) goto fail;
         v++;
     }
+    db->version = JP_STORE_SCHEMA_VERSION;
     return JP_OK;
 fail:
     sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
@@ -415,7 +444,7 @@ static double *unpack_doubles(const unsigned char *b, size_t n)
 /* ---- save ---------------------------------------------------------------------------------------- */
 
 struct stmts {
-    sqlite3_stmt *run, *task, *model, *phase, *metric, *timeline;
+    sqlite3_stmt *run, *task, *model, *phase, *metric, *timeline, *repeats;
 };
 
 static void finalize_all(struct stmts *s)
@@ -426,6 +455,7 @@ static void finalize_all(struct stmts *s)
     sqlite3_finalize(s->phase);
     sqlite3_finalize(s->metric);
     sqlite3_finalize(s->timeline);
+    sqlite3_finalize(s->repeats);
     memset(s, 0, sizeof *s);
 }
 
@@ -458,7 +488,9 @@ static int prepare_inserts(jp_store *db, struct stmts *s)
         sqlite3_prepare_v2(db->h, "INSERT INTO metrics (model_id, pos, name, value) VALUES (?, ?, ?, ?)", -1,
                            &s->metric, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db->h, "INSERT INTO timelines (model_id, nsamples, t, w) VALUES (?, ?, ?, ?)", -1,
-                           &s->timeline, NULL) != SQLITE_OK)
+                           &s->timeline, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, "INSERT INTO repeats (model_id, nrep, j, attr) VALUES (?, ?, ?, ?)", -1,
+                           &s->repeats, NULL) != SQLITE_OK)
         return db_fail(db, "preparing the save");
     return JP_OK;
 }
@@ -488,6 +520,10 @@ static int check_run(const jp_store *db, const struct jp_bench_run *run)
             if (m->nsamples && (!m->sample_t || !m->sample_w))
                 return jp_fail(JP_ERR_INVAL, "%s: cannot save: model %zu of task %zu has samples but no arrays",
                                db->path, i, t);
+            if (m->nrep && (!m->rep_j_per_item || !m->rep_attr_j_per_item))
+                return jp_fail(JP_ERR_INVAL, "%s: cannot save: model %zu of task %zu has runs but no arrays", db->path, i, t);
+            if (m->nrep > (size_t)INT32_MAX / 8)
+                return jp_fail(JP_ERR_RANGE, "%s: cannot save: %zu runs are too many", db->path, m->nrep);
             if (m->nsamples > (size_t)INT32_MAX / 8)
                 return jp_fail(JP_ERR_RANGE, "%s: cannot save: a timeline of %zu samples is too long", db->path,
                                m->nsamples);
@@ -541,6 +577,23 @@ static int save_model(jp_store *db, struct stmts *s, const struct jp_bench_run *
         rc = step_insert(db, s->timeline, b, what);
         free(t);
         free(w);
+        if (rc) return rc;
+    }
+    if (m->nrep) {
+        unsigned char *j = pack_doubles(m->rep_j_per_item, m->nrep), *a = pack_doubles(m->rep_attr_j_per_item, m->nrep);
+        if (!j || !a) {
+            free(j);
+            free(a);
+            return jp_fail(JP_ERR_NOMEM, "%s: %s: out of memory", db->path, what);
+        }
+        int bytes = (int)(m->nrep * 8);
+        b = sqlite3_bind_int64(s->repeats, 1, id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int64(s->repeats, 2, (sqlite3_int64)m->nrep);
+        if (b == SQLITE_OK) b = sqlite3_bind_blob(s->repeats, 3, j, bytes, SQLITE_STATIC);
+        if (b == SQLITE_OK) b = sqlite3_bind_blob(s->repeats, 4, a, bytes, SQLITE_STATIC);
+        rc = step_insert(db, s->repeats, b, what);
+        free(j);
+        free(a);
         if (rc) return rc;
     }
     return JP_OK;
@@ -692,13 +745,47 @@ static int load_model_children(jp_store *db, sqlite3_int64 model_id, struct jp_b
     return r;
 }
 
+/* A model's measured runs; damaged ones are left out and said so, as a damaged timeline is. */
+static int load_repeats(jp_store *db, sqlite3_int64 model_id, struct jp_bench_model *m, sqlite3_stmt *rp,
+                        struct jp_bench_run *run)
+{
+    sqlite3_bind_int64(rp, 1, model_id);
+    int rc = sqlite3_step(rp), r = JP_OK;
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 n = sqlite3_column_int64(rp, 0);
+        const unsigned char *j = sqlite3_column_blob(rp, 1);
+        int jb = sqlite3_column_bytes(rp, 1);
+        const unsigned char *a = sqlite3_column_blob(rp, 2);
+        int ab = sqlite3_column_bytes(rp, 2);
+        if (n < 0 || n > INT_MAX / 8 || (sqlite3_int64)jb != n * 8 || (sqlite3_int64)ab != n * 8 || (n > 0 && (!j || !a))) {
+            char line[sizeof run->warnings];
+            size_t at = strlen(run->warnings);
+            jp_textf(line, sizeof line, "the runs of model %s are damaged (%lld runs, %d and %d bytes): left out", m->name,
+                     (long long)n, jb, ab);
+            if (at + strlen(line) + 2 < sizeof run->warnings)
+                jp_textf(run->warnings + at, sizeof run->warnings - at, "%s%s", at ? "\n" : "", line);
+        } else if (n > 0) {
+            m->rep_j_per_item = unpack_doubles(j, (size_t)n);
+            m->rep_attr_j_per_item = unpack_doubles(a, (size_t)n);
+            if (!m->rep_j_per_item || !m->rep_attr_j_per_item) r = jp_fail(JP_ERR_NOMEM, "%s: loading runs: out of memory", db->path);
+            else m->nrep = (size_t)n;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = db_fail(db, "loading the runs of a model");
+    }
+    sqlite3_reset(rp);
+    return r;
+}
+
 int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
 {
     if (!db || !run) return jp_fail(JP_ERR_INVAL, "jp_store_load: no store or no run");
     memset(run, 0, sizeof *run);
     if (db->empty) return jp_fail(JP_ERR_NOTFOUND, "%s: no runs stored yet", db->path);
-    sqlite3_stmt *rs = NULL, *ts = NULL, *ms = NULL, *ph = NULL, *me = NULL, *tl = NULL;
+    sqlite3_stmt *rs = NULL, *ts = NULL, *ms = NULL, *ph = NULL, *me = NULL, *tl = NULL, *rp = NULL;
     int rc;
+    /* a store of schema 1 (read-only) has neither the columns nor the table of schema 2 */
+    size_t ntc = db->version >= 2 ? NCOLS(task_cols) : TASK_COLS_V1, nmc = db->version >= 2 ? NCOLS(model_cols) : MODEL_COLS_V1;
     if (id <= 0) {
         long latest = 0;
         bool found;
@@ -707,8 +794,8 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
         id = latest;
     }
     if ((rc = select_stmt(db, &rs, "SELECT id, ", run_cols, NCOLS(run_cols), " FROM runs WHERE id = ?")) ||
-        (rc = select_stmt(db, &ts, "SELECT id, ", task_cols, NCOLS(task_cols), " FROM tasks WHERE run_id = ? ORDER BY pos")) ||
-        (rc = select_stmt(db, &ms, "SELECT id, ", model_cols, NCOLS(model_cols),
+        (rc = select_stmt(db, &ts, "SELECT id, ", task_cols, ntc, " FROM tasks WHERE run_id = ? ORDER BY pos")) ||
+        (rc = select_stmt(db, &ms, "SELECT id, ", model_cols, nmc,
                           " FROM models WHERE task_id = ? ORDER BY pos")))
         goto out;
     if (sqlite3_prepare_v2(db->h, "SELECT name, joules, seconds FROM phases WHERE model_id = ? ORDER BY pos", -1, &ph,
@@ -716,7 +803,9 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
         sqlite3_prepare_v2(db->h, "SELECT name, value FROM metrics WHERE model_id = ? ORDER BY pos", -1, &me, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(db->h, "SELECT nsamples, t, w FROM timelines WHERE model_id = ?", -1, &tl, NULL) !=
-            SQLITE_OK) {
+            SQLITE_OK ||
+        (db->version >= 2 &&
+         sqlite3_prepare_v2(db->h, "SELECT nrep, j, attr FROM repeats WHERE model_id = ?", -1, &rp, NULL) != SQLITE_OK)) {
         rc = db_fail(db, "preparing the load");
         goto out;
     }
@@ -764,7 +853,7 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
     while (run->ntasks < (size_t)n && (step = sqlite3_step(ts)) == SQLITE_ROW) {
         struct jp_bench_task *task = &run->tasks[run->ntasks++];
         sqlite3_int64 task_id = sqlite3_column_int64(ts, 0);
-        (void)read_cols(ts, 1, task_cols, NCOLS(task_cols), task); /* no status column: cannot fail */
+        (void)read_cols(ts, 1, task_cols, ntc, task); /* no status column: cannot fail */
         size_t cap = 0;
         sqlite3_bind_int64(ms, 1, task_id);
         while ((step = sqlite3_step(ms)) == SQLITE_ROW) {
@@ -782,14 +871,19 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
             struct jp_bench_model *m = &task->models[task->nmodels++];
             memset(m, 0, sizeof *m);
             sqlite3_int64 model_id = sqlite3_column_int64(ms, 0);
-            if ((rc = read_cols(ms, 1, model_cols, NCOLS(model_cols), m)) != JP_OK) {
+            if ((rc = read_cols(ms, 1, model_cols, nmc, m)) != JP_OK) {
                 sqlite3_reset(ms);
                 char why[256];
                 jp_strlcpy(why, jp_last_error(), sizeof why);
                 rc = jp_fail(rc, "%s: run %ld, task %s, model %s: %s", db->path, id, task->name, m->name, why);
                 goto end;
             }
-            if ((rc = load_model_children(db, model_id, m, ph, me, tl, run))) {
+            if (db->version < 2) { /* a read-only look at an older store: what it did not keep is unknown */
+                m->attr_j_per_item = m->cmp_j_per_item = m->cmp_lo = m->cmp_hi = m->saving_lo = m->saving_hi = NAN;
+                m->cpu_share = m->other_share = -1;
+            }
+            if ((rc = load_model_children(db, model_id, m, ph, me, tl, run)) ||
+                (rp && (rc = load_repeats(db, model_id, m, rp, run)))) {
                 sqlite3_reset(ms);
                 goto end;
             }
@@ -810,6 +904,7 @@ out:
     sqlite3_finalize(ph);
     sqlite3_finalize(me);
     sqlite3_finalize(tl);
+    sqlite3_finalize(rp);
     if (rc != JP_OK) jp_bench_run_clear(run);
     return rc;
 }

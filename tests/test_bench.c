@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -206,15 +207,18 @@ static void on_event(const struct jp_bench_event *ev, void *arg)
         return;
     }
     if (ev->kind == JP_BENCH_MODEL_END) {
-        /* the run so far, as it would be stored: incomplete, this model the last of its task */
+        /* the run so far, as it would be stored: incomplete, this model one of its task's (all of them
+         * are there from the start: the runs go round-robin) */
         assert_non_null(ev->run);
         assert_int_equal(ev->run->status, JP_RUN_INCOMPLETE);
         assert_int_equal(ev->run->ntasks, 1);
         const struct jp_bench_task *t = &ev->run->tasks[0];
-        assert_string_equal(t->models[t->nmodels - 1].name, ev->model);
+        size_t k = 0;
+        while (k < t->nmodels && strcmp(t->models[k].name, ev->model)) k++;
+        assert_true(k < t->nmodels);
         size_t len = strlen(e->measured);
         snprintf(e->measured + len, sizeof e->measured - len, "%s:%s/%zu;", ev->model,
-                 jp_model_status_name(t->models[t->nmodels - 1].status), t->nmodels);
+                 jp_model_status_name(t->models[k].status), t->nmodels);
         return;
     }
     assert_null(ev->run);
@@ -265,7 +269,9 @@ static void test_two_models_and_failures(void **state)
     /* every pass of small ended with its 200 items, and the failures were told in words */
     assert_string_equal(ev.passes, "warm-up 1;run 1/2;run 2/2;");
     assert_int_equal(ev.small_ends, 3);
-    assert_string_equal(ev.measured, "small:ok/1;large:ok/2;crash:failed/3;hang:timeout/4;");
+    /* final in the order they became so: crash in its warm-up, hang in the first round, small and large
+     * after the second */
+    assert_string_equal(ev.measured, "crash:failed/4;hang:timeout/4;small:ok/4;large:ok/4;");
     assert_int_equal(ev.small_done_min, 200);
     assert_non_null(strstr(ev.notes, "labels / crash failed: killed by signal"));
     assert_non_null(strstr(ev.notes, "labels / hang timeout: timed out after 1 s"));
@@ -492,10 +498,42 @@ static void mark_phase(const char *name)
     }
 }
 
+/* With JP_TEST_NEIGHBOUR set: the machine's busy CPU time (the fake <proc>/stat) grows by twice this
+ * process's own, as if a neighbour had used as much CPU as the model while it ran, and none idle. */
+static void add_neighbour_cpu(void)
+{
+    const char *proc = getenv("JP_PROC_ROOT");
+    if (!getenv("JP_TEST_NEIGHBOUR") || !proc) return;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double own = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+    char path[4200], text[256] = "";
+    snprintf(path, sizeof path, "%s/stat", proc);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(text, sizeof text, f)) exit(7);
+    fclose(f);
+    unsigned long long user = 0, idle = 0;
+    if (sscanf(text, "cpu %llu 0 0 %llu", &user, &idle) != 2) exit(8);
+    user += (unsigned long long)llround(2.0 * own * (double)sysconf(_SC_CLK_TCK));
+    char dirpath[4200];
+    snprintf(dirpath, sizeof dirpath, "%s", proc);
+    char *slash = strrchr(dirpath, '/');
+    if (!slash) exit(9);
+    *slash = '\0';
+    ft_write(dirpath, "proc/stat", "cpu  %llu 0 0 %llu 0 0 0 0 0 0\n", user, idle);
+}
+
 static int fake_model(int argc, char **argv)
 {
     if (argc != 6) return 2;
     const char *mode = argv[2];
+    const char *order = getenv("JP_TEST_ORDER");
+    if (order) { /* the order the runs came in */
+        FILE *o = fopen(order, "a");
+        if (!o) return 10;
+        fprintf(o, "%s ", mode);
+        fclose(o);
+    }
     int wrong_every = atoi(argv[3]);
     FILE *in = fopen(argv[4], "r"), *out = fopen(argv[5], "w");
     if (!in || !out) return 3;
@@ -525,6 +563,7 @@ static int fake_model(int argc, char **argv)
     /* the inference's energy, at least 5 ms after the meter last saw the counter move (when the
      * runner marked "infer"): at most 0.4 J / 5 ms = 80 W */
     usleep(5000);
+    add_neighbour_cpu();
     add_energy(ITEM_J * (double)work * (double)i);
     fclose(in);
     return fclose(out) != 0 || acc < 0;
@@ -540,6 +579,12 @@ static int setup(void **state)
     ft_write(dir, COUNTER, "1000000\n");
     setenv("JP_SYSFS_ROOT", dir, 1);
     setenv("JP_DEV_ROOT", dir, 1);
+    /* the machine's CPU time, which the "models" advance too (see fake_model): never this machine's,
+     * whose other work would move every attributed figure */
+    ft_write(dir, "proc/stat", "cpu  1000 0 0 100000 0 0 0 0 0 0\n");
+    char proc[4200];
+    snprintf(proc, sizeof proc, "%s/proc", dir);
+    setenv("JP_PROC_ROOT", proc, 1);
     return 0;
 }
 
@@ -548,6 +593,90 @@ static int teardown(void **state)
     (void)state;
     ft_rmroot(dir);
     return 0;
+}
+
+
+/* Runs go round-robin across the models (A B A B A B), each is kept, and with a neighbour using as
+ * much CPU as the model the attributed energy is about half the machine's, and the reports say so. */
+static void test_round_robin_and_attribution(void **state)
+{
+    (void)state;
+    write_items(100);
+    char spec_text[16384], order[4200];
+    snprintf(spec_text, sizeof spec_text,
+             "repeats: 3\nwarmup: 1\ntimeout: 60s\n"
+             "tasks:\n"
+             "  - name: labels\n    items: items.txt\n    references: labels.txt\n    time: 100\n    scorer: accuracy\n"
+             "    models:\n"
+             "      - name: small\n        command: %s --model 1 10 {inputs} {outputs}\n"
+             "      - name: large\n        command: %s --model 2 10 {inputs} {outputs}\n",
+             self, self);
+    snprintf(order, sizeof order, "%s/order.txt", dir);
+    setenv("JP_TEST_ORDER", order, 1);
+    setenv("JP_TEST_NEIGHBOUR", "1", 1);
+    struct jp_spec spec;
+    if (load_spec(spec_text, &spec) != JP_OK) fail_msg("spec: %s", jp_last_error());
+    struct jp_bench_options o;
+    jp_bench_options_init(&o);
+    o.workdir = dir;
+    o.meter.interval_s = 0.02;
+    struct jp_bench_run run;
+    int rc = jp_bench_run_spec(&spec, &o, &run);
+    unsetenv("JP_TEST_ORDER");
+    unsetenv("JP_TEST_NEIGHBOUR");
+    jp_spec_free(&spec);
+    if (rc != JP_OK) fail_msg("run: %s", jp_last_error());
+    FILE *f = fopen(order, "r");
+    char got[256] = "";
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof got, f));
+    fclose(f);
+    /* the warm-ups, then the measured runs in rounds */
+    assert_string_equal(got, "1 2 1 2 1 2 1 2 ");
+    struct jp_bench_task *t = &run.tasks[0];
+    struct jp_bench_model *small = &t->models[0], *large = &t->models[1];
+    assert_int_equal(small->status, JP_MODEL_OK);
+    assert_int_equal(large->status, JP_MODEL_OK);
+    assert_int_equal(small->nrep, 3);
+    assert_int_equal(large->nrep, 3);
+    double mean = 0;
+    for (size_t k = 0; k < 3; k++) {
+        /* the machine's energy per item of each run is the fake counter's, exactly */
+        assert_float_equal(small->rep_j_per_item[k], ITEM_J, 1e-9);
+        assert_float_equal(large->rep_j_per_item[k], 2 * ITEM_J, 1e-9);
+        assert_true(small->rep_attr_j_per_item[k] > 0 && small->rep_attr_j_per_item[k] < small->rep_j_per_item[k]);
+        mean += small->rep_attr_j_per_item[k] / 3;
+    }
+    assert_float_equal(small->attr_j_per_item, mean, 1e-12);
+    print_message("attributed share: small %.3f (CPU share %.3f, others %.3f), large %.3f\n",
+                  small->attr_j_per_item / small->j_per_item, small->cpu_share, small->other_share,
+                  large->attr_j_per_item / large->j_per_item);
+    /* a neighbour as busy as the model: about half (jiffies round the neighbour's time) */
+    assert_true(small->cpu_share > 0.3 && small->cpu_share < 0.7);
+    assert_true(small->attr_j_per_item / small->j_per_item > 0.3 && small->attr_j_per_item / small->j_per_item < 0.7);
+    assert_true(small->other_share > JP_BENCH_OTHER_SHARE_WARN);
+    /* the comparison is on the attributed figure, with intervals */
+    assert_string_equal(t->basis, "attributed");
+    assert_float_equal(small->cmp_j_per_item, small->attr_j_per_item, 0);
+    assert_true(isfinite(small->cmp_lo) && small->cmp_lo <= small->cmp_j_per_item && small->cmp_hi >= small->cmp_j_per_item);
+    assert_true(large->is_reference);
+    assert_true(isfinite(small->saving_lo) && small->saving_lo <= small->saving_pct && small->saving_pct <= small->saving_hi);
+    /* stored and loaded: every run kept */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/rr.db", dir);
+    jp_store *db;
+    assert_int_equal(jp_store_open(&db, path, JP_STORE_CREATE), JP_OK);
+    assert_int_equal(jp_store_save(db, &run), JP_OK);
+    struct jp_bench_run back;
+    assert_int_equal(jp_store_load(db, run.id, &back), JP_OK);
+    jp_store_close(db);
+    assert_int_equal(back.tasks[0].models[0].nrep, 3);
+    for (size_t k = 0; k < 3; k++)
+        assert_float_equal(back.tasks[0].models[0].rep_attr_j_per_item[k], small->rep_attr_j_per_item[k], 0);
+    assert_string_equal(back.tasks[0].basis, "attributed");
+    assert_float_equal(back.tasks[0].models[0].saving_lo, small->saving_lo, 0);
+    jp_bench_run_clear(&back);
+    jp_bench_run_clear(&run);
 }
 
 int main(int argc, char **argv)
@@ -560,6 +689,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scorers),
         cmocka_unit_test_setup_teardown(test_spec_errors_name_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_models_and_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin_and_attribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_example_specs_validate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commands_get_the_users_environment, setup, teardown),
     };

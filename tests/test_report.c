@@ -111,18 +111,23 @@ static void test_conclusions(void **state)
     (void)state;
     char text[4096];
     jp_report_conclusions(&run, &run.tasks[0], text, sizeof text);
-    contains(text, "base saves 25.96% energy per item against large at the same accuracy.\n");
+    contains(text, "base uses 25.96% (18.6% to 33.3%) less energy per item than large at the same accuracy.\n");
     contains(text, "Pick: base, the least energy per item among the models within 1 point of the best accuracy.");
-    contains(text, "small saves 74.00% energy per item against large at 4.20 points less accuracy.");
-    /* 14.808 mJ x 1e8 = 1.4808 MJ = 0.411 kWh */
-    contains(text, "100 million items with base: 411 Wh");
-    contains(text, "against 556 Wh");
+    contains(text, "small uses 74.00% (70.8% to 77.2%) less energy per item than large at 4.20 points less accuracy.");
+    /* compared on the attributed figure, said first */
+    assert_true(!strncmp(text, "Energy compared: attributed to each model's own processes", 57));
+    contains(text, "95% t-interval over the measured runs (savings: paired by round), 3 runs per model, round-robin.");
+    contains(text, "large: other work used 35% of the machine's CPU while it was measured");
+    /* attributed 0.8 x 14.808 mJ x 1e8 = 1.18464 MJ = 0.329 kWh */
+    contains(text, "100 million items with base: 329 Wh");
+    contains(text, "against 444 Wh");
     contains(text, "Across the seed's 23 regions:");
     contains(text, "in the cleanest (gcp:");
     contains(text, "in the dirtiest (gcp:");
     jp_report_conclusions(&run, &run.tasks[1], text, sizeof text);
     contains(text, "Pick: " FIX_SCRIPT_NAME);
-    contains(text, "fast saves 66.67% energy per item against " FIX_SCRIPT_NAME " at 13.00 points less word recall");
+    contains(text, "Energy compared: the whole machine's (no attributed figure for every model)");
+    contains(text, "fast uses 66.67% less energy per item than " FIX_SCRIPT_NAME " at 13.00 points less word recall (no interval: not shown to be more than the noise).");
     contains(text, "broken failed: " FIX_ERROR);
     /* a tiny buffer is cut, never overrun */
     char small[16];
@@ -139,7 +144,7 @@ static void test_table(void **state)
     contains(t, "run 7, complete; 2 tasks, 6 models");
     contains(t, "ESTIMATED");
     contains(t, "testhost: AMD EPYC 7B13");
-    contains(t, "base saves 25.96% energy per item against large at the same accuracy.");
+    contains(t, "base uses 25.96% (18.6% to 33.3%) less energy per item than large at the same accuracy.");
     contains(t, "<- pick");
     /* units chosen for the size */
     contains(t, "5.20 mJ");
@@ -158,7 +163,7 @@ static void test_table(void **state)
     const char *eol = strchr(hdr, '\n');
     const char *e = strstr(hdr, "energy/item");
     assert_true(e && e < eol);
-    size_t col = (size_t)(e - hdr) + strlen("energy/item");
+    size_t col = (size_t)(e - hdr) + strlen("energy/item (attributed)");
     const char *line = strchr(eol + 1, '\n') + 1; /* after the rule */
     int rows = 0;
     while (*line && *line != '\n') {
@@ -248,7 +253,10 @@ static void test_csv(void **state)
                             "above_idle_j", "load_j", "load_s", "infer_j", "infer_s", "j_per_item", "wh_per_1000",
                             "time_per_item_s", "items_per_s", "score", "accuracy", "cer", "wer", "word_recall", "estimated",
                             "is_reference", "is_pick", "pareto", "saving_pct", "score_delta", "rating", "project_n",
-                            "proj_kwh", "proj_g", "region", "g_per_kwh", "pue"};
+                            "proj_kwh", "proj_g", "region", "g_per_kwh", "pue", "basis", "compared_j_per_item",
+                            "compared_lo", "compared_hi", "attributed_j_per_item", "cpu_share", "other_share", "saving_lo",
+                            "saving_hi", "saving_significant", "interval_method", "runs_j_per_item",
+                            "runs_attributed_j_per_item"};
     size_t ne = sizeof expect / sizeof expect[0];
     assert_int_equal(rows[0].n, ne);
     for (size_t i = 0; i < ne; i++) assert_string_equal(rows[0].f[i], expect[i]);
@@ -262,6 +270,13 @@ static void test_csv(void **state)
     assert_string_equal(rows[2].f[pick], "true");
     assert_string_equal(rows[1].f[pick], "false");
     assert_true(fabs(strtod(rows[2].f[saving], NULL) - 25.96) < 1e-6);
+    int cmpc = col_of(&rows[0], "compared_j_per_item"), lo = col_of(&rows[0], "saving_lo"), basis = col_of(&rows[0], "basis"),
+        rj = col_of(&rows[0], "runs_attributed_j_per_item");
+    assert_true(fabs(strtod(rows[2].f[cmpc], NULL) - 0.0118464) < 1e-12);
+    assert_true(fabs(strtod(rows[2].f[lo], NULL) - 18.6) < 0.05);
+    assert_string_equal(rows[2].f[basis], "attributed");
+    assert_string_equal(rows[2].f[rj], "0.012083328;0.0118464;0.011609472");
+    assert_string_equal(rows[5].f[basis], "machine");
     assert_true(fabs(strtod(rows[2].f[acc], NULL) - 0.913) < 1e-12);
     assert_string_equal(rows[2].f[cer], ""); /* not a metric of this task */
     assert_string_equal(rows[5].f[model], FIX_SCRIPT_NAME);
@@ -295,8 +310,15 @@ static void test_json(void **state)
     assert_string_equal(json_string_value(json_object_get(t0, "pick")), "base");
     assert_string_equal(json_string_value(json_object_get(t0, "reference")), "large");
     json_t *concl = json_object_get(t0, "conclusions");
-    assert_string_equal(json_string_value(json_array_get(concl, 0)),
-                        "base saves 25.96% energy per item against large at the same accuracy.");
+    assert_true(!strncmp(json_string_value(json_array_get(concl, 0)), "Energy compared: attributed", 27));
+    assert_string_equal(json_string_value(json_array_get(concl, 1)),
+                        "base uses 25.96% (18.6% to 33.3%) less energy per item than large at the same accuracy.");
+    assert_string_equal(json_string_value(json_object_get(t0, "basis")), "attributed");
+    json_t *b1 = json_array_get(json_object_get(t0, "models"), 1);
+    assert_true(fabs(json_real_value(json_object_get(b1, "compared_j_per_item")) - 0.0118464) < 1e-12);
+    assert_true(fabs(json_real_value(json_object_get(json_object_get(b1, "saving_ci95"), "lo")) - 18.6) < 0.05);
+    assert_true(json_is_true(json_object_get(b1, "saving_significant")));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(b1, "runs_j_per_item"), "attributed")), 3);
     json_t *base = json_array_get(json_object_get(t0, "models"), 1);
     assert_string_equal(json_string_value(json_object_get(base, "name")), "base");
     assert_true(fabs(json_real_value(json_object_get(base, "saving_pct")) - 25.96) < 1e-9);
@@ -358,7 +380,7 @@ static void test_md(void **state)
     contains(t, "# jouleprint report: run 7\n");
     contains(t, "> **Estimated figures.**");
     contains(t, "## Task classify");
-    contains(t, "- base saves 25.96% energy per item against large at the same accuracy.");
+    contains(t, "- base uses 25.96% (18.6% to 33.3%) less energy per item than large at the same accuracy.");
     contains(t, "**base** (pick)");
     contains(t, "&lt;script&gt;x&lt;/script&gt;");
     lacks(t, FIX_SCRIPT_NAME);
@@ -428,7 +450,7 @@ static void test_html(void **state)
     assert_int_equal(count(t, "data-chart=\"regions\""), 2);
     assert_int_equal(count(t, "data-chart=\"timeline\""), 2);
     assert_int_equal(count(t, "<g class=\"pt\""), 5); /* the scored models that completed */
-    contains(t, "<g class=\"pt\" data-model=\"base\" data-energy-j=\"0.014808\" data-score=\"0.913\">");
+    contains(t, "<g class=\"pt\" data-model=\"base\" data-energy-j=\"0.0118464\" data-score=\"0.913\">");
     contains(t, "class=\"front\"");
     assert_int_equal(count(t, "<g class=\"bar\""), 5);
     assert_int_equal(count(t, "<g class=\"region\""), 46);
@@ -439,7 +461,7 @@ static void test_html(void **state)
     /* metadata, said loudly when estimated; the tables and conclusions */
     contains(t, "These figures are estimates");
     contains(t, "testhost: AMD EPYC 7B13");
-    contains(t, "base saves 25.96% energy per item against large at the same accuracy.");
+    contains(t, "base uses 25.96% (18.6% to 33.3%) less energy per item than large at the same accuracy.");
     contains(t, "<span class=\"badge b-pick\">pick</span>");
     contains(t, "14.8 mJ");
     contains(t, "Did not finish (1)");
@@ -581,13 +603,13 @@ static void test_cli(void **state)
     assert_int_equal(run_cli(out, err, (const char *[]){"report", "--db", db, NULL}), 0);
     o = slurp(out);
     contains(o, "run 2, complete");
-    contains(o, "base-v2 saves 25.96% energy per item against large at the same accuracy.");
+    contains(o, "base-v2 uses 25.96% (18.6% to 33.3%) less energy per item than large at the same accuracy.");
     free(o);
     /* run 1 as HTML, the format taken from -o's extension */
     assert_int_equal(run_cli(out, err, (const char *[]){"report", "--db", db, "--run", "1", "-o", html, NULL}), 0);
     o = slurp(html);
     assert_true(!strncmp(o, "<!DOCTYPE html>", 15));
-    contains(o, "base saves 25.96%");
+    contains(o, "base uses 25.96% (18.6% to 33.3%) less");
     free(o);
     /* --format wins over the extension; every format through the CLI */
     const char *fmts[] = {"table", "csv", "json", "md", "html"};
@@ -631,10 +653,48 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+
+/* A saving whose interval includes 0 is never called a saving: not in the conclusions, the table, the
+ * summary's pick, nor the HTML card. */
+static void test_no_significant_saving(void **state)
+{
+    (void)state;
+    struct jp_bench_run r;
+    fix_build_run(&r);
+    struct jp_bench_model *base = &r.tasks[0].models[1];
+    const double f[3] = {1.25, 1.0, 0.75}; /* rounds against large's 0.98, 1.00, 1.02 */
+    for (int k = 0; k < 3; k++) base->rep_attr_j_per_item[k] = base->attr_j_per_item * f[k];
+    jp_bench_analyze(&r);
+    /* per-round savings 5.6%, 26.0%, 45.6%: t half-width 49.7 points around 25.96% */
+    assert_true(base->saving_lo < 0 && base->saving_hi > 0);
+    assert_false(base->saving_significant);
+    assert_float_equal(base->saving_lo, -23.73, 0.01);
+    assert_float_equal(base->saving_hi, 75.65, 0.01);
+    assert_int_equal(r.tasks[0].pick, 1); /* still the pick, but not said to save anything */
+    char text[4096];
+    jp_report_conclusions(&r, &r.tasks[0], text, sizeof text);
+    contains(text, "base: no significant saving against large (95% interval -23.7% to 75.6%) at the same accuracy.");
+    assert_null(strstr(text, "base uses 25.96%"));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(jp_report_table(out, &r), JP_OK);
+    jp_report_summary(out, &r);
+    assert_int_equal(jp_report_html(out, &r), JP_OK);
+    fclose(out);
+    contains(buf, "no significant saving (-23.7 to 75.6%)");
+    contains(buf, "Pick base: no significant saving against large, the largest (95% interval -23.7% to 75.6%)");
+    assert_null(strstr(buf, "25.96% less"));
+    assert_null(strstr(buf, "25.96% (no interval)"));
+    free(buf);
+    jp_bench_run_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_names), cmocka_unit_test(test_conclusions), cmocka_unit_test(test_table),
+        cmocka_unit_test(test_format_names), cmocka_unit_test(test_conclusions), cmocka_unit_test(test_no_significant_saving),
+        cmocka_unit_test(test_table),
         cmocka_unit_test(test_csv),          cmocka_unit_test(test_json),        cmocka_unit_test(test_md),
         cmocka_unit_test(test_html),         cmocka_unit_test(test_unscored_and_empty),
         cmocka_unit_test(test_write_error),  cmocka_unit_test(test_cli),

@@ -234,7 +234,7 @@ static void test_dom(void **state)
     assert_int_equal(count(dom, "data-chart=\"scatter\""), 2);
     assert_int_equal(count(dom, "data-chart=\"regions\""), 2);
     assert_int_equal(count(dom, "data-chart=\"timeline\""), 2);
-    assert_non_null(strstr(dom, "data-model=\"base\" data-energy-j=\"0.014808\" data-score=\"0.913\""));
+    assert_non_null(strstr(dom, "data-model=\"base\" data-energy-j=\"0.0118464\" data-score=\"0.913\""));
     assert_true(count(dom, "<circle") >= 5);
     assert_int_equal(count(dom, "<polyline"), 6);
     /* tooltips: the <title>s became data-tip attributes */

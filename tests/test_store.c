@@ -95,6 +95,20 @@ static void assert_model_equal(const struct jp_bench_model *a, const struct jp_b
     SAME_INT(a, b, rating);
     SAME_NUM(a, b, proj_kwh);
     SAME_NUM(a, b, proj_g);
+    SAME_NUM(a, b, attr_j_per_item);
+    SAME_NUM(a, b, cpu_share);
+    SAME_NUM(a, b, other_share);
+    SAME_NUM(a, b, cmp_j_per_item);
+    SAME_NUM(a, b, cmp_lo);
+    SAME_NUM(a, b, cmp_hi);
+    SAME_NUM(a, b, saving_lo);
+    SAME_NUM(a, b, saving_hi);
+    SAME_INT(a, b, saving_significant);
+    SAME_INT(a, b, nrep);
+    for (size_t k = 0; k < a->nrep; k++) {
+        same_double(a->rep_j_per_item[k], b->rep_j_per_item[k], "rep_j_per_item");
+        same_double(a->rep_attr_j_per_item[k], b->rep_attr_j_per_item[k], "rep_attr_j_per_item");
+    }
     SAME_INT(a, b, nsamples);
     for (size_t s = 0; s < a->nsamples; s++) {
         same_double(a->sample_t[s], b->sample_t[s], "sample_t");
@@ -130,6 +144,7 @@ static void assert_run_equal(const struct jp_bench_run *a, const struct jp_bench
         SAME_INT(x, y, reference);
         SAME_INT(x, y, pick);
         SAME_NUM(x, y, tolerance);
+        SAME_STR(x, y, basis);
         SAME_INT(x, y, nmodels);
         for (size_t i = 0; i < x->nmodels; i++) assert_model_equal(&x->models[i], &y->models[i]);
     }
@@ -144,6 +159,30 @@ static void test_fixture_is_analysed(void **state)
     assert_int_equal(t->reference, 2); /* large */
     assert_int_equal(t->pick, 1);      /* base */
     assert_true(fabs(t->models[1].saving_pct - 25.96) < 1e-9);
+    /* on the attributed figure, with a t-interval over its three runs */
+    assert_string_equal(t->basis, "attributed");
+    const struct jp_bench_model *base = &t->models[1];
+    assert_float_equal(base->cmp_j_per_item, 0.8 * 0.014808, 1e-15);
+    double half = 4.303 * (0.8 * 0.014808 * 0.02) / sqrt(3.0);
+    assert_float_equal(base->cmp_lo, base->cmp_j_per_item - half, 1e-12);
+    assert_float_equal(base->cmp_hi, base->cmp_j_per_item + half, 1e-12);
+    /* the saving's interval: the per-round savings 22.94%, 25.96%, 28.86% (base's runs against
+     * large's in the same round): t half-width 7.35 points around 25.96% */
+    double r[3] = {1 - 1.02 * 0.014808 / (0.98 * 0.02), 1 - 0.014808 / 0.02, 1 - 0.98 * 0.014808 / (1.02 * 0.02)};
+    double mu = (r[0] + r[1] + r[2]) / 3, sq = 0;
+    for (int k = 0; k < 3; k++) sq += (r[k] - mu) * (r[k] - mu);
+    double shalf = 4.303 * sqrt(sq / 2) / sqrt(3.0) * 100;
+    assert_float_equal(base->saving_lo, 25.96 - shalf, 1e-9);
+    assert_float_equal(base->saving_hi, 25.96 + shalf, 1e-9);
+    assert_true(base->saving_lo > 18.5 && base->saving_lo < 18.7 && base->saving_hi > 33.2 && base->saving_hi < 33.4);
+    assert_true(base->saving_significant);
+    assert_false(t->models[2].saving_significant); /* the reference itself */
+    /* the projection on the compared figure */
+    assert_float_equal(base->proj_kwh, 0.8 * 0.014808 * 1e8 / 3.6e6, 1e-9);
+    /* the ocr task has no attribution and one run: whole machine, no interval */
+    assert_string_equal(run.tasks[1].basis, "machine");
+    assert_true(isnan(run.tasks[1].models[0].cmp_lo) && isnan(run.tasks[1].models[0].saving_lo));
+    assert_false(run.tasks[1].models[0].saving_significant);
     assert_int_equal(run.tasks[1].reference, 1);
     assert_int_equal(run.tasks[1].pick, 1);
     assert_int_equal(run.tasks[1].models[2].status, JP_MODEL_FAILED);
@@ -428,18 +467,20 @@ static void test_schema_versions(void **state)
     assert_int_equal(sqlite3_prepare_v2(h, "SELECT version, applied_at, jouleprint_version FROM schema_version", -1, &st,
                                         NULL),
                      SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), JP_STORE_SCHEMA_VERSION);
-    assert_int_equal(strlen((const char *)sqlite3_column_text(st, 1)), 20);
-    assert_string_equal((const char *)sqlite3_column_text(st, 2), JP_VERSION);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE); /* one migration applied, once */
+    for (int v = 1; v <= JP_STORE_SCHEMA_VERSION; v++) { /* every migration applied, once, in order */
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), v);
+        assert_int_equal(strlen((const char *)sqlite3_column_text(st, 1)), 20);
+        assert_string_equal((const char *)sqlite3_column_text(st, 2), JP_VERSION);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
     sqlite3_close(h);
 
     /* opening again applies nothing more */
     assert_int_equal(jp_store_open(&db, path, 0), JP_OK);
     jp_store_close(db);
-    assert_int_equal(count_rows(path, "schema_version"), 1);
+    assert_int_equal(count_rows(path, "schema_version"), JP_STORE_SCHEMA_VERSION);
 
     /* a store from a newer jouleprint is refused, not damaged */
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);

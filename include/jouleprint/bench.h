@@ -194,9 +194,27 @@ struct jp_bench_model {
     double score;            /* the task's main metric (higher is better), NAN if not scored */
     bool estimated;          /* any figure in the total came from the power model */
 
-    /* analysis (jp_bench_analyze) */
+    /* attribution (see jp_bench_attribute): the energy per item attributed to the model's own
+     * processes (a command's process tree, a builtin's process), mean over measured runs; NAN when
+     * the CPU time figures needed were not there in every run */
+    double attr_j_per_item;
+    double cpu_share;        /* the model's share of the machine's busy CPU time, mean over runs (-1: unknown) */
+    double other_share;      /* the share of the machine's CPU capacity other work used, highest of any run (-1: unknown) */
+
+    /* every measured run, in the order run (the stored run keeps them: intervals can be recomputed):
+     * energy per item of the machine and attributed (NAN if unknown); repeat k ran in round k, the
+     * same round as every other model's repeat k */
+    size_t nrep;
+    double *rep_j_per_item;
+    double *rep_attr_j_per_item;
+
+    /* analysis (jp_bench_analyze); "energy per item" below is the task's basis (see jp_bench_task) */
+    double cmp_j_per_item;   /* the energy per item compared: attributed or whole machine */
+    double cmp_lo, cmp_hi;   /* its 95% interval (t over the runs); NAN with fewer than 2 runs */
     bool is_reference;       /* the largest model of the task: most energy per item among ok ones */
     double saving_pct;       /* energy per item saved against the reference, percent */
+    double saving_lo, saving_hi; /* its 95% interval (t over the per-round savings, paired by round); NAN if unknown */
+    bool saving_significant; /* the interval is known and excludes 0 */
     double score_delta;      /* score minus the reference's (same unit as score) */
     bool pareto;             /* on the front of energy per item (lower) vs score (higher) */
     int rating;              /* 1..5 within the task, 5 = least energy per item; 0 if not ok */
@@ -222,7 +240,14 @@ struct jp_bench_task {
     int pick;              /* the recommendation: least energy per item among models whose score is
                               within the task's tolerance of the best; -1 if none */
     double tolerance;      /* score points within which models count as "as accurate" (default 0.01) */
+    char basis[16];        /* analysis: "attributed" when every usable model has an attributed figure,
+                              else "machine" (the whole machine's energy) */
 };
+
+/* The interval method, in words, for every output that shows an interval. */
+#define JP_BENCH_CI_METHOD "95% t-interval over the measured runs (savings: paired by round)"
+/* Above this share of the machine's CPU capacity used by other work during a run, the reports say so. */
+#define JP_BENCH_OTHER_SHARE_WARN 0.10
 
 struct jp_bench_run {
     long id;                     /* in the store; 0 until saved */
@@ -252,6 +277,21 @@ void jp_bench_analyze(struct jp_bench_run *run);
 
 /* The value of a named metric, or NAN. */
 double jp_bench_metric(const struct jp_bench_model *m, const char *name);
+
+/* Attribution of one run's energy E (J) over t seconds to the measured work. share: its share of the
+ * machine's busy CPU time (0..1); capacity: its CPU time over the machine's CPU capacity in the run
+ * (CPU seconds over CPUs x t, 0..1); idle_w: the machine's idle power (<= 0: none measured).
+ * With an idle power: share x (E - idle_w x t), the energy above idle, plus capacity x idle_w x t, the
+ * idle power in proportion to the CPUs the work kept busy. Without: share x E (idle power follows busy
+ * time). NAN when share is unknown (< 0). */
+double jp_bench_attribute(double energy_j, double seconds, double share, double capacity, double idle_w);
+
+/* Two-sided 95% Student t quantile for df degrees of freedom (df >= 1). */
+double jp_bench_t95(int df);
+
+/* Appends a measured run's figures to m's repeats (energy per item of the machine, attributed, NAN if
+ * unknown). JP_ERR_NOMEM on failure. */
+int jp_bench_model_add_repeat(struct jp_bench_model *m, double j_per_item, double attr_j_per_item);
 
 /* ---- the runner -------------------------------------------------------------------------------- */
 
@@ -318,20 +358,23 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
  *
  * Every error message names the store's path ("results.db: no run 7; the store holds runs 1-5").
  *
- * Schema (version 1). A table schema_version lists the migrations applied; jp_store_open applies the
+ * Schema (version 2). A table schema_version lists the migrations applied; jp_store_open applies the
  * missing ones in order, each in its own transaction, and refuses a store written by a newer
- * jouleprint. Tables: runs (one row per run, with the machine, sources, estimated flag, region,
+ * jouleprint; opened read-only, an older store is read as it is (version 1 kept no attributed
+ * figures, intervals or runs: they load as unknown). Tables: runs (one row per run, with the machine, sources, estimated flag, region,
  * intensity, PUE, projection volume, baseline), tasks, models (every measured and analysed figure of
  * a model, and again the machine, sources and estimated flag so that models can be compared across
  * runs with one query), phases, metrics, and timelines (one row per model with samples: t and watts
- * as BLOBs of little-endian IEEE 754 doubles). NaN figures are stored as NULL. A run is saved in one
+ * as BLOBs of little-endian IEEE 754 doubles), and (version 2) repeats (one row per model: the energy
+ * per item of each measured run, whole machine and attributed, as such BLOBs). NaN figures are stored
+ * as NULL. A run is saved in one
  * transaction: a crash or an error leaves the store as it was before the save.
  */
 
 typedef struct jp_store jp_store;
 
 /* The schema version this build writes and reads. */
-#define JP_STORE_SCHEMA_VERSION 1
+#define JP_STORE_SCHEMA_VERSION 2
 
 /* jp_store_open flags */
 #define JP_STORE_CREATE 1u   /* create the file if it does not exist (else: JP_ERR_NOTFOUND) */

@@ -144,6 +144,7 @@ static void note(const struct jp_bench_options *o, const char *task, const char 
 enum outcome { RUN_OK, RUN_FAILED, RUN_TIMEOUT, RUN_INTERRUPTED };
 
 struct child_run {
+    double cpu_s; /* the command's CPU time and its reaped descendants' (wait4), -1 if unknown */
     int exit_status;
     char error[512];
 };
@@ -212,6 +213,7 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
                               struct child_run *res)
 {
     memset(res, 0, sizeof *res);
+    res->cpu_s = -1;
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (logfd < 0) {
         snprintf(res->error, sizeof res->error, "cannot set up the run: %.300s: %s", logpath, strerror(errno));
@@ -240,6 +242,7 @@ static enum outcome run_child(char **argv, const char *dir, const char *logpath,
     }
     close(logfd);
     res->exit_status = r.exit_status;
+    res->cpu_s = r.cpu_s;
     enum outcome oc = RUN_OK;
     switch (r.end) {
     case JP_SPAWN_TIMEOUT:
@@ -294,7 +297,16 @@ struct model_ctx {
     const struct jp_spec_model *sm;
     const struct jp_bench_options *o;
     jp_meter *meter;
+    double idle_w; /* the session's idle power (0: none measured) */
     char dir[PATH_MAX];
+    /* the model's state across the rounds */
+    char outputs[PATH_MAX], refs[PATH_MAX];
+    const char *refs_arg;
+    bool active;   /* set up, warmed up, no run failed yet */
+    bool done;     /* its figures are final (ok, or failed after its runs) */
+    double e_sum, e_sq, d_sum, d_sq, above, share_sum;
+    int share_n;
+    bool attr_ok, scored_from_run;
 };
 
 static void add_phase_figures(struct jp_bench_model *bm, jp_meter *m, int run_index)
@@ -384,7 +396,12 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
     }
     struct child_run res;
     enum outcome oc = run_child(argv, c->spec->dir, logpath, sm->timeout_s, measured ? c->meter : NULL, outputs, &pr, c->o, &res);
-    if (measured) jp_meter_stop(c->meter);
+    if (measured) {
+        jp_meter_stop(c->meter);
+        /* the command's process tree: its CPU time as wait4 gave it (the meter's own reading is of
+         * this process, the harness) */
+        if (res.cpu_s >= 0) jp_meter_set_tree_cpu(c->meter, res.cpu_s);
+    }
     jp_spec_argv_free(argv);
     if (oc != RUN_OK) {
         char tail[300];
@@ -396,7 +413,13 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
     return oc;
 }
 
-static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_bench_model *bm)
+static void fail_outcome(struct jp_bench_model *bm, enum outcome oc, const char *err)
+{
+    fail_model(bm, model_status(oc), err);
+}
+
+/* The model's names, its work folder and its warm-up runs. false (and bm failed) if it cannot go on. */
+static bool model_begin(struct model_ctx *c, struct jp_bench_model *bm)
 {
     const struct jp_spec_model *sm = c->sm;
     const struct jp_spec_task *t = c->task;
@@ -410,75 +433,115 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
         jp_strlcpy(bm->command, sm->command, sizeof bm->command);
     }
     bm->score = NAN;
+    bm->attr_j_per_item = NAN;
+    bm->cpu_share = bm->other_share = -1;
     bm->items_timed = t->n_time;
+    c->attr_ok = true;
     snprintf(c->dir, sizeof c->dir, "%s/%s", c->o->workdir, "model-XXXXXX");
     if (!mkdtemp(c->dir)) {
         fail_model(bm, JP_MODEL_FAILED, "cannot create a work folder");
-        return;
+        return false;
     }
-    char outputs[PATH_MAX], refs[PATH_MAX], err[512] = "";
-    if (jp_pathf(outputs, sizeof outputs, "%s/outputs.txt", c->dir) != JP_OK ||
-        jp_pathf(refs, sizeof refs, "%s/references.txt", c->dir) != JP_OK) {
+    char err[512] = "";
+    if (jp_pathf(c->outputs, sizeof c->outputs, "%s/outputs.txt", c->dir) != JP_OK ||
+        jp_pathf(c->refs, sizeof c->refs, "%s/references.txt", c->dir) != JP_OK) {
         fail_model(bm, JP_MODEL_FAILED, jp_last_error());
-        return;
+        return false;
     }
-    const char *refs_arg = sm->builtin[0] ? refs : NULL;
+    c->refs_arg = sm->builtin[0] ? c->refs : NULL;
     long done = 0;
-
     for (int w = 0; w < sm->warmup; w++) {
         char what[32];
         snprintf(what, sizeof what, "warm-up %d", w + 1);
-        enum outcome oc = one_pass(c, t->n_time, what, 0, false, outputs, refs_arg, &done, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_time, what, 0, false, c->outputs, c->refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
-            fail_model(bm, model_status(oc), err);
-            return;
+            fail_outcome(bm, oc, err);
+            return false;
         }
         bm->warmups++;
     }
-    double e_sum = 0, e_sq = 0, d_sum = 0, d_sq = 0, above = 0;
-    bool scored_from_run = false;
-    for (int r = 0; r < sm->repeats; r++) {
-        char what[32];
-        snprintf(what, sizeof what, "run %d/%d", r + 1, sm->repeats);
-        enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, outputs, refs_arg, &done, err, sizeof err);
-        if (oc != RUN_OK) {
-            fail_model(bm, model_status(oc), err);
-            return;
-        }
-        double e = jp_meter_joules(c->meter, JP_TOTAL), d = jp_meter_duration(c->meter);
-        e_sum += e;
-        e_sq += e * e;
-        d_sum += d;
-        d_sq += d * d;
-        above += jp_meter_joules_above_baseline(c->meter, JP_TOTAL);
-        add_phase_figures(bm, c->meter, r);
-        keep_timeline(bm, c->meter);
-        if (jp_meter_estimated(c->meter)) bm->estimated = true;
-        bm->runs = r + 1;
-        if (r == 0) bm->items_timed = done;
-        /* score the first measured run's predictions when it covered enough items */
-        if (r == 0 && strcmp(t->scorer, "none") && t->n_score <= t->n_time && t->n_score > 0) {
-            long scored = 0, missing = 0;
-            int k = jp_score_files(t->scorer, outputs, refs_arg ? refs_arg : t->references, t->n_score, bm->metrics,
-                                   JP_BENCH_MAX_METRICS, &scored, &missing);
-            if (k < 0) {
-                fail_model(bm, JP_MODEL_FAILED, jp_last_error());
-                return;
-            }
-            bm->nmetrics = (size_t)k;
-            bm->items_scored = scored;
-            scored_from_run = true;
-            if (missing > 0)
-                note(c->o, t->name, sm->name, "%s / %s: %ld of %ld predictions missing (scored as wrong)", t->name,
-                     sm->name, missing, scored);
-        }
+    return true;
+}
+
+/* Measured run r (0-based) of the model. false (and bm failed) if it failed. */
+static bool model_measure(struct model_ctx *c, struct jp_bench_model *bm, int r)
+{
+    const struct jp_spec_model *sm = c->sm;
+    const struct jp_spec_task *t = c->task;
+    char what[32], err[512] = "";
+    long done = 0;
+    snprintf(what, sizeof what, "run %d/%d", r + 1, sm->repeats);
+    enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, c->outputs, c->refs_arg, &done, err, sizeof err);
+    if (oc != RUN_OK) {
+        fail_outcome(bm, oc, err);
+        return false;
     }
+    jp_meter *m = c->meter;
+    double e = jp_meter_joules(m, JP_TOTAL), d = jp_meter_duration(m);
+    c->e_sum += e;
+    c->e_sq += e * e;
+    c->d_sum += d;
+    c->d_sq += d * d;
+    c->above += jp_meter_joules_above_baseline(m, JP_TOTAL);
+    add_phase_figures(bm, m, r);
+    keep_timeline(bm, m);
+    if (jp_meter_estimated(m)) bm->estimated = true;
+    bm->runs = r + 1;
+    if (r == 0) bm->items_timed = done;
+    /* this run's energy per item, of the machine and attributed to the model's processes */
+    double ie = jp_meter_phase_joules_by_name(m, "infer", JP_TOTAL), is = jp_meter_phase_duration_by_name(m, "infer");
+    if (!isfinite(ie) || !isfinite(is)) {
+        ie = e;
+        is = d;
+    }
+    double items = bm->items_timed > 0 ? (double)bm->items_timed : 1.0;
+    double share = jp_meter_tree_share(m), tree = jp_meter_tree_cpu_seconds(m);
+    double busy = jp_meter_busy_cpu_seconds(m), cap = jp_meter_capacity_cpu_seconds(m);
+    double capacity = (cap > 0 && tree >= 0) ? tree / cap : -1;
+    double attr = jp_bench_attribute(ie, is, share, capacity, c->idle_w);
+    if (!isfinite(attr)) c->attr_ok = false;
+    if (share >= 0) {
+        c->share_sum += share;
+        c->share_n++;
+    }
+    if (cap > 0 && busy >= 0 && tree >= 0) {
+        double other = (busy - tree) / cap;
+        if (other < 0) other = 0;
+        if (other > bm->other_share) bm->other_share = other;
+    }
+    if (jp_bench_model_add_repeat(bm, ie / items, isfinite(attr) ? attr / items : NAN) != JP_OK) {
+        fail_model(bm, JP_MODEL_FAILED, jp_last_error());
+        return false;
+    }
+    /* score the first measured run's predictions when it covered enough items */
+    if (r == 0 && strcmp(t->scorer, "none") && t->n_score <= t->n_time && t->n_score > 0) {
+        long scored = 0, missing = 0;
+        int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score, bm->metrics,
+                               JP_BENCH_MAX_METRICS, &scored, &missing);
+        if (k < 0) {
+            fail_model(bm, JP_MODEL_FAILED, jp_last_error());
+            return false;
+        }
+        bm->nmetrics = (size_t)k;
+        bm->items_scored = scored;
+        c->scored_from_run = true;
+        if (missing > 0)
+            note(c->o, t->name, sm->name, "%s / %s: %ld of %ld predictions missing (scored as wrong)", t->name,
+                 sm->name, missing, scored);
+    }
+    return true;
+}
+
+/* The means over the runs made (kept even when the model is then failed or interrupted). */
+static void model_figures(struct model_ctx *c, struct jp_bench_model *bm)
+{
     int n = bm->runs;
-    bm->energy_j = e_sum / n;
-    bm->duration_s = d_sum / n;
-    bm->energy_j_sd = n > 1 ? sqrt(fmax(0, (e_sq - e_sum * e_sum / n) / (n - 1))) : 0;
-    bm->duration_s_sd = n > 1 ? sqrt(fmax(0, (d_sq - d_sum * d_sum / n) / (n - 1))) : 0;
-    bm->above_idle_j = above / n;
+    if (n <= 0) return;
+    bm->energy_j = c->e_sum / n;
+    bm->duration_s = c->d_sum / n;
+    bm->energy_j_sd = n > 1 ? sqrt(fmax(0, (c->e_sq - c->e_sum * c->e_sum / n) / (n - 1))) : 0;
+    bm->duration_s_sd = n > 1 ? sqrt(fmax(0, (c->d_sq - c->d_sum * c->d_sum / n) / (n - 1))) : 0;
+    bm->above_idle_j = c->above / n;
     bm->infer_j = bm->energy_j;
     bm->infer_s = bm->duration_s;
     for (size_t p = 0; p < bm->nphases; p++) {
@@ -495,15 +558,31 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
     bm->wh_per_1000 = bm->j_per_item * 1000.0 / 3600.0;
     bm->latency_s = bm->infer_s / items;
     bm->items_per_s = bm->infer_s > 0 ? items / bm->infer_s : 0;
-    if (!scored_from_run && strcmp(t->scorer, "none") && t->n_score > 0) {
+    bm->cpu_share = c->share_n > 0 ? c->share_sum / c->share_n : -1;
+    bm->attr_j_per_item = NAN;
+    if (c->attr_ok && bm->nrep == (size_t)n) {
+        double a = 0;
+        for (size_t k = 0; k < bm->nrep; k++) a += bm->rep_attr_j_per_item[k];
+        bm->attr_j_per_item = a / (double)bm->nrep;
+    }
+}
+
+/* After the model's last run: its figures, and its score when the runs did not cover the scored items. */
+static void model_finish(struct model_ctx *c, struct jp_bench_model *bm)
+{
+    const struct jp_spec_task *t = c->task;
+    char err[512] = "";
+    long done = 0;
+    model_figures(c, bm);
+    if (!c->scored_from_run && strcmp(t->scorer, "none") && t->n_score > 0) {
         /* more items to score than to time: one unmeasured pass over them */
-        enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, outputs, refs_arg, &done, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, c->outputs, c->refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
-            fail_model(bm, model_status(oc), err);
+            fail_outcome(bm, oc, err);
             return;
         }
         long scored = 0, missing = 0;
-        int k = jp_score_files(t->scorer, outputs, refs_arg ? refs_arg : t->references, t->n_score, bm->metrics,
+        int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score, bm->metrics,
                                JP_BENCH_MAX_METRICS, &scored, &missing);
         if (k < 0) {
             fail_model(bm, JP_MODEL_FAILED, jp_last_error());
@@ -515,7 +594,25 @@ static void run_model(struct model_ctx *c, struct jp_bench_run *run, struct jp_b
     const char *main_metric = jp_scorer_main_metric(t->scorer);
     bm->score = main_metric && *main_metric ? jp_bench_metric(bm, main_metric) : NAN;
     bm->status = JP_MODEL_OK;
-    (void)run;
+}
+
+/* A model is final: the run so far goes to the caller (to be stored at once), and a failure is noted. */
+static void model_end(const struct jp_bench_options *o, struct jp_bench_run *run, size_t ti, const struct jp_spec_task *st,
+                      const struct jp_bench_model *bm)
+{
+    if (o->on_event) {
+        /* the run so far, as it would be stored: the tasks reached, analysed, "incomplete" */
+        size_t all = run->ntasks;
+        run->ntasks = ti + 1;
+        run->status = JP_RUN_INCOMPLETE;
+        iso_now(run->finished_at, sizeof run->finished_at);
+        jp_bench_analyze(run);
+        struct jp_bench_event ev = {.kind = JP_BENCH_MODEL_END, .task = st->name, .model = bm->name, .run = run};
+        o->on_event(&ev, o->on_event_arg);
+        run->ntasks = all;
+    }
+    if (bm->status != JP_MODEL_OK)
+        note(o, st->name, bm->name, "%s / %s %s: %s", st->name, bm->name, jp_model_status_name(bm->status), bm->error);
 }
 
 int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options *o, struct jp_bench_run *run)
@@ -574,42 +671,75 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
         bt->tolerance = st->tolerance;
         bt->reference = bt->pick = -1;
         bt->models = calloc(st->nmodels, sizeof *bt->models);
-        if (!bt->models) {
+        struct model_ctx *cs = calloc(st->nmodels ? st->nmodels : 1, sizeof *cs);
+        if (!bt->models || !cs) {
+            free(cs);
             jp_meter_close(m);
             return jp_fail(JP_ERR_NOMEM, "out of memory");
         }
+        /* every model set up and warmed up, then the measured runs round-robin across the models
+         * (A B C A B C ...), so that slow drift and neighbours' load reach every model alike; a model
+         * is final after its last run (and stored then, through on_event) */
+        int rounds = 0;
         for (size_t mi = 0; mi < st->nmodels; mi++) {
             struct jp_bench_model *bm = &bt->models[mi];
-            if (stop) {
-                /* not run: say so, rather than leave a hole */
-                jp_strlcpy(bm->name, st->models[mi].name, sizeof bm->name);
-                jp_strlcpy(bm->kind, st->models[mi].builtin[0] ? "builtin" : "command", sizeof bm->kind);
-                jp_strlcpy(bm->command, st->models[mi].builtin[0] ? st->models[mi].builtin : st->models[mi].command,
-                           sizeof bm->command);
-                bm->score = NAN;
-                fail_model(bm, JP_MODEL_INTERRUPTED, "not run: the session was interrupted");
-                bt->nmodels++;
-                continue;
-            }
-            struct model_ctx c = {spec, st, &st->models[mi], o, m, ""};
-            run_model(&c, run, bm);
+            const struct jp_spec_model *sm = &st->models[mi];
+            cs[mi] = (struct model_ctx){.spec = spec, .task = st, .sm = sm, .o = o, .meter = m, .idle_w = run->baseline_w};
+            /* what it is, before anything runs: a run stored before it is measured to the end (the session
+             * killed) shows it interrupted */
+            jp_strlcpy(bm->name, sm->name, sizeof bm->name);
+            jp_strlcpy(bm->kind, sm->builtin[0] ? "builtin" : "command", sizeof bm->kind);
+            jp_strlcpy(bm->command, sm->builtin[0] ? sm->builtin : sm->command, sizeof bm->command);
+            fail_model(bm, JP_MODEL_INTERRUPTED, "not measured to the end: the session ended first");
+            bm->score = bm->attr_j_per_item = NAN;
+            bm->cpu_share = bm->other_share = -1;
             bt->nmodels++;
-            if (o->on_event) {
-                /* the run so far, as it would be stored: the tasks reached, analysed, "incomplete" */
-                size_t all = run->ntasks;
-                run->ntasks = ti + 1;
-                run->status = JP_RUN_INCOMPLETE;
-                iso_now(run->finished_at, sizeof run->finished_at);
-                jp_bench_analyze(run);
-                struct jp_bench_event ev = {.kind = JP_BENCH_MODEL_END, .task = st->name, .model = bm->name, .run = run};
-                o->on_event(&ev, o->on_event_arg);
-                run->ntasks = all;
+        }
+        for (size_t mi = 0; mi < st->nmodels && !stop; mi++) {
+            struct jp_bench_model *bm = &bt->models[mi];
+            cs[mi].active = model_begin(&cs[mi], bm);
+            if (st->models[mi].repeats > rounds) rounds = st->models[mi].repeats;
+            if (!cs[mi].active && bm->status != JP_MODEL_INTERRUPTED) {
+                cs[mi].done = true; /* failed before its runs: final now */
+                model_end(o, run, ti, st, bm);
             }
-            if (bm->status != JP_MODEL_OK)
-                note(o, st->name, bm->name, "%s / %s %s: %s", st->name, bm->name, jp_model_status_name(bm->status),
-                     bm->error);
             if (o->interrupted && *o->interrupted) stop = true;
         }
+        for (int r = 0; r < rounds && !stop; r++) {
+            for (size_t mi = 0; mi < st->nmodels && !stop; mi++) {
+                struct model_ctx *c = &cs[mi];
+                struct jp_bench_model *bm = &bt->models[mi];
+                if (!c->active || r >= c->sm->repeats) continue;
+                bool final = false;
+                if (!model_measure(c, bm, r)) {
+                    model_figures(c, bm); /* the runs it finished are kept with the failure */
+                    final = true;
+                } else if (r + 1 == c->sm->repeats) {
+                    model_finish(c, bm);
+                    final = true;
+                }
+                if (final) {
+                    c->active = false;
+                    c->done = true;
+                    model_end(o, run, ti, st, bm);
+                }
+                if (o->interrupted && *o->interrupted) stop = true;
+            }
+        }
+        for (size_t mi = 0; mi < st->nmodels; mi++) {
+            struct jp_bench_model *bm = &bt->models[mi];
+            if (cs[mi].done || (!cs[mi].active && bm->status != JP_MODEL_INTERRUPTED)) continue;
+            /* not run to the end: say so, rather than leave a hole; the runs it made are kept */
+            if (bm->runs > 0) model_figures(&cs[mi], bm);
+            char why[128];
+            if (bm->runs > 0)
+                snprintf(why, sizeof why, "interrupted after %d of %d runs (their figures are kept)", bm->runs,
+                         st->models[mi].repeats);
+            else
+                snprintf(why, sizeof why, "not run: the session was interrupted");
+            fail_model(bm, JP_MODEL_INTERRUPTED, why);
+        }
+        free(cs);
     }
     jp_meter_close(m);
     run->status = stop ? JP_RUN_INTERRUPTED : JP_RUN_COMPLETE;

@@ -244,6 +244,66 @@ void rp_accuracy_phrase(const struct jp_bench_task *t, const struct jp_bench_mod
     else snprintf(buf, len, "at %.2f points less %s", -pts, label);
 }
 
+/* ---- the compared figure ----------------------------------------------------------------------------- */
+
+double rp_cmp(const struct jp_bench_model *m)
+{
+    return isfinite(m->cmp_j_per_item) && m->cmp_j_per_item > 0 ? m->cmp_j_per_item : m->j_per_item;
+}
+
+double rp_cmp_wh1000(const struct jp_bench_model *m) { return rp_cmp(m) * 1000.0 / 3600.0; }
+
+bool rp_attributed(const struct jp_bench_task *t) { return !strcmp(t->basis, "attributed"); }
+
+const char *rp_basis_short(const struct jp_bench_task *t) { return rp_attributed(t) ? "attributed" : "whole machine"; }
+
+void rp_basis_sentence(const struct jp_bench_task *t, char *buf, size_t len)
+{
+    int runs = 0;
+    for (size_t i = 0; i < t->nmodels; i++)
+        if (rp_usable(&t->models[i]) && (int)t->models[i].nrep > runs) runs = (int)t->models[i].nrep;
+    char ci[160];
+    if (runs >= 2) snprintf(ci, sizeof ci, "intervals: %s, %d runs per model, round-robin", JP_BENCH_CI_METHOD, runs);
+    else snprintf(ci, sizeof ci, "one run per model, so no interval: a saving is not shown to be larger than the noise");
+    if (rp_attributed(t))
+        snprintf(buf, len,
+                 "Energy compared: attributed to each model's own processes (their share of the machine's busy CPU "
+                 "time, applied to its energy; the whole machine's figure is beside it); %s.",
+                 ci);
+    else
+        snprintf(buf, len, "Energy compared: the whole machine's (no attributed figure for every model); %s.", ci);
+}
+
+void rp_format_energy_ci(const struct jp_bench_model *m, char *buf, size_t len)
+{
+    if (!isfinite(m->cmp_lo) || !isfinite(m->cmp_hi)) {
+        snprintf(buf, len, "n/a (%zu run%s)", m->nrep ? m->nrep : (size_t)m->runs, (m->nrep ? m->nrep : (size_t)m->runs) == 1 ? "" : "s");
+        return;
+    }
+    char a[32], b[32];
+    jp_format_energy(m->cmp_lo > 0 ? m->cmp_lo : 0, a, sizeof a);
+    jp_format_energy(m->cmp_hi, b, sizeof b);
+    snprintf(buf, len, "%s to %s", a, b);
+}
+
+void rp_format_saving(const struct jp_bench_model *m, char *buf, size_t len)
+{
+    if (!isfinite(m->saving_pct)) {
+        snprintf(buf, len, "n/a");
+        return;
+    }
+    if (!isfinite(m->saving_lo) || !isfinite(m->saving_hi)) {
+        snprintf(buf, len, "%.2f%% (no interval)", m->saving_pct);
+        return;
+    }
+    if (!m->saving_significant)
+        snprintf(buf, len, "no significant saving (%.1f to %.1f%%)", m->saving_lo, m->saving_hi);
+    else if (m->saving_pct >= 0)
+        snprintf(buf, len, "%.2f%% (%.1f to %.1f%%)", m->saving_pct, m->saving_lo, m->saving_hi);
+    else
+        snprintf(buf, len, "uses %.2f%% (%.1f to %.1f%%) more", -m->saving_pct, -m->saving_hi, -m->saving_lo);
+}
+
 /* ---- conclusions ------------------------------------------------------------------------------------ */
 
 struct sb {
@@ -277,6 +337,27 @@ static void sb_printf(struct sb *b, const char *fmt, ...)
     free(piece);
 }
 
+/* "base uses 25.96% (18.6 to 33.3%) less energy per item than large at the same accuracy." and the
+ * forms for no significant saving, one run, and more energy */
+static void saving_sentence(struct sb *b, const struct jp_bench_model *m, const struct jp_bench_model *ref, const char *phrase)
+{
+    const char *sp = *phrase ? " " : "";
+    if (!isfinite(m->saving_pct)) return;
+    if (!isfinite(m->saving_lo) || !isfinite(m->saving_hi))
+        sb_printf(b, "%s uses %.2f%% less energy per item than %s%s%s (no interval: not shown to be more than the "
+                     "noise).\n",
+                  m->name, m->saving_pct, ref->name, sp, phrase);
+    else if (!m->saving_significant)
+        sb_printf(b, "%s: no significant saving against %s (95%% interval %.1f%% to %.1f%%)%s%s.\n", m->name, ref->name,
+                  m->saving_lo, m->saving_hi, sp, phrase);
+    else if (m->saving_pct >= 0)
+        sb_printf(b, "%s uses %.2f%% (%.1f%% to %.1f%%) less energy per item than %s%s%s.\n", m->name, m->saving_pct,
+                  m->saving_lo, m->saving_hi, ref->name, sp, phrase);
+    else
+        sb_printf(b, "%s uses %.2f%% (%.1f%% to %.1f%%) more energy per item than %s%s%s.\n", m->name, -m->saving_pct,
+                  -m->saving_hi, -m->saving_lo, ref->name, sp, phrase);
+}
+
 static const char *failure_words(const struct jp_bench_model *m)
 {
     switch (m->status) {
@@ -300,11 +381,12 @@ void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench
         const struct jp_bench_model *ref = &t->models[t->reference];
         const struct jp_bench_model *pick =
             (t->pick >= 0 && (size_t)t->pick < t->nmodels) ? &t->models[t->pick] : NULL;
+        char basis[512];
+        rp_basis_sentence(t, basis, sizeof basis);
+        sb_printf(&b, "%s\n", basis);
         if (pick && pick != ref) {
-            rp_format_pct(pick->saving_pct, a, sizeof a);
             rp_accuracy_phrase(t, pick, phrase, sizeof phrase);
-            sb_printf(&b, "%s saves %s energy per item against %s%s%s.\n", pick->name, a, ref->name,
-                      *phrase ? " " : "", phrase);
+            saving_sentence(&b, pick, ref, phrase);
         }
         if (pick) {
             rp_format_score(pick->score, c, sizeof c);
@@ -321,10 +403,17 @@ void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench
         for (size_t i = 0; i < t->nmodels; i++) {
             const struct jp_bench_model *m = &t->models[i];
             if (!rp_usable(m) || m == pick || m == ref) continue;
-            rp_format_pct(m->saving_pct, a, sizeof a);
             rp_accuracy_phrase(t, m, phrase, sizeof phrase);
-            sb_printf(&b, "%s saves %s energy per item against %s%s%s%s.\n", m->name, a, ref->name, *phrase ? " " : "",
-                      phrase, m->pareto ? "" : " (not on the Pareto front)");
+            if (!m->pareto) strncat(phrase, *phrase ? " (not on the Pareto front)" : "(not on the Pareto front)", sizeof phrase - strlen(phrase) - 1);
+            saving_sentence(&b, m, ref, phrase);
+        }
+        for (size_t i = 0; i < t->nmodels; i++) {
+            const struct jp_bench_model *m = &t->models[i];
+            if (rp_usable(m) && m->other_share > JP_BENCH_OTHER_SHARE_WARN)
+                sb_printf(&b, "%s: other work used %.0f%% of the machine's CPU while it was measured%s.\n", m->name,
+                          m->other_share * 100,
+                          rp_attributed(t) ? " (the attributed figure leaves it out)"
+                                           : " (its whole-machine figure includes that work's energy)");
         }
         if (pick && isfinite(pick->proj_kwh)) {
             struct rp_regions rg;
@@ -424,7 +513,7 @@ void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out)
 
 double rp_proj_grams(const struct jp_bench_run *run, const struct jp_bench_model *m, double g_per_kwh)
 {
-    return jp_carbon_grams(m->j_per_item * run->project_n, g_per_kwh, run->pue > 0 ? run->pue : 1.0);
+    return jp_carbon_grams(rp_cmp(m) * run->project_n, g_per_kwh, run->pue > 0 ? run->pue : 1.0);
 }
 
 /* ---- terminal widths ----------------------------------------------------------------------------- */

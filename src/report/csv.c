@@ -20,6 +20,16 @@ static void txt(FILE *out, const char *s)
 
 static void boolean(FILE *out, bool b) { fputs(b ? ",true" : ",false", out); }
 
+/* every run's figure, ';'-separated (empty where unknown) */
+static void runs(FILE *out, const double *v, size_t n)
+{
+    fputc(',', out);
+    for (size_t k = 0; v && k < n; k++) {
+        if (k) fputc(';', out);
+        if (isfinite(v[k])) fprintf(out, "%.10g", v[k]);
+    }
+}
+
 int jp_report_csv(FILE *out, const struct jp_bench_run *run)
 {
     /* the metric columns: every metric name found in the run, in order of first appearance */
@@ -40,7 +50,8 @@ int jp_report_csv(FILE *out, const struct jp_bench_run *run)
           out);
     for (size_t j = 0; j < nm; j++) txt(out, metrics[j]);
     fputs(",estimated,is_reference,is_pick,pareto,saving_pct,score_delta,rating,project_n,proj_kwh,proj_g,"
-          "region,g_per_kwh,pue\n",
+          "region,g_per_kwh,pue,basis,compared_j_per_item,compared_lo,compared_hi,attributed_j_per_item,cpu_share,"
+          "other_share,saving_lo,saving_hi,saving_significant,interval_method,runs_j_per_item,runs_attributed_j_per_item\n",
           out);
     for (size_t t = 0; t < run->ntasks; t++) {
         const struct jp_bench_task *task = &run->tasks[t];
@@ -82,6 +93,19 @@ int jp_report_csv(FILE *out, const struct jp_bench_run *run)
             txt(out, run->region);
             num(out, run->g_per_kwh);
             num(out, run->pue > 0 ? run->pue : 1.0);
+            txt(out, task->basis[0] ? task->basis : "machine");
+            num(out, rp_usable(m) ? rp_cmp(m) : NAN);
+            num(out, m->cmp_lo);
+            num(out, m->cmp_hi);
+            num(out, m->attr_j_per_item);
+            num(out, m->cpu_share >= 0 ? m->cpu_share : NAN);
+            num(out, m->other_share >= 0 ? m->other_share : NAN);
+            num(out, m->saving_lo);
+            num(out, m->saving_hi);
+            boolean(out, m->saving_significant);
+            txt(out, JP_BENCH_CI_METHOD);
+            runs(out, m->rep_j_per_item, m->nrep);
+            runs(out, m->rep_attr_j_per_item, m->nrep);
             fputs("\n", out);
         }
     }

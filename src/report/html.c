@@ -249,7 +249,7 @@ static void place_label(struct box *obst, size_t *nobst, struct box frame, doubl
 
 static int by_energy(const void *a, const void *b, const struct jp_bench_task *t)
 {
-    double x = t->models[*(const size_t *)a].j_per_item, y = t->models[*(const size_t *)b].j_per_item;
+    double x = rp_cmp(&t->models[*(const size_t *)a]), y = rp_cmp(&t->models[*(const size_t *)b]);
     return (x > y) - (x < y);
 }
 
@@ -271,7 +271,7 @@ static void model_tip(FILE *out, const struct jp_bench_run *run, const struct jp
     esc(out, m->name);
     if ((int)i == t->pick) fputs(" (pick)", out);
     if (m->is_reference) fputs(" (largest)", out);
-    jp_format_energy(m->j_per_item, a, sizeof a);
+    jp_format_energy(rp_cmp(m), a, sizeof a);
     fprintf(out, "\n%s per item", a);
     if (isfinite(m->score)) {
         rp_format_score(m->score, a, sizeof a);
@@ -281,8 +281,8 @@ static void model_tip(FILE *out, const struct jp_bench_run *run, const struct jp
         esc(out, a);
     }
     if (!m->is_reference && isfinite(m->saving_pct)) {
-        rp_format_pct(m->saving_pct, a, sizeof a);
-        fprintf(out, "\nsaves %s against ", a);
+        rp_format_saving(m, a, sizeof a);
+        fprintf(out, "\nsaving %s against ", a);
         esc(out, task_ref_name(t));
     }
     rp_format_latency(m->latency_s, a, sizeof a);
@@ -314,8 +314,8 @@ static void chart_scatter(FILE *out, const struct jp_bench_run *run, const struc
     double emin = INFINITY, emax = 0, smin = INFINITY, smax = -INFINITY;
     for (size_t k = 0; k < n; k++) {
         const struct jp_bench_model *m = &t->models[idx[k]];
-        emin = fmin(emin, m->j_per_item);
-        emax = fmax(emax, m->j_per_item);
+        emin = fmin(emin, rp_cmp(m));
+        emax = fmax(emax, rp_cmp(m));
         smin = fmin(smin, m->score * 100);
         smax = fmax(smax, m->score * 100);
     }
@@ -385,13 +385,13 @@ static void chart_scatter(FILE *out, const struct jp_bench_run *run, const struc
     for (size_t k = 0; k < n; k++) {
         size_t i = idx[k];
         const struct jp_bench_model *m = &t->models[i];
-        double x = sv_map(&xs, m->j_per_item), y = sv_map(&ys, m->score);
+        double x = sv_map(&xs, rp_cmp(m)), y = sv_map(&ys, m->score);
         bool pick = (int)i == t->pick;
         double r = pick ? 14 : 9;
         obst[nobst++] = (struct box){x - r, y - r, x + r, y + r};
         fprintf(out, "<g class=\"pt\" data-model=\"");
         esc(out, m->name);
-        fprintf(out, "\" data-energy-j=\"%.6g\" data-score=\"%.6g\">", m->j_per_item, m->score);
+        fprintf(out, "\" data-energy-j=\"%.6g\" data-score=\"%.6g\">", rp_cmp(m), m->score);
         model_tip(out, run, t, i);
         if (pick)
             fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"13\" fill=\"none\" stroke=\"#1b2330\" stroke-width=\"2\"/>",
@@ -409,7 +409,7 @@ static void chart_scatter(FILE *out, const struct jp_bench_run *run, const struc
         rp_cut(shown, sizeof shown, m->name, 24);
         double w = (double)(rp_width(shown) + (pick ? 7 : 0)) * (pick ? CHAR_W + 0.5 : CHAR_W), x, y;
         int anchor;
-        place_label(obst, &nobst, frame, sv_map(&xs, m->j_per_item), sv_map(&ys, m->score), w, &x, &y, &anchor);
+        place_label(obst, &nobst, frame, sv_map(&xs, rp_cmp(m)), sv_map(&ys, m->score), w, &x, &y, &anchor);
         fprintf(out, "<text class=\"lbl%s\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", pick ? " strong" : "", x, y,
                 anchor == 0 ? "start" : anchor == 1 ? "middle" : "end");
         esc(out, shown);
@@ -474,12 +474,12 @@ static void chart_bars(FILE *out, const struct jp_bench_run *run, const struct j
             fputs("</text>\n", out);
             continue;
         }
-        double x0 = sv_map(&xs, xs.log ? xs.d0 : 0), x1 = sv_map(&xs, m->j_per_item);
+        double x0 = sv_map(&xs, xs.log ? xs.d0 : 0), x1 = sv_map(&xs, rp_cmp(m));
         char v[64];
-        jp_format_energy(m->j_per_item, v, sizeof v);
+        jp_format_energy(rp_cmp(m), v, sizeof v);
         fprintf(out, "<g class=\"bar\" data-model=\"");
         esc(out, m->name);
-        fprintf(out, "\" data-energy-j=\"%.6g\">", m->j_per_item);
+        fprintf(out, "\" data-energy-j=\"%.6g\">", rp_cmp(m));
         model_tip(out, run, t, i);
         fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"2\" fill=\"%s\" "
                      "shape-rendering=\"crispEdges\"/></g>\n",
@@ -766,9 +766,9 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
               "task, 1 for the most (log scale).</p>\n",
               out);
     }
-    fputs("<div style=\"overflow-x:auto\"><table class=\"models\">\n<thead><tr><th>model</th><th class=\"n\">energy / "
-          "item<small>Wh / 1,000 items</small></th><th class=\"n\">time / item<small>items/s</small></th>",
-          out);
+    fprintf(out, "<div style=\"overflow-x:auto\"><table class=\"models\">\n<thead><tr><th>model</th><th class=\"n\">energy / "
+          "item, %s<small>95%% interval</small></th><th class=\"n\">whole machine / item<small>Wh / 1,000 items</small></th>"
+          "<th class=\"n\">time / item<small>items/s</small></th>", rp_attributed(t) ? "attributed" : "whole machine");
     if (load) fputs("<th class=\"n\">load</th>", out);
     fputs("<th class=\"n\">", out);
     esc(out, label);
@@ -799,7 +799,7 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
             fputs("</span>", out);
         }
         fputs("</td>", out);
-        int span = 8 + (load ? 1 : 0) + (int)nx;
+        int span = 9 + (load ? 1 : 0) + (int)nx;
         if (!ok) {
             fprintf(out, "<td colspan=\"%d\" class=\"err\">", span);
             esc(out, *m->error ? m->error : "no energy figure");
@@ -807,9 +807,13 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
             continue;
         }
         char sub[64], n3[32];
+        jp_format_energy(rp_cmp(m), b, sizeof b);
+        rp_format_energy_ci(m, n3, sizeof n3);
+        snprintf(sub, sizeof sub, "95%%: %s", n3);
+        td_two(out, b, sub);
         jp_format_energy(m->j_per_item, b, sizeof b);
         rp_format_wh(m->wh_per_1000, n3, sizeof n3);
-        snprintf(sub, sizeof sub, "%s", n3);
+        snprintf(sub, sizeof sub, "%s / 1,000", n3);
         td_two(out, b, sub);
         rp_format_latency(m->latency_s, b, sizeof b);
         rp_format_sig3(m->items_per_s, n3, sizeof n3);
@@ -829,7 +833,7 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
             td_num(out, "&ndash;");
             td_num(out, "&ndash;");
         } else {
-            rp_format_pct(m->saving_pct, b, sizeof b);
+            rp_format_saving(m, b, sizeof b);
             td_num(out, b);
             rp_format_points(m->score_delta, b, sizeof b);
             td_num(out, b);
@@ -915,10 +919,11 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         }
         else snprintf(c, sizeof c, "least energy per item");
         card(out, "pick", pick->name, c);
-        jp_format_energy(pick->j_per_item, a, sizeof a);
+        jp_format_energy(rp_cmp(pick), a, sizeof a);
         if (ref && ref != pick) {
-            rp_format_pct(pick->saving_pct, b, sizeof b);
-            snprintf(c, sizeof c, "%s less than %.60s", b, ref->name);
+            rp_format_saving(pick, b, sizeof b);
+            if (isfinite(pick->saving_lo) && !pick->saving_significant) snprintf(c, sizeof c, "%s against %.60s", b, ref->name);
+            else snprintf(c, sizeof c, "%s less than %.60s", b, ref->name);
         } else {
             snprintf(c, sizeof c, "per item");
         }

@@ -69,6 +69,22 @@ void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out);
 /* grams of CO2e for the run's projected volume with model m at intensity g */
 double rp_proj_grams(const struct jp_bench_run *run, const struct jp_bench_model *m, double g_per_kwh);
 
+/* ---- the compared figure, its interval, the basis (issue 14) ---- */
+/* The energy per item the task compares (attributed or whole machine: t->basis); the whole machine's
+ * when the run was never analysed with a basis (an older store). */
+double rp_cmp(const struct jp_bench_model *m);
+double rp_cmp_wh1000(const struct jp_bench_model *m); /* the same, Wh per 1,000 items */
+bool rp_attributed(const struct jp_bench_task *t);
+/* "attributed" or "whole machine" (short, for a column or a label) */
+const char *rp_basis_short(const struct jp_bench_task *t);
+/* One sentence: which energy the task's comparisons use, and how the intervals were made. */
+void rp_basis_sentence(const struct jp_bench_task *t, char *buf, size_t len);
+/* "11.3 mJ to 12.4 mJ", or "n/a (1 run)" when there is no interval. */
+void rp_format_energy_ci(const struct jp_bench_model *m, char *buf, size_t len);
+/* A saving in words for a table cell: "25.96% (18.6 to 33.3%)", "no significant saving (-3.1 to
+ * 5.2%)", "uses 12.0% (4.1 to 19.9%) more" (significant and negative), or "25.96% (no interval)" (one run, or the runs not kept). */
+void rp_format_saving(const struct jp_bench_model *m, char *buf, size_t len);
+
 /* Escapers that write to a stream: the writer-boundary escaping of escape.h, one per format. */
 static inline void rp_html(FILE *out, const char *s) { jp_esc(out, JP_ESC_HTML, s); } /* text and attributes */
 static inline void rp_csv(FILE *out, const char *s) { jp_esc(out, JP_ESC_CSV, s); }   /* an RFC 4180 field */

@@ -86,6 +86,20 @@ static json_t *model_json(const struct jp_bench_task *t, size_t i)
     set(o, "rating", json_integer(m->rating));
     set(o, "proj_kwh", real(m->proj_kwh));
     set(o, "proj_g", real(m->proj_g));
+    /* what the comparisons used, its interval, and every run's figure */
+    set(o, "compared_j_per_item", rp_usable(m) ? real(rp_cmp(m)) : json_null());
+    set(o, "compared_ci95", json_pack("{s:o, s:o}", "lo", real(m->cmp_lo), "hi", real(m->cmp_hi)));
+    set(o, "attributed_j_per_item", real(m->attr_j_per_item));
+    set(o, "cpu_share", m->cpu_share >= 0 ? real(m->cpu_share) : json_null());
+    set(o, "other_share", m->other_share >= 0 ? real(m->other_share) : json_null());
+    set(o, "saving_ci95", json_pack("{s:o, s:o}", "lo", real(m->saving_lo), "hi", real(m->saving_hi)));
+    set(o, "saving_significant", json_boolean(m->saving_significant));
+    json_t *rj = json_array(), *ra = json_array();
+    for (size_t k = 0; k < m->nrep && m->rep_j_per_item && m->rep_attr_j_per_item; k++) {
+        json_array_append_new(rj, real(m->rep_j_per_item[k]));
+        json_array_append_new(ra, real(m->rep_attr_j_per_item[k]));
+    }
+    set(o, "runs_j_per_item", json_pack("{s:o, s:o}", "machine", rj, "attributed", ra));
     json_t *tt = json_array(), *tw = json_array();
     for (size_t s = 0; s < m->nsamples && m->sample_t && m->sample_w; s++) {
         json_array_append_new(tt, real(m->sample_t[s]));
@@ -106,6 +120,8 @@ static json_t *task_json(const struct jp_bench_run *run, const struct jp_bench_t
     set(o, "n_time", json_integer(t->n_time));
     set(o, "n_score", json_integer(t->n_score));
     set(o, "tolerance", real(rp_tolerance(t)));
+    set(o, "basis", json_string(rp_attributed(t) ? "attributed" : "machine"));
+    set(o, "interval_method", json_string(JP_BENCH_CI_METHOD));
     bool has_ref = t->reference >= 0 && (size_t)t->reference < t->nmodels;
     bool has_pick = t->pick >= 0 && (size_t)t->pick < t->nmodels;
     set(o, "reference", has_ref ? STR(t->models[t->reference].name) : json_null());

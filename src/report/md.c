@@ -42,7 +42,8 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     fputs(".\n\n", out);
 
     const char *ref = (t->reference >= 0 && (size_t)t->reference < t->nmodels) ? t->models[t->reference].name : "largest";
-    fputs("| model | status | energy / item | Wh / 1,000 items | time / item | items/s |", out);
+    fprintf(out, "| model | status | energy / item (%s) | 95%% interval | machine / item | Wh / 1,000 items | time / item | items/s |",
+            rp_basis_short(t));
     cell(out, label);
     snprintf(b, sizeof b, "saving vs %s", ref);
     cell(out, b);
@@ -52,7 +53,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     snprintf(b, sizeof b, "%s items", n);
     cell(out, b);
     fputs(" CO2e | rating | Pareto front |\n", out);
-    fputs("|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|\n", out);
+    fputs("|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|\n", out);
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
         bool ok = rp_usable(m);
@@ -65,13 +66,17 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         fputs(" |", out);
         cell(out, jp_model_status_name(m->status));
         if (!ok) {
-            for (int k = 0; k < 11; k++) fputs(" |", out);
+            for (int k = 0; k < 13; k++) fputs(" |", out);
             fputc('\n', out);
             continue;
         }
+        jp_format_energy(rp_cmp(m), b, sizeof b);
+        cell(out, b);
+        rp_format_energy_ci(m, b, sizeof b);
+        cell(out, b);
         jp_format_energy(m->j_per_item, b, sizeof b);
         cell(out, b);
-        rp_format_sig3(m->wh_per_1000, b, sizeof b);
+        rp_format_sig3(rp_cmp_wh1000(m), b, sizeof b);
         cell(out, b);
         rp_format_latency(m->latency_s, b, sizeof b);
         cell(out, b);
@@ -83,7 +88,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
             cell(out, "-");
             cell(out, "-");
         } else {
-            rp_format_pct(m->saving_pct, b, sizeof b);
+            rp_format_saving(m, b, sizeof b);
             cell(out, b);
             rp_format_points(m->score_delta, b, sizeof b);
             cell(out, b);

@@ -19,7 +19,7 @@ static double picks_joules(const struct jp_bench_run *run)
     for (size_t t = 0; t < run->ntasks; t++) {
         const struct jp_bench_task *task = &run->tasks[t];
         if (task->pick >= 0 && rp_usable(&task->models[task->pick]))
-            j += task->models[task->pick].j_per_item * run->project_n;
+            j += rp_cmp(&task->models[task->pick]) * run->project_n;
     }
     return j;
 }
@@ -37,13 +37,16 @@ static void mwh(double joules, char *buf, size_t len)
 
 static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp_bench_task *t)
 {
-    char a[64], b[64], c[64], d[64], e[160];
+    char a[64], b[64], c[64], e[160];
     rp_format_count((double)t->n_time, a, sizeof a);
     rp_format_count((double)t->n_score, b, sizeof b);
     jp_escf(out, JP_ESC_TERM, "\n%s: %zu models; energy over %s items per model, %s scored%s%s\n", t->name, t->nmodels, a, b,
             t->metric[0] ? " by " : "", t->metric[0] ? rp_metric_label(t->metric) : "");
-    jp_escf(out, JP_ESC_TERM, "  %-14s %14s %14s %12s   %s\n", "model", run->estimated ? "energy/item*" : "energy/item",
-            run->estimated ? "Wh/1,000*" : "Wh/1,000", rp_metric_label(t->metric[0] ? t->metric : "score"),
+    char basis[512];
+    rp_basis_sentence(t, basis, sizeof basis);
+    jp_escf(out, JP_ESC_TERM, "  %s\n", basis);
+    jp_escf(out, JP_ESC_TERM, "  %-14s %14s %25s %14s %12s   %s\n", "model", run->estimated ? "energy/item*" : "energy/item",
+            "95% interval", run->estimated ? "machine/item*" : "machine/item", rp_metric_label(t->metric[0] ? t->metric : "score"),
             "against the largest");
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
@@ -51,18 +54,27 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
             jp_escf(out, JP_ESC_TERM, "  %-14s %s: %s\n", m->name, jp_model_status_name(m->status), m->error);
             continue;
         }
-        jp_format_energy(m->j_per_item, a, sizeof a);
-        rp_format_wh(m->wh_per_1000, b, sizeof b); /* per 1,000 items: in Wh, as every report gives it */
+        char ci[64], sv[96];
+        jp_format_energy(rp_cmp(m), a, sizeof a);
+        rp_format_energy_ci(m, ci, sizeof ci);
+        jp_format_energy(m->j_per_item, b, sizeof b);
         rp_format_score(m->score, c, sizeof c);
         if (m->is_reference) {
             snprintf(e, sizeof e, "the largest");
         } else {
-            rp_format_pct(m->saving_pct, d, sizeof d);
+            rp_format_saving(m, sv, sizeof sv);
             char pts[32];
             rp_format_points(m->score_delta, pts, sizeof pts);
-            snprintf(e, sizeof e, "%s less energy, %s", d, pts);
+            if (!strncmp(sv, "no significant", 14) || !strncmp(sv, "uses", 4)) snprintf(e, sizeof e, "%s, %s", sv, pts);
+            else snprintf(e, sizeof e, "%s less energy, %s", sv, pts);
         }
-        jp_escf(out, JP_ESC_TERM, "  %-14s %14s %14s %12s   %s%s\n", m->name, a, b, c, e, (int)i == t->pick ? "   <- pick" : "");
+        jp_escf(out, JP_ESC_TERM, "  %-14s %14s %25s %14s %12s   %s%s\n", m->name, a, ci, b, c, e, (int)i == t->pick ? "   <- pick" : "");
+    }
+    for (size_t i = 0; i < t->nmodels; i++) {
+        const struct jp_bench_model *m = &t->models[i];
+        if (rp_usable(m) && m->other_share > JP_BENCH_OTHER_SHARE_WARN)
+            jp_escf(out, JP_ESC_TERM, "  %s: other work used %.0f%% of the machine's CPU while it was measured.\n", m->name,
+                    m->other_share * 100);
     }
     if (t->pick < 0 || t->reference < 0) return;
     const struct jp_bench_model *p = &t->models[t->pick], *r = &t->models[t->reference];
@@ -71,14 +83,20 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
     if (t->pick == t->reference) {
         jp_escf(out, JP_ESC_TERM, "  Pick %s: the largest model is also the only one within %s of the best %s.\n", p->name,
                 rp_tolerance_words(t, a, sizeof a), rp_metric_label(t->metric[0] ? t->metric : "score"));
+    } else if (isfinite(p->saving_lo) && !p->saving_significant) {
+        jp_escf(out, JP_ESC_TERM, "  Pick %s: no significant saving against %s, the largest (95%% interval %.1f%% to %.1f%%), %s.\n",
+                p->name, r->name, p->saving_lo, p->saving_hi, phrase[0] ? phrase : "(not scored)");
+    } else if (isfinite(p->saving_lo)) {
+        jp_escf(out, JP_ESC_TERM, "  Pick %s: it uses %.0f%% (%.0f-%.0f%%) less energy per item than %s, the largest, %s.\n", p->name,
+                p->saving_pct, p->saving_lo, p->saving_hi, r->name, phrase[0] ? phrase : "(not scored)");
     } else {
         rp_format_pct(p->saving_pct, a, sizeof a);
-        jp_escf(out, JP_ESC_TERM, "  Pick %s: it uses %s less energy per item than %s, the largest, %s.\n", p->name, a, r->name,
-                phrase[0] ? phrase : "(not scored)");
+        jp_escf(out, JP_ESC_TERM, "  Pick %s: it uses %s less energy per item than %s, the largest, %s (no interval).\n", p->name,
+                a, r->name, phrase[0] ? phrase : "(not scored)");
     }
     rp_format_count(run->project_n, a, sizeof a);
-    mwh(p->j_per_item * run->project_n, b, sizeof b);
-    mwh(r->j_per_item * run->project_n, c, sizeof c);
+    mwh(rp_cmp(p) * run->project_n, b, sizeof b);
+    mwh(rp_cmp(r) * run->project_n, c, sizeof c);
     jp_escf(out, JP_ESC_TERM, "  %s inferences: %s with %s, against %s with %s%s.\n", a, b, p->name, c, r->name,
             run->estimated ? " (estimated)" : "");
 }
@@ -144,13 +162,22 @@ int jp_report_summary_json(FILE *out, const struct jp_bench_run *run)
             json_t *x = json_pack("{s:s, s:s}", "name", m->name, "status", jp_model_status_name(m->status));
             if (rp_usable(m)) {
                 json_object_set_new(x, "j_per_item", json_real(m->j_per_item));
+                json_object_set_new(x, "compared_j_per_item", json_real(rp_cmp(m)));
+                json_object_set_new(x, "compared_ci95", json_pack("{s:o, s:o}", "lo", isfinite(m->cmp_lo) ? json_real(m->cmp_lo) : json_null(),
+                                                                  "hi", isfinite(m->cmp_hi) ? json_real(m->cmp_hi) : json_null()));
                 json_object_set_new(x, "score", isfinite(m->score) ? json_real(m->score) : json_null());
                 json_object_set_new(x, "saving_pct", json_real(m->saving_pct));
-                json_object_set_new(x, "proj_j", json_real(m->j_per_item * run->project_n));
+                json_object_set_new(x, "saving_ci95", json_pack("{s:o, s:o}", "lo", isfinite(m->saving_lo) ? json_real(m->saving_lo) : json_null(),
+                                                                "hi", isfinite(m->saving_hi) ? json_real(m->saving_hi) : json_null()));
+                json_object_set_new(x, "saving_significant", json_boolean(m->saving_significant));
+                json_object_set_new(x, "other_share", m->other_share >= 0 ? json_real(m->other_share) : json_null());
+                json_object_set_new(x, "proj_j", json_real(rp_cmp(m) * run->project_n));
             }
             json_array_append_new(models, x);
         }
-        json_array_append_new(tasks, json_pack("{s:s, s:o, s:o, s:o}", "name", task->name, "pick",
+        json_array_append_new(tasks, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", task->name, "basis",
+                                               task->basis[0] ? task->basis : "machine", "interval_method", JP_BENCH_CI_METHOD,
+                                               "pick",
                                                task->pick >= 0 ? json_string(task->models[task->pick].name) : json_null(),
                                                "reference",
                                                task->reference >= 0 ? json_string(task->models[task->reference].name)

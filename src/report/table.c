@@ -111,35 +111,39 @@ static void write_model_row(struct grid *g, const struct jp_bench_task *t, size_
     grid_set(g, 0, m->name);
     if (!rp_usable(m)) {
         grid_set(g, 1, m->status == JP_MODEL_OK ? "no energy" : jp_model_status_name(m->status));
-        grid_set(g, 9, m->status != JP_MODEL_OK ? "did not finish" : "");
+        grid_set(g, 11, m->status != JP_MODEL_OK ? "did not finish" : "");
         return;
     }
-    jp_format_energy(m->j_per_item, b, sizeof b);
+    jp_format_energy(rp_cmp(m), b, sizeof b);
     grid_set(g, 1, b);
-    char n[48];
-    rp_format_wh(m->wh_per_1000, n, sizeof n);
-    snprintf(b, sizeof b, "%s", n);
+    rp_format_energy_ci(m, b, sizeof b);
     grid_set(g, 2, b);
-    rp_format_latency(m->latency_s, b, sizeof b);
+    jp_format_energy(m->j_per_item, b, sizeof b);
     grid_set(g, 3, b);
-    rp_format_score(m->score, b, sizeof b);
+    char n[48];
+    rp_format_wh(rp_cmp_wh1000(m), n, sizeof n);
+    snprintf(b, sizeof b, "%s", n);
     grid_set(g, 4, b);
+    rp_format_latency(m->latency_s, b, sizeof b);
+    grid_set(g, 5, b);
+    rp_format_score(m->score, b, sizeof b);
+    grid_set(g, 6, b);
     if (m->is_reference) {
-        grid_set(g, 5, "-");
-        grid_set(g, 6, "-");
+        grid_set(g, 7, "-");
+        grid_set(g, 8, "-");
     } else {
-        rp_format_pct(m->saving_pct, b, sizeof b);
-        grid_set(g, 5, b);
+        rp_format_saving(m, b, sizeof b);
+        grid_set(g, 7, b);
         rp_format_points(m->score_delta, b, sizeof b);
-        grid_set(g, 6, b);
+        grid_set(g, 8, b);
     }
     snprintf(b, sizeof b, "%d/5", m->rating);
-    grid_set(g, 7, b);
-    grid_set(g, 8, m->pareto ? "yes" : "");
+    grid_set(g, 9, b);
+    grid_set(g, 10, m->pareto ? "yes" : "");
     b[0] = '\0';
     if ((int)i == t->pick) strcat(b, "<- pick");
     if (m->is_reference) strcat(b, *b ? ", largest" : "largest");
-    grid_set(g, 9, b);
+    grid_set(g, 11, b);
 }
 
 static void write_task(FILE *out, const struct jp_bench_run *run, const struct jp_bench_task *t)
@@ -158,20 +162,23 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
                 t->models[t->reference].name);
     fputc('\n', out);
 
-    struct grid g = {.ncols = 10};
+    struct grid g = {.ncols = 12};
     if (grid_row(&g) == 0) {
+        bool attr = rp_attributed(t);
         grid_set(&g, 0, "model");
-        grid_set(&g, 1, "energy/item");
-        grid_set(&g, 2, "per 1,000 items");
-        grid_set(&g, 3, "time/item");
-        grid_set(&g, 4, label);
-        grid_set(&g, 5, "saving");
-        grid_set(&g, 6, "change");
-        grid_set(&g, 7, "rating");
-        grid_set(&g, 8, "front");
-        grid_set(&g, 9, "");
-        for (size_t k = 1; k <= 8; k++) g.right[k] = true;
-        g.right[8] = false;
+        grid_set(&g, 1, attr ? "energy/item (attributed)" : "energy/item (machine)");
+        grid_set(&g, 2, "95% interval");
+        grid_set(&g, 3, "machine/item");
+        grid_set(&g, 4, "per 1,000 items");
+        grid_set(&g, 5, "time/item");
+        grid_set(&g, 6, label);
+        grid_set(&g, 7, "saving");
+        grid_set(&g, 8, "change");
+        grid_set(&g, 9, "rating");
+        grid_set(&g, 10, "front");
+        grid_set(&g, 11, "");
+        for (size_t k = 1; k <= 10; k++) g.right[k] = true;
+        g.right[10] = false;
         for (size_t i = 0; i < t->nmodels; i++) write_model_row(&g, t, i);
         grid_print(out, &g, "   ");
     }
