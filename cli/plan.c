@@ -148,6 +148,62 @@ static void print_choice(const jp_series *s, const char *label, const jp_plan_ch
     fputc('\n', stdout);
 }
 
+/* The warnings that bear on this plan: the series' own (duplicates skipped, regions left out), and a
+ * region's gaps only where they fall in the span of time the plan looks at (the window, and the run
+ * "now"): a gap a week away changes nothing, and is not said. */
+struct warnings {
+    char **line;
+    size_t n;
+};
+
+static void free_warnings(struct warnings *w)
+{
+    for (size_t i = 0; i < w->n; i++) free(w->line[i]);
+    free(w->line);
+    memset(w, 0, sizeof *w);
+}
+
+static int add_line(struct warnings *w, const char *text)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(w->line[i], text)) return 0; /* once */
+    char **grown = realloc(w->line, (w->n + 1) * sizeof *grown);
+    if (!grown) return -1;
+    w->line = grown;
+    if (!(w->line[w->n] = strdup(text))) return -1;
+    w->n++;
+    return 0;
+}
+
+static int collect_warnings(const jp_series *s, const jp_plan_request *req, struct warnings *w)
+{
+    for (size_t i = 0; i < jp_series_warning_count(s); i++)
+        if (!jp_series_warning_is_gap(s, i) && add_line(w, jp_series_warning(s, i))) return -1;
+    double a = isnan(req->window_start) ? jp_series_first(s) : req->window_start;
+    double b = isnan(req->window_end) ? jp_series_last(s) : req->window_end;
+    if (!isnan(req->now)) {
+        if (req->now < a) a = req->now;
+        if (req->now + req->duration_s > b) b = req->now + req->duration_s;
+    }
+    const char *src = jp_series_source(s);
+    const char *label = !strncmp(src, "built in", 8) ? "built-in series" : src;
+    for (size_t r = 0; r < jp_series_region_count(s); r++) {
+        double g0 = 0, g1 = 0;
+        size_t missing = 0, n = jp_series_gaps(s, r, a, b, &g0, &g1, &missing);
+        if (!n) continue;
+        char t0[48], t1[48], line[1024];
+        jp_format_time(g0, t0, sizeof t0);
+        jp_format_time(g1, t1, sizeof t1);
+        snprintf(line, sizeof line,
+                 "%s: %s: %zu gap%s in the series (%zu row%s missing; %s from %s to %s) within the time planned; runs "
+                 "that would cross a gap are skipped, nothing is interpolated",
+                 label, jp_series_region(s, r), n, n == 1 ? "" : "s", missing, missing == 1 ? "" : "s",
+                 n == 1 ? "the gap" : "the first", t0, t1);
+        if (add_line(w, line)) return -1;
+    }
+    return 0;
+}
+
 int cmd_plan(int argc, char **argv)
 {
     static const struct option longopts[] = {{"energy", required_argument, NULL, 'e'},
@@ -220,8 +276,6 @@ int cmd_plan(int argc, char **argv)
         jp_series_free(s);
         return CLI_EXIT_FAIL;
     }
-    for (size_t i = 0; i < jp_series_warning_count(s); i++)
-        fprintf(stderr, "jouleprint plan: warning: %s\n", jp_series_warning(s, i));
     const char *now_basis = "given with --now";
     if (isnan(req.now)) {
         double wall = (double)time(NULL);
@@ -237,10 +291,15 @@ int cmd_plan(int argc, char **argv)
     }
     size_t nr = jp_series_region_count(s), got = 0;
     jp_plan_choice best, now, *per = calloc(nr ? nr : 1, sizeof *per);
-    if (!per) {
+    struct warnings warns = {0};
+    if (!per || collect_warnings(s, &req, &warns) != 0) {
+        free(per);
+        free_warnings(&warns);
         jp_series_free(s);
         return CLI_EXIT_FAIL;
     }
+    /* each once, on stderr (and in the JSON): only what bears on this plan */
+    for (size_t i = 0; i < warns.n; i++) fprintf(stderr, "jouleprint plan: warning: %s\n", warns.line[i]);
     int rc = 0;
     if (jp_series_plan(s, &req, &best, &now, per, nr, &got) != JP_OK) {
         cli_error("plan", "%s", jp_last_error());
@@ -265,8 +324,7 @@ int cmd_plan(int argc, char **argv)
             json_array_append_new(arr, choice_json(s, &per[i]));
         json_object_set_new(o, "regions", arr);
         json_t *w = json_array();
-        for (size_t i = 0; i < jp_series_warning_count(s); i++)
-            json_array_append_new(w, json_string(jp_series_warning(s, i)));
+        for (size_t i = 0; i < warns.n; i++) json_array_append_new(w, json_string(warns.line[i]));
         json_object_set_new(o, "warnings", w);
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
         fputc('\n', stdout);
@@ -323,6 +381,7 @@ int cmd_plan(int argc, char **argv)
     }
 done:
     free(per);
+    free_warnings(&warns);
     jp_series_free(s);
     if (fflush(stdout) != 0) rc = CLI_EXIT_FAIL;
     return rc;

@@ -62,6 +62,7 @@ struct jp_series {
     size_t nr, cap;
     size_t rows;
     char **warn;
+    bool *warn_gap; /* warn[i] is about a region's gaps */
     size_t nwarn;
     double first, last;
     char source[200];
@@ -208,23 +209,44 @@ void jp_format_time(double t, char *buf, size_t len)
 
 /* ---- loading ----------------------------------------------------------------------------------- */
 
-static int warn(jp_series *s, const char *fmt, ...) JP_PRINTF(2, 3);
-static int warn(jp_series *s, const char *fmt, ...)
+static int add_warning(jp_series *s, bool gap, const char *fmt, va_list ap) JP_PRINTF(3, 0);
+static int add_warning(jp_series *s, bool gap, const char *fmt, va_list ap)
 {
     char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     char **w = realloc(s->warn, (s->nwarn + 1) * sizeof *w);
     if (!w) return -1;
     s->warn = w;
+    bool *g = realloc(s->warn_gap, (s->nwarn + 1) * sizeof *g);
+    if (!g) return -1;
+    s->warn_gap = g;
+    g[s->nwarn] = gap;
     size_t n = strlen(buf) + 1;
     char *copy = malloc(n);
     if (!copy) return -1;
     memcpy(copy, buf, n);
     s->warn[s->nwarn++] = copy;
     return 0;
+}
+
+static int warn(jp_series *s, const char *fmt, ...) JP_PRINTF(2, 3);
+static int warn(jp_series *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = add_warning(s, false, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int warn_gap(jp_series *s, const char *fmt, ...) JP_PRINTF(2, 3);
+static int warn_gap(jp_series *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = add_warning(s, true, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static struct sregion *region_for(jp_series *s, const char *name)
@@ -281,6 +303,7 @@ void jp_series_free(jp_series *s)
     for (size_t i = 0; i < s->nwarn; i++)
         free(s->warn[i]);
     free(s->warn);
+    free(s->warn_gap);
     free(s);
 }
 
@@ -450,7 +473,7 @@ static int settle(jp_series *s, const char *label)
             jp_format_time(g1, b, sizeof b);
             if (r->empty)
                 jp_textf(e, sizeof e, ", %zu of them with an empty value in the source", r->empty);
-            if (warn(s,
+            if (warn_gap(s,
                      "%s: %s: %zu gap%s in the series (%zu row%s missing%s; first from %s to %s); runs that would "
                      "cross a gap are skipped, nothing is interpolated",
                      label, r->name, gaps, gaps == 1 ? "" : "s", missing, missing == 1 ? "" : "s", e, a, b))
@@ -553,6 +576,8 @@ double jp_series_first(const jp_series *s) { return s ? s->first : NAN; }
 double jp_series_last(const jp_series *s) { return s ? s->last : NAN; }
 size_t jp_series_warning_count(const jp_series *s) { return s ? s->nwarn : 0; }
 const char *jp_series_warning(const jp_series *s, size_t i) { return s && i < s->nwarn ? s->warn[i] : NULL; }
+bool jp_series_warning_is_gap(const jp_series *s, size_t i) { return s && i < s->nwarn && s->warn_gap && s->warn_gap[i]; }
+
 
 /* ---- planning ---------------------------------------------------------------------------------- */
 
@@ -734,4 +759,26 @@ int jp_series_plan(const jp_series *s, const jp_plan_request *req, jp_plan_choic
         return jp_fail(JP_ERR_NOTFOUND, "plan: no region has data covering a whole run between %s and %s", a, b);
     }
     return JP_OK;
+}
+
+size_t jp_series_gaps(const jp_series *s, size_t i, double a, double b, double *first_start, double *first_end,
+                      size_t *rows_missing)
+{
+    if (rows_missing) *rows_missing = 0;
+    if (!s || i >= s->nr) return 0;
+    const struct sregion *r = &s->r[i];
+    size_t n = 0;
+    /* the gap after row k runs from the end of its figure to the next row (settle() above) */
+    size_t k0 = row_at(r, a, 0);
+    for (size_t k = k0 == r->n ? 0 : k0; k + 1 < r->n && r->end[k] < b; k++) {
+        double g0 = r->end[k], g1 = r->p[k + 1].t;
+        if (!(g1 > r->p[k].t + r->step * (1 + 1e-9)) || g1 <= a || g0 >= b) continue;
+        if (!n) {
+            if (first_start) *first_start = g0;
+            if (first_end) *first_end = g1;
+        }
+        if (rows_missing) *rows_missing += (size_t)llround((g1 - r->p[k].t) / r->step) - 1;
+        n++;
+    }
+    return n;
 }

@@ -480,7 +480,10 @@ static void test_plan_builtin_cli(void **state)
     double g_best = eia_mean("BPAT", "2022-07-03 12:00", 3);
     assert_true(fabs(num(best, "intensity_g_per_kwh") - g_best) < 1e-9);
     assert_int_equal(json_array_size(json_object_get(j, "regions")), 5);
-    assert_int_equal(json_array_size(json_object_get(j, "warnings")), 3);
+    /* no gap of any area falls in that week: nothing to warn about (the year's gaps are in January, March
+     * and June) */
+    assert_int_equal(json_array_size(json_object_get(j, "warnings")), 0);
+    assert_null(strstr(err_buf, "warning"));
     assert_non_null(strstr(json_string_value(json_object_get(j, "series")), "dc-rl"));
     json_decref(j);
     /* the text: which area the region is in, and the areas with the regions they serve */
@@ -490,13 +493,24 @@ static void test_plan_builtin_cli(void **state)
     assert_non_null(strstr(out_buf, "region aws:us-east-1: the series' PJM"));
     assert_non_null(strstr(out_buf, "in PJM (aws:us-east-1, azure:eastus)"));
     assert_non_null(strstr(out_buf, "2022-07-03 12:00 UTC in BPAT (aws:us-west-2, gcp:us-west1)"));
+    assert_null(strstr(err_buf, "warning"));
+    /* the whole year: every area's gaps bear on it, each said once */
+    rc = run("plan", "--energy", "12kWh", "--duration", "3h", "--region", "aws:us-east-1", NULL);
+    assert_int_equal(rc, 0);
     assert_non_null(strstr(err_buf, "PJM: 2 gaps in the series (23 rows missing"));
     assert_non_null(strstr(err_buf, "nothing is interpolated"));
-    /* across PJM's gap: now is not covered, said so */
+    const char *first = strstr(err_buf, "PJM: 2 gaps");
+    assert_null(strstr(first + 1, "PJM: 2 gaps"));
+    assert_non_null(strstr(err_buf, "CISO: 3 gaps"));
+    assert_non_null(strstr(err_buf, "MISO: 2 gaps"));
+    /* across PJM's gap: now is not covered, said so, and only PJM's gap is warned about */
     rc = run("plan", "--energy", "1kWh", "--duration", "2h", "--region", "azure:eastus", "--window",
              "2022-03-13T06:00Z..2022-03-13T12:00Z", "--json", NULL);
     assert_int_equal(rc, 0);
     j = out_json();
+    assert_int_equal(json_array_size(json_object_get(j, "warnings")), 1);
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(j, "warnings"), 0)),
+                           "PJM: 1 gap in the series (22 rows missing; the gap from 2022-03-13 07:00 UTC to 2022-03-14 05:00 UTC)"));
     assert_true(json_is_null(json_object_get(json_object_get(j, "now"), "carbon_g")));
     assert_string_not_equal(json_string_value(json_object_get(json_object_get(j, "best"), "region")), "PJM");
     json_decref(j);
