@@ -205,6 +205,18 @@ static struct pending_out {
 FILE *cli_open_out(const char *cmd, const char *path)
 {
     if (!path || !strcmp(path, "-")) return stdout;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* a device or a FIFO (-o /dev/null, -o /dev/stderr): written in place; renaming a file over it
+         * would replace /dev/null itself with a regular file when run as root */
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f) {
+            cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
+            if (fd >= 0) close(fd);
+        }
+        return f;
+    }
     struct pending_out *p = NULL;
     for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
         if (!pending[i].f) p = &pending[i];
@@ -234,12 +246,15 @@ FILE *cli_open_out(const char *cmd, const char *path)
 
 void cli_discard_out(FILE *f)
 {
+    if (!f || f == stdout || f == stderr) return;
     for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
-        if (f && pending[i].f == f) {
+        if (pending[i].f == f) {
             fclose(f);
             unlink(pending[i].tmp);
             pending[i].f = NULL;
+            return;
         }
+    fclose(f); /* a device or FIFO written in place */
 }
 
 int cli_close_out(const char *cmd, FILE *f, const char *path)
@@ -257,7 +272,8 @@ int cli_close_out(const char *cmd, FILE *f, const char *path)
     struct pending_out *p = NULL;
     for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
         if (pending[i].f == f) p = &pending[i];
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) bad = 1;
+    /* a device or FIFO written in place (not pending) cannot be synced, nor needs to be */
+    if (fflush(f) != 0 || (p && fsync(fileno(f)) != 0)) bad = 1;
     int e = errno;
     if (fclose(f) != 0 && !bad) {
         bad = 1;

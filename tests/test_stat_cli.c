@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,6 +364,36 @@ static void test_csv_and_human_output(void **state)
     assert_non_null(strstr(text, "CO2e"));
 }
 
+/* -o naming a FIFO or a device (/dev/null) writes into it: the output is not renamed over it (which
+ * replaced /dev/null itself with a regular file when the tests ran as root) */
+static void test_output_to_fifo(void **state)
+{
+    (void)state;
+    setenv("JP_SYSFS_ROOT", empty_root, 1);
+    char fifo[4200], got[4200], cmd[9000];
+    path_in_tmp(fifo, sizeof fifo, "out.fifo");
+    path_in_tmp(got, sizeof got, "from-fifo.json");
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* the reader: what stat writes into the FIFO, kept in a file (timeout: no hang if nothing comes) */
+    snprintf(cmd, sizeof cmd, "timeout 60 cat '%s' > '%s' &", fifo, got);
+    assert_int_equal(system(cmd), 0);
+    const char *args[] = {"stat", "--json", "-o", fifo, "--", "true", NULL};
+    assert_int_equal(run_cli(NULL, args), 0);
+    struct stat st;
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode)); /* still the FIFO */
+    /* the reader got the report once the writer closed */
+    for (int i = 0; i < 500; i++) {
+        if (access(got, R_OK) == 0 && strstr(slurp(got), "}\n")) break;
+        usleep(20000);
+    }
+    json_t *j = load_json(got);
+    assert_true(num(j, "energy_j") >= 0);
+    json_decref(j);
+    unlink(fifo);
+}
+
 static void test_sources_explains(void **state)
 {
     (void)state;
@@ -424,6 +455,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_record_timeline),
         cmocka_unit_test(test_exit_status_and_errors),
         cmocka_unit_test(test_csv_and_human_output),
+        cmocka_unit_test(test_output_to_fifo),
         cmocka_unit_test(test_sources_explains),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
