@@ -77,6 +77,34 @@ int cli_parse_pue(const char *cmd, const char *arg, double *pue, char *src, size
     return 0;
 }
 
+void cli_carbon_opts_init(struct cli_carbon_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    jp_intensity_query_init(&o->q);
+    o->pue = 1.0;
+}
+
+int cli_carbon_option(const char *cmd, struct cli_carbon_opts *o, int opt, const char *arg)
+{
+    switch (opt) {
+    case 1100: o->region = arg; return 1;
+    case 1101: return cli_parse_year(cmd, arg, &o->q.year) ? -1 : 1;
+    case 1102: return cli_parse_intensity(cmd, arg, &o->q.g_per_kwh) ? -1 : 1;
+    case 1103: o->q.file = arg; return 1;
+    case 1104: return cli_parse_pue(cmd, arg, &o->pue, o->pue_src, sizeof o->pue_src) ? -1 : 1;
+    default: return 0;
+    }
+}
+
+int cli_carbon_resolve(const char *cmd, const struct cli_carbon_opts *o, jp_intensity *out)
+{
+    if (jp_intensity_resolve(o->region, &o->q, out) != JP_OK) {
+        cli_error(cmd, "%s", jp_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 /* An intensity as published: "448", "97.85", "0" (at most 2 decimals, no trailing zeros). */
 void cli_format_intensity(double g, char *buf, size_t len)
 {

@@ -62,6 +62,23 @@ int cli_parse_year(const char *cmd, const char *arg, int *year);
 const char *cli_provider_name(const char *cmd, const char *arg);
 int cli_parse_intensity(const char *cmd, const char *arg, double *g);
 int cli_parse_pue(const char *cmd, const char *arg, double *pue, char *src, size_t len);
+/* The carbon option group of the commands that turn energy into carbon (stat, serve): one table, one
+ * parser, one resolve. --region R, --year Y, --intensity G, --intensity-file F, --pue P. */
+struct cli_carbon_opts {
+    const char *region;   /* NULL: $JP_REGION, else the world average (jp_intensity_resolve) */
+    jp_intensity_query q; /* --year, --intensity, --intensity-file */
+    double pue;           /* 1.0 unless asked */
+    char pue_src[160];    /* where the PUE comes from ("" when not asked) */
+};
+#define CLI_CARBON_LONGOPTS                                                                         \
+    {"region", required_argument, NULL, 1100}, {"year", required_argument, NULL, 1101},            \
+    {"intensity", required_argument, NULL, 1102}, {"intensity-file", required_argument, NULL, 1103}, \
+    {"pue", required_argument, NULL, 1104}
+void cli_carbon_opts_init(struct cli_carbon_opts *o);
+/* 1 if opt was one of the group (consumed), 0 if not, -1 on a bad value (message printed). */
+int cli_carbon_option(const char *cmd, struct cli_carbon_opts *o, int opt, const char *arg);
+/* The intensity the options name, resolved once: 0, or -1 with a message printed. */
+int cli_carbon_resolve(const char *cmd, const struct cli_carbon_opts *o, jp_intensity *out);
 /* Prints s padded to width terminal columns (UTF-8 aware); the columns s takes. */
 void cli_pad(FILE *out, const char *s, int width);
 int cli_text_width(const char *s);

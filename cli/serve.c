@@ -406,30 +406,26 @@ static int whole(const char *opt, const char *arg, long min, long max, long *out
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { O_LISTEN = 2000, O_WEB, O_HASH, O_COST, O_TOP, O_NOCG, O_CGROOT, O_MAXCONN, O_TIMEOUT, O_THREADS, O_REGION,
-           O_YEAR, O_INTENSITY, O_IFILE, O_PUE };
+    enum { O_LISTEN = 2000, O_WEB, O_HASH, O_COST, O_TOP, O_NOCG, O_CGROOT, O_MAXCONN, O_TIMEOUT, O_THREADS };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},       {"web-config", required_argument, NULL, O_WEB},
         {"hash-password", no_argument, NULL, O_HASH},         {"bcrypt-cost", required_argument, NULL, O_COST},
         {"top-cgroups", required_argument, NULL, O_TOP},      {"no-cgroups", no_argument, NULL, O_NOCG},
         {"cgroup-root", required_argument, NULL, O_CGROOT},   {"max-connections", required_argument, NULL, O_MAXCONN},
         {"client-timeout", required_argument, NULL, O_TIMEOUT}, {"threads", required_argument, NULL, O_THREADS},
-        {"region", required_argument, NULL, O_REGION},        {"year", required_argument, NULL, O_YEAR},
-        {"intensity", required_argument, NULL, O_INTENSITY},  {"intensity-file", required_argument, NULL, O_IFILE},
-        {"pue", required_argument, NULL, O_PUE},              {"help", no_argument, NULL, 'h'},
+        CLI_CARBON_LONGOPTS,                                  {"help", no_argument, NULL, 'h'},
         CLI_METER_LONGOPTS,                                   {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     mo.cfg.interval_s = 1.0;
     jp_exporter_config cfg;
     jp_exporter_config_init(&cfg);
-    jp_intensity_query iq;
-    jp_intensity_query_init(&iq);
-    const char *listen_spec = DEFAULT_LISTEN, *web_path = NULL, *region = NULL;
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
+    const char *listen_spec = DEFAULT_LISTEN, *web_path = NULL;
     bool hash = false;
     long cost = 10, top = 20, maxconn = 64, threads = 2;
-    double timeout = 10.0, pue = 1.0;
-    char pue_src[160] = "";
+    double timeout = 10.0;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -457,21 +453,11 @@ int cmd_serve(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             break;
-        case O_REGION: region = optarg; break;
-        case O_YEAR:
-            if (cli_parse_year("serve", optarg, &iq.year)) return CLI_EXIT_USAGE;
-            break;
-        case O_INTENSITY:
-            if (cli_parse_intensity("serve", optarg, &iq.g_per_kwh)) return CLI_EXIT_USAGE;
-            break;
-        case O_IFILE: iq.file = optarg; break;
-        case O_PUE:
-            if (cli_parse_pue("serve", optarg, &pue, pue_src, sizeof pue_src)) return CLI_EXIT_USAGE;
-            break;
         case 'h': fputs(help, stdout); return 0;
         case 1007: cli_error("serve", "--baseline does not apply to serve"); return CLI_EXIT_USAGE;
         default: {
-            int r = cli_meter_option("serve", &mo, opt, optarg);
+            int r = cli_carbon_option("serve", &co, opt, optarg);
+            if (r == 0) r = cli_meter_option("serve", &mo, opt, optarg);
             if (r == 1) break;
             if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
@@ -501,8 +487,7 @@ int cmd_serve(int argc, char **argv)
         }
     }
     jp_intensity ci;
-    if (jp_intensity_resolve(region, &iq, &ci) != JP_OK) {
-        cli_error("serve", "%s", jp_last_error());
+    if (cli_carbon_resolve("serve", &co, &ci)) {
         serve_web_free(&srv.web);
         return CLI_EXIT_USAGE;
     }
@@ -526,8 +511,8 @@ int cmd_serve(int argc, char **argv)
 
     cfg.meter = mo.cfg;
     cfg.intensity = &ci;
-    cfg.pue = pue;
-    cfg.pue_source = pue_src;
+    cfg.pue = co.pue;
+    cfg.pue_source = co.pue_src;
     cfg.top_cgroups = (size_t)top;
     cfg.log = exporter_log;
     if (jp_exporter_open(&srv.e, &cfg) != JP_OK) {

@@ -58,10 +58,10 @@ struct stats {
     double mean, sd;
 };
 
-/* Carbon options (--pue, --project): PUE 1.0 and no projection unless asked. */
+/* Carbon options: the shared group (--region, --year, --intensity, --intensity-file, --pue: PUE 1.0
+ * unless asked) and stat's own --project (no projection unless asked). */
 struct carbon_opts {
-    double pue;
-    char pue_src[160];
+    struct cli_carbon_opts c;
     double project;
 };
 
@@ -125,8 +125,8 @@ static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *ru
     json_object_set_new(o, "region", json_string(ci->region));
     json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
     json_object_set_new(o, "intensity_source", json_string(ci->source));
-    json_object_set_new(o, "pue", json_real(co->pue));
-    json_object_set_new(o, "pue_source", json_string(co->pue_src[0] ? co->pue_src : "none: grid figures as published"));
+    json_object_set_new(o, "pue", json_real(co->c.pue));
+    json_object_set_new(o, "pue_source", json_string(co->c.pue_src[0] ? co->c.pue_src : "none: grid figures as published"));
     json_object_set_new(o, "intensity_year", ci->year ? json_integer(ci->year) : json_null());
     json_object_set_new(o, "region_name", json_string(ci->name));
     if (co->project > 0)
@@ -219,9 +219,9 @@ static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *r
     jp_format_power(STATS(runs, n, peak_w).mean, b2, sizeof b2);
     fprintf(out, "  %-11s %s    peak power %s\n", "duration", b1, b2);
     pm(b1, sizeof b1, STATS(runs, n, carbon_g), jp_format_mass, n);
-    if (co->pue_src[0])
+    if (co->c.pue_src[0])
         fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE %.2f, %s)\n", "carbon", b1, ci->region,
-                ci->g_per_kwh, ci->source, co->pue, co->pue_src);
+                ci->g_per_kwh, ci->source, co->c.pue, co->c.pue_src);
     else
         fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", b1, ci->region, ci->g_per_kwh,
                 ci->source);
@@ -269,23 +269,21 @@ int cmd_stat(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"repeat", required_argument, NULL, 'r'}, {"warmup", required_argument, NULL, 'w'},
-        {"region", required_argument, NULL, 'R'}, {"json", no_argument, NULL, 'j'},
-        {"csv", no_argument, NULL, 'c'},          {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         CLI_METER_LONGOPTS,
-        {"pue", required_argument, NULL, 'P'},    {"project", required_argument, NULL, 'N'},
-        {"year", required_argument, NULL, 'Y'},   {"intensity", required_argument, NULL, 'I'},
-        {"intensity-file", required_argument, NULL, 'F'},
+        {"json", no_argument, NULL, 'j'},         {"csv", no_argument, NULL, 'c'},
+        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+        CLI_METER_LONGOPTS,                       CLI_CARBON_LONGOPTS,
+        {"project", required_argument, NULL, 'N'},
         {"emissions-csv", required_argument, NULL, 'E'}, {"project-name", required_argument, NULL, 'n'},
         {"export-json", required_argument, NULL, 'J'}, {"export-csv", required_argument, NULL, 'C'},
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     int repeats = 1, warmups = 0, json = 0, csv = 0, opt;
-    const char *region = NULL, *outpath = NULL, *emissions_csv = NULL, *project_name = NULL;
+    const char *outpath = NULL, *emissions_csv = NULL, *project_name = NULL;
     const char *export_json = NULL, *export_csv = NULL;
-    jp_intensity_query iq;
-    jp_intensity_query_init(&iq);
-    struct carbon_opts co = {1.0, "", 0};
+    struct carbon_opts co;
+    cli_carbon_opts_init(&co.c);
+    co.project = 0;
     optind = 1;
     while ((opt = cli_getopt("stat", argc, argv, "+r:w:o:h", longopts)) != -1) {
         char *end;
@@ -301,10 +299,6 @@ int cmd_stat(int argc, char **argv)
             else warmups = (int)v;
             break;
         }
-        case 'R': region = optarg; break;
-        case 'P':
-            if (cli_parse_pue("stat", optarg, &co.pue, co.pue_src, sizeof co.pue_src)) return CLI_EXIT_USAGE;
-            break;
         case 'N': {
             double v = strtod(optarg, &end);
             if (end == optarg || *end || !(v >= 1 && v <= 1e15) || v != floor(v)) {
@@ -314,13 +308,6 @@ int cmd_stat(int argc, char **argv)
             co.project = v;
             break;
         }
-        case 'Y':
-            if (cli_parse_year("stat", optarg, &iq.year)) return CLI_EXIT_USAGE;
-            break;
-        case 'I':
-            if (cli_parse_intensity("stat", optarg, &iq.g_per_kwh)) return CLI_EXIT_USAGE;
-            break;
-        case 'F': iq.file = optarg; break;
         case 'E':
             if (!*optarg) {
                 cli_error("stat", "--emissions-csv: expected a file name");
@@ -342,7 +329,8 @@ int cmd_stat(int argc, char **argv)
         case 'C': export_csv = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
-            int r = cli_meter_option("stat", &mo, opt, optarg);
+            int r = cli_carbon_option("stat", &co.c, opt, optarg);
+            if (r == 0) r = cli_meter_option("stat", &mo, opt, optarg);
             if (r == 1) break;
             return CLI_EXIT_USAGE;
         }
@@ -381,10 +369,7 @@ int cmd_stat(int argc, char **argv)
     }
     char **cmdv = argv + optind;
     jp_intensity ci;
-    if (jp_intensity_resolve(region, &iq, &ci) != JP_OK) {
-        cli_error("stat", "%s", jp_last_error());
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_carbon_resolve("stat", &co.c, &ci)) return CLI_EXIT_USAGE;
     jp_meter *m;
     if (jp_meter_open(&m, &mo.cfg) != JP_OK) {
         cli_error("stat", "%s", jp_last_error());
@@ -436,7 +421,7 @@ int cmd_stat(int argc, char **argv)
         x->energy_j = jp_meter_joules(m, JP_TOTAL);
         x->duration_s = jp_meter_duration(m);
         x->peak_w = jp_meter_peak_watts(m);
-        x->carbon_g = jp_carbon_grams(x->energy_j, ci.g_per_kwh, co.pue);
+        x->carbon_g = jp_carbon_grams(x->energy_j, ci.g_per_kwh, co.c.pue);
         x->above_j = jp_meter_joules_above_baseline(m, JP_TOTAL);
         x->share = jp_meter_tree_share(m);
         x->tree_cpu = jp_meter_tree_cpu_seconds(m);
@@ -447,7 +432,7 @@ int cmd_stat(int argc, char **argv)
             jp_emissions_meta_init(&em);
             em.project_name = project_name;
             em.intensity = &ci;
-            em.pue = co.pue;
+            em.pue = co.c.pue;
             if (jp_emissions_csv_append(emissions_csv, m, &em, NULL, 0) != JP_OK) {
                 cli_error("stat", "--emissions-csv: %s", jp_last_error());
                 emissions_failed = true;
