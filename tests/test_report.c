@@ -654,6 +654,62 @@ static int teardown(void **state)
 }
 
 
+
+/* The charts are right in a screenshot: in "CO2e by region" each model's value sits at the end of its
+ * own bar (the pick's was written at the end of the largest model's bar); the timeline is one panel per
+ * model on a time axis with round ticks in the unit shown (2.5 min, not 3.333), says where each figure
+ * came from, and draws a run too short for a line. */
+static void test_html_charts(void **state)
+{
+    (void)state;
+    struct jp_bench_run r;
+    fix_build_run(&r);
+    /* a 700 s timeline for large (minutes on the axis), and a run of 0.04 s for small */
+    struct jp_bench_model *small = &r.tasks[0].models[0], *large = &r.tasks[0].models[2];
+    for (size_t k = 0; k < large->nsamples; k++) large->sample_t[k] = 700.0 * (double)(k + 1) / (double)large->nsamples;
+    small->nsamples = 2;
+    small->sample_t[0] = 0.02;
+    small->sample_t[1] = 0.04;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(jp_report_html(out, &r), JP_OK);
+    fclose(out);
+    /* the regions chart of classify: base (pick) and large both labelled, each at its own bar's end */
+    const char *reg = strstr(buf, "data-region=\"gcp:asia-south1\"");
+    assert_non_null(reg);
+    const char *rect = strstr(reg, "<rect x=\"");
+    double x0, w0, y0, h0;
+    assert_int_equal(sscanf(rect, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\"", &x0, &y0, &w0, &h0), 4);
+    const char *lp = strstr(reg, "data-value-of=\"pick\" x=\"");
+    double lx;
+    assert_non_null(lp);
+    assert_int_equal(sscanf(lp, "data-value-of=\"pick\" x=\"%lf\"", &lx), 1);
+    assert_float_equal(lx, x0 + w0 + 5, 0.11); /* the pick's value right after the pick's bar */
+    const char *rect2 = strstr(rect + 1, "<rect x=\"");
+    double x1, w1, y1, h1, rx;
+    assert_int_equal(sscanf(rect2, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\"", &x1, &y1, &w1, &h1), 4);
+    const char *lr = strstr(reg, "data-value-of=\"largest\" x=\"");
+    assert_non_null(lr);
+    assert_int_equal(sscanf(lr, "data-value-of=\"largest\" x=\"%lf\"", &rx), 1);
+    assert_float_equal(rx, x1 + w1 + 5, 0.11);
+    assert_true(w1 > w0 + 50); /* large's bar is the longer: the pick's value is not at its end */
+    /* the timeline: a panel per model, minutes with round ticks, the origin of each figure */
+    const char *tl = strstr(buf, "aria-label=\"Power during the last measured run of each model\"");
+    if (!tl) tl = strstr(buf, "Power during the last measured run of each model");
+    assert_non_null(tl);
+    contains(tl, "time since the run started (min)");
+    contains(tl, ">2.5</text>");
+    contains(tl, ">7.5</text>");
+    lacks(tl, ">3.333</text>");
+    contains(tl, "too short to draw as a line");
+    contains(tl, "estimate: power model,");
+    contains(tl, "follows CPU utilisation");
+    assert_true(count(tl, "data-estimated=\"true\"") >= 3);
+    free(buf);
+    jp_bench_run_clear(&r);
+}
+
 /* A saving whose interval includes 0 is never called a saving: not in the conclusions, the table, the
  * summary's pick, nor the HTML card. */
 static void test_no_significant_saving(void **state)
@@ -693,7 +749,7 @@ static void test_no_significant_saving(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_names), cmocka_unit_test(test_conclusions), cmocka_unit_test(test_no_significant_saving),
+        cmocka_unit_test(test_format_names), cmocka_unit_test(test_conclusions), cmocka_unit_test(test_no_significant_saving), cmocka_unit_test(test_html_charts),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_csv),          cmocka_unit_test(test_json),        cmocka_unit_test(test_md),
         cmocka_unit_test(test_html),         cmocka_unit_test(test_unscored_and_empty),

@@ -59,7 +59,7 @@ static const char css2[] =
     "svg text{font-family:inherit;font-size:12px;fill:var(--ink);font-variant-numeric:tabular-nums}\n"
     "svg .axis text{fill:var(--muted)}svg .title{font-size:12.5px;fill:var(--muted)}\n"
     "svg .grid{stroke:#e7ebf0;stroke-width:1}svg .frame{stroke:#b9c1cc;stroke-width:1}\n"
-    "svg .lbl{font-size:12.5px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}svg .strong{font-weight:700}svg .faint{fill:var(--muted)}\n"
+    "svg .lbl{font-size:12.5px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}svg .strong{font-weight:700}svg .faint{fill:var(--muted)}svg .small{font-size:10.5px}\n"
     "svg .tag{font-size:11.5px;font-weight:700}\n"
     "svg [data-tip]:hover{opacity:.85}\n";
 static const char css3[] =
@@ -575,28 +575,33 @@ static void chart_regions(FILE *out, const struct jp_bench_run *run, const struc
         esc(out, code);
         fprintf(out, "), %.0f gCO2e/kWh\n", r->g_per_kwh);
         esc(out, pick->name);
-        fprintf(out, ": %s CO2e", a);
+        fprintf(out, ": %s CO2e</title></rect>", a);
+        /* every value at the end of its own bar: a screenshot or a printout shows both models' figures */
+        const char *cls = r->run ? "lbl strong" : "lbl";
+        fprintf(out, "<text class=\"%s%s\" data-value-of=\"pick\" x=\"%.1f\" y=\"%.1f\" dy=\".32em\">%s</text>", cls,
+                ref ? " small" : "", fmax(sv_map(&xs, gp), x0 + 1) + 5, y + bh / 2, a);
         double xend = sv_map(&xs, gp);
         if (ref) {
             double gr = rp_proj_grams(run, ref, r->g_per_kwh);
             jp_format_mass(gr, b, sizeof b);
-            fputc('\n', out);
-            esc(out, ref->name);
-            fprintf(out, ": %s CO2e", b);
-            fprintf(out, "</title></rect><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+            fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
                          "shape-rendering=\"crispEdges\"><title>",
                     x0, y + bh + 2, fmax(sv_map(&xs, gr) - x0, 1), bh, sv_colour((size_t)t->reference));
             esc(out, ref->name);
-            fprintf(out, ": %s CO2e", b);
+            fprintf(out, ": %s CO2e</title></rect>", b);
+            fprintf(out, "<text class=\"%s small\" data-value-of=\"largest\" x=\"%.1f\" y=\"%.1f\" dy=\".32em\">%s</text>", cls,
+                    fmax(sv_map(&xs, gr), x0 + 1) + 5, y + bh + 2 + bh / 2, b);
             xend = fmax(xend, sv_map(&xs, gr));
         }
-        fputs("</title></rect>", out);
-        fprintf(out, "<text class=\"lbl%s\" x=\"%.1f\" y=\"%.1f\" dy=\".32em\">%s", r->run ? " strong" : "", xend + 6, cy,
-                a);
-        if ((int)k == rg->cleanest) fputs("<tspan class=\"tag\" fill=\"#007a5a\"> cleanest</tspan>", out);
-        if ((int)k == rg->dirtiest) fputs("<tspan class=\"tag\" fill=\"#b34700\"> dirtiest</tspan>", out);
-        if (r->run) fputs("<tspan class=\"tag\"> this run</tspan>", out);
-        fputs("</text></g>\n", out);
+        /* the region's tags after the longer bar's value */
+        if ((int)k == rg->cleanest || (int)k == rg->dirtiest || r->run) {
+            fprintf(out, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" dy=\".32em\">", xend + 70, cy);
+            if ((int)k == rg->cleanest) fputs("<tspan class=\"tag\" fill=\"#007a5a\">cleanest</tspan>", out);
+            if ((int)k == rg->dirtiest) fputs("<tspan class=\"tag\" fill=\"#b34700\">dirtiest</tspan>", out);
+            if (r->run) fputs("<tspan class=\"tag\"> this run</tspan>", out);
+            fputs("</text>", out);
+        }
+        fputs("</g>\n", out);
     }
     fputs("</svg>\n</figure>\n", out);
 }
@@ -604,14 +609,14 @@ static void chart_regions(FILE *out, const struct jp_bench_run *run, const struc
 /* ---- chart: power timelines --------------------------------------------------------------------- */
 
 static void polyline(FILE *out, const struct jp_bench_model *m, const struct sv_scale *xs, const struct sv_scale *ys,
-                     const char *colour)
+                     double tscale, const char *colour)
 {
     fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" points=\"", colour);
     size_t n = m->nsamples, buckets = 700;
     if (n <= 2 * buckets) {
         for (size_t s = 0; s < n; s++)
             if (isfinite(m->sample_t[s]) && isfinite(m->sample_w[s]))
-                fprintf(out, "%.1f,%.1f ", sv_map(xs, m->sample_t[s]), sv_map(ys, m->sample_w[s]));
+                fprintf(out, "%.1f,%.1f ", sv_map(xs, m->sample_t[s] / tscale), sv_map(ys, m->sample_w[s]));
     } else {
         /* min and max of each bucket, in time order, so that peaks survive */
         for (size_t b = 0; b < buckets; b++) {
@@ -621,23 +626,36 @@ static void polyline(FILE *out, const struct jp_bench_model *m, const struct sv_
                 if (m->sample_w[s] > m->sample_w[hi]) hi = s;
             }
             size_t first = lo < hi ? lo : hi, second = lo < hi ? hi : lo;
-            fprintf(out, "%.1f,%.1f ", sv_map(xs, m->sample_t[first]), sv_map(ys, m->sample_w[first]));
+            fprintf(out, "%.1f,%.1f ", sv_map(xs, m->sample_t[first] / tscale), sv_map(ys, m->sample_w[first]));
             if (second != first)
-                fprintf(out, "%.1f,%.1f ", sv_map(xs, m->sample_t[second]), sv_map(ys, m->sample_w[second]));
+                fprintf(out, "%.1f,%.1f ", sv_map(xs, m->sample_t[second] / tscale), sv_map(ys, m->sample_w[second]));
         }
     }
     fputs("\"/>\n", out);
 }
 
+/* Where a model's energy figure came from, in words: a counter, or the power model's estimate. */
+static void energy_origin(const struct jp_bench_run *run, const struct jp_bench_model *m, char *buf, size_t len)
+{
+    if (m->estimated)
+        snprintf(buf, len, "estimate: the power model (its shape follows CPU utilisation, not a meter)");
+    else
+        snprintf(buf, len, "measured: energy counters (%.120s)", run->sources);
+}
+
+/* One panel per model on a shared time axis (whole seconds or minutes, round ticks), so that lines at
+ * the same watts do not hide each other; a run too short to draw as a line is drawn as a bar. */
 static void chart_timeline(FILE *out, const struct jp_bench_run *run, const struct jp_bench_task *t)
 {
-    const char *title = "Power during the last measured run";
+    const char *title = "Power during the last measured run of each model";
     double tmax = 0, wmax = run->baseline_w > 0 ? run->baseline_w : 0;
     size_t lines = 0;
+    bool any_est = false;
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
-        if (m->nsamples < 2 || !m->sample_t || !m->sample_w) continue;
+        if (m->nsamples < 1 || !m->sample_t || !m->sample_w) continue;
         lines++;
+        any_est |= m->estimated;
         for (size_t s = 0; s < m->nsamples; s++) {
             if (isfinite(m->sample_t[s])) tmax = fmax(tmax, m->sample_t[s]);
             if (isfinite(m->sample_w[s])) wmax = fmax(wmax, m->sample_w[s]);
@@ -647,54 +665,82 @@ static void chart_timeline(FILE *out, const struct jp_bench_run *run, const stru
         fig_empty(out, true, title, "No power timeline was recorded for this task.");
         return;
     }
-    const int W = FULL_W, H = 330, L = 62, R = 200, T = 14, B = 52;
-    struct sv_scale xs = {0, tmax, L, W - R, false}, ys = {0, wmax * 1.08, H - B, T, false};
+    /* the axis in the unit shown, so that its ticks are round in that unit (2 min, not 1.667 min) */
+    struct sv_unit tu = sv_unit_for('s', tmax);
+    const int W = FULL_W, PANEL = 86, GAP = 18, L = 62, R = 260, T = 10, B = 52;
+    int H = T + (int)lines * (PANEL + GAP) - GAP + B;
+    struct sv_scale xs = {0, tmax / tu.scale, L, W - R, false};
     sv_nice(&xs.d0, &xs.d1, 8);
-    sv_nice(&ys.d0, &ys.d1, 5);
-    struct sv_unit tu = sv_unit_for('s', xs.d1), wu = sv_unit_for('W', ys.d1);
-    char note[200], xt[64], yt[64];
-    snprintf(note, sizeof note, "Whole-machine power (total of the energy sources) over time, one line per model%s.",
-             run->baseline_w > 0 ? "; the dashed line is the idle baseline" : "");
+    struct sv_scale ys0 = {0, wmax * 1.08, 0, 0, false};
+    sv_nice(&ys0.d0, &ys0.d1, 3);
+    struct sv_unit wu = sv_unit_for('W', ys0.d1);
+    char note[400], xt[64], yt[64];
+    snprintf(note, sizeof note,
+             "Whole-machine power (total of the energy sources) over time, one panel per model on the same axes%s.%s",
+             run->baseline_w > 0 ? "; the dashed line is the idle baseline" : "",
+             any_est ? " Where the source is the power model, the line is an estimate whose shape follows CPU "
+                       "utilisation: flat lines at the same watts mean a busy CPU, not equal work."
+                     : "");
     fig_open(out, true, title, note);
     svg_open(out, "timeline", W, H, title);
     snprintf(xt, sizeof xt, "time since the run started (%s)", tu.name);
-    snprintf(yt, sizeof yt, "power (%s)", wu.name);
-    axis_y(out, &ys, wu, L, W - R, yt);
-    axis_x(out, &xs, tu, T, H - B, xt, false);
-    if (run->baseline_w > 0) {
-        double y = sv_map(&ys, run->baseline_w);
-        char p[32];
-        jp_format_power(run->baseline_w, p, sizeof p);
-        fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#5a6473\" stroke-dasharray=\"4 4\"/>"
-                     "<text class=\"faint\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">idle %s</text>\n",
-                L, y, W - R, y, W - R - 4, y - 5, p);
-    }
+    snprintf(yt, sizeof yt, "%s", wu.name);
     size_t row = 0;
     for (size_t i = 0; i < t->nmodels; i++) {
         const struct jp_bench_model *m = &t->models[i];
-        if (m->nsamples < 2 || !m->sample_t || !m->sample_w) continue;
+        if (m->nsamples < 1 || !m->sample_t || !m->sample_w) continue;
+        double top = T + (double)row * (PANEL + GAP), bottom = top + PANEL;
+        struct sv_scale ys = {ys0.d0, ys0.d1, bottom, top, false};
+        axis_y(out, &ys, wu, L, W - R, row == 0 ? yt : "");
+        fprintf(out, "<line class=\"frame\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", L, bottom, W - R, bottom);
+        if (run->baseline_w > 0) {
+            double y = sv_map(&ys, run->baseline_w);
+            fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#5a6473\" stroke-dasharray=\"4 4\"/>\n", L, y,
+                    W - R, y);
+        }
         fprintf(out, "<g class=\"line\" data-model=\"");
         esc(out, m->name);
-        fprintf(out, "\" data-samples=\"%zu\"><title>", m->nsamples);
+        fprintf(out, "\" data-samples=\"%zu\" data-estimated=\"%s\"><title>", m->nsamples, m->estimated ? "true" : "false");
         esc(out, m->name);
-        char a[32], b[32];
+        char a[32], b[32], origin[200];
         jp_format_energy(m->energy_j, a, sizeof a);
         jp_format_duration(m->duration_s, b, sizeof b);
-        fprintf(out, "\n%s in %s (mean of the measured runs)\n%zu samples</title>\n", a, b, m->nsamples);
-        polyline(out, m, &xs, &ys, sv_colour(i));
+        energy_origin(run, m, origin, sizeof origin);
+        fprintf(out, "\n%s in %s (mean of the measured runs)\n%zu samples\n", a, b, m->nsamples);
+        esc(out, origin);
+        fputs("</title>\n", out);
+        double t_end = m->sample_t[m->nsamples - 1] / tu.scale;
+        double px = sv_map(&xs, t_end) - sv_map(&xs, 0);
+        if (m->nsamples < 2 || px < 3) {
+            /* shorter than a few pixels: a bar of its mean power, 3 px wide, so that it is seen */
+            double w = m->duration_s > 0 && isfinite(m->energy_j) ? m->energy_j / m->duration_s : m->sample_w[0];
+            double y = sv_map(&ys, w);
+            fprintf(out, "<rect x=\"%d\" y=\"%.1f\" width=\"3\" height=\"%.1f\" fill=\"%s\"/>", L, y, fmax(bottom - y, 1),
+                    sv_colour(i));
+            char d[32];
+            jp_format_duration(m->sample_t[m->nsamples - 1], d, sizeof d);
+            fprintf(out, "<text class=\"faint\" x=\"%d\" y=\"%.1f\" dy=\".32em\">%s: too short to draw as a line</text>", L + 8,
+                    y, d);
+        } else {
+            polyline(out, m, &xs, &ys, tu.scale, sv_colour(i));
+        }
         fputs("</g>\n", out);
-        double ly = T + 6 + (double)row++ * 22;
-        fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>"
-                     "<text class=\"lbl%s\" x=\"%d\" y=\"%.1f\" dy=\".32em\">",
-                W - R + 16, ly, W - R + 36, ly, sv_colour(i), (int)i == t->pick ? " strong" : "", W - R + 42, ly);
-        esc_cut(out, m->name, 20);
+        /* the model's name and where its figure came from, beside its panel */
+        fprintf(out, "<text class=\"lbl%s\" x=\"%d\" y=\"%.1f\" dy=\".32em\" fill=\"%s\">", (int)i == t->pick ? " strong" : "",
+                W - R + 14, top + 14, sv_colour(i));
+        esc_cut(out, m->name, 28);
         if (m->status != JP_MODEL_OK) {
             fputs(" (", out);
             esc(out, jp_model_status_name(m->status));
             fputs(")", out);
         }
-        fputs("</text>\n", out);
+        fprintf(out, "</text><text class=\"faint small\" x=\"%d\" y=\"%.1f\" dy=\".32em\">%s</text>", W - R + 14, top + 34,
+                m->estimated ? "estimate: power model," : "measured: counters");
+        fprintf(out, "<text class=\"faint small\" x=\"%d\" y=\"%.1f\" dy=\".32em\">%s</text>\n", W - R + 14, top + 50,
+                m->estimated ? "follows CPU utilisation" : "");
+        row++;
     }
+    axis_x(out, &xs, (struct sv_unit){1, tu.name}, T, H - B, xt, true);
     fputs("</svg>\n</figure>\n", out);
 }
 
@@ -889,10 +935,20 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     char *text = malloc(8192);
     if (text) {
         jp_report_conclusions(run, t, text, 8192);
-        char *nl = strchr(text, '\n');
+        char *first = text;
+        if (!strncmp(first, "Energy compared:", 16)) {
+            /* which energy is compared and how the intervals were made: a note above the finding */
+            char *e = strchr(first, '\n');
+            if (e) *e = '\0';
+            fputs("<p class=\"note basis\">", out);
+            esc(out, first);
+            fputs("</p>\n", out);
+            first = e ? e + 1 : first + strlen(first);
+        }
+        char *nl = strchr(first, '\n');
         if (nl) *nl = '\0';
         fputs("<p class=\"lead\">", out);
-        esc(out, text);
+        esc(out, first);
         fputs("</p>\n", out);
         if (nl && nl[1]) {
             fputs("<ul class=\"more\">\n", out);
