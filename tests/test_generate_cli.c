@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,7 +180,7 @@ static void test_bench_builtin(void **state)
     snprintf(out, sizeof out, "%s/bench.json", tmpdir);
     FILE *f = fopen(spec, "w");
     fprintf(f, "repeats: 1\nwarmup: 0\ntasks:\n  - name: text-to-image\n    time: 10\n    score: 20\n"
-               "    scorer: adherence\n    models:\n"
+               "    scorer: fid\n    tolerance: 1000\n    models:\n"
                "      - {name: s2, builtin: generate, options: {model: gen-s, steps: 2, models_dir: %s}}\n"
                "      - {name: s4, builtin: generate, options: {model: gen-s, steps: 4, guidance: 1, models_dir: %s}}\n",
             models, models);
@@ -197,7 +198,34 @@ static void test_bench_builtin(void **state)
     char *t = (char *)slurp(out, &n);
     assert_non_null(t);
     t[n] = '\0';
-    assert_non_null(strstr(t, "adherence"));
+    /* FID (lower is better) with adherence and the nearest training image beside it, per model */
+    json_error_t je;
+    json_t *root = json_loads(t, 0, &je);
+    if (!root) fail_msg("bench JSON: %s", je.text);
+    json_t *task = json_array_get(json_object_get(root, "tasks"), 0);
+    assert_true(json_is_true(json_object_get(task, "lower_is_better")));
+    assert_string_equal(json_string_value(json_object_get(task, "metric")), "fid");
+    json_t *ms = json_object_get(task, "models");
+    assert_int_equal(json_array_size(ms), 2);
+    double fid[2];
+    for (size_t i = 0; i < 2; i++) {
+        json_t *m = json_array_get(ms, i), *x = json_object_get(m, "metrics");
+        fid[i] = json_real_value(json_object_get(x, "fid"));
+        double adh = json_real_value(json_object_get(x, "adherence")), l2 = json_real_value(json_object_get(x, "nearest_train_l2"));
+        printf("# %s: FID %.2f adherence %.2f nearest %.3f\n", json_string_value(json_object_get(m, "name")), fid[i], adh, l2);
+        assert_true(fid[i] > 0 && fid[i] < 10000);
+        assert_true(adh >= 0 && adh <= 1);
+        assert_true(l2 > 0);
+        assert_true(fabs(json_real_value(json_object_get(m, "score")) - fid[i]) < 1e-9);
+    }
+    /* within 1000 FID every model qualifies: the pick is the one of less energy per item (as compared) */
+    json_t *m0 = json_array_get(ms, 0), *m1 = json_array_get(ms, 1);
+    double e0 = json_real_value(json_object_get(m0, "compared_j_per_item")),
+           e1 = json_real_value(json_object_get(m1, "compared_j_per_item"));
+    assert_true(e0 > 0 && e1 > 0);
+    assert_string_equal(json_string_value(json_object_get(task, "pick")),
+                        json_string_value(json_object_get(e0 <= e1 ? m0 : m1, "name")));
+    json_decref(root);
     free(t);
     /* a bad option is refused before anything runs */
     f = fopen(spec, "w");

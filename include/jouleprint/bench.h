@@ -52,8 +52,9 @@ extern "C" {
  *       references: labels.txt  # one reference per line, same order
  *       time: 2500              # items per measured run
  *       score: 10000            # items scored (default: as many as timed)
- *       scorer: accuracy        # accuracy | exact_match | ocr | rouge | none
- *       tolerance: 0.01         # score within which a model counts as "as accurate"
+ *       scorer: accuracy        # accuracy | exact_match | ocr | rouge | adherence | fid | none
+ *       tolerance: 0.01         # score within which a model counts as "as accurate" (the metric's
+ *                               # unit: 0.01 is a point of a fraction; fid: FID units, default 1)
  *       models:
  *         - name: small
  *           command: ./small --in {inputs} --out {outputs} --n {n}
@@ -191,7 +192,8 @@ struct jp_bench_model {
 
     size_t nmetrics;
     struct jp_bench_metric metrics[JP_BENCH_MAX_METRICS];
-    double score;            /* the task's main metric (higher is better), NAN if not scored */
+    double score;            /* the task's main metric, NAN if not scored; higher is better unless
+                                jp_metric_lower_is_better(task's metric) (FID, CER, WER) */
     bool estimated;          /* any figure in the total came from the power model */
 
     /* attribution (see jp_bench_attribute): the energy per item attributed to the model's own
@@ -215,11 +217,19 @@ struct jp_bench_model {
     double saving_pct;       /* energy per item saved against the reference, percent */
     double saving_lo, saving_hi; /* its 95% interval (t over the per-round savings, paired by round); NAN if unknown */
     bool saving_significant; /* the interval is known and excludes 0 */
-    double score_delta;      /* score minus the reference's (same unit as score) */
-    bool pareto;             /* on the front of energy per item (lower) vs score (higher) */
+    double score_delta;      /* score minus the reference's (same unit as score; for a metric where lower
+                                is better, a negative delta is the better score) */
+    bool pareto;             /* on the front of energy per item (lower) vs score (better: higher, or
+                                lower for a lower-is-better metric) */
     int rating;              /* 1..5 within the task, 5 = least energy per item; 0 if not ok */
     double proj_kwh;         /* energy for the run's project_n items, kWh */
     double proj_g;           /* its emissions at the run's region, g CO2e (PUE applied) */
+
+    /* the first outputs of a model whose predictions are images (`builtin: generate`; scorers adherence
+     * and fid): nimages 8-bit grey images of image_side x image_side pixels, item order (one per class
+     * for generate), for the HTML report's strip of samples; NULL and 0 when none */
+    int nimages, image_side;
+    uint8_t *images;
 
     /* the power timeline of the last measured run: t (s) and total W per sample */
     size_t nsamples;
@@ -238,8 +248,10 @@ struct jp_bench_task {
     struct jp_bench_model *models;
     int reference;         /* index of the reference (largest) model, -1 if none ran */
     int pick;              /* the recommendation: least energy per item among models whose score is
-                              within the task's tolerance of the best; -1 if none */
-    double tolerance;      /* score points within which models count as "as accurate" (default 0.01) */
+                              within the task's tolerance of the best (the highest, or the lowest for a
+                              lower-is-better metric); -1 if none */
+    double tolerance;      /* score within which models count as "as accurate", in the metric's unit
+                              (default jp_metric_default_tolerance: 0.01, 1 point, for fractions) */
     char basis[16];        /* analysis: "attributed" when every usable model has an attributed figure,
                               else "machine" (the whole machine's energy) */
 };
@@ -275,6 +287,9 @@ void jp_bench_run_clear(struct jp_bench_run *run);
 /* Fills the analysis fields of every task and model from the measured ones. Idempotent. */
 void jp_bench_analyze(struct jp_bench_run *run);
 
+/* At most this many sample images per model are kept (and stored). */
+#define JP_BENCH_MAX_IMAGES 10
+
 /* The value of a named metric, or NAN. */
 double jp_bench_metric(const struct jp_bench_model *m, const char *name);
 
@@ -292,6 +307,16 @@ double jp_bench_t95(int df);
 /* Appends a measured run's figures to m's repeats (energy per item of the machine, attributed, NAN if
  * unknown). JP_ERR_NOMEM on failure. */
 int jp_bench_model_add_repeat(struct jp_bench_model *m, double j_per_item, double attr_j_per_item);
+
+/* A metric's direction and scale. Lower is better for "fid", "cer", "wer" and "nearest_train_l2"; higher
+ * for every other (accuracy, word recall, ROUGE, exact match, adherence, and unknown names). Fractions
+ * (0..1, shown as percent, compared in points of 0.01) are every metric but "fid" and
+ * "nearest_train_l2", which are shown as they are and compared in their own units. */
+bool jp_metric_lower_is_better(const char *metric);
+bool jp_metric_is_fraction(const char *metric);
+/* The tolerance a task uses when its spec gives none: one point of the metric's scale (0.01 for a
+ * fraction, 1 for FID). */
+double jp_metric_default_tolerance(const char *metric);
 
 /* ---- the runner -------------------------------------------------------------------------------- */
 

@@ -285,6 +285,12 @@ int jp_generate_write_png(const jp_generate_result *r, int i, const char *path);
  * gaps (written to PATH.tmp, then renamed). */
 int jp_generate_write_grid(const jp_generate_result *r, const char *path);
 
+/* Reads a PNG that must be side x side pixels (colour is converted to grey, alpha dropped) into
+ * pixels[side * side]; a PNG of another size is refused, naming the file and both sizes. */
+int jp_gen_png_read(const char *path, int side, uint8_t *pixels);
+/* Encodes an 8-bit grey image (rows top to bottom) as a PNG into a malloc'd buffer (*out, *len). */
+int jp_png_encode_grey(const uint8_t *pixels, int width, int height, unsigned char **out, size_t *len);
+
 /* The quality of generated images, against Fashion-MNIST. */
 typedef struct jp_gen_quality_config {
     const char *models_dir;  /* as for jp_classify_models_dir */

@@ -16,6 +16,7 @@ void jp_bench_run_clear(struct jp_bench_run *run)
             free(task->models[i].sample_w);
             free(task->models[i].rep_j_per_item);
             free(task->models[i].rep_attr_j_per_item);
+            free(task->models[i].images);
         }
         free(task->models);
     }
@@ -65,6 +66,21 @@ int jp_bench_model_add_repeat(struct jp_bench_model *m, double j_per_item, doubl
     m->nrep++;
     return JP_OK;
 }
+
+bool jp_metric_lower_is_better(const char *metric)
+{
+    static const char *const lower[] = {"fid", "cer", "wer", "nearest_train_l2"};
+    for (size_t i = 0; metric && i < sizeof lower / sizeof lower[0]; i++)
+        if (!strcmp(metric, lower[i])) return true;
+    return false;
+}
+
+bool jp_metric_is_fraction(const char *metric)
+{
+    return !metric || (strcmp(metric, "fid") != 0 && strcmp(metric, "nearest_train_l2") != 0);
+}
+
+double jp_metric_default_tolerance(const char *metric) { return jp_metric_is_fraction(metric) ? 0.01 : 1.0; }
 
 static bool usable(const struct jp_bench_model *m)
 {
@@ -131,18 +147,22 @@ static void saving_interval(struct jp_bench_model *m, const struct jp_bench_mode
     free(s);
 }
 
-/* a dominates b: no more energy, no less score, and better in one */
-static bool dominates(const struct jp_bench_model *a, const struct jp_bench_model *b)
+/* The score turned so that higher is better (a lower-is-better metric negated). */
+static double goodness(double score, bool lower) { return lower ? -score : score; }
+
+/* a dominates b: no more energy, no worse score, and better in one */
+static bool dominates(const struct jp_bench_model *a, const struct jp_bench_model *b, bool lower)
 {
     bool scored = isfinite(a->score) && isfinite(b->score);
     if (!scored) return a->cmp_j_per_item < b->cmp_j_per_item;
-    return a->cmp_j_per_item <= b->cmp_j_per_item && a->score >= b->score &&
-           (a->cmp_j_per_item < b->cmp_j_per_item || a->score > b->score);
+    double ga = goodness(a->score, lower), gb = goodness(b->score, lower);
+    return a->cmp_j_per_item <= b->cmp_j_per_item && ga >= gb && (a->cmp_j_per_item < b->cmp_j_per_item || ga > gb);
 }
 
 static void analyze_task(const struct jp_bench_run *run, struct jp_bench_task *t)
 {
-    double emin = INFINITY, emax = 0, best = -INFINITY;
+    double emin = INFINITY, emax = 0, best = -INFINITY; /* best: the highest goodness */
+    bool lower = jp_metric_lower_is_better(t->metric);
     t->reference = -1;
     /* the basis: attributed energy when every usable model has it, else the whole machine's */
     bool attributed = false;
@@ -171,7 +191,7 @@ static void analyze_task(const struct jp_bench_run *run, struct jp_bench_task *t
             t->reference = (int)i;
         }
         if (m->cmp_j_per_item < emin) emin = m->cmp_j_per_item;
-        if (isfinite(m->score) && m->score > best) best = m->score;
+        if (isfinite(m->score) && goodness(m->score, lower) > best) best = goodness(m->score, lower);
     }
     if (t->reference < 0) {
         t->pick = -1;
@@ -179,7 +199,7 @@ static void analyze_task(const struct jp_bench_run *run, struct jp_bench_task *t
     }
     const struct jp_bench_model *ref = &t->models[t->reference];
     t->models[t->reference].is_reference = true;
-    double tol = t->tolerance > 0 ? t->tolerance : 0.01;
+    double tol = t->tolerance > 0 ? t->tolerance : jp_metric_default_tolerance(t->metric);
     t->pick = -1;
     for (size_t i = 0; i < t->nmodels; i++) {
         struct jp_bench_model *m = &t->models[i];
@@ -189,7 +209,7 @@ static void analyze_task(const struct jp_bench_run *run, struct jp_bench_task *t
         m->score_delta = (isfinite(m->score) && isfinite(ref->score)) ? m->score - ref->score : NAN;
         m->pareto = true;
         for (size_t k = 0; k < t->nmodels && m->pareto; k++)
-            if (k != i && usable(&t->models[k]) && dominates(&t->models[k], m)) m->pareto = false;
+            if (k != i && usable(&t->models[k]) && dominates(&t->models[k], m, lower)) m->pareto = false;
         /* 5 = least energy per item of the task, 1 = most, on a log scale between them */
         if (emax > emin) {
             double x = (log(m->cmp_j_per_item) - log(emin)) / (log(emax) - log(emin));
@@ -200,9 +220,14 @@ static void analyze_task(const struct jp_bench_run *run, struct jp_bench_task *t
         }
         m->proj_kwh = m->cmp_j_per_item * run->project_n / 3.6e6;
         m->proj_g = m->proj_kwh * run->g_per_kwh * (run->pue > 0 ? run->pue : 1.0);
-        /* the pick: as accurate as the best (within the tolerance) for the least energy */
-        bool qualifies = !isfinite(best) || (isfinite(m->score) && m->score >= best - tol);
-        if (qualifies && (t->pick < 0 || m->cmp_j_per_item < t->models[t->pick].cmp_j_per_item)) t->pick = (int)i;
+        /* the pick: as good as the best (within the tolerance) for the least energy */
+        bool qualifies = !isfinite(best) || (isfinite(m->score) && goodness(m->score, lower) >= best - tol);
+        /* at equal energy, the better score */
+        const struct jp_bench_model *p = t->pick >= 0 ? &t->models[t->pick] : NULL;
+        bool better = !p || m->cmp_j_per_item < p->cmp_j_per_item ||
+                      (m->cmp_j_per_item == p->cmp_j_per_item && isfinite(m->score) &&
+                       (!isfinite(p->score) || goodness(m->score, lower) > goodness(p->score, lower)));
+        if (qualifies && better) t->pick = (int)i;
     }
 }
 

@@ -1,8 +1,9 @@
 /* `builtin: generate` for the bench harness: n images from a generation model of the zoo, item i
  * prompted with class i % 10's name, in-process and measured with the harness's meter (started and
- * stopped by jp_generate_run, phases "load" and "infer"). Afterwards, unmeasured, the zoo's best
- * classifier labels each image: the predictions are those labels and the references the prompted
- * classes, one name per line, for the "adherence" scorer.
+ * stopped by jp_generate_run, phases "load" and "infer"). Afterwards, unmeasured, each image is written
+ * as a PNG beside the predictions file (images/NNNNNN.png, item order): the predictions are those paths
+ * and the references the prompted classes, one per line, for the "adherence" and "fid" scorers (which
+ * run the zoo's best classifier on them when scoring, not while the model is measured).
  *
  *     models:
  *       - name: gen-m-10
@@ -10,9 +11,11 @@
  *         options: {model: gen-m, steps: 10, guidance: 3, seed: 0}
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bench/builtin.h"
 #include "jouleprint/workloads.h"
@@ -115,14 +118,21 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
     c.threads = o.threads;
     jp_generate_result r;
     if ((rc = jp_generate_run(&c, m, &r)) != JP_OK) return rc;
-    int *pred = malloc((size_t)r.n * sizeof *pred);
+    /* the images, beside the predictions file: images/NNNNNN.png in item order */
+    char dir[4096], path[4200];
     FILE *po = NULL, *ro = NULL;
-    char clf[64];
-    if (!pred) {
-        rc = jp_fail(JP_ERR_NOMEM, "out of memory");
+    if (jp_pathf(dir, sizeof dir, "%s", outputs) != JP_OK) {
+        rc = JP_ERR_RANGE;
         goto out;
     }
-    if ((rc = jp_gen_classify(o.models_dir, r.pixels, r.n, o.threads, pred, clf, sizeof clf))) goto out;
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else jp_strlcpy(dir, ".", sizeof dir);
+    if ((rc = jp_pathf(path, sizeof path, "%s/images", dir)) != JP_OK) goto out;
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        rc = jp_fail(JP_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        goto out;
+    }
     po = fopen(outputs, "w");
     ro = refs ? fopen(refs, "w") : NULL;
     if (!po || (refs && !ro)) {
@@ -130,19 +140,20 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
         goto out;
     }
     /* item i: class i % 10, image i / 10 of that class's prompt */
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i < n && rc == JP_OK; i++) {
         int cls = (int)(i % 10), j = (int)(i / 10);
         int at = cls * per + j;
-        fprintf(po, "%s\n", pred[at] >= 0 && pred[at] < 10 ? names[pred[at]] : "?");
+        if ((rc = jp_pathf(path, sizeof path, "%s/images/%06ld.png", dir, i)) != JP_OK) break;
+        if ((rc = jp_generate_write_png(&r, at, path)) != JP_OK) break;
+        fprintf(po, "images/%06ld.png\n", i);
         if (ro) fprintf(ro, "%s\n", names[cls]);
     }
-    if (done) *done = n;
+    if (rc == JP_OK && done) *done = n;
 out:
     if (po && fclose(po) != 0 && rc == JP_OK) rc = jp_fail(JP_ERR_IO, "%s: write failed", outputs);
     if (ro && fclose(ro) != 0 && rc == JP_OK) rc = jp_fail(JP_ERR_IO, "%s: write failed", refs);
-    free(pred);
     jp_generate_result_free(&r);
     return rc;
 }
 
-const struct jp_bench_builtin jp_bench_builtin_generate = {"generate", "adherence", check, run};
+const struct jp_bench_builtin jp_bench_builtin_generate = {"generate", "fid", check, run};

@@ -593,6 +593,12 @@ static void model_finish(struct model_ctx *c, struct jp_bench_model *bm)
     }
     const char *main_metric = jp_scorer_main_metric(t->scorer);
     bm->score = main_metric && *main_metric ? jp_bench_metric(bm, main_metric) : NAN;
+    if (!strcmp(t->scorer, "fid") || !strcmp(t->scorer, "adherence")) {
+        /* a few of the images, for the report's strip; none is no failure */
+        int side = 0, k = jp_score_sample_images(c->outputs, JP_BENCH_MAX_IMAGES, &bm->images, &side);
+        bm->nimages = k > 0 ? k : 0;
+        bm->image_side = k > 0 ? side : 0;
+    }
     bm->status = JP_MODEL_OK;
 }
 

@@ -320,12 +320,17 @@ static int parse_task(struct ctx *c, struct jp_spec *spec, yaml_node_t *n, size_
     KEEP(get_long(c, n, "time", where, 1, 1000000000L, &t->n_time));
     t->n_score = t->n_time;
     KEEP(get_long(c, n, "score", where, 0, 1000000000L, &t->n_score));
-    t->tolerance = 0.01;
+    /* in the main metric's unit: a fraction's (0.01 is 1 point), or FID's own */
+    const char *mm = jp_scorer_main_metric(t->scorer);
+    bool fraction = jp_metric_is_fraction(mm);
+    t->tolerance = jp_metric_default_tolerance(mm);
     yaml_node_t *tol = get(c, n, "tolerance");
     if (tol) {
         const char *v = scalar(tol);
-        if (!v || jp_parse_double(v, &t->tolerance) != JP_OK || t->tolerance < 0 || t->tolerance > 1)
-            bad = err_at(c, tol, where, "tolerance: expected a number from 0 to 1 (score points), found \"%s\"", v ? v : "");
+        double hi = fraction ? 1 : 1e6;
+        if (!v || jp_parse_double(v, &t->tolerance) != JP_OK || !(t->tolerance >= 0 && t->tolerance <= hi))
+            bad = err_at(c, tol, where, "tolerance: expected a number from 0 to %s (%s), found \"%s\"", fraction ? "1" : "1000000",
+                         fraction ? "score points: 0.01 is 1 point" : "in the metric's own unit", v ? v : "");
     }
     if (items_ok && t->n_time > t->n_items)
         bad = err_at(c, get(c, n, "time") ? get(c, n, "time") : n, where, "time: %ld items to time but %ld in %s", t->n_time,

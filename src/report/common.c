@@ -115,7 +115,10 @@ bool rp_task_scored(const struct jp_bench_task *t)
     return false;
 }
 
-double rp_tolerance(const struct jp_bench_task *t) { return t->tolerance > 0 ? t->tolerance : 0.01; }
+double rp_tolerance(const struct jp_bench_task *t)
+{
+    return t->tolerance > 0 ? t->tolerance : jp_metric_default_tolerance(t->metric);
+}
 
 /* ---- figures in words ----------------------------------------------------------------------------- */
 
@@ -125,7 +128,8 @@ const char *rp_metric_label(const char *metric)
         const char *name, *label;
     } labels[] = {{"accuracy", "accuracy"},   {"cer", "CER"},         {"wer", "WER"},
                   {"word_recall", "word recall"}, {"rouge1", "ROUGE-1"}, {"rouge2", "ROUGE-2"},
-                  {"rougeL", "ROUGE-L"},      {"exact_match", "exact match"}};
+                  {"rougeL", "ROUGE-L"},      {"exact_match", "exact match"}, {"adherence", "adherence"},
+                  {"fid", "FID"},             {"nearest_train_l2", "nearest training image"}};
     if (!metric || !*metric) return "score";
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (!strcmp(metric, labels[i].name)) return labels[i].label;
@@ -143,6 +147,21 @@ void rp_format_points(double d, char *buf, size_t len)
     if (!isfinite(d)) snprintf(buf, len, "n/a");
     else if (fabs(d * 100.0) < 0.005) snprintf(buf, len, "0.00 pts");
     else snprintf(buf, len, "%+.2f pts", d * 100.0);
+}
+
+void rp_format_metric(const char *metric, double v, char *buf, size_t len)
+{
+    if (jp_metric_is_fraction(metric)) rp_format_score(v, buf, len);
+    else if (!isfinite(v)) snprintf(buf, len, "n/a");
+    else snprintf(buf, len, strcmp(metric ? metric : "", "nearest_train_l2") ? "%.1f" : "%.2f", v);
+}
+
+void rp_format_metric_delta(const char *metric, double d, char *buf, size_t len)
+{
+    if (jp_metric_is_fraction(metric)) rp_format_points(d, buf, len);
+    else if (!isfinite(d)) snprintf(buf, len, "n/a");
+    else if (fabs(d) < 0.05) snprintf(buf, len, "0.0");
+    else snprintf(buf, len, "%+.1f", d);
 }
 
 void rp_format_pct(double pct, char *buf, size_t len)
@@ -218,9 +237,13 @@ void rp_format_count(double n, char *buf, size_t len)
 
 void rp_format_kwh(double kwh, char *buf, size_t len) { jp_format_energy(kwh * 3.6e6, buf, len); }
 
-/* the tolerance in words: "1 point", "0.5 points" */
+/* the tolerance in words: "1 point", "0.5 points"; for a metric not in fractions, its own unit ("5 FID") */
 const char *rp_tolerance_words(const struct jp_bench_task *t, char *buf, size_t len)
 {
+    if (!jp_metric_is_fraction(t->metric)) {
+        snprintf(buf, len, "%.3g %s", rp_tolerance(t), rp_metric_label(t->metric));
+        return buf;
+    }
     double pts = rp_tolerance(t) * 100.0;
     snprintf(buf, len, "%.3g point%s", pts, fabs(pts - 1.0) < 1e-9 ? "" : "s");
     return buf;
@@ -234,12 +257,25 @@ void rp_accuracy_phrase(const struct jp_bench_task *t, const struct jp_bench_mod
         buf[0] = '\0';
         return;
     }
+    char tol[32];
+    if (!jp_metric_is_fraction(t->metric)) {
+        /* in the metric's own unit; lower is better for FID */
+        bool lower = jp_metric_lower_is_better(t->metric);
+        bool better = lower ? d < 0 : d > 0;
+        if (fabs(d) < 0.05) snprintf(buf, len, "at the same %s", label);
+        else if (fabs(d) <= rp_tolerance(t) + 1e-12)
+            snprintf(buf, len, "at the same %s within %s (%+.1f)", label, rp_tolerance_words(t, tol, sizeof tol), d);
+        else
+            snprintf(buf, len, "at a %s %s (%.1f %s, %s)", d > 0 ? "higher" : "lower", label, fabs(d),
+                     d > 0 ? "more" : "less", better ? "better" : "worse");
+        return;
+    }
     double pts = d * 100.0;
     if (fabs(pts) < 0.005) snprintf(buf, len, "at the same %s", label);
-    else if (fabs(d) <= rp_tolerance(t) + 1e-12) {
-        char tol[32];
+    else if (fabs(d) <= rp_tolerance(t) + 1e-12)
         snprintf(buf, len, "at the same %s within %s (%+.2f points)", label, rp_tolerance_words(t, tol, sizeof tol), pts);
-    }
+    else if (jp_metric_lower_is_better(t->metric))
+        snprintf(buf, len, d > 0 ? "at %.2f points more %s (worse)" : "with %.2f points less %s (better)", fabs(pts), label);
     else if (d > 0) snprintf(buf, len, "with %.2f points more %s", pts, label);
     else snprintf(buf, len, "at %.2f points less %s", -pts, label);
 }

@@ -137,10 +137,10 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
             jp_format_energy(m->load_j, b, sizeof b);
             td_num(out, b);
         }
-        rp_format_score(m->score, b, sizeof b);
+        rp_format_metric(t->metric, m->score, b, sizeof b);
         td_num(out, b);
         for (size_t j = 0; j < nx; j++) {
-            rp_format_score(jp_bench_metric(m, extra[j]), b, sizeof b);
+            rp_format_metric(extra[j], jp_bench_metric(m, extra[j]), b, sizeof b);
             td_num(out, b);
         }
         if (m->is_reference) {
@@ -149,7 +149,7 @@ static void models_table(FILE *out, const struct jp_bench_run *run, const struct
         } else {
             rp_format_saving(m, b, sizeof b);
             td_num(out, b);
-            rp_format_points(m->score_delta, b, sizeof b);
+            rp_format_metric_delta(t->metric, m->score_delta, b, sizeof b);
             td_num(out, b);
         }
         fputs("<td>", out);
@@ -253,9 +253,9 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         }
         card(out, "energy per item", a, c);
         if (isfinite(pick->score)) {
-            rp_format_score(pick->score, a, sizeof a);
+            rp_format_metric(t->metric, pick->score, a, sizeof a);
             if (ref && ref != pick) {
-                rp_format_points(pick->score_delta, b, sizeof b);
+                rp_format_metric_delta(t->metric, pick->score_delta, b, sizeof b);
                 snprintf(c, sizeof c, "%s against %.60s", b, ref->name);
             } else {
                 snprintf(c, sizeof c, "the best of the task");

@@ -78,7 +78,7 @@ static void model_tip(FILE *out, const struct jp_bench_run *run, const struct jp
     jp_format_energy(rp_cmp(m), a, sizeof a);
     fprintf(out, "\n%s per item", a);
     if (isfinite(m->score)) {
-        rp_format_score(m->score, a, sizeof a);
+        rp_format_metric(t->metric, m->score, a, sizeof a);
         fputc('\n', out);
         esc(out, rp_metric_label(t->metric));
         fputc(' ', out);
@@ -115,13 +115,16 @@ void rp_html_chart_scatter(FILE *out, const struct jp_bench_run *run, const stru
         return;
     }
     sort_by_energy(idx, n, t);
+    /* a fraction is drawn in percent (0 to 100); another metric (FID) in its own unit from 0 up */
+    bool fraction = jp_metric_is_fraction(t->metric), lower = jp_metric_lower_is_better(t->metric);
+    double pct = fraction ? 100 : 1;
     double emin = INFINITY, emax = 0, smin = INFINITY, smax = -INFINITY;
     for (size_t k = 0; k < n; k++) {
         const struct jp_bench_model *m = &t->models[idx[k]];
         emin = fmin(emin, rp_cmp(m));
         emax = fmax(emax, rp_cmp(m));
-        smin = fmin(smin, m->score * 100);
-        smax = fmax(smax, m->score * 100);
+        smin = fmin(smin, m->score * pct);
+        smax = fmax(smax, m->score * pct);
     }
     const int W = HALF_W, H = 390, L = 62, R = 22, T = 14, B = 56;
     struct sv_scale xs = {0, 0, L, W - R, false}, ys;
@@ -136,19 +139,21 @@ void rp_html_chart_scatter(FILE *out, const struct jp_bench_run *run, const stru
         sv_nice(&xs.d0, &xs.d1, 5);
     }
     double pad = fmax((smax - smin) * 0.18, 1.0);
-    double ylo = fmax(0, smin - pad), yhi = fmin(100, smax + pad);
+    double top = fraction ? 100 : INFINITY;
+    double ylo = fmax(0, smin - pad), yhi = fmin(top, smax + pad);
     sv_nice(&ylo, &yhi, 5);
-    ys = (struct sv_scale){fmax(0, ylo) / 100, fmin(100, yhi) / 100, H - B, T, false};
+    ys = (struct sv_scale){fmax(0, ylo) / pct, fmin(top, yhi) / pct, H - B, T, false};
     struct sv_unit eu = sv_unit_for('J', xs.log ? sqrt(emin * emax) : emax);
-    struct sv_unit pu = {0.01, "%"};
+    struct sv_unit pu = {1 / pct, fraction ? "%" : ""};
     char note[256], xt[96], yt[96];
     snprintf(note, sizeof note,
-             "Lower left is better: less energy, higher %s. The step line is the Pareto front; the ringed point is "
+             "%s left is better: less energy, %s %s. The step line is the Pareto front; the ringed point is "
              "the pick.",
-             label);
+             lower ? "Lower" : "Upper", lower ? "lower" : "higher", label);
     rp_html_fig_open(out, false, title, note);
     snprintf(xt, sizeof xt, "energy per item (%s%s)", eu.name, xs.log ? ", log scale" : "");
-    snprintf(yt, sizeof yt, "%s (%%)", label);
+    if (fraction) snprintf(yt, sizeof yt, "%s (%%)%s", label, lower ? ", lower is better" : "");
+    else snprintf(yt, sizeof yt, "%s%s", label, lower ? " (lower is better)" : "");
     rp_html_svg_open(out, "scatter", W, H, title);
     /* the y scale maps fractions; its labels show percent */
     rp_html_axis_y(out, &ys, pu, L, W - R, yt);
@@ -171,7 +176,9 @@ void rp_html_chart_scatter(FILE *out, const struct jp_bench_run *run, const stru
         }
         if (at < sizeof path - 32) snprintf(path + at, sizeof path - at, "H%.1f", (double)(W - R));
         double x0 = sv_map(&xs, t->models[front[0]].j_per_item);
-        fprintf(out, "<path d=\"%sV%.1fH%.1fZ\" fill=\"#eef2f7\" opacity=\"0.8\"/>\n", path, (double)(H - B), x0);
+        /* the region the front dominates: below it, or above it where lower is better */
+        fprintf(out, "<path d=\"%sV%.1fH%.1fZ\" fill=\"#eef2f7\" opacity=\"0.8\"/>\n", path, lower ? (double)T : (double)(H - B),
+                x0);
         fprintf(out, "<path class=\"front\" d=\"%s\" fill=\"none\" stroke=\"#5a6473\" stroke-width=\"1.6\" "
                      "stroke-dasharray=\"5 4\"/>\n",
                 path);

@@ -24,6 +24,11 @@ const char *rp_tolerance_words(const struct jp_bench_task *t, char *buf, size_t 
 const char *rp_metric_label(const char *metric);
 /* "91.30%" (fractions as percent), "n/a" for NaN. */
 void rp_format_score(double v, char *buf, size_t len);
+/* A score in its metric's form: "91.30%" for a fraction, "119.9" for FID (jp_metric_is_fraction);
+ * "n/a" for NaN. */
+void rp_format_metric(const char *metric, double v, char *buf, size_t len);
+/* A score difference in its metric's form: "+1.20 pts" for a fraction, "-12.3" for FID. */
+void rp_format_metric_delta(const char *metric, double d, char *buf, size_t len);
 /* "+1.20 pts", "-0.40 pts", "0.00 pts", "n/a". */
 void rp_format_points(double delta, char *buf, size_t len);
 /* "25.96%", "n/a" (a saving, signed only when negative) */
@@ -39,8 +44,8 @@ void rp_format_wh(double wh, char *buf, size_t len);
 /* energy of n items at j per item, as "342 kWh" */
 void rp_format_kwh(double kwh, char *buf, size_t len);
 
-/* "at the same accuracy", "at 2.10 points less accuracy", "with 1.20 points more accuracy", or ""
- * when either is not scored. */
+/* "at the same accuracy", "at 2.10 points less accuracy", "with 1.20 points more accuracy", for a
+ * lower-is-better metric "at a lower FID (12.3 less, better)", or "" when either is not scored. */
 void rp_accuracy_phrase(const struct jp_bench_task *t, const struct jp_bench_model *m, char *buf, size_t len);
 
 /* The regions for the emissions of the projection: the seed study's Google regions (the carbon data's

@@ -115,6 +115,7 @@ static json_t *task_json(const struct jp_bench_run *run, const struct jp_bench_t
     set(o, "name", STR(t->name));
     set(o, "scorer", STR(t->scorer));
     set(o, "metric", STR(t->metric));
+    set(o, "lower_is_better", json_boolean(jp_metric_lower_is_better(t->metric)));
     set(o, "items", STR(t->items));
     set(o, "references", STR(t->references));
     set(o, "n_time", json_integer(t->n_time));

@@ -82,7 +82,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         cell(out, b);
         rp_format_sig3(m->items_per_s, b, sizeof b);
         cell(out, b);
-        rp_format_score(m->score, b, sizeof b);
+        rp_format_metric(t->metric, m->score, b, sizeof b);
         cell(out, b);
         if (m->is_reference) {
             cell(out, "-");
@@ -90,7 +90,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
         } else {
             rp_format_saving(m, b, sizeof b);
             cell(out, b);
-            rp_format_points(m->score_delta, b, sizeof b);
+            rp_format_metric_delta(t->metric, m->score_delta, b, sizeof b);
             cell(out, b);
         }
         rp_format_kwh(m->proj_kwh, b, sizeof b);

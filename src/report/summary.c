@@ -35,13 +35,37 @@ static void mwh(double joules, char *buf, size_t len)
     else snprintf(buf, len, "%.*f MWh (%s)", decimals, v, human);
 }
 
+/* The figures an FID task has beside its main one, one line each: "  adherence: gen-s 89.30%, ..." */
+static void extra_metrics(FILE *out, const struct jp_bench_task *t)
+{
+    static const char *const extra[] = {"adherence", "nearest_train_l2"};
+    static const char *const what[] = {"the share of images the classifier assigns to the prompted class",
+                                       "mean L2 distance to the nearest training image; 0 is a copy"};
+    if (strcmp(t->metric, "fid") != 0) return;
+    for (size_t e = 0; e < sizeof extra / sizeof extra[0]; e++) {
+        bool any = false;
+        for (size_t i = 0; i < t->nmodels; i++) {
+            const struct jp_bench_model *m = &t->models[i];
+            double v = jp_bench_metric(m, extra[e]);
+            if (!rp_usable(m) || !isfinite(v)) continue;
+            char c[32];
+            rp_format_metric(extra[e], v, c, sizeof c);
+            if (!any) fprintf(out, "  %s (%s): ", rp_metric_label(extra[e]), what[e]);
+            jp_escf(out, JP_ESC_TERM, "%s%s %s", any ? ", " : "", m->name, c);
+            any = true;
+        }
+        if (any) fputc('\n', out);
+    }
+}
+
 static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp_bench_task *t)
 {
     char a[64], b[64], c[64], e[160];
     rp_format_count((double)t->n_time, a, sizeof a);
     rp_format_count((double)t->n_score, b, sizeof b);
-    jp_escf(out, JP_ESC_TERM, "\n%s: %zu models; energy over %s items per model, %s scored%s%s\n", t->name, t->nmodels, a, b,
-            t->metric[0] ? " by " : "", t->metric[0] ? rp_metric_label(t->metric) : "");
+    jp_escf(out, JP_ESC_TERM, "\n%s: %zu models; energy over %s items per model, %s scored%s%s%s\n", t->name, t->nmodels, a,
+            b, t->metric[0] ? " by " : "", t->metric[0] ? rp_metric_label(t->metric) : "",
+            t->metric[0] && jp_metric_lower_is_better(t->metric) ? " (lower is better)" : "");
     char basis[512];
     rp_basis_sentence(t, basis, sizeof basis);
     jp_escf(out, JP_ESC_TERM, "  %s\n", basis);
@@ -58,13 +82,13 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
         jp_format_energy(rp_cmp(m), a, sizeof a);
         rp_format_energy_ci(m, ci, sizeof ci);
         jp_format_energy(m->j_per_item, b, sizeof b);
-        rp_format_score(m->score, c, sizeof c);
+        rp_format_metric(t->metric, m->score, c, sizeof c);
         if (m->is_reference) {
             snprintf(e, sizeof e, "the largest");
         } else {
             rp_format_saving(m, sv, sizeof sv);
             char pts[32];
-            rp_format_points(m->score_delta, pts, sizeof pts);
+            rp_format_metric_delta(t->metric, m->score_delta, pts, sizeof pts);
             if (!strncmp(sv, "no significant", 14) || !strncmp(sv, "uses", 4)) snprintf(e, sizeof e, "%s, %s", sv, pts);
             else snprintf(e, sizeof e, "%s less energy, %s", sv, pts);
         }
@@ -76,6 +100,7 @@ static void task_text(FILE *out, const struct jp_bench_run *run, const struct jp
             jp_escf(out, JP_ESC_TERM, "  %s: other work used %.0f%% of the machine's CPU while it was measured.\n", m->name,
                     m->other_share * 100);
     }
+    extra_metrics(out, t);
     if (t->pick < 0 || t->reference < 0) return;
     const struct jp_bench_model *p = &t->models[t->pick], *r = &t->models[t->reference];
     char phrase[96];
@@ -175,7 +200,8 @@ int jp_report_summary_json(FILE *out, const struct jp_bench_run *run)
             }
             json_array_append_new(models, x);
         }
-        json_array_append_new(tasks, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", task->name, "basis",
+        json_array_append_new(tasks, json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:o}", "name", task->name, "metric",
+                                               task->metric, "lower_is_better", jp_metric_lower_is_better(task->metric), "basis",
                                                task->basis[0] ? task->basis : "machine", "interval_method", JP_BENCH_CI_METHOD,
                                                "pick",
                                                task->pick >= 0 ? json_string(task->models[task->pick].name) : json_null(),

@@ -126,7 +126,7 @@ static void write_model_row(struct grid *g, const struct jp_bench_task *t, size_
     grid_set(g, 4, b);
     rp_format_latency(m->latency_s, b, sizeof b);
     grid_set(g, 5, b);
-    rp_format_score(m->score, b, sizeof b);
+    rp_format_metric(t->metric, m->score, b, sizeof b);
     grid_set(g, 6, b);
     if (m->is_reference) {
         grid_set(g, 7, "-");
@@ -134,7 +134,7 @@ static void write_model_row(struct grid *g, const struct jp_bench_task *t, size_
     } else {
         rp_format_saving(m, b, sizeof b);
         grid_set(g, 7, b);
-        rp_format_points(m->score_delta, b, sizeof b);
+        rp_format_metric_delta(t->metric, m->score_delta, b, sizeof b);
         grid_set(g, 8, b);
     }
     snprintf(b, sizeof b, "%d/5", m->rating);

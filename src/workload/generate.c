@@ -568,6 +568,21 @@ int jp_generate_write_png(const jp_generate_result *r, int i, const char *path)
     return jp_ocr_png_write(path, &img);
 }
 
+int jp_gen_png_read(const char *path, int side, uint8_t *pixels)
+{
+    if (!path || !pixels || side < 1 || side > 4096) return jp_fail(JP_ERR_INVAL, "jp_gen_png_read: bad arguments");
+    jp_ocr_image img;
+    int rc = jp_ocr_png_read(path, &img);
+    if (rc) return rc;
+    if (img.width != side || img.height != side) {
+        rc = jp_fail(JP_ERR_PARSE, "%s: %dx%d pixels, expected %dx%d", path, img.width, img.height, side, side);
+    } else {
+        memcpy(pixels, img.pixels, (size_t)side * side);
+    }
+    jp_ocr_image_free(&img);
+    return rc;
+}
+
 int jp_generate_write_grid(const jp_generate_result *r, const char *path)
 {
     if (!r || !path || r->n < 1) return jp_fail(JP_ERR_INVAL, "jp_generate_write_grid: bad arguments");

@@ -1,6 +1,8 @@
 /* OCR images: 8-bit grey PNG reading and writing (libpng), and rendering one text line with FreeType,
  * then blur and noise. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -10,6 +12,7 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 
+#include "jouleprint/workloads.h"
 #include "workload/ocr.h"
 
 #define JP_PI 3.14159265358979323846
@@ -41,24 +44,19 @@ static void on_png_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-int jp_ocr_png_write(const char *path, const jp_ocr_image *img)
+/* Writes img as an 8-bit grey PNG to f (left open); name is for messages. */
+static int png_write_stream(FILE *f, const char *name, const jp_ocr_image *img)
 {
-    if (!path || !img || !img->pixels || img->width <= 0 || img->height <= 0)
-        return jp_fail(JP_ERR_INVAL, "jp_ocr_png_write: bad arguments");
-    FILE *f = fopen(path, "wb");
-    if (!f) return jp_fail(errno == EACCES ? JP_ERR_PERM : JP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     struct png_err err = {""};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+        return jp_fail(JP_ERR_NOMEM, "%s: out of memory", name);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        return jp_fail(JP_ERR_IO, "%s: %s", path, err.msg);
+        return jp_fail(JP_ERR_IO, "%s: %s", name, err.msg);
     }
     png_init_io(png, f);
     png_set_compression_level(png, 9);
@@ -68,7 +66,39 @@ int jp_ocr_png_write(const char *path, const jp_ocr_image *img)
     for (int y = 0; y < img->height; y++) png_write_row(png, img->pixels + (size_t)y * (size_t)img->width);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0) return jp_fail(JP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return JP_OK;
+}
+
+int jp_ocr_png_write(const char *path, const jp_ocr_image *img)
+{
+    if (!path || !img || !img->pixels || img->width <= 0 || img->height <= 0)
+        return jp_fail(JP_ERR_INVAL, "jp_ocr_png_write: bad arguments");
+    FILE *f = fopen(path, "wb");
+    if (!f) return jp_fail(errno == EACCES ? JP_ERR_PERM : JP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    int rc = png_write_stream(f, path, img);
+    if (fclose(f) != 0 && rc == JP_OK) rc = jp_fail(JP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return rc;
+}
+
+int jp_png_encode_grey(const uint8_t *pixels, int width, int height, unsigned char **out, size_t *len)
+{
+    if (!pixels || !out || !len || width <= 0 || height <= 0 || width > 100000 || height > 100000)
+        return jp_fail(JP_ERR_INVAL, "jp_png_encode_grey: bad arguments");
+    *out = NULL;
+    *len = 0;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) return jp_fail(JP_ERR_NOMEM, "out of memory encoding a PNG");
+    jp_ocr_image img = {width, height, (uint8_t *)(uintptr_t)pixels};
+    int rc = png_write_stream(f, "the PNG in memory", &img);
+    if (fclose(f) != 0 && rc == JP_OK) rc = jp_fail(JP_ERR_NOMEM, "out of memory encoding a PNG");
+    if (rc != JP_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = (unsigned char *)buf;
+    *len = n;
     return JP_OK;
 }
 
