@@ -1108,7 +1108,8 @@ static int imp_reference(sqlite3 **ref)
     return rc == SQLITE_OK ? JP_OK : jp_fail(JP_ERR_IO, "importing: building the schema: %s", sqlite3_errmsg(*ref));
 }
 
-static const char *const imp_tables[] = {"schema_version", "runs", "tasks", "models", "phases", "metrics", "timelines"};
+static const char *const imp_tables[] = {"schema_version", "runs", "tasks", "models", "phases", "metrics", "timelines",
+                                         "repeats"};
 
 /* Bounds of the numbers: [lo, hi] for the column (NULL allowed where the schema allows it). */
 struct imp_bound {
@@ -1157,6 +1158,7 @@ static const struct imp_bound imp_bounds[] = {
     {"phases", "seconds", 0, 1e9},
     {"metrics", "pos", 0, 7},
     {"timelines", "nsamples", 0, 1 << 24},
+    {"repeats", "nrep", 0, 1 << 20},
 };
 
 /* The longest text the loader keeps for a column (what is longer would be cut: refused instead). */
@@ -1346,6 +1348,10 @@ static int imp_validate(sqlite3 *h, const char *path)
          "not 8 bytes a sample"},
         {"SELECT rowid, length(w) || ' bytes' FROM timelines WHERE length(w) <> 8 * nsamples LIMIT 1", "timelines", "w",
          "not 8 bytes a sample"},
+        {"SELECT rowid, length(j) || ' bytes' FROM repeats WHERE length(j) <> 8 * nrep LIMIT 1", "repeats", "j",
+         "not 8 bytes a run"},
+        {"SELECT rowid, length(attr) || ' bytes' FROM repeats WHERE length(attr) <> 8 * nrep LIMIT 1", "repeats", "attr",
+         "not 8 bytes a run"},
         {"SELECT id, (SELECT count(*) FROM tasks t WHERE t.run_id = r.id) FROM runs r WHERE (SELECT count(*) FROM "
          "tasks t WHERE t.run_id = r.id) > 10000 LIMIT 1",
          "runs", "id", "more than 10,000 tasks in one run"},
@@ -1445,6 +1451,11 @@ static uint64_t run_fingerprint(const struct jp_bench_run *run)
                 fp_double(&f, m->sample_t[k]);
                 fp_double(&f, m->sample_w[k]);
             }
+            fp_bytes(&f, &m->nrep, sizeof m->nrep);
+            for (size_t k = 0; k < m->nrep; k++) {
+                fp_double(&f, m->rep_j_per_item[k]);
+                fp_double(&f, m->rep_attr_j_per_item[k]);
+            }
         }
     }
     return f.h;
@@ -1488,7 +1499,7 @@ int jp_store_import(jp_store *db, const char *path, struct jp_store_import_resul
     if (!db || !path || !res) return jp_fail(JP_ERR_INVAL, "jp_store_import: no store, file or result");
     memset(res, 0, sizeof *res);
     if (db->readonly) return jp_fail(JP_ERR_STATE, "%s: opened read-only", db->path);
-    jp_store src = {.readonly = true};
+    jp_store src = {.readonly = true, .version = JP_STORE_SCHEMA_VERSION}; /* imp_validate checks the version */
     jp_strlcpy(src.path, path, sizeof src.path);
     int rc = imp_open(path, &src.h);
     if (rc) return rc;

@@ -676,6 +676,18 @@ static void test_round_robin_and_attribution(void **state)
     assert_string_equal(back.tasks[0].basis, "attributed");
     assert_float_equal(back.tasks[0].models[0].saving_lo, small->saving_lo, 0);
     jp_bench_run_clear(&back);
+    /* imported into another store, the runs come along (the import refused the repeats table) */
+    char path2[4200];
+    snprintf(path2, sizeof path2, "%s/rr2.db", dir);
+    assert_int_equal(jp_store_open(&db, path2, JP_STORE_CREATE), JP_OK);
+    struct jp_store_import_result ir;
+    if (jp_store_import(db, path, &ir) != JP_OK) fail_msg("import: %s", jp_last_error());
+    assert_int_equal(ir.imported, 1);
+    assert_int_equal(jp_store_load(db, JP_STORE_LATEST, &back), JP_OK);
+    jp_store_close(db);
+    assert_int_equal(back.tasks[0].models[1].nrep, 3);
+    assert_float_equal(back.tasks[0].models[1].rep_attr_j_per_item[2], large->rep_attr_j_per_item[2], 0);
+    jp_bench_run_clear(&back);
     jp_bench_run_clear(&run);
 }
 
