@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 
 PREFIX ?= /usr/local
 
-.PHONY: all bootstrap build study study-quick demo test test-normal test-asan fuzz test-fuzz bench install clean
+.PHONY: all bootstrap build study study-quick demo test test-normal test-asan fuzz test-fuzz bench install clean mutate
 
 all: build
 
@@ -76,3 +76,8 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# Mutation check (not in CI): each mutation listed in scripts/mutate applied in a scratch copy, its test
+# built and run; reports which were killed and which survived (exit 1 when one survived).
+mutate:
+	./scripts/mutate $(MUTATE_ARGS)

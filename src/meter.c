@@ -31,11 +31,8 @@ struct mdom {
     const char *source;
     bool in_total;
     double max_w;
-    uint64_t last;
-    bool have_last, gone;
-    double last_t; /* time of the last good read */
-    double moved_t; /* time the counter last moved (counters that update in steps: see step()) */
-    double last_w;
+    struct jp_counter c; /* the counter as followed so far (meter_hook.h) */
+    bool gone;
     double joules;
     double baseline_w;
 };
@@ -248,6 +245,67 @@ double jp_meter_interval(const jp_meter *m) { return m ? m->interval : 0; }
 
 /* ---- sampling ----------------------------------------------------------------------------------- */
 
+bool jp_counter_advance(uint64_t last, uint64_t raw, uint64_t wrap, uint64_t *delta, bool *wrapped)
+{
+    *wrapped = false;
+    if (raw >= last) {
+        *delta = raw - last;
+        return true;
+    }
+    if (wrap && last < wrap && raw < wrap) {
+        *delta = raw + (wrap - last); /* the part before the wrap, then the part after it */
+        *wrapped = true;
+        return true;
+    }
+    *delta = 0;
+    return false;
+}
+
+double jp_counter_take(struct jp_counter *c, uint64_t raw, double t, uint64_t wrap, double joules_per_unit,
+                       double max_w, enum jp_counter_outcome *outcome)
+{
+    double span = t - c->last_t; /* since the last good read */
+    *outcome = JP_COUNTER_OK;
+    if (!c->have_last) {
+        c->last = raw;
+        c->last_t = c->moved_t = t;
+        c->have_last = true;
+        *outcome = JP_COUNTER_FIRST;
+        return 0;
+    }
+    if (span <= 0) return 0;
+    uint64_t delta;
+    bool wrapped;
+    if (!jp_counter_advance(c->last, raw, wrap, &delta, &wrapped)) {
+        /* went backwards with no wrap to explain it: a reset or a bad value. Start again from
+         * here and bridge the interval with the last good power. */
+        *outcome = JP_COUNTER_BACKWARDS;
+        c->last = raw;
+        c->last_t = c->moved_t = t;
+        return c->last_w * span;
+    }
+    double e = (double)delta * joules_per_unit;
+    /* Some counters advance in steps (NVML's energy about every 100 ms): a step seen after a short
+     * sample holds the energy of the whole time since the counter last moved, so the power it
+     * implies is judged over that time. */
+    double rate_span = delta && t - c->moved_t > span ? t - c->moved_t : span;
+    if (e / rate_span > max_w) {
+        /* a jump no hardware can draw: as above */
+        *outcome = JP_COUNTER_JUMP;
+        c->last = raw;
+        c->last_t = c->moved_t = t;
+        return c->last_w * span;
+    }
+    if (wrapped) *outcome = JP_COUNTER_WRAPPED;
+    c->last = raw;
+    c->last_t = t;
+    if (delta) {
+        c->last_w = e / rate_span;
+        c->moved_t = t;
+    }
+    return e;
+}
+
 static double step(jp_meter *m, struct mdom *d, uint64_t raw, enum jp_read_status st, double t)
 {
     if (st == JP_READ_GONE) {
@@ -261,46 +319,10 @@ static double step(jp_meter *m, struct mdom *d, uint64_t raw, enum jp_read_statu
         return 0;
     }
     d->gone = false;
-    double span = t - d->last_t; /* since the last good read */
-    if (!d->have_last) {
-        d->last = raw;
-        d->last_t = d->moved_t = t;
-        d->have_last = true;
-        return 0;
-    }
-    if (span <= 0) return 0;
-    uint64_t delta;
-    if (raw >= d->last) {
-        delta = raw - d->last;
-    } else if (d->desc->wrap && d->last < d->desc->wrap && raw < d->desc->wrap) {
-        delta = raw + (d->desc->wrap - d->last);
-    } else {
-        /* went backwards with no wrap to explain it: a reset or a bad value. Start again from
-         * here and bridge the interval with the last good power. */
-        m->glitches++;
-        d->last = raw;
-        d->last_t = d->moved_t = t;
-        return d->last_w * span;
-    }
-    double e = (double)delta * d->desc->joules_per_unit;
-    /* Some counters advance in steps (NVML's energy about every 100 ms): a step seen after a short
-     * sample holds the energy of the whole time since the counter last moved, so the power it
-     * implies is judged over that time. */
-    double rate_span = delta && t - d->moved_t > span ? t - d->moved_t : span;
-    if (e / rate_span > d->max_w) {
-        /* a jump no hardware can draw: as above */
-        m->glitches++;
-        d->last = raw;
-        d->last_t = d->moved_t = t;
-        return d->last_w * span;
-    }
-    if (raw < d->last) m->wraps++;
-    d->last = raw;
-    d->last_t = t;
-    if (delta) {
-        d->last_w = e / rate_span;
-        d->moved_t = t;
-    }
+    enum jp_counter_outcome oc;
+    double e = jp_counter_take(&d->c, raw, t, d->desc->wrap, d->desc->joules_per_unit, d->max_w, &oc);
+    if (oc == JP_COUNTER_BACKWARDS || oc == JP_COUNTER_JUMP) m->glitches++;
+    if (oc == JP_COUNTER_WRAPPED) m->wraps++;
     return e;
 }
 
@@ -425,8 +447,8 @@ static void clear_results(jp_meter *m)
     m->glitches = m->wraps = 0;
     m->tree_set = false;
     for (size_t i = 0; i < m->ndom; i++) {
-        m->dom[i].have_last = m->dom[i].gone = false;
-        m->dom[i].last_w = 0;
+        m->dom[i].c.have_last = m->dom[i].gone = false;
+        m->dom[i].c.last_w = 0;
         m->dom[i].joules = 0;
     }
 }
@@ -462,9 +484,9 @@ int jp_meter_start(jp_meter *m)
     read_all(m, t);
     for (size_t i = 0; i < m->ndom; i++) {
         if (m->st[i] == JP_READ_OK) {
-            m->dom[i].last = m->raw[i];
-            m->dom[i].last_t = m->dom[i].moved_t = t;
-            m->dom[i].have_last = true;
+            m->dom[i].c.last = m->raw[i];
+            m->dom[i].c.last_t = m->dom[i].c.moved_t = t;
+            m->dom[i].c.have_last = true;
         }
     }
     m->t_start = m->t_last = t;

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "fake_tree.h"
+#include "meter_hook.h"
 #include "source/source.h"
 
 #define RANGE_UJ 5000000ULL /* 5 J: the package counter wraps every 5 steps */
@@ -182,6 +183,87 @@ static uint64_t wraps_between(double a, double b, uint64_t range)
     return (uint64_t)llround(b * 1e6) / range - (uint64_t)llround(a * 1e6) / range;
 }
 
+/* The counter arithmetic alone, to the unit: forward, one wrap with the part before it, a value
+ * outside the range (never a wrap), backwards (never a wrap without a range). */
+static void test_counter_advance(void **state)
+{
+    (void)state;
+    uint64_t d = 99;
+    bool w = true;
+    assert_true(jp_counter_advance(100, 150, 0, &d, &w));
+    assert_int_equal(d, 50);
+    assert_false(w);
+    assert_true(jp_counter_advance(7, 7, RANGE_UJ, &d, &w));
+    assert_int_equal(d, 0);
+    assert_false(w);
+    /* 4.9 J -> wrap at 5 J -> 0.1 J: 0.1 J before the wrap and 0.1 J after it */
+    assert_true(jp_counter_advance(4900000, 100000, RANGE_UJ, &d, &w));
+    assert_int_equal(d, 200000);
+    assert_true(w);
+    assert_true(jp_counter_advance(RANGE_UJ - 1, 0, RANGE_UJ, &d, &w));
+    assert_int_equal(d, 1);
+    /* a 32-bit MSR counter */
+    assert_true(jp_counter_advance(0xFFFFFFF0u, 0x10, 1ULL << 32, &d, &w));
+    assert_int_equal(d, 0x20);
+    assert_true(w);
+    /* a previous value beyond the range cannot have wrapped at it: backwards, not a wrap */
+    assert_false(jp_counter_advance(RANGE_UJ + 2000000, 1000000, RANGE_UJ, &d, &w));
+    assert_int_equal(d, 0);
+    assert_false(w);
+    /* nor a new value beyond it */
+    assert_false(jp_counter_advance(RANGE_UJ + 7, RANGE_UJ + 3, RANGE_UJ, &d, &w));
+    /* no range (a 64-bit counter): going back is never a wrap */
+    assert_false(jp_counter_advance(150, 100, 0, &d, &w));
+    assert_false(w);
+}
+
+/* What one good read brings, with explicit times: no clock, no sampler thread. */
+static void test_counter_take(void **state)
+{
+    (void)state;
+    enum jp_counter_outcome oc;
+    struct jp_counter c;
+    memset(&c, 0, sizeof c);
+    /* microjoule counter, no range (64 bits), at most 1500 W */
+    assert_float_equal(jp_counter_take(&c, 1000, 10.0, 0, 1e-6, 1500, &oc), 0, 0);
+    assert_int_equal(oc, JP_COUNTER_FIRST);
+    assert_float_equal(jp_counter_take(&c, 2001000, 11.0, 0, 1e-6, 1500, &oc), 2.0, 1e-12); /* 2 J in 1 s */
+    assert_int_equal(oc, JP_COUNTER_OK);
+    assert_float_equal(c.last_w, 2.0, 1e-12);
+    /* backwards with no wrap to explain it: a new reference, the 3 s bridged at the last good 2 W */
+    assert_float_equal(jp_counter_take(&c, 500, 14.0, 0, 1e-6, 1500, &oc), 6.0, 1e-12);
+    assert_int_equal(oc, JP_COUNTER_BACKWARDS);
+    assert_int_equal(c.last, 500);
+    assert_float_equal(jp_counter_take(&c, 1500500, 15.0, 0, 1e-6, 1500, &oc), 1.5, 1e-12); /* from the new one */
+    assert_int_equal(oc, JP_COUNTER_OK);
+    /* 2 MJ in 1 s: no hardware draws that; bridged at the last good 1.5 W over the 1 s */
+    assert_float_equal(jp_counter_take(&c, 1500500 + 2000000000000ULL, 16.0, 0, 1e-6, 1500, &oc), 1.5, 1e-12);
+    assert_int_equal(oc, JP_COUNTER_JUMP);
+    /* no time since the last read: nothing */
+    assert_float_equal(jp_counter_take(&c, 1500500 + 2000000000001ULL, 16.0, 0, 1e-6, 1500, &oc), 0, 0);
+
+    /* a 5 J range: 4.9 J -> 0.1 J over the wrap is 0.2 J, the part before the wrap included */
+    memset(&c, 0, sizeof c);
+    jp_counter_take(&c, 4900000, 0.0, RANGE_UJ, 1e-6, 1500, &oc);
+    assert_float_equal(jp_counter_take(&c, 100000, 1.0, RANGE_UJ, 1e-6, 1500, &oc), 0.2, 1e-12);
+    assert_int_equal(oc, JP_COUNTER_WRAPPED);
+    /* a value beyond the range going down is no wrap: bridged at the last good 0.2 W over 2 s */
+    memset(&c, 0, sizeof c);
+    jp_counter_take(&c, 4900000, 0.0, RANGE_UJ, 1e-6, 1500, &oc);
+    jp_counter_take(&c, 100000, 1.0, RANGE_UJ, 1e-6, 1500, &oc);
+    jp_counter_take(&c, RANGE_UJ + 2000000, 2.0, RANGE_UJ, 1e-6, 1500, &oc); /* +6.9 J: beyond, but forward */
+    assert_int_equal(oc, JP_COUNTER_OK);
+    assert_float_equal(jp_counter_take(&c, 1000000, 4.0, RANGE_UJ, 1e-6, 1500, &oc), 2 * 6.9, 1e-9);
+    assert_int_equal(oc, JP_COUNTER_BACKWARDS);
+
+    /* a counter that moves in steps (NVML's): the power of a step is over the time since it last moved */
+    memset(&c, 0, sizeof c);
+    jp_counter_take(&c, 0, 0.0, 0, 1e-3, 1500, &oc);
+    assert_float_equal(jp_counter_take(&c, 0, 0.05, 0, 1e-3, 1500, &oc), 0, 0);
+    assert_float_equal(jp_counter_take(&c, 100, 0.1, 0, 1e-3, 1500, &oc), 0.1, 1e-12);
+    assert_float_equal(c.last_w, 1.0, 1e-9); /* 0.1 J over 0.1 s, not over the 0.05 s sample */
+}
+
 static void test_domains_and_duplicates(void **state)
 {
     (void)state;
@@ -255,6 +337,10 @@ static void assert_bridged(double got, int good_steps, const char *what)
 {
     double lo = good_steps * PKG_J;
     if (!(got >= lo - 1e-5 && got < lo + 50.0)) fail_msg("%s: got %.4f J, expected %.1f J plus one bridged sample", what, got, lo);
+    /* and the bridge is there: the last good power (at least 1 J over the seconds a step can take
+     * on a loaded machine) over the sample's span (at least the ~1 ms the sampler sleeps), not
+     * nothing: the counted steps are exact to the microjoule, so 50 uJ more is the bridge */
+    if (!(got > lo + 5e-5)) fail_msg("%s: got %.6f J: the hidden step was not bridged with the last good power", what, got);
 }
 
 static void test_backwards_and_vanishing(void **state)
@@ -575,6 +661,8 @@ static void test_first_mark_names_the_first_phase(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counter_advance),
+        cmocka_unit_test(test_counter_take),
         cmocka_unit_test(test_domains_and_duplicates),
         cmocka_unit_test(test_wrapping_counters_known_power),
         cmocka_unit_test(test_garbage_is_a_glitch_not_data),
