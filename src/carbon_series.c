@@ -195,6 +195,10 @@ void jp_format_time(double t, char *buf, size_t len)
         snprintf(buf, len, "n/a");
         return;
     }
+    if (!(fabs(t) < 1e13)) { /* beyond 300,000 years: no calendar date (and no long day count) */
+        snprintf(buf, len, "%.6g (Unix seconds)", t);
+        return;
+    }
     double fl = floor(t);
     long days = (long)floor(fl / 86400.0);
     long sec = (long)(fl - (double)days * 86400.0);

@@ -107,7 +107,7 @@ void jp_format_duration(double s, char *buf, size_t len)
     else if (s < 1) snprintf(buf, len, "%.0f ms", s * 1e3);
     else if (s < 60) snprintf(buf, len, "%.2f s", s);
     else if (s < 3600) snprintf(buf, len, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
-    else snprintf(buf, len, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else snprintf(buf, len, "%.0f h %02d min", floor(s / 3600), (int)fmod(s / 60, 60)); /* any size: no int */
 }
 
 void jp_format_mass(double g, char *buf, size_t len)

@@ -102,6 +102,9 @@ static void test_formats(void **state)
     check_fmt(jp_format_duration, 0.035, "35 ms");
     check_fmt(jp_format_duration, 2.4, "2.40 s");
     check_fmt(jp_format_duration, 185, "3 min 05 s");
+    check_fmt(jp_format_duration, 7500, "2 h 05 min");
+    /* hours beyond an int (a gap in a hostile intensity series; fuzz_series found the int cast) */
+    check_fmt(jp_format_duration, 1e13, "2777777777 h 46 min");
     check_fmt(jp_format_mass, 0.0032, "3.20 mg");
     check_fmt(jp_format_mass, 12.5, "12.5 g");
     check_fmt(jp_format_mass, 4200, "4.20 kg");
