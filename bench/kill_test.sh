@@ -47,17 +47,21 @@ while [ "$i" -le "$n" ]; do
     fi
     for m in first second; do
         if [ -f "$root/done-$m" ]; then
-            age=$(awk -v a="$now" -v b="$(cat "$root/done-$m")" 'BEGIN { print (a - b > '"$grace"') ? 1 : 0 }')
+            secs=$(awk -v a="$now" -v b="$(cat "$root/done-$m")" 'BEGIN { printf "%.2f", a - b }')
+            age=$(awk -v s="$secs" 'BEGIN { print (s > '"$grace"') ? 1 : 0 }')
             if [ "$age" = 1 ]; then
                 killed_before=$((killed_before + 1))
-                case ",$stored," in *",$m,"*) ;; *) miss="$miss lost:$m" ;; esac
+                case ",$stored," in *",$m,"*) ;; *) miss="$miss lost:$m(ended ${secs}s before the kill)" ;; esac
             fi
         fi
     done
     case "$stored" in "") ;; *) stored_total=$((stored_total + $(echo "$stored" | tr ',' '\n' | wc -l))) ;; esac
-    if pgrep -f "[s]leep 300; : $tag" >/dev/null; then
-        miss="$miss orphans:$(pgrep -f "[s]leep 300; : $tag" | wc -l)"
-        pkill -9 -f "[s]leep 300; : $tag"
+    # the models' background shells, by the unique word in their command line (this test's own)
+    orphans=$(pgrep -f "[s]leep 300; echo $tag" || true)
+    if [ -n "$orphans" ]; then
+        miss="$miss orphans:$(echo "$orphans" | wc -l)"
+        # shellcheck disable=SC2086
+        kill -9 $orphans 2>/dev/null
     fi
     left=$(ls -A "$root/tmp" | wc -l)
     [ "$left" -eq 0 ] || { miss="$miss folders:$left"; rm -rf "$root/tmp"/*; }
