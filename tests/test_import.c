@@ -36,6 +36,16 @@ static void tagged_run(struct jp_bench_run *run, const char *tag, double energy_
     fix_build_run(run);
     snprintf(run->machine, sizeof run->machine, "testhost %s", tag);
     run->tasks[0].models[0].j_per_item *= energy_scale;
+    struct jp_bench_model *m = &run->tasks[0].models[1];
+    m->cpu_share = 0.42;
+    m->attr_j_per_item = 0.0123 * energy_scale;
+    m->nrep = 3;
+    m->rep_j_per_item = malloc(3 * sizeof(double));
+    m->rep_attr_j_per_item = malloc(3 * sizeof(double));
+    for (size_t r = 0; r < 3; r++) {
+        m->rep_j_per_item[r] = 0.014 + 0.001 * (double)r;
+        m->rep_attr_j_per_item[r] = NAN;
+    }
 }
 
 static void save_runs(const char *path, const char *const *tags, size_t n)
@@ -117,6 +127,11 @@ static void test_merge(void **state)
             assert_int_equal(y->nphases, x->nphases);
             assert_int_equal(y->nsamples, x->nsamples);
             for (size_t s = 0; s < x->nsamples; s++) assert_true(y->sample_w[s] == x->sample_w[s]);
+            /* the attributed figures and every measured run's energy too (schema 2) */
+            assert_memory_equal(&y->cpu_share, &x->cpu_share, sizeof x->cpu_share);
+            assert_memory_equal(&y->attr_j_per_item, &x->attr_j_per_item, sizeof x->attr_j_per_item);
+            assert_int_equal(y->nrep, x->nrep);
+            for (size_t r = 0; r < x->nrep; r++) assert_memory_equal(&y->rep_j_per_item[r], &x->rep_j_per_item[r], 8);
         }
     }
     assert_true(a.tasks[0].models[0].j_per_item == 2 * 0.0052);
@@ -214,7 +229,7 @@ static void test_refused(void **state)
                    "table models, row 4, column task_id", "refers to no row of tasks");
     expect_refused("PRAGMA foreign_keys = OFF; UPDATE timelines SET model_id = 777 WHERE model_id = 2",
                    "table timelines, row 777, column model_id", "refers to no row of models");
-    expect_refused("UPDATE schema_version SET version = 99", "table schema_version, column version",
+    expect_refused("INSERT INTO schema_version VALUES (99, 'later', 'later')", "table schema_version, column version",
                    "schema version 99");
     expect_refused("UPDATE timelines SET nsamples = nsamples + 1 WHERE model_id = 2", "table timelines, row 2, column t",
                    "not 8 bytes a sample");
