@@ -227,6 +227,76 @@ static void test_reports_say_lower_is_better(void **state)
     jp_bench_run_clear(&run);
 }
 
+/* base64 as RFC 4648 defines it, decoded: -1 on a character outside the alphabet */
+static long unbase64(const char *s, size_t n, unsigned char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    long o = 0;
+    uint32_t v = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && s[i] != '='; i++) {
+        const char *p = strchr(abc, s[i]);
+        if (!p || !s[i]) return -1;
+        v = v << 6 | (uint32_t)(p - abc);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(v >> bits);
+        }
+    }
+    return o;
+}
+
+/* The strip of sample images: one row per model that made images, each a PNG in a data: URI whose
+ * width and height are the strip's (10 images of 28 pixels with 2-pixel gaps: 302 x 32), names escaped */
+static void test_html_sample_strip(void **state)
+{
+    (void)state;
+    struct jp_bench_run run;
+    fid_task(&run, 0);
+    struct jp_bench_task *t = &run.tasks[0];
+    snprintf(t->models[1].name, sizeof t->models[1].name, "<script>x</script>");
+    for (int i = 0; i < 2; i++) {
+        struct jp_bench_model *m = &t->models[i];
+        m->nimages = 10;
+        m->image_side = 28;
+        m->images = malloc(10 * 784);
+        for (int k = 0; k < 10 * 784; k++) m->images[k] = (uint8_t)((k * (i + 3)) & 255);
+    }
+    char *s = render(&run, 1);
+    contains(s, "<h3>Sample images</h3>");
+    lacks(s, "<script>x</script>");
+    contains(s, "alt=\"&lt;script&gt;x&lt;/script&gt;: 10 sample images\"");
+    /* two strips: e-tiny and the script-named model, no other */
+    const char *at = s;
+    int strips = 0;
+    while ((at = strstr(at, "src=\"data:image/png;base64,")) != NULL) {
+        at += strlen("src=\"data:image/png;base64,");
+        size_t n = strcspn(at, "\"");
+        unsigned char *png = malloc(n);
+        long len = unbase64(at, n, png);
+        assert_true(len > 33);
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        /* IHDR: width, height */
+        assert_int_equal((png[16] << 24) | (png[17] << 16) | (png[18] << 8) | png[19], 10 * 30 + 2);
+        assert_int_equal((png[20] << 24) | (png[21] << 16) | (png[22] << 8) | png[23], 32);
+        free(png);
+        strips++;
+    }
+    assert_int_equal(strips, 2);
+    contains(s, "width=\"906\" height=\"96\"");
+    free(s);
+    /* a task whose models made no images has no strip */
+    s = render(&run, 1);
+    jp_bench_run_clear(&run);
+    free(s);
+    fix_build_run(&run);
+    s = render(&run, 1);
+    lacks(s, "Sample images");
+    free(s);
+    jp_bench_run_clear(&run);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -411,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_metric_directions),
         cmocka_unit_test(test_analysis_lower_is_better),
         cmocka_unit_test(test_reports_say_lower_is_better),
+        cmocka_unit_test(test_html_sample_strip),
         cmocka_unit_test(test_spec_tolerance_units),
         cmocka_unit_test(test_image_scorers),
     };

@@ -278,6 +278,7 @@ static void write_task(FILE *out, const struct jp_bench_run *run, const struct j
     rp_html_chart_bars(out, run, t);
     rp_html_chart_regions(out, run, t, rg);
     rp_html_chart_timeline(out, run, t);
+    rp_html_samples(out, t);
     fputs("</div>\n<h3>Models</h3>\n", out);
     models_table(out, run, t);
     size_t nfailed = rp_failed_count(t);

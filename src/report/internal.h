@@ -101,6 +101,10 @@ size_t rp_width(const char *s);
 /* Copies s into buf cut to at most `cols` display columns, ending in "..." when cut. */
 void rp_cut(char *buf, size_t len, const char *s, size_t cols);
 
+/* The HTML report's strip of sample images of a task whose models made images (html_samples.c): a wide
+ * figure, one row per model with images, each a PNG in a data: URI; nothing when no model has any. */
+void rp_html_samples(FILE *out, const struct jp_bench_task *t);
+
 /* Flushes and checks the stream: JP_OK or JP_ERR_IO (with a message naming the format). */
 int rp_finish(FILE *out, const char *format);
 
