@@ -414,7 +414,7 @@ static void test_errors_mig_flaky_and_lost(void **state)
     /* a failed query is covered by the next good one, the last read retried while it fails */
     check_gpu(m, "gpu-4", 4, n, "every 3rd query fails");
     /* the flaky board was queried at the start and at least once a step: a third of them failed */
-    assert_true(jp_meter_glitches(m) >= (n + 2) / 3);
+    assert_true(jp_meter_glitches(m) >= (uint64_t)((n + 2) / 3));
     int lost = find_domain(m, "gpu-5");
     assert_true(jp_meter_domain_gone(m, (size_t)lost));
     /* counted until it was lost: every step before 0.5 s was read, none after, none invented */
