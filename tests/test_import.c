@@ -40,6 +40,8 @@ static void tagged_run(struct jp_bench_run *run, const char *tag, double energy_
     m->cpu_share = 0.42;
     m->attr_j_per_item = 0.0123 * energy_scale;
     m->nrep = 3;
+    free(m->rep_j_per_item); /* the fixture's own runs, replaced */
+    free(m->rep_attr_j_per_item);
     m->rep_j_per_item = malloc(3 * sizeof(double));
     m->rep_attr_j_per_item = malloc(3 * sizeof(double));
     for (size_t r = 0; r < 3; r++) {

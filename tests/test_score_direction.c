@@ -68,6 +68,8 @@ static void fid_task(struct jp_bench_run *run, double tolerance)
     for (size_t i = 0; i < t->nmodels; i++) {
         free(t->models[i].sample_t);
         free(t->models[i].sample_w);
+        free(t->models[i].rep_j_per_item);
+        free(t->models[i].rep_attr_j_per_item);
     }
     free(t->models);
     snprintf(t->name, sizeof t->name, "text-to-image");
