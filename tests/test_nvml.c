@@ -262,14 +262,19 @@ static void test_power_trace_integrated(void **state)
     measure(m, n);
     check_integrated(m, "gpu-0", triangle_60_140, n, "power trace integrated");
     /* and the timeline follows the wave: its samples reach within one step of both ends */
-    double lo = 1e9, hi = 0;
+    double lo = 1e9, hi = 0, tol = 0;
     for (size_t s = 0; s < jp_meter_sample_count(m); s++) {
         double w = jp_meter_sample_watts(m, s, 0);
+        double dt = jp_meter_sample_time(m, s) - (s ? jp_meter_sample_time(m, s - 1) : 0);
+        /* a sample's power is its whole microjoules over its interval: short intervals (a sampler
+         * catching up on a busy machine) make it coarser, as in check_integrated */
+        double t = 2e-6 / dt + 1e-3;
+        if (t > tol) tol = t;
         if (w < lo) lo = w;
         if (w > hi) hi = w;
     }
-    print_message("power trace: per-sample power from %.1f to %.1f W (scripted 60 to 140 W)\n", lo, hi);
-    assert_true(lo >= 60 - 1e-3 && lo <= 60 + 3.2 && hi <= 140 + 1e-3 && hi >= 140 - 3.2);
+    print_message("power trace: per-sample power from %.4f to %.4f W (scripted 60 to 140 W; to %.4f W)\n", lo, hi, tol);
+    assert_true(lo >= 60 - tol && lo <= 60 + 3.2 + tol && hi <= 140 + tol && hi >= 140 - 3.2 - tol);
     assert_int_equal(jp_meter_glitches(m), 0);
     close_meter(m);
 }
