@@ -196,10 +196,12 @@ int cli_meter_option(const char *cmd, struct cli_meter_opts *o, int opt, const c
 }
 
 /* Every file written goes to a temporary name beside it and is renamed over the path only once it is
- * whole and flushed to disk: a full disk or a kill leaves the old file (or none), never a cut one. */
+ * whole and flushed to disk: a full disk or a kill leaves the old file (or none), never a cut one. A
+ * symbolic link is followed: the file it names is replaced, the link stays a link. */
 static struct pending_out {
     FILE *f;
     char tmp[4200];
+    char dest[4200]; /* the path, or the file its link names */
 } pending[8];
 
 FILE *cli_open_out(const char *cmd, const char *path)
@@ -220,10 +222,15 @@ FILE *cli_open_out(const char *cmd, const char *path)
     struct pending_out *p = NULL;
     for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
         if (!pending[i].f) p = &pending[i];
-    if (!p || snprintf(p->tmp, sizeof p->tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof p->tmp) {
+    char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
+    const char *dest = real ? real : path;
+    if (!p || snprintf(p->dest, sizeof p->dest, "%s", dest) >= (int)sizeof p->dest ||
+        snprintf(p->tmp, sizeof p->tmp, "%s.tmp-XXXXXX", dest) >= (int)sizeof p->tmp) {
         cli_error(cmd, "%s: cannot write: too many outputs or too long a path", path);
+        free(real);
         return NULL;
     }
+    free(real);
     int fd = mkostemp(p->tmp, O_CLOEXEC);
     if (fd < 0) {
         cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
@@ -281,7 +288,7 @@ int cli_close_out(const char *cmd, FILE *f, const char *path)
     }
     if (!p) return bad ? -1 : 0;
     p->f = NULL;
-    if (!bad && rename(p->tmp, path) != 0) {
+    if (!bad && rename(p->tmp, p->dest) != 0) {
         bad = 1;
         e = errno;
     }
