@@ -75,6 +75,7 @@ static void test_link_to_file_is_followed(void **state)
 
 struct reader {
     char path[4200];
+    int fd; /* the read end, opened by the test before the thread starts */
     char got[1 << 16];
     size_t n;
 };
@@ -82,7 +83,7 @@ struct reader {
 static void *read_fifo(void *arg)
 {
     struct reader *r = arg;
-    FILE *f = fopen(r->path, "r");
+    FILE *f = fdopen(r->fd, "r");
     if (!f) return NULL;
     r->n = fread(r->got, 1, sizeof r->got - 1, f);
     r->got[r->n] = '\0';
@@ -97,10 +98,13 @@ static void test_fifo_written_in_place(void **state)
     static struct reader r;
     snprintf(r.path, sizeof r.path, "%s/pipe", dir);
     assert_int_equal(mkfifo(r.path, 0600), 0);
-    /* the test holds the FIFO open itself, so that the reader's open never waits and it reaches
-     * the end once the tool and the test have closed it: no hang whatever the tool did */
+    /* the test holds the FIFO open itself, so that opening its read end does not wait, and opens
+     * that here, not in the reader thread (a thread scheduled after the tool had finished would
+     * wait for a writer for ever); the reader reaches the end once the tool and the test closed it */
     int hold = open(r.path, O_RDWR | O_CLOEXEC);
     assert_true(hold >= 0);
+    r.fd = open(r.path, O_RDONLY | O_CLOEXEC);
+    assert_true(r.fd >= 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, read_fifo, &r), 0);
     int rc = run_stat_to(r.path);
