@@ -127,20 +127,23 @@ static int fake_tree_make(const char *dir, char *root, size_t len)
         fprintf(stderr, "meter_overhead: mkdtemp %s: %s\n", root, strerror(errno));
         return -1;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/class", root);
-    int ok = mkdir(path, 0755) == 0;
-    snprintf(path, sizeof path, "%s/class/powercap", root);
-    ok = ok && mkdir(path, 0755) == 0;
+    char path[4096 + 256]; /* root (at most 4096) and the longest file below it */
+    /* a path that does not fit is refused, not cut */
+#define FIT(n) ((n) > 0 && (size_t)(n) < sizeof path)
+    int n = snprintf(path, sizeof path, "%s/class", root);
+    int ok = FIT(n) && mkdir(path, 0755) == 0;
+    n = snprintf(path, sizeof path, "%s/class/powercap", root);
+    ok = ok && FIT(n) && mkdir(path, 0755) == 0;
     for (size_t z = 0; ok && z < NZONES; z++) {
-        snprintf(path, sizeof path, "%s/class/powercap/%s", root, zones[z].zone);
-        ok = mkdir(path, 0755) == 0;
+        n = snprintf(path, sizeof path, "%s/class/powercap/%s", root, zones[z].zone);
+        ok = FIT(n) && mkdir(path, 0755) == 0;
         const char *values[3] = {zones[z].name, zones[z].energy, RANGE_UJ};
         for (size_t f = 0; ok && f < 3; f++) {
-            snprintf(path, sizeof path, "%s/class/powercap/%s/%s", root, zones[z].zone, zone_files[f]);
-            ok = write_file(path, values[f]) == 0;
+            n = snprintf(path, sizeof path, "%s/class/powercap/%s/%s", root, zones[z].zone, zone_files[f]);
+            ok = FIT(n) && write_file(path, values[f]) == 0;
         }
     }
+#undef FIT
     if (!ok) {
         fprintf(stderr, "meter_overhead: cannot build the fake tree at %s: %s\n", path, strerror(errno));
         fake_tree_remove(root);

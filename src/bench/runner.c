@@ -47,10 +47,12 @@ static void describe_machine(char *buf, size_t len)
     char host[128] = "?";
     gethostname(host, sizeof host - 1);
     jp_host_info ci;
-    if (jp_host_read(&ci) == JP_OK)
-        snprintf(buf, len, "%s: %s, %d CPUs%s, %.1f GB", host, ci.brand[0] ? ci.brand : "unknown CPU", ci.logical_cpus,
-                 ci.hypervisor ? " (VM)" : "", ci.mem_gb);
-    else
+    if (jp_host_read(&ci) == JP_OK) {
+        int n = snprintf(buf, len, "%s: %s, %d CPUs%s, %.1f GB", host, ci.brand[0] ? ci.brand : "unknown CPU",
+                         ci.logical_cpus, ci.hypervisor ? " (VM)" : "", ci.mem_gb);
+        /* cut at len, it still reads as a cut description */
+        if (n < 0 || (size_t)n >= len) snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+    } else
         snprintf(buf, len, "%s", host);
 }
 
