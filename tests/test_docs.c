@@ -73,6 +73,7 @@ static const struct {
     {"--n 200", "--n 3"},
     {"--n 50", "--n 2"},
     {"-n 20", "-n 3"},
+    {"--n 8 --steps 20", "--n 1 --steps 20"}, /* one image per class: 10, scored against the 10,000 */
 };
 
 /* Commands (matched from their start, as written) skipped with a reason, or expected to fail. */

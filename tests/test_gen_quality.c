@@ -116,7 +116,14 @@ static void test_nearest(void **state)
 }
 
 /* The classifier's features and the quality of real images: adherence of real test images is the
- * classifier's test accuracy, and two disjoint halves of the test set are close in FID. */
+ * classifier's test accuracy, and two disjoint halves of the test set are close in FID. Under
+ * AddressSanitizer (where the engine's vector loops run instrumented, about 30 times slower) on a fifth
+ * of the images: the same checks, with the bound on adherence widened for the smaller sample. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REAL_SCALE 5
+#else
+#define REAL_SCALE 1
+#endif
 static void test_real_images(void **state)
 {
     (void)state;
@@ -131,17 +138,18 @@ static void test_real_images(void **state)
         printf("# no Fashion-MNIST: %s\n", jp_last_error());
         return;
     }
-    int n = 2000;
+    int n = 2000 / REAL_SCALE;
     int *classes = malloc((size_t)n * sizeof *classes);
     for (int i = 0; i < n; i++) classes[i] = test.labels[8000 + i];
-    jp_gen_quality_config c = {.models_dir = models, .reference_n = 5000, .nearest_n = 0, .threads = 1};
+    jp_gen_quality_config c = {.models_dir = models, .reference_n = 5000 / REAL_SCALE, .nearest_n = 0, .threads = 1};
     jp_gen_quality q;
-    /* the last 2000 test images against the first 5000 */
+    /* the last 2000 test images (400 under ASan) against the first 5000 (1000) */
     assert_int_equal(jp_gen_quality_score(&c, test.pixels + (size_t)8000 * 784, classes, n, &q), JP_OK);
     printf("# real test images: adherence %.4f (n %d), FID %.3f against %d others (%d features)\n", q.adherence, q.n,
            q.fid, q.reference_n, q.feature_dim);
     assert_string_equal(q.classifier, best.name);
-    assert_true(fabs(q.adherence - best.accuracy) < 0.03); /* 2000 of the 10,000 */
+    /* 2000 of the 10,000: a standard error under 0.01 (0.015 at 400) */
+    assert_true(fabs(q.adherence - best.accuracy) < 0.03 * (REAL_SCALE > 1 ? 2 : 1));
     assert_true(q.fid >= 0);
     /* noise images are far from real ones */
     uint8_t *noise = malloc((size_t)n * 784);
@@ -159,13 +167,13 @@ static void test_real_images(void **state)
     assert_int_equal(jp_nn_load(&clf, best.dir, 64, 1), JP_OK);
     jp_nn_info info;
     jp_nn_info_get(clf, &info);
-    int nt = 30000;
-    float *ft = malloc((size_t)nt * info.feature_dim * sizeof *ft), *fe = malloc((size_t)test.n * info.feature_dim * sizeof *fe);
+    int nt = 30000 / REAL_SCALE, ne = test.n / REAL_SCALE;
+    float *ft = malloc((size_t)nt * info.feature_dim * sizeof *ft), *fe = malloc((size_t)ne * info.feature_dim * sizeof *fe);
     assert_int_equal(jp_gen_features(clf, train.pixels, nt, 64, NULL, ft), JP_OK);
-    assert_int_equal(jp_gen_features(clf, test.pixels, test.n, 64, NULL, fe), JP_OK);
+    assert_int_equal(jp_gen_features(clf, test.pixels, ne, 64, NULL, fe), JP_OK);
     double f;
-    assert_int_equal(jp_frechet_distance(fe, test.n, ft, nt, info.feature_dim, &f), JP_OK);
-    printf("# the 10,000 test images against the first 30,000 training images: FID %.3f\n", f);
+    assert_int_equal(jp_frechet_distance(fe, ne, ft, nt, info.feature_dim, &f), JP_OK);
+    printf("# the first %d test images against the first %d training images: FID %.3f\n", ne, nt, f);
     assert_true(f >= 0 && f < 10);
     free(ft), free(fe);
     jp_nn_free(clf);
