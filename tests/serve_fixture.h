@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -86,8 +87,13 @@ SF_FN int sf_start(struct sf_server *s, const char *dir, const char *const *args
     static int seq;
     snprintf(s->log, sizeof s->log, "%s/serve-%d.log", dir, ++seq);
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* a test that fails (cmocka longjmps past sf_stop) or is killed must not leave its exporter
+         * running: the server ends with the test */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(125);
         int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int nul = open("/dev/null", O_RDWR);
         if (fd < 0 || nul < 0) _exit(125);
