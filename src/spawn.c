@@ -7,16 +7,19 @@
  * exec error itself.
  */
 #define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np */
+#include "spawn_wait.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,21 +121,146 @@ static bool read_pipe(int fd, struct lines *l)
     return true;
 }
 
+/* ---- waiting for the command without polling -------------------------------------------------------
+ *
+ * A descriptor that becomes readable when the command has exited, so that one poll() waits for its
+ * output, its exit, the next tick and the timeout together, and wakes at once when it exits: a pidfd
+ * (pidfd_open, Linux 5.3), or where the kernel has none, a pipe written by a thread that waits in
+ * waitid(WNOWAIT). That thread never reaps: the command stays this thread's to reap with wait4 (and its
+ * rusage), and the caller's signal handling is left alone (no SIGCHLD handler). */
+
+static bool use_pidfd = true;
+
+void jp_spawn_wait_kind(bool pidfd)
+{
+    use_pidfd = pidfd;
+}
+
+struct waiter {
+    int fd;      /* readable once the command has exited; -1: none (then looked at every 10 ms) */
+    int wfd;     /* the thread's end of its pipe */
+    pid_t pid;
+    bool thread; /* a waiting thread was started (joined by waiter_close) */
+    pthread_t th;
+};
+
+static void *wait_thread(void *arg)
+{
+    struct waiter *w = arg;
+    siginfo_t si;
+    /* returns when the command is a zombie (not reaped), or ECHILD once it has been reaped */
+    while (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    char b = 1;
+    while (write(w->wfd, &b, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+static void waiter_open(struct waiter *w, pid_t pid)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = w->wfd = -1;
+    w->pid = pid;
+#ifdef SYS_pidfd_open
+    if (use_pidfd) {
+        long fd = syscall(SYS_pidfd_open, pid, 0);
+        if (fd >= 0) {
+            (void)fcntl((int)fd, F_SETFD, FD_CLOEXEC); /* pidfd_open sets it; said again for old kernels' sake */
+            w->fd = (int)fd;
+            return;
+        }
+    }
+#endif
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    w->fd = p[0];
+    w->wfd = p[1];
+    if (pthread_create(&w->th, NULL, wait_thread, w) != 0) {
+        close(p[0]);
+        close(p[1]);
+        w->fd = w->wfd = -1;
+        return;
+    }
+    w->thread = true;
+}
+
+/* after the command was reaped */
+static void waiter_close(struct waiter *w)
+{
+    if (w->thread) pthread_join(w->th, NULL);
+    if (w->fd >= 0) close(w->fd);
+    if (w->wfd >= 0) close(w->wfd);
+    w->fd = w->wfd = -1;
+    w->thread = false;
+}
+
+/* Waits until the command has exited or timeout_ms passed (< 0: no limit); true if it has exited
+ * (not reaped yet). */
+static bool waiter_wait(const struct waiter *w, int timeout_ms)
+{
+    if (w->fd < 0) {
+        siginfo_t si;
+        for (int waited = 0; timeout_ms < 0 || waited <= timeout_ms; waited += 10) {
+            memset(&si, 0, sizeof si);
+            if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOWAIT | WNOHANG) < 0 || si.si_pid == w->pid) return true;
+            if (timeout_ms >= 0 && waited >= timeout_ms) break;
+            usleep(10000);
+        }
+        return false;
+    }
+    struct pollfd pf = {w->fd, POLLIN, 0};
+    int r;
+    while ((r = poll(&pf, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    return r > 0;
+}
+
+/* Reaps the command if it has exited; true once it is reaped (or was reaped by someone else). */
+static bool reap(pid_t pid, int *ws, struct rusage *ru, bool *lost)
+{
+    pid_t r;
+    while ((r = wait4(pid, ws, WNOHANG, ru)) < 0 && errno == EINTR) {
+    }
+    if (r == pid) return true;
+    if (r < 0) { /* ECHILD: not ours to reap any more (SIGCHLD ignored by the caller): its status is lost */
+        *lost = true;
+        return true;
+    }
+    return false;
+}
+
 /* SIGTERM to the command (its group), SIGKILL if it is still there 2 s later; reaps it. */
-static void stop(pid_t pid, bool group, int *ws, struct rusage *ru)
+static void stop(pid_t pid, bool group, const struct waiter *w, int *ws, struct rusage *ru, bool *lost)
 {
     kill(group ? -pid : pid, SIGTERM);
-    for (int i = 0; i < 40; i++) {
-        pid_t w = wait4(pid, ws, WNOHANG, ru);
-        if (w == pid || (w < 0 && errno != EINTR)) {
+    double end = jp_now() + 2.0;
+    for (;;) {
+        if (reap(pid, ws, ru, lost)) {
             if (group) kill(-pid, SIGKILL); /* what it started and left behind */
             return;
         }
-        usleep(50000);
+        double left = end - jp_now();
+        if (left <= 0) break;
+        waiter_wait(w, (int)(left * 1000) + 1);
     }
     kill(group ? -pid : pid, SIGKILL);
-    while (wait4(pid, ws, 0, ru) < 0 && errno == EINTR) {
+    while (wait4(pid, ws, 0, ru) < 0) {
+        if (errno != EINTR) {
+            *lost = true;
+            break;
+        }
     }
+}
+
+/* milliseconds from now until t (seconds, jp_now's clock), rounded up; -1 for INFINITY */
+static int ms_until(double t, double now)
+{
+    if (isinf(t)) return -1;
+    double ms = (t - now) * 1000.0;
+    if (ms <= 0) return 0;
+    if (ms > 3600000.0) return 3600000;
+    return (int)ms + 1;
 }
 
 int jp_spawn_run(char *const argv[], const jp_spawn_config *cfg, jp_spawn_result *res)
@@ -187,58 +315,93 @@ int jp_spawn_run(char *const argv[], const jp_spawn_config *cfg, jp_spawn_result
     struct lines lines = {.cfg = cfg};
     int fd = pfd[0];
     double deadline = cfg->timeout_s > 0 ? t0 + cfg->timeout_s : INFINITY;
-    bool exited = false;
+    bool exited = false, lost = false;
     int ws = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     res->end = JP_SPAWN_EXITED;
+    struct waiter w = {.fd = -1, .wfd = -1};
     if (fd < 0 && !(cfg->timeout_s > 0) && !cfg->interrupted && !cfg->on_tick) {
-        /* nothing to watch: wait for it alone (no polling delay in the time measured around it) */
-        while (wait4(pid, &ws, 0, &ru) < 0 && errno == EINTR) {
+        /* nothing to watch: wait for it alone */
+        while (wait4(pid, &ws, 0, &ru) < 0) {
+            if (errno != EINTR) {
+                lost = true;
+                break;
+            }
         }
         exited = true;
+    } else {
+        waiter_open(&w, pid);
     }
-    useconds_t wait_us = 500;
+    /* Each pass sleeps in one poll() until there is output, the command exits, the next tick is due
+     * (every 100 ms, when there is a tick or an interrupt flag to look at) or the timeout: no pass
+     * without one of these, whenever the command ends. */
+    bool ticking = cfg->on_tick || cfg->interrupted;
+    double next_tick = t0 + 0.1;
     while (!exited || fd >= 0) {
         if (cfg->interrupted && *cfg->interrupted) {
             res->end = JP_SPAWN_INTERRUPTED;
             break;
         }
-        if (jp_now() > deadline) {
+        double now = jp_now();
+        if (now > deadline) {
             res->end = JP_SPAWN_TIMEOUT;
             break;
         }
-        if (!exited && wait4(pid, &ws, WNOHANG, &ru) == pid) exited = true;
+        if (ticking && now >= next_tick) {
+            if (cfg->on_tick) cfg->on_tick(cfg->arg);
+            next_tick += 0.1;
+            if (next_tick < now) next_tick = now + 0.1; /* a late pass does not bring a burst of ticks */
+            continue;
+        }
+        double until = ticking && next_tick < deadline ? next_tick : deadline;
+        int timeout_ms = ms_until(until, now);
+        bool out_ready = false, gone = false;
+        if (!exited && w.fd < 0) {
+            /* no descriptor for its exit (no pidfd, no thread): looked at every 10 ms */
+            if (timeout_ms < 0 || timeout_ms > 10) timeout_ms = 10;
+            gone = true; /* checked by reap below */
+        }
+        struct pollfd pf[2];
+        int np = 0, ip = -1, iw = -1;
+        if (fd >= 0) {
+            ip = np;
+            pf[np++] = (struct pollfd){fd, POLLIN, 0};
+        }
+        if (!exited && w.fd >= 0) {
+            iw = np;
+            pf[np++] = (struct pollfd){w.fd, POLLIN, 0};
+        }
+        int r = np ? poll(pf, (nfds_t)np, timeout_ms) : (usleep((useconds_t)timeout_ms * 1000), 0);
+        if (r < 0) continue; /* EINTR: the interrupt flag is looked at first */
+        if (ip >= 0 && pf[ip].revents) out_ready = true;
+        if (iw >= 0 && pf[iw].revents) gone = true;
+        if (gone && !exited && reap(pid, &ws, &ru, &lost)) exited = true;
         if (fd >= 0 && exited) {
             /* it is gone, but something it started may still hold its output: what is in the pipe now
              * is read (at most 1 MiB), then the run ends */
-            struct pollfd pf = {fd, POLLIN, 0};
-            for (int i = 0; i < 256 && poll(&pf, 1, 0) > 0 && read_pipe(fd, &lines); i++) {
+            struct pollfd p1 = {fd, POLLIN, 0};
+            for (int i = 0; i < 256 && poll(&p1, 1, 0) > 0 && read_pipe(fd, &lines); i++) {
             }
             close(fd);
             fd = -1;
-        } else if (fd >= 0) {
-            struct pollfd pf = {fd, POLLIN, 0};
-            if (poll(&pf, 1, 100) > 0 && !read_pipe(fd, &lines)) {
-                close(fd);
-                fd = -1;
-            }
-        } else if (!exited) {
-            /* no output to wait on: look again soon, then less often */
-            usleep(wait_us);
-            if (wait_us < 20000) wait_us *= 2;
+        } else if (out_ready && !read_pipe(fd, &lines)) {
+            close(fd); /* closed by the command: its exit is waited for alone */
+            fd = -1;
         }
-        if (cfg->on_tick) cfg->on_tick(cfg->arg);
     }
     if (fd >= 0) close(fd);
     if (cfg->on_line) lines_end(&lines);
     if (!exited)
-        stop(pid, cfg->new_group, &ws, &ru);
+        stop(pid, cfg->new_group, &w, &ws, &ru, &lost);
     else if (cfg->new_group)
         kill(-pid, SIGKILL); /* the command is gone; whatever it started in its group goes with it */
+    waiter_close(&w);
     res->wall_s = jp_now() - t0;
     res->cpu_s = rusage_cpu(&ru);
-    if (WIFSIGNALED(ws)) {
+    if (lost) {
+        /* reaped by someone else (the caller ignores SIGCHLD): how it ended is not known */
+    } else if (WIFSIGNALED(ws)) {
         res->signal = WTERMSIG(ws);
         res->exit_status = 128 + res->signal;
         if (res->end == JP_SPAWN_EXITED) res->end = JP_SPAWN_SIGNALED;

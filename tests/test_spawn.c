@@ -1,7 +1,9 @@
 /* Running a command (jp_spawn_run): exit codes and signals as a shell gives them, its output line by
  * line (the last line without a newline too, a long one in pieces), the timeout and the interrupt,
  * its process group killed with what it left behind, a start failure in words, folder, environment
- * and standard input, and the CPU time it used. */
+ * and standard input, the CPU time it used, and the wait for its end: asleep until something happens
+ * (counted as the caller's voluntary context switches, not timed), with a pidfd and with the waiting
+ * thread it falls back to, and ending when a caller that ignores SIGCHLD lets the kernel reap it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -13,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "jouleprint.h"
+#include "spawn_wait.h"
 
 struct seen {
     char lines[8][64];
@@ -273,6 +277,96 @@ static void test_cpu_time(void **state)
     assert_true(r.cpu_s > 0.05);
 }
 
+/* How often this thread has slept (its voluntary context switches so far). */
+static long sleeps(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+    return ru.ru_nvcsw;
+}
+
+/* The wait sleeps until something happens: a poll that wakes at the timeout, at the command's exit or
+ * at its output, not a back-off that looks every few milliseconds (which slept about 25 times a
+ * second here). Each case is run with the pidfd and with the waiting thread. */
+static void test_waits_asleep(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        jp_spawn_wait_kind(kind == 0);
+        /* a command that outlives its timeout of 1 s, nothing else to watch: asleep until the timeout,
+         * then until SIGTERM has ended it */
+        jp_spawn_config c;
+        jp_spawn_config_init(&c);
+        c.timeout_s = 1.0;
+        char *forever[] = {"sleep", "60", NULL};
+        long s0 = sleeps();
+        jp_spawn_result r = run(forever, &c);
+        long n = sleeps() - s0;
+        print_message("%s: timeout: %ld sleeps over %.3f s\n", kind ? "thread" : "pidfd", n, r.wall_s);
+        assert_int_equal(r.end, JP_SPAWN_TIMEOUT);
+        assert_int_equal(r.signal, SIGTERM);
+        assert_in_range(n, 1, 10);
+        /* its output closed 1 s before it exits: one line read, then asleep until the exit */
+        struct seen s = {0};
+        jp_spawn_config_init(&c);
+        c.out = JP_SPAWN_LINES;
+        c.on_line = on_line;
+        c.arg = &s;
+        c.new_group = true;
+        char *closes[] = {"sh", "-c", "echo a; exec >&-; sleep 1; exit 4", NULL};
+        s0 = sleeps();
+        r = run(closes, &c);
+        n = sleeps() - s0;
+        print_message("%s: output closed first: %ld sleeps over %.3f s\n", kind ? "thread" : "pidfd", n, r.wall_s);
+        assert_int_equal(r.end, JP_SPAWN_EXITED);
+        assert_int_equal(r.exit_status, 4);
+        assert_int_equal(s.nlines, 1);
+        assert_string_equal(s.lines[0], "a");
+        assert_in_range(n, 1, 10);
+        /* the timeout and the kill of the group, with the waiting thread too */
+        memset(&s, 0, sizeof s);
+        c.on_start = on_start;
+        c.timeout_s = 0.3;
+        char *stubborn[] = {"sh", "-c", "trap '' TERM; sleep 60 & echo $!; wait", NULL};
+        r = run(stubborn, &c);
+        assert_int_equal(r.end, JP_SPAWN_TIMEOUT);
+        assert_int_equal(s.nlines, 1);
+        pid_t leftover = (pid_t)atol(s.lines[0]);
+        assert_true(leftover > 0);
+        assert_true(ends_soon(leftover));
+        assert_int_equal(s.ended_with, 0);
+    }
+    jp_spawn_wait_kind(true);
+}
+
+/* A caller that ignores SIGCHLD: the kernel reaps the command, so no status can be had, but the run
+ * ends with it (it waited for the timeout, or for ever, before) and says the status is unknown. */
+static void test_sigchld_ignored(void **state)
+{
+    (void)state;
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGCHLD, &ign, &old);
+    for (int kind = 0; kind < 2; kind++) {
+        jp_spawn_wait_kind(kind == 0);
+        struct seen s = {0};
+        jp_spawn_config c;
+        jp_spawn_config_init(&c);
+        c.out = JP_SPAWN_LINES;
+        c.on_line = on_line;
+        c.arg = &s;
+        c.timeout_s = 60;
+        char *argv[] = {"sh", "-c", "echo x; exit 3", NULL};
+        jp_spawn_result r = run(argv, &c);
+        assert_int_equal(r.end, JP_SPAWN_EXITED);
+        assert_int_equal(r.exit_status, -1);
+        assert_int_equal(s.nlines, 1);
+    }
+    sigaction(SIGCHLD, &old, NULL);
+    jp_spawn_wait_kind(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_timeout_kills_the_group), cmocka_unit_test(test_leftover_holding_output),
         cmocka_unit_test(test_interrupt),           cmocka_unit_test(test_cannot_start),
         cmocka_unit_test(test_dir_env_stdin),       cmocka_unit_test(test_cpu_time),
+        cmocka_unit_test(test_waits_asleep),        cmocka_unit_test(test_sigchld_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
