@@ -34,12 +34,11 @@ static const char help[] =
     "  --check            validate SPEC and exit (every error is listed, one line each)\n"
     "  --db PATH          the results store (default jouleprint.db)\n"
     "  --no-store         do not store the run\n"
-    "  --region R         carbon region (default: the spec's, $JP_REGION, else the world average)\n"
-    "  --pue P            a PUE (1.0 .. 3) or a provider's (gcp, aws, azure); default 1.0\n"
     "  --project N        project emissions to N items (default: the spec's, else 100000000)\n"
     "  --format F         table (default), csv, json, md or html\n"
     "  -o, --output FILE  write the report to FILE (format from its extension unless --format)\n"
-    "  --workdir DIR      keep inputs, outputs and logs of every model in DIR\n" CLI_METER_HELP
+    "  --workdir DIR      keep inputs, outputs and logs of every model in DIR\n" CLI_CARBON_HELP
+    "                     (without --region: the spec's region, if it names one)\n" CLI_METER_HELP
     "\n"
     "exit status: 0 every model ran, 4 some model failed or timed out, 130 interrupted\n"
     "\n"
@@ -267,13 +266,15 @@ int cmd_bench(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"check", no_argument, NULL, 'c'},       {"db", required_argument, NULL, 'd'},
-        {"no-store", no_argument, NULL, 'n'},    {"region", required_argument, NULL, 'R'},
-        {"pue", required_argument, NULL, 'P'},   {"project", required_argument, NULL, 'p'},
+        {"no-store", no_argument, NULL, 'n'},    {"project", required_argument, NULL, 'p'},
         {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
         {"workdir", required_argument, NULL, 'W'}, {"help", no_argument, NULL, 'h'},
-        CLI_METER_LONGOPTS,                      {0, 0, 0, 0}};
+        CLI_METER_LONGOPTS,                      CLI_CARBON_LONGOPTS,
+        {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
     struct jp_bench_options o;
     jp_bench_options_init(&o);
     const char *db_path = "jouleprint.db", *outpath = NULL, *format = NULL, *workdir = NULL;
@@ -284,15 +285,6 @@ int cmd_bench(int argc, char **argv)
         case 'c': check = 1; break;
         case 'd': db_path = optarg; break;
         case 'n': store = 0; break;
-        case 'R': o.region = optarg; break;
-        case 'P': {
-            char src[160];
-            if (jp_pue_parse(optarg, &o.pue, src, sizeof src) != JP_OK) {
-                cli_error("bench", "--pue: %s", jp_last_error());
-                return CLI_EXIT_USAGE;
-            }
-            break;
-        }
         case 'p': {
             char *end;
             errno = 0;
@@ -309,7 +301,8 @@ int cmd_bench(int argc, char **argv)
         case 'W': workdir = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
-            int r = cli_meter_option("bench", &mo, opt, optarg);
+            int r = cli_carbon_option("bench", &co, opt, optarg);
+            if (r == 0) r = cli_meter_option("bench", &mo, opt, optarg);
             if (r == 1) break;
             return CLI_EXIT_USAGE;
         }
@@ -356,14 +349,15 @@ int cmd_bench(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     free(errors);
-    if (o.region) {
-        jp_intensity ci;
-        if (jp_intensity_lookup(o.region, &ci) != JP_OK) {
-            cli_error("bench", "--region: %s", jp_last_error());
-            jp_spec_free(&spec);
-            return CLI_EXIT_USAGE;
-        }
+    /* the intensity, resolved once: --region (else the spec's), --year, --intensity, --intensity-file */
+    if (!co.region && spec.region[0]) co.region = spec.region;
+    jp_intensity ci;
+    if (cli_carbon_resolve("bench", &co, &ci)) {
+        jp_spec_free(&spec);
+        return CLI_EXIT_USAGE;
     }
+    o.intensity = &ci;
+    o.pue = co.pue;
     if (check) {
         size_t models = 0;
         for (size_t i = 0; i < spec.ntasks; i++) models += spec.tasks[i].nmodels;

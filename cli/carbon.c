@@ -105,6 +105,26 @@ int cli_carbon_resolve(const char *cmd, const struct cli_carbon_opts *o, jp_inte
     return 0;
 }
 
+void cli_carbon_basis(char *buf, size_t len, const jp_intensity *ci, const struct cli_carbon_opts *o)
+{
+    if (o->pue_src[0])
+        snprintf(buf, len, "%s: %.1f gCO2e/kWh, %s; PUE %.2f, %s", ci->region, ci->g_per_kwh, ci->source, o->pue,
+                 o->pue_src);
+    else
+        snprintf(buf, len, "%s: %.1f gCO2e/kWh, %s; PUE 1.0", ci->region, ci->g_per_kwh, ci->source);
+}
+
+void cli_carbon_json(json_t *obj, const jp_intensity *ci, const struct cli_carbon_opts *o)
+{
+    json_object_set_new(obj, "region", json_string(ci->region));
+    json_object_set_new(obj, "region_name", json_string(ci->name));
+    json_object_set_new(obj, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
+    json_object_set_new(obj, "intensity_source", json_string(ci->source));
+    json_object_set_new(obj, "intensity_year", ci->year ? json_integer(ci->year) : json_null());
+    json_object_set_new(obj, "pue", json_real(o->pue));
+    json_object_set_new(obj, "pue_source", json_string(o->pue_src[0] ? o->pue_src : "none: grid figures as published"));
+}
+
 /* An intensity as published: "448", "97.85", "0" (at most 2 decimals, no trailing zeros). */
 void cli_format_intensity(double g, char *buf, size_t len)
 {

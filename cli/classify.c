@@ -32,17 +32,17 @@ static const char help[] =
     "                     found from the executable's folder, else ./models)\n"
     "      --data DIR     Fashion-MNIST's folder (default $JP_FASHION_MNIST, else\n"
     "                     /usr/share/datasets/fashion-mnist)\n"
-    "      --region R     carbon region (default: $JP_REGION, else the world average)\n"
     "      --json         one JSON object (keys: model, type, params, flops_per_image, n, correct,\n"
     "                     accuracy, reference_accuracy, batch, threads, load_s, infer_s, images_per_s,\n"
     "                     load_j, infer_j, energy_j, j_per_image, attributed, carbon_g, region,\n"
-    "                     estimated, domains, ...)\n"
-    "  -o, --output FILE  write the report to FILE (default stdout)\n" CLI_METER_HELP
+    "                     intensity_g_per_kwh, intensity_year, pue, estimated, domains, ...)\n"
+    "  -o, --output FILE  write the report to FILE (default stdout)\n" CLI_CARBON_HELP CLI_METER_HELP
     "\n"
     "examples:\n"
     "  jouleprint classify --list\n"
     "  jouleprint classify --model resnet-s\n"
-    "  jouleprint classify --model vit --n 1000 --batch 1 --threads 2 --json\n";
+    "  jouleprint classify --model vit --n 1000 --batch 1 --threads 2 --json\n"
+    "  jouleprint classify --model cnn --n 1000 --region \"North Virginia\" --year 2021\n";
 
 static void fmt_count(double v, char *buf, size_t len)
 {
@@ -93,7 +93,7 @@ struct figures {
 };
 
 static void write_json(FILE *out, const jp_classify_result *r, const jp_classify_config *c, jp_meter *m,
-                       const struct figures *f, const jp_intensity *ci)
+                       const struct figures *f, const jp_intensity *ci, const struct cli_carbon_opts *co)
 {
     json_t *o = json_object();
     json_object_set_new(o, "model", json_string(r->model.name));
@@ -124,10 +124,7 @@ static void write_json(FILE *out, const jp_classify_result *r, const jp_classify
                                       : json_null());
     json_object_set_new(o, "carbon_g", json_real(f->carbon_g));
     json_object_set_new(o, "carbon_g_per_image", json_real(f->carbon_per_image_g));
-    json_object_set_new(o, "region", json_string(ci->region));
-    json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
-    json_object_set_new(o, "intensity_source", json_string(ci->source));
-    json_object_set_new(o, "pue", json_real(1.0));
+    cli_carbon_json(o, ci, co);
     json_object_set_new(o, "estimated", json_boolean(jp_meter_estimated(m)));
     json_t *doms = json_array();
     for (size_t i = 0; i < jp_meter_domain_count(m); i++)
@@ -143,7 +140,7 @@ static void write_json(FILE *out, const jp_classify_result *r, const jp_classify
 }
 
 static void write_human(FILE *out, const jp_classify_result *r, const jp_classify_config *c, jp_meter *m,
-                        const struct figures *f, const jp_intensity *ci)
+                        const struct figures *f, const jp_intensity *ci, const struct cli_carbon_opts *co)
 {
     char a[64], b[64], d[64], e[64], p[32], fl[32];
     fmt_count((double)r->model.params, p, sizeof p);
@@ -172,8 +169,9 @@ static void write_human(FILE *out, const jp_classify_result *r, const jp_classif
     }
     jp_format_mass(f->carbon_g, a, sizeof a);
     jp_format_mass(f->carbon_per_image_g, b, sizeof b);
-    fprintf(out, "  %-11s %s CO2e, %s per image  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", a, b, ci->region,
-            ci->g_per_kwh, ci->source);
+    char basis[512];
+    cli_carbon_basis(basis, sizeof basis, ci, co);
+    fprintf(out, "  %-11s %s CO2e, %s per image  (%s)\n", "carbon", a, b, basis);
     cli_print_model(out, m);
     fputc('\n', out);
 }
@@ -184,16 +182,18 @@ int cmd_classify(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},  {"list", no_argument, NULL, 'L'},
         {"n", required_argument, NULL, 'n'},      {"batch", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'}, {"models-dir", required_argument, NULL, 'M'},
-        {"data", required_argument, NULL, 'd'},   {"region", required_argument, NULL, 'R'},
-        {"json", no_argument, NULL, 'j'},         {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         CLI_METER_LONGOPTS,
+        {"data", required_argument, NULL, 'd'},   {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+        CLI_METER_LONGOPTS,                       CLI_CARBON_LONGOPTS,
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     jp_classify_config c;
     jp_classify_config_init(&c);
     int list = 0, json = 0, opt;
-    const char *region = NULL, *outpath = NULL;
+    const char *outpath = NULL;
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
     optind = 1;
     while ((opt = cli_getopt("classify", argc, argv, "m:n:b:t:o:h", longopts)) != -1) {
         char *end;
@@ -218,12 +218,12 @@ int cmd_classify(int argc, char **argv)
         }
         case 'M': c.models_dir = optarg; break;
         case 'd': c.data_dir = optarg; break;
-        case 'R': region = optarg; break;
         case 'j': json = 1; break;
         case 'o': outpath = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
-            int r = cli_meter_option("classify", &mo, opt, optarg);
+            int r = cli_carbon_option("classify", &co, opt, optarg);
+            if (r == 0) r = cli_meter_option("classify", &mo, opt, optarg);
             if (r == 1) break;
             return CLI_EXIT_USAGE;
         }
@@ -246,10 +246,7 @@ int cmd_classify(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     jp_intensity ci;
-    if (jp_intensity_lookup(region, &ci) != JP_OK) {
-        cli_error("classify", "%s", jp_last_error());
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_carbon_resolve("classify", &co, &ci)) return CLI_EXIT_USAGE;
     jp_meter *m;
     if (jp_meter_open(&m, &mo.cfg) != JP_OK) {
         cli_error("classify", "%s", jp_last_error());
@@ -276,16 +273,16 @@ int cmd_classify(int argc, char **argv)
         f.attr_infer_j = r.infer_j * r.infer_share;
         f.attr_per_image_j = r.n ? f.attr_infer_j / r.n : 0;
     }
-    f.carbon_g = jp_carbon_grams(f.energy_j, ci.g_per_kwh, 1.0);
-    f.carbon_per_image_g = jp_carbon_grams(r.j_per_image, ci.g_per_kwh, 1.0);
+    f.carbon_g = jp_carbon_grams(f.energy_j, ci.g_per_kwh, co.pue);
+    f.carbon_per_image_g = jp_carbon_grams(r.j_per_image, ci.g_per_kwh, co.pue);
     if (c.batch > r.n) c.batch = r.n;
     out = outpath ? cli_open_out("classify", outpath) : stdout;
     if (!out) {
         jp_meter_close(m);
         return CLI_EXIT_FAIL;
     }
-    if (json) write_json(out, &r, &c, m, &f, &ci);
-    else write_human(out, &r, &c, m, &f, &ci);
+    if (json) write_json(out, &r, &c, m, &f, &ci, &co);
+    else write_human(out, &r, &c, m, &f, &ci, &co);
     rc = 0;
     if (out != stdout && cli_close_out("classify", out, outpath) != 0) rc = CLI_EXIT_FAIL;
     jp_meter_close(m);

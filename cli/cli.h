@@ -53,8 +53,8 @@ int cmd_serve(int argc, char **argv);    /* cli/serve.c */
 int cmd_generate(int argc, char **argv); /* cli/generate.c */
 int cmd_summarize(int argc, char **argv); /* cli/summarize.c */
 
-/* Carbon options shared by stat, carbon, regions and plan (cli/carbon.c): each returns 0, or -1 with
- * a message printed. --year Y; --intensity G (gCO2e/kWh); --pue P (number or gcp, aws, azure; src
+/* Carbon option parsers shared by every command (cli/carbon.c): each returns 0, or -1 with a message
+ * printed. --year Y; --intensity G (gCO2e/kWh); --pue P (number or gcp, aws, azure; src
  * gets where the figure comes from). */
 int cli_parse_year(const char *cmd, const char *arg, int *year);
 /* --provider P: "gcp", "aws", "azure", "country" or "us-state" (and their other spellings); NULL with an
@@ -62,8 +62,9 @@ int cli_parse_year(const char *cmd, const char *arg, int *year);
 const char *cli_provider_name(const char *cmd, const char *arg);
 int cli_parse_intensity(const char *cmd, const char *arg, double *g);
 int cli_parse_pue(const char *cmd, const char *arg, double *pue, char *src, size_t len);
-/* The carbon option group of the commands that turn energy into carbon (stat, serve): one table, one
- * parser, one resolve. --region R, --year Y, --intensity G, --intensity-file F, --pue P. */
+/* The carbon option group of every command that turns energy into carbon (stat, serve, bench, study,
+ * classify, ocr, summarize, generate): one table, one help text, one parser, one resolve.
+ * --region R, --year Y, --intensity G, --intensity-file F, --pue P. */
 struct cli_carbon_opts {
     const char *region;   /* NULL: $JP_REGION, else the world average (jp_intensity_resolve) */
     jp_intensity_query q; /* --year, --intensity, --intensity-file */
@@ -74,11 +75,26 @@ struct cli_carbon_opts {
     {"region", required_argument, NULL, 1100}, {"year", required_argument, NULL, 1101},            \
     {"intensity", required_argument, NULL, 1102}, {"intensity-file", required_argument, NULL, 1103}, \
     {"pue", required_argument, NULL, 1104}
+#define CLI_CARBON_HELP                                                                             \
+    "  --region R         carbon region (default: $JP_REGION, else the world average); see\n"        \
+    "                     `jouleprint regions`\n"                                                    \
+    "  --year Y           the region's figure for year Y (default: its latest)\n"                    \
+    "  --intensity G      use G gCO2e/kWh instead of the built-in figure\n"                          \
+    "  --intensity-file F a CSV of your own (region,g_per_kwh[,year][,source]), consulted first\n"   \
+    "  --pue P            data centre PUE: a number (1.2) or gcp, aws, azure (default 1.0)\n"
 void cli_carbon_opts_init(struct cli_carbon_opts *o);
 /* 1 if opt was one of the group (consumed), 0 if not, -1 on a bad value (message printed). */
 int cli_carbon_option(const char *cmd, struct cli_carbon_opts *o, int opt, const char *arg);
 /* The intensity the options name, resolved once: 0, or -1 with a message printed. */
 int cli_carbon_resolve(const char *cmd, const struct cli_carbon_opts *o, jp_intensity *out);
+/* What a carbon figure rests on, for a report line: "gcp:us-east4: 323.0 gCO2e/kWh, <source>; PUE 1.0"
+ * (with the PUE's source when one was asked). */
+void cli_carbon_basis(char *buf, size_t len, const jp_intensity *ci, const struct cli_carbon_opts *o);
+/* The intensity and PUE as JSON keys of obj (a json_t object): region, region_name,
+ * intensity_g_per_kwh, intensity_source, intensity_year (null: the figure has no year), pue,
+ * pue_source. */
+struct json_t;
+void cli_carbon_json(struct json_t *obj, const jp_intensity *ci, const struct cli_carbon_opts *o);
 /* Prints s padded to width terminal columns (UTF-8 aware); the columns s takes. */
 void cli_pad(FILE *out, const char *s, int width);
 int cli_text_width(const char *s);

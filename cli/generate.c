@@ -51,11 +51,11 @@ static const char help[] =
     "      --data DIR     Fashion-MNIST's folder, for --quality (as for classify)\n"
     "      --grid FILE    also write every image into one PNG: a row per prompt, 2-pixel gaps\n"
     "      --models-dir D the zoo's folder (as for classify)\n"
-    "      --region R     carbon region (default: $JP_REGION, else the world average)\n"
     "      --json         one JSON object (keys: model, params, flops_per_step, steps, guidance, seed,\n"
     "                     batch, threads, n, network_evals_per_image, load_s, infer_s, images_per_s,\n"
     "                     load_j, infer_j, energy_j, j_per_image, carbon_g, carbon_g_per_image, region,\n"
-    "                     estimated, domains, images)\n" CLI_METER_HELP
+    "                     intensity_g_per_kwh, intensity_year, pue, estimated, domains, images)\n"
+    CLI_CARBON_HELP CLI_METER_HELP
     "\n"
     "examples:\n"
     "  jouleprint generate --list\n"
@@ -232,17 +232,18 @@ int cmd_generate(int argc, char **argv)
         {"guidance", required_argument, NULL, 'g'}, {"seed", required_argument, NULL, 'S'},
         {"batch", required_argument, NULL, 'b'},   {"threads", required_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},  {"models-dir", required_argument, NULL, 'M'},
-        {"region", required_argument, NULL, 'R'},  {"json", no_argument, NULL, 'j'},
-        {"quality", no_argument, NULL, 'Q'},       {"data", required_argument, NULL, 'd'},
-        {"grid", required_argument, NULL, 'G'},
+        {"json", no_argument, NULL, 'j'},          {"quality", no_argument, NULL, 'Q'},
+        {"data", required_argument, NULL, 'd'},    {"grid", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
-        {0, 0, 0, 0}};
+        CLI_CARBON_LONGOPTS,                       {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     jp_generate_config c;
     jp_generate_config_init(&c);
     int list = 0, json = 0, quality = 0, opt, np = 0, rc = CLI_EXIT_USAGE;
-    const char *region = NULL, *outdir = NULL, *data_dir = NULL, *grid = NULL;
+    const char *outdir = NULL, *data_dir = NULL, *grid = NULL;
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
     char **prompts = calloc(JP_GENERATE_MAX_PROMPTS, sizeof *prompts);
     char (*names)[128] = NULL;
     jp_meter *m = NULL;
@@ -314,14 +315,14 @@ int cmd_generate(int argc, char **argv)
         case 'G': grid = optarg; break;
         case 'd': data_dir = optarg; break;
         case 'M': c.models_dir = optarg; break;
-        case 'R': region = optarg; break;
         case 'j': json = 1; break;
         case 'h':
             fputs(help, stdout);
             rc = 0;
             goto out;
         default: {
-            int v = cli_meter_option("generate", &mo, opt, optarg);
+            int v = cli_carbon_option("generate", &co, opt, optarg);
+            if (v == 0) v = cli_meter_option("generate", &mo, opt, optarg);
             if (v == 1) break;
             if (v == 0) fputs(help, stderr);
             goto out;
@@ -345,10 +346,7 @@ int cmd_generate(int argc, char **argv)
         goto out;
     }
     jp_intensity ci;
-    if (jp_intensity_lookup(region, &ci) != JP_OK) {
-        cli_error("generate", "%s", jp_last_error());
-        goto out;
-    }
+    if (cli_carbon_resolve("generate", &co, &ci)) goto out;
     if (outdir && prepare_dir(outdir)) {
         rc = CLI_EXIT_FAIL;
         goto out;
@@ -376,7 +374,7 @@ int cmd_generate(int argc, char **argv)
         goto out;
     }
     double energy = r.load_j + r.infer_j;
-    double carbon = jp_carbon_grams(energy, ci.g_per_kwh, 1.0), carbon_img = jp_carbon_grams(r.j_per_image, ci.g_per_kwh, 1.0);
+    double carbon = jp_carbon_grams(energy, ci.g_per_kwh, co.pue), carbon_img = jp_carbon_grams(r.j_per_image, ci.g_per_kwh, co.pue);
     json_t *o = json_object();
     json_object_set_new(o, "model", json_string(r.model.name));
     json_object_set_new(o, "params", json_integer((json_int_t)r.model.params));
@@ -401,8 +399,7 @@ int cmd_generate(int argc, char **argv)
                                                "duration_s", r.infer_s));
     json_object_set_new(o, "carbon_g", json_real(carbon));
     json_object_set_new(o, "carbon_g_per_image", json_real(carbon_img));
-    json_object_set_new(o, "region", json_string(ci.region));
-    json_object_set_new(o, "intensity_g_per_kwh", json_real(ci.g_per_kwh));
+    cli_carbon_json(o, &ci, &co);
     json_object_set_new(o, "estimated", json_boolean(jp_meter_estimated(m)));
     json_t *doms = json_array();
     for (size_t i = 0; i < jp_meter_domain_count(m); i++)
@@ -508,8 +505,9 @@ int cmd_generate(int argc, char **argv)
         printf("  %-11s %s per image\n", "", a);
         jp_format_mass(carbon, a, sizeof a);
         jp_format_mass(carbon_img, b, sizeof b);
-        printf("  %-11s %s CO2e, %s per image  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", a, b, ci.region,
-               ci.g_per_kwh, ci.source);
+        char basis[512];
+        cli_carbon_basis(basis, sizeof basis, &ci, &co);
+        printf("  %-11s %s CO2e, %s per image  (%s)\n", "carbon", a, b, basis);
         if (quality) {
             printf("  %-11s adherence %.1f%% (%d / %d by %s), FID %.2f (%d-wide features, against %d test images)\n",
                    "quality", q.adherence * 100, q.adherent, q.n, q.classifier, q.fid, q.feature_dim, q.reference_n);

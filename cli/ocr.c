@@ -38,12 +38,11 @@ static const char help[] =
     "  -t, --threads T    read lines on T threads, each with its own engine (default 1)\n"
     "      --tessdata DIR the models' folder (default $JP_TESSDATA, else data/tessdata in the source\n"
     "                     tree, which scripts/bootstrap fills; eng-fast also from Debian's tessdata)\n"
-    "      --region R     carbon region (default: $JP_REGION, else the world average)\n"
     "      --json         one JSON object (keys: model, splits, overall, energy_j, load_j, infer_j,\n"
     "                     energy_per_line_j, lines_per_s, attributed, carbon_g, estimated, ...);\n"
     "                     with several models, {\"models\": [...]}\n"
     "      --lines        with --json: every line's file, reference and output\n"
-    "  -o, --output FILE  write the report to FILE\n" CLI_METER_HELP
+    "  -o, --output FILE  write the report to FILE\n" CLI_CARBON_HELP CLI_METER_HELP
     "\n"
     "Tesseract runs its LSTM with OpenMP threads of its own, which on few cores spin more than they\n"
     "work: unless OMP_THREAD_LIMIT is set, jouleprint ocr sets it to 1, so that each engine uses one\n"
@@ -69,7 +68,7 @@ struct figures {
     int attributed;
 };
 
-static struct figures figures_of(const jp_ocr_result *r, const jp_intensity *ci)
+static struct figures figures_of(const jp_ocr_result *r, const jp_intensity *ci, double pue)
 {
     struct figures f;
     memset(&f, 0, sizeof f);
@@ -83,14 +82,15 @@ static struct figures figures_of(const jp_ocr_result *r, const jp_intensity *ci)
         f.attr_infer_j = r->infer_j * r->infer_share;
         f.attr_per_line_j = lines > 0 ? f.attr_infer_j / lines : 0;
     }
-    f.carbon_g = jp_carbon_grams(f.energy_j, ci->g_per_kwh, 1.0);
+    f.carbon_g = jp_carbon_grams(f.energy_j, ci->g_per_kwh, pue);
     return f;
 }
 
-static json_t *result_json(const jp_ocr_result *r, jp_meter *m, const jp_intensity *ci, int threads, bool lines)
+static json_t *result_json(const jp_ocr_result *r, jp_meter *m, const jp_intensity *ci,
+                           const struct cli_carbon_opts *co, int threads, bool lines)
 {
     const jp_ocr_model *md = jp_ocr_model_find(r->model);
-    struct figures f = figures_of(r, ci);
+    struct figures f = figures_of(r, ci, co->pue);
     json_t *o = json_object();
     json_object_set_new(o, "model", json_string(r->model));
     json_object_set_new(o, "engine", json_string(md ? md->engine : ""));
@@ -130,11 +130,8 @@ static json_t *result_json(const jp_ocr_result *r, jp_meter *m, const jp_intensi
     json_object_set_new(o, "power_model", cli_model_json(m));
     json_object_set_new(o, "carbon_g", json_real(f.carbon_g));
     json_object_set_new(o, "carbon_g_per_line",
-                        json_real(r->all.lines ? jp_carbon_grams(f.per_line_j, ci->g_per_kwh, 1.0) : 0.0));
-    json_object_set_new(o, "region", json_string(ci->region));
-    json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
-    json_object_set_new(o, "intensity_source", json_string(ci->source));
-    json_object_set_new(o, "pue", json_real(1.0));
+                        json_real(r->all.lines ? jp_carbon_grams(f.per_line_j, ci->g_per_kwh, co->pue) : 0.0));
+    cli_carbon_json(o, ci, co);
     if (lines) {
         json_t *a = json_array();
         for (size_t i = 0; i < r->nlines; i++) {
@@ -153,10 +150,11 @@ static json_t *result_json(const jp_ocr_result *r, jp_meter *m, const jp_intensi
 
 static void pct(char *buf, size_t len, double v) { snprintf(buf, len, "%.2f%%", 100 * v); }
 
-static void human_one(FILE *out, const jp_ocr_result *r, jp_meter *m, const jp_intensity *ci, int threads)
+static void human_one(FILE *out, const jp_ocr_result *r, jp_meter *m, const jp_intensity *ci,
+                      const struct cli_carbon_opts *co, int threads)
 {
     const jp_ocr_model *md = jp_ocr_model_find(r->model);
-    struct figures f = figures_of(r, ci);
+    struct figures f = figures_of(r, ci, co->pue);
     char a[64], b[64], c[64], d[64];
     fprintf(out, "\n jouleprint ocr: %s  (%s)\n", r->model, md ? md->summary : "");
     fprintf(out, "   data %s: %llu lines, %d thread%s\n\n", r->data, (unsigned long long)r->all.lines, threads,
@@ -188,9 +186,10 @@ static void human_one(FILE *out, const jp_ocr_result *r, jp_meter *m, const jp_i
                 "attributed", a, b, 100 * r->infer_share, 100 * r->load_share);
     }
     jp_format_mass(f.carbon_g, a, sizeof a);
-    jp_format_mass(jp_carbon_grams(f.per_line_j, ci->g_per_kwh, 1.0), b, sizeof b);
-    fprintf(out, "  %-11s %s CO2e, %s a line  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", a, b, ci->region,
-            ci->g_per_kwh, ci->source);
+    jp_format_mass(jp_carbon_grams(f.per_line_j, ci->g_per_kwh, co->pue), b, sizeof b);
+    char basis[512];
+    cli_carbon_basis(basis, sizeof basis, ci, co);
+    fprintf(out, "  %-11s %s CO2e, %s a line  (%s)\n", "carbon", a, b, basis);
     const jp_model_params *mp = jp_meter_model_params(m);
     if (mp)
         fprintf(out, "  %-11s no energy counter could be read here: the power model estimates (%s)\n", "note",
@@ -199,7 +198,7 @@ static void human_one(FILE *out, const jp_ocr_result *r, jp_meter *m, const jp_i
 }
 
 static void human_table(FILE *out, const jp_ocr_result *rs, size_t n, jp_meter *m, const jp_intensity *ci,
-                        int threads)
+                        const struct cli_carbon_opts *co, int threads)
 {
     fprintf(out, "\n jouleprint ocr: %zu configurations, %llu lines each from %s, %d thread%s\n\n", n,
             (unsigned long long)rs[0].all.lines, rs[0].data, threads, threads == 1 ? "" : "s");
@@ -213,7 +212,7 @@ static void human_table(FILE *out, const jp_ocr_result *rs, size_t n, jp_meter *
     fputc('\n', out);
     for (size_t i = 0; i < n; i++) {
         const jp_ocr_result *r = &rs[i];
-        struct figures f = figures_of(r, ci);
+        struct figures f = figures_of(r, ci, co->pue);
         char a[32], b[32], c[32], p1[16], p2[16];
         jp_format_energy(r->load_j, a, sizeof a);
         jp_format_energy(f.per_line_j, b, sizeof b);
@@ -234,9 +233,9 @@ static void human_table(FILE *out, const jp_ocr_result *rs, size_t n, jp_meter *
             "  J/line      the reading phase's energy over the lines read (the whole machine's)\n"
             "  attr        the part of it matching this process's share of the machine's busy CPU time\n"
             "  CPU/line    this process's CPU time a line, while reading\n"
-            "  carbon      at %s, %.1f gCO2e/kWh (jouleprint ocr -m NAME shows it per model)\n",
+            "  carbon      at %s, %.1f gCO2e/kWh, PUE %.2f (jouleprint ocr -m NAME shows it per model)\n",
             jp_meter_estimated(m) ? "ESTIMATED by the power model (no counter can be read here)" : "measured",
-            ci->region, ci->g_per_kwh);
+            ci->region, ci->g_per_kwh, co->pue);
     fputc('\n', out);
 }
 
@@ -280,16 +279,18 @@ int cmd_ocr(int argc, char **argv)
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},   {"data", required_argument, NULL, 'd'},
         {"n", required_argument, NULL, 'n'},       {"threads", required_argument, NULL, 't'},
-        {"tessdata", required_argument, NULL, 'T'}, {"region", required_argument, NULL, 'R'},
-        {"json", no_argument, NULL, 'j'},          {"lines", no_argument, NULL, 'L'},
-        {"list", no_argument, NULL, 'l'},          {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
+        {"tessdata", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
+        {"lines", no_argument, NULL, 'L'},         {"list", no_argument, NULL, 'l'},
+        {"output", required_argument, NULL, 'o'},  {"help", no_argument, NULL, 'h'},
+        CLI_METER_LONGOPTS,                        CLI_CARBON_LONGOPTS,
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     jp_ocr_config cfg;
     jp_ocr_config_init(&cfg);
-    const char *model_arg = NULL, *region = NULL, *outpath = NULL;
+    const char *model_arg = NULL, *outpath = NULL;
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
     int json = 0, list = 0, opt;
     optind = 1;
     while ((opt = cli_getopt("ocr", argc, argv, "m:d:n:t:o:h", longopts)) != -1) {
@@ -310,14 +311,14 @@ int cmd_ocr(int argc, char **argv)
             else cfg.threads = (int)v;
             break;
         case 'T': cfg.tessdata = optarg; break;
-        case 'R': region = optarg; break;
         case 'j': json = 1; break;
         case 'L': cfg.keep_lines = true; break;
         case 'l': list = 1; break;
         case 'o': outpath = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
-            int r = cli_meter_option("ocr", &mo, opt, optarg);
+            int r = cli_carbon_option("ocr", &co, opt, optarg);
+            if (r == 0) r = cli_meter_option("ocr", &mo, opt, optarg);
             if (r == 1) break;
             return CLI_EXIT_USAGE;
         }
@@ -339,10 +340,7 @@ int cmd_ocr(int argc, char **argv)
     size_t nm = parse_models(model_arg, names, 16);
     if (!nm) return CLI_EXIT_USAGE;
     jp_intensity ci;
-    if (jp_intensity_lookup(region, &ci) != JP_OK) {
-        cli_error("ocr", "%s", jp_last_error());
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_carbon_resolve("ocr", &co, &ci)) return CLI_EXIT_USAGE;
     /* every model's files first, so that a missing one is said before anything runs */
     for (size_t i = 0; i < nm; i++) {
         char dir[4096], path[4096];
@@ -378,14 +376,14 @@ int cmd_ocr(int argc, char **argv)
             goto done;
         }
         /* the meter keeps only the latest run: take what needs it now */
-        if (json) json_array_append_new(arr, result_json(&rs[i], m, &ci, cfg.threads, cfg.keep_lines));
+        if (json) json_array_append_new(arr, result_json(&rs[i], m, &ci, &co, cfg.threads, cfg.keep_lines));
         else if (nm == 1) {
             out = outpath ? cli_open_out("ocr", outpath) : stdout;
             if (!out) {
                 rc = CLI_EXIT_FAIL;
                 goto done;
             }
-            human_one(out, &rs[i], m, &ci, cfg.threads);
+            human_one(out, &rs[i], m, &ci, &co, cfg.threads);
         }
     }
     if (!out) out = outpath ? cli_open_out("ocr", outpath) : stdout;
@@ -399,7 +397,7 @@ int cmd_ocr(int argc, char **argv)
         fputc('\n', out);
         json_decref(o);
     } else if (nm > 1) {
-        human_table(out, rs, nm, m, &ci, cfg.threads);
+        human_table(out, rs, nm, m, &ci, &co, cfg.threads);
     }
     if (cli_close_out("ocr", out, outpath) != 0) rc = CLI_EXIT_FAIL;
 done:

@@ -22,12 +22,6 @@ static const char help[] =
     "\n"
     "  -r, --repeat N     run N times; report the mean and the spread (default 1)\n"
     "  -w, --warmup N     run N times first without measuring (default 0)\n"
-    "      --region R     carbon region (default: $JP_REGION, else the world average); see\n"
-    "                     `jouleprint regions`\n"
-    "      --year Y       the region's figure for year Y (default: its latest)\n"
-    "      --pue P        data centre PUE: a number (1.2) or gcp, aws, azure (default 1.0)\n"
-    "      --intensity G  use G gCO2e/kWh instead of the built-in figure\n"
-    "      --intensity-file F  a CSV of your own (region,g_per_kwh[,year][,source]), consulted first\n"
     "      --project N    also show the energy and carbon of N runs (e.g. 1e8 inferences)\n"
     "      --json         one JSON object (keys: energy_j, duration_s, domains, carbon_g, region,\n"
     "                     exit_status, runs, samples, ...)\n"
@@ -39,7 +33,7 @@ static const char help[] =
     "      --emissions-csv FILE  also append one row per run to FILE, a CodeCarbon-compatible\n"
     "                     emissions.csv (CodeCarbon's columns and units: kg, kWh; jouleprint's\n"
     "                     own columns at the end; the header written once)\n"
-    "      --project-name NAME   its project_name column (default jouleprint)\n" CLI_METER_HELP
+    "      --project-name NAME   its project_name column (default jouleprint)\n" CLI_CARBON_HELP CLI_METER_HELP
     "\n"
     "examples:\n"
     "  jouleprint stat -- sleep 1\n"
@@ -122,13 +116,7 @@ static void write_json(FILE *out, jp_meter *m, char **cmdv, const struct run *ru
     }
     json_object_set_new(o, "domains", doms);
     json_object_set_new(o, "carbon_g", json_real(STATS(runs, n, carbon_g).mean));
-    json_object_set_new(o, "region", json_string(ci->region));
-    json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
-    json_object_set_new(o, "intensity_source", json_string(ci->source));
-    json_object_set_new(o, "pue", json_real(co->c.pue));
-    json_object_set_new(o, "pue_source", json_string(co->c.pue_src[0] ? co->c.pue_src : "none: grid figures as published"));
-    json_object_set_new(o, "intensity_year", ci->year ? json_integer(ci->year) : json_null());
-    json_object_set_new(o, "region_name", json_string(ci->name));
+    cli_carbon_json(o, ci, &co->c);
     if (co->project > 0)
         json_object_set_new(o, "project", json_pack("{s:f, s:f, s:f}", "runs", co->project, "energy_j",
                                                     e.mean * co->project, "carbon_g",
@@ -219,12 +207,9 @@ static void write_human(FILE *out, jp_meter *m, char **cmdv, const struct run *r
     jp_format_power(STATS(runs, n, peak_w).mean, b2, sizeof b2);
     fprintf(out, "  %-11s %s    peak power %s\n", "duration", b1, b2);
     pm(b1, sizeof b1, STATS(runs, n, carbon_g), jp_format_mass, n);
-    if (co->c.pue_src[0])
-        fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE %.2f, %s)\n", "carbon", b1, ci->region,
-                ci->g_per_kwh, ci->source, co->c.pue, co->c.pue_src);
-    else
-        fprintf(out, "  %-11s %s CO2e  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", b1, ci->region, ci->g_per_kwh,
-                ci->source);
+    char basis[512];
+    cli_carbon_basis(basis, sizeof basis, ci, &co->c);
+    fprintf(out, "  %-11s %s CO2e  (%s)\n", "carbon", b1, basis);
     if (co->project > 0) {
         char g[48];
         jp_format_energy(e.mean * co->project, b2, sizeof b2);

@@ -15,7 +15,7 @@ extern const char jp_study_spec[];
 extern const char jp_study_quick_spec[];
 
 static const char help[] =
-    "usage: jouleprint study [--quick] [--region R] [-o DIR] [--db PATH]\n"
+    "usage: jouleprint study [--quick] [--region R] [--year Y] [-o DIR] [--db PATH]\n"
     "\n"
     "Reproduces the seed study on this machine with the built-in workloads: five image\n"
     "classifiers of the project's zoo (Fashion-MNIST), five Tesseract OCR configurations\n"
@@ -29,12 +29,12 @@ static const char help[] =
     "and the summary says so.\n"
     "\n"
     "  --quick            a stated subset (500 images, 200 lines timed): under two minutes\n"
-    "  --region R         your region, for the saving of moving to the cleanest (default:\n"
-    "                     $JP_REGION, else the world average)\n"
     "  -o, --output DIR   where the report and the spec go (default: study)\n"
     "  --db PATH          the results store (default: jouleprint.db)\n"
     "  --json             print the summary's figures as JSON instead of words\n"
-    "  --spec FILE        run another spec through the study's steps\n" CLI_METER_HELP
+    "  --spec FILE        run another spec through the study's steps\n" CLI_CARBON_HELP
+    "                     (the region is yours, for the saving of moving to the cleanest; --year\n"
+    "                     also sets the year of the seed's regions compared)\n" CLI_METER_HELP
     "\n"
     "The spec is examples/study.yaml (--quick: examples/study-quick.yaml), written into DIR too.\n"
     "\n"
@@ -86,13 +86,15 @@ static int write_text(const char *path, const char *text)
 int cmd_study(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, 'q'},       {"region", required_argument, NULL, 'R'},
-        {"output", required_argument, NULL, 'o'}, {"db", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},        {"spec", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},        CLI_METER_LONGOPTS,
+        {"quick", no_argument, NULL, 'q'},       {"output", required_argument, NULL, 'o'},
+        {"db", required_argument, NULL, 'd'},    {"json", no_argument, NULL, 'j'},
+        {"spec", required_argument, NULL, 's'},  {"help", no_argument, NULL, 'h'},
+        CLI_METER_LONGOPTS,                      CLI_CARBON_LONGOPTS,
         {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
     struct jp_bench_options o;
     jp_bench_options_init(&o);
     const char *dir = "study", *db_path = "jouleprint.db", *spec_file = NULL;
@@ -101,14 +103,14 @@ int cmd_study(int argc, char **argv)
     while ((opt = cli_getopt("study", argc, argv, "o:h", longopts)) != -1) {
         switch (opt) {
         case 'q': quick = 1; break;
-        case 'R': o.region = optarg; break;
         case 'o': dir = optarg; break;
         case 'd': db_path = optarg; break;
         case 'j': json = 1; break;
         case 's': spec_file = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
-            int r = cli_meter_option("study", &mo, opt, optarg);
+            int r = cli_carbon_option("study", &co, opt, optarg);
+            if (r == 0) r = cli_meter_option("study", &mo, opt, optarg);
             if (r == 1) break;
             return CLI_EXIT_USAGE;
         }
@@ -118,13 +120,9 @@ int cmd_study(int argc, char **argv)
         cli_error("study", "unexpected argument '%s' (see jouleprint study --help)", argv[optind]);
         return CLI_EXIT_USAGE;
     }
-    if (o.region) {
-        jp_intensity ci;
-        if (jp_intensity_lookup(o.region, &ci) != JP_OK) {
-            cli_error("study", "--region: %s", jp_last_error());
-            return CLI_EXIT_USAGE;
-        }
-    }
+    /* the intensity, resolved once, before anything is written */
+    jp_intensity ci;
+    if (cli_carbon_resolve("study", &co, &ci)) return CLI_EXIT_USAGE;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         cli_error("study", "%s: cannot create: %s", dir, strerror(errno));
         return CLI_EXIT_FAIL;
@@ -149,6 +147,16 @@ int cmd_study(int argc, char **argv)
         fprintf(stderr, "jouleprint study: %s\n", jp_last_error());
         return CLI_EXIT_FAIL;
     }
+    /* a spec of one's own (--spec) may name its region: it serves when --region is not given */
+    if (!co.region && spec.region[0]) {
+        co.region = spec.region;
+        if (cli_carbon_resolve("study", &co, &ci)) {
+            jp_spec_free(&spec);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    o.intensity = &ci;
+    o.pue = co.pue;
     o.meter = mo.cfg;
     struct jp_bench_run run;
     int status = cli_bench_session("study", &spec, &o, db_path, NULL, &run);

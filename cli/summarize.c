@@ -36,12 +36,12 @@ static const char help[] =
     "  -b, --batch B      texts per generate call (default 16)\n"
     "  -t, --threads T    inference threads (default 1)\n"
     "      --models-dir D the models' folder (default $JP_MODELS_DIR, else models/ of the source tree)\n"
-    "      --region R     carbon region (default: $JP_REGION, else the world average)\n"
     "      --json         one JSON object (keys: model, params, flops_per_summary, n, beam, max_len,\n"
     "                     batch, threads, summaries, rouge, truncated, tokens_dropped, load_s, infer_s,\n"
     "                     load_j, infer_j, energy_j, j_per_summary, phases, carbon_g,\n"
-    "                     carbon_g_per_summary, region, estimated, domains, ...)\n"
-    "  -o, --output FILE  write the report to FILE (default stdout)\n" CLI_METER_HELP
+    "                     carbon_g_per_summary, region, intensity_g_per_kwh, intensity_year, pue,\n"
+    "                     estimated, domains, ...)\n"
+    "  -o, --output FILE  write the report to FILE (default stdout)\n" CLI_CARBON_HELP CLI_METER_HELP
     "\n"
     "A text longer than the model reads (128 tokens) is cut, with a warning saying by how much.\n"
     "\n"
@@ -125,7 +125,7 @@ struct figures {
 static json_t *prf_json(const jp_rouge_prf *p) { return json_pack("{s:f, s:f, s:f}", "p", p->p, "r", p->r, "f", p->f); }
 
 static void write_json(FILE *out, const jp_sum_result *r, const jp_sum_config *c, jp_meter *m, const struct figures *f,
-                       const jp_intensity *ci, char **names)
+                       const jp_intensity *ci, const struct cli_carbon_opts *co, char **names)
 {
     json_t *o = json_object();
     json_object_set_new(o, "model", json_string(r->model.name));
@@ -165,9 +165,7 @@ static void write_json(FILE *out, const jp_sum_result *r, const jp_sum_config *c
                                                "duration_s", r->infer_s));
     json_object_set_new(o, "carbon_g", json_real(f->carbon_g));
     json_object_set_new(o, "carbon_g_per_summary", json_real(f->carbon_per_summary_g));
-    json_object_set_new(o, "region", json_string(ci->region));
-    json_object_set_new(o, "intensity_g_per_kwh", json_real(ci->g_per_kwh));
-    json_object_set_new(o, "pue", json_real(1.0));
+    cli_carbon_json(o, ci, co);
     json_object_set_new(o, "estimated", json_boolean(jp_meter_estimated(m)));
     json_t *doms = json_array();
     for (size_t i = 0; i < jp_meter_domain_count(m); i++)
@@ -183,7 +181,7 @@ static void write_json(FILE *out, const jp_sum_result *r, const jp_sum_config *c
 }
 
 static void write_human(FILE *out, const jp_sum_result *r, const jp_sum_config *c, jp_meter *m, const struct figures *f,
-                        const jp_intensity *ci)
+                        const jp_intensity *ci, const struct cli_carbon_opts *co)
 {
     char a[64], b[64], d[64], e[64];
     if (r->n == 1 && !r->scores) {
@@ -208,8 +206,9 @@ static void write_human(FILE *out, const jp_sum_result *r, const jp_sum_config *
     fprintf(out, "  %-11s %s per summary\n", "", a);
     jp_format_mass(f->carbon_g, a, sizeof a);
     jp_format_mass(f->carbon_per_summary_g, b, sizeof b);
-    fprintf(out, "  %-11s %s CO2e, %s per summary  (%s: %.1f gCO2e/kWh, %s; PUE 1.0)\n", "carbon", a, b, ci->region,
-            ci->g_per_kwh, ci->source);
+    char basis[512];
+    cli_carbon_basis(basis, sizeof basis, ci, co);
+    fprintf(out, "  %-11s %s CO2e, %s per summary  (%s)\n", "carbon", a, b, basis);
     cli_print_model(out, m);
     fputc('\n', out);
 }
@@ -236,16 +235,18 @@ int cmd_summarize(int argc, char **argv)
         {"max-len", required_argument, NULL, 'X'}, {"length-penalty", required_argument, NULL, 'P'},
         {"no-repeat-ngram", required_argument, NULL, 'N'}, {"batch", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'}, {"models-dir", required_argument, NULL, 'M'},
-        {"region", required_argument, NULL, 'R'},  {"json", no_argument, NULL, 'j'},
-        {"output", required_argument, NULL, 'o'},  {"help", no_argument, NULL, 'h'},
-        CLI_METER_LONGOPTS,                        {0, 0, 0, 0}};
+        {"json", no_argument, NULL, 'j'},          {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
+        CLI_CARBON_LONGOPTS,                       {0, 0, 0, 0}};
     struct cli_meter_opts mo;
     cli_meter_opts_init(&mo);
     jp_sum_config c;
     jp_sum_config_init(&c);
     int list = 0, json = 0, lines = 0, opt;
     long v, nmax = 0;
-    const char *region = NULL, *outpath = NULL, *text = NULL, *file = NULL, *data = NULL;
+    const char *outpath = NULL, *text = NULL, *file = NULL, *data = NULL;
+    struct cli_carbon_opts co;
+    cli_carbon_opts_init(&co);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "m:n:b:t:o:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -289,12 +290,12 @@ int cmd_summarize(int argc, char **argv)
             c.threads = (int)v;
             break;
         case 'M': c.models_dir = optarg; break;
-        case 'R': region = optarg; break;
         case 'j': json = 1; break;
         case 'o': outpath = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: {
-            int r = cli_meter_option("summarize", &mo, opt, optarg);
+            int r = cli_carbon_option("summarize", &co, opt, optarg);
+            if (r == 0) r = cli_meter_option("summarize", &mo, opt, optarg);
             if (r == 1) break;
             if (r == 0) fputs(help, stderr);
             return CLI_EXIT_USAGE;
@@ -326,10 +327,7 @@ int cmd_summarize(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     jp_intensity ci;
-    if (jp_intensity_lookup(region, &ci) != JP_OK) {
-        cli_error("summarize", "%s", jp_last_error());
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_carbon_resolve("summarize", &co, &ci)) return CLI_EXIT_USAGE;
     /* the texts */
     jp_sum_pairs pairs;
     memset(&pairs, 0, sizeof pairs);
@@ -422,14 +420,14 @@ int cmd_summarize(int argc, char **argv)
                 r.truncated > 1 ? "" : "", r.truncated, r.truncated == 1 ? "" : "s", r.tokens_dropped);
     struct figures f;
     f.energy_j = r.load_j + r.infer_j;
-    f.carbon_g = jp_carbon_grams(f.energy_j, ci.g_per_kwh, 1.0);
-    f.carbon_per_summary_g = jp_carbon_grams(r.j_per_summary, ci.g_per_kwh, 1.0);
+    f.carbon_g = jp_carbon_grams(f.energy_j, ci.g_per_kwh, co.pue);
+    f.carbon_per_summary_g = jp_carbon_grams(r.j_per_summary, ci.g_per_kwh, co.pue);
     out = outpath ? cli_open_out("summarize", outpath) : stdout;
     if (!out) {
         rc = CLI_EXIT_FAIL;
     } else {
-        if (json) write_json(out, &r, &c, m, &f, &ci, data ? pairs.names : NULL);
-        else write_human(out, &r, &c, m, &f, &ci);
+        if (json) write_json(out, &r, &c, m, &f, &ci, &co, data ? pairs.names : NULL);
+        else write_human(out, &r, &c, m, &f, &ci, &co);
         if (out != stdout && cli_close_out("summarize", out, outpath) != 0) rc = CLI_EXIT_FAIL;
     }
     jp_sum_result_free(&r);

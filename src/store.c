@@ -59,8 +59,9 @@ static int db_fail(const jp_store *db, const char *what)
 
 /* ---- column tables: one list of fields per struct serves INSERT and SELECT ----------------------- */
 
-/* C_MSTATUS, C_RSTATUS: an enum jp_model_status / jp_run_status, stored as its name */
-enum col_type { C_TEXT, C_INT, C_LONG, C_REAL, C_BOOL, C_MSTATUS, C_RSTATUS };
+/* C_MSTATUS, C_RSTATUS: an enum jp_model_status / jp_run_status, stored as its name; C_OPTINT: an int
+ * where -1 (unknown) is stored as NULL */
+enum col_type { C_TEXT, C_INT, C_LONG, C_REAL, C_BOOL, C_MSTATUS, C_RSTATUS, C_OPTINT };
 
 struct col {
     const char *name;
@@ -78,6 +79,9 @@ static const struct col run_cols[] = {
     COL(jp_bench_run, estimated, C_BOOL), TEXT(jp_bench_run, region),       COL(jp_bench_run, g_per_kwh, C_REAL),
     TEXT(jp_bench_run, intensity_source), COL(jp_bench_run, pue, C_REAL),   COL(jp_bench_run, project_n, C_REAL),
     COL(jp_bench_run, baseline_w, C_REAL),
+#define RUN_COLS_V2 13
+    /* schema 3 */
+    COL(jp_bench_run, intensity_year, C_OPTINT),
 };
 
 /* "references" is an SQL keyword: the column is refs (see task_sql_name). */
@@ -155,6 +159,9 @@ static int bind_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t
         switch (cols[i].type) {
         case C_TEXT: rc = sqlite3_bind_text(st, k, p, (int)strnlen(p, cols[i].size), SQLITE_STATIC); break;
         case C_INT: rc = sqlite3_bind_int(st, k, *(const int *)p); break;
+        case C_OPTINT:
+            rc = *(const int *)p < 0 ? sqlite3_bind_null(st, k) : sqlite3_bind_int(st, k, *(const int *)p);
+            break;
         case C_LONG: rc = sqlite3_bind_int64(st, k, *(const long *)p); break;
         case C_REAL: rc = sqlite3_bind_double(st, k, *(const double *)p); break; /* NaN becomes NULL */
         case C_BOOL: rc = sqlite3_bind_int(st, k, *(const bool *)p ? 1 : 0); break;
@@ -185,6 +192,7 @@ static int read_cols(sqlite3_stmt *st, int first, const struct col *cols, size_t
             break;
         }
         case C_INT: *(int *)p = sqlite3_column_int(st, k); break;
+        case C_OPTINT: *(int *)p = null ? -1 : sqlite3_column_int(st, k); break;
         case C_LONG: *(long *)p = (long)sqlite3_column_int64(st, k); break;
         case C_REAL: *(double *)p = null ? NAN : sqlite3_column_double(st, k); break;
         case C_BOOL: *(bool *)p = sqlite3_column_int(st, k) != 0; break;
@@ -272,6 +280,9 @@ static const char *const migrations[] = {
     "CREATE TABLE repeats (\n"
     "  model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,\n"
     "  nrep INTEGER NOT NULL, j BLOB NOT NULL, attr BLOB NOT NULL);\n",
+    /* 3: the intensity whole (issue 12): the year of the figure (NULL: a run stored before, year unknown;
+     * 0: a figure without a year) */
+    "ALTER TABLE runs ADD COLUMN intensity_year INTEGER;\n",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == JP_STORE_SCHEMA_VERSION,
@@ -786,6 +797,8 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
     int rc;
     /* a store of schema 1 (read-only) has neither the columns nor the table of schema 2 */
     size_t ntc = db->version >= 2 ? NCOLS(task_cols) : TASK_COLS_V1, nmc = db->version >= 2 ? NCOLS(model_cols) : MODEL_COLS_V1;
+    /* nor one of schema 2 the intensity's year */
+    size_t nrc = db->version >= 3 ? NCOLS(run_cols) : RUN_COLS_V2;
     if (id <= 0) {
         long latest = 0;
         bool found;
@@ -793,7 +806,7 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
         if (latest <= 0) return jp_fail(JP_ERR_NOTFOUND, "%s: no runs stored yet", db->path);
         id = latest;
     }
-    if ((rc = select_stmt(db, &rs, "SELECT id, ", run_cols, NCOLS(run_cols), " FROM runs WHERE id = ?")) ||
+    if ((rc = select_stmt(db, &rs, "SELECT id, ", run_cols, nrc, " FROM runs WHERE id = ?")) ||
         (rc = select_stmt(db, &ts, "SELECT id, ", task_cols, ntc, " FROM tasks WHERE run_id = ? ORDER BY pos")) ||
         (rc = select_stmt(db, &ms, "SELECT id, ", model_cols, nmc,
                           " FROM models WHERE task_id = ? ORDER BY pos")))
@@ -824,7 +837,8 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
         goto end;
     }
     run->id = (long)sqlite3_column_int64(rs, 0);
-    if ((rc = read_cols(rs, 1, run_cols, NCOLS(run_cols), run)) != JP_OK) {
+    if (db->version < 3) run->intensity_year = -1; /* not kept: unknown */
+    if ((rc = read_cols(rs, 1, run_cols, nrc, run)) != JP_OK) {
         char why[256];
         jp_strlcpy(why, jp_last_error(), sizeof why); /* jp_fail writes where jp_last_error reads */
         rc = jp_fail(rc, "%s: run %ld: %s", db->path, id, why);
@@ -1095,8 +1109,8 @@ static int imp_text(sqlite3 *h, const char *path, const char *sql, char *buf, si
     return r;
 }
 
-/* The tables of this version's schema, made in memory, to compare the file's with. */
-static int imp_reference(sqlite3 **ref)
+/* The tables of schema version `version` (1 .. this build's), made in memory, to compare the file's with. */
+static int imp_reference(sqlite3 **ref, long version)
 {
     if (sqlite3_open_v2(":memory:", ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         return jp_fail(JP_ERR_NOMEM, "importing: cannot open an in-memory database");
@@ -1104,12 +1118,14 @@ static int imp_reference(sqlite3 **ref)
                           "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL, "
                           "jouleprint_version TEXT NOT NULL)",
                           NULL, NULL, NULL);
-    for (size_t v = 0; rc == SQLITE_OK && v < JP_STORE_SCHEMA_VERSION; v++) rc = sqlite3_exec(*ref, migrations[v], NULL, NULL, NULL);
+    for (long v = 0; rc == SQLITE_OK && v < version; v++) rc = sqlite3_exec(*ref, migrations[v], NULL, NULL, NULL);
     return rc == SQLITE_OK ? JP_OK : jp_fail(JP_ERR_IO, "importing: building the schema: %s", sqlite3_errmsg(*ref));
 }
 
 static const char *const imp_tables[] = {"schema_version", "runs", "tasks", "models", "phases", "metrics", "timelines",
                                          "repeats"};
+/* the schema version that made each of imp_tables */
+static const long imp_table_since[] = {1, 1, 1, 1, 1, 1, 1, 2};
 
 /* Bounds of the numbers: [lo, hi] for the column (NULL allowed where the schema allows it). */
 struct imp_bound {
@@ -1123,6 +1139,7 @@ static const struct imp_bound imp_bounds[] = {
     {"runs", "pue", 0, 100},
     {"runs", "project_n", 0, 1e18},
     {"runs", "baseline_w", 0, 1e7},
+    {"runs", "intensity_year", 0, 2100},
     {"tasks", "pos", 0, 1e6},
     {"tasks", "n_time", 0, 1e12},
     {"tasks", "n_score", 0, 1e12},
@@ -1196,8 +1213,9 @@ static int imp_first(sqlite3 *h, const char *path, const char *sql, const char *
     return r;
 }
 
-/* Everything the loader and the writers rely on, checked on the file before anything is read from it. */
-static int imp_validate(sqlite3 *h, const char *path)
+/* Everything the loader and the writers rely on, checked on the file before anything is read from it.
+ * *version: the file's schema version (an older one is read as it is, as a read-only open reads it). */
+static int imp_validate(sqlite3 *h, const char *path, long *version)
 {
     char buf[512], sql[1024];
     sqlite3_int64 num[2];
@@ -1224,23 +1242,29 @@ static int imp_validate(sqlite3 *h, const char *path)
     }
     sqlite3_finalize(st);
     if (rc) return rc;
+    /* a schema version this jouleprint reads: its own, or an older one */
+    if (!seen[0]) return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (no table schema_version) (nothing imported)", path);
+    if ((rc = imp_text(h, path, "SELECT max(version), count(*) FROM schema_version", buf, sizeof buf, num))) return rc;
+    if (num[0] < 1 || num[0] > JP_STORE_SCHEMA_VERSION)
+        return imp_fail(path, "schema_version", -1, "version",
+                        "schema version %lld, this jouleprint reads versions 1 to %d", (long long)num[0], JP_STORE_SCHEMA_VERSION);
+    *version = (long)num[0];
     for (size_t k = 0; k < sizeof imp_tables / sizeof imp_tables[0]; k++)
-        if (!seen[k])
+        if (!seen[k] && imp_table_since[k] <= *version)
             return jp_fail(JP_ERR_PARSE, "%s: not a jouleprint results store (no table %s) (nothing imported)", path,
                            imp_tables[k]);
-    /* the schema version this jouleprint reads */
-    if ((rc = imp_text(h, path, "SELECT max(version), count(*) FROM schema_version", buf, sizeof buf, num))) return rc;
-    if (num[0] != JP_STORE_SCHEMA_VERSION)
-        return imp_fail(path, "schema_version", -1, "version",
-                        "schema version %lld, this jouleprint reads version %d", (long long)num[0], JP_STORE_SCHEMA_VERSION);
-    /* every table's columns as this version makes them (name, type, NOT NULL, key), and their values */
+        else if (seen[k] && imp_table_since[k] > *version)
+            return jp_fail(JP_ERR_PARSE, "%s: has a table \"%s\", which a store of schema version %ld has not (nothing imported)",
+                           path, imp_tables[k], *version);
+    /* every table's columns as that version makes them (name, type, NOT NULL, key), and their values */
     sqlite3 *ref = NULL;
-    if ((rc = imp_reference(&ref))) {
+    if ((rc = imp_reference(&ref, *version))) {
         sqlite3_close(ref);
         return rc;
     }
     for (size_t k = 0; rc == JP_OK && k < sizeof imp_tables / sizeof imp_tables[0]; k++) {
         const char *t = imp_tables[k];
+        if (imp_table_since[k] > *version) continue;
         snprintf(sql, sizeof sql, "SELECT name, upper(type), \"notnull\", pk FROM pragma_table_info('%s') ORDER BY cid", t);
         sqlite3_stmt *a = NULL, *b = NULL;
         if (sqlite3_prepare_v2(h, sql, -1, &a, NULL) != SQLITE_OK || sqlite3_prepare_v2(ref, sql, -1, &b, NULL) != SQLITE_OK) {
@@ -1360,7 +1384,9 @@ static int imp_validate(sqlite3 *h, const char *path)
          "tasks", "id", "more than 10,000 models in one task"},
     };
     for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++)
-        if ((rc = imp_first(h, path, checks[k].sql, checks[k].table, checks[k].col, checks[k].why))) return rc;
+        if ((*version >= 2 || strcmp(checks[k].table, "repeats")) &&
+            (rc = imp_first(h, path, checks[k].sql, checks[k].table, checks[k].col, checks[k].why)))
+            return rc;
     /* the samples themselves: finite numbers */
     if (sqlite3_prepare_v2(h, "SELECT model_id, nsamples, t, w FROM timelines", -1, &st, NULL) != SQLITE_OK)
         return imp_fail(path, "timelines", -1, NULL, "cannot be read (%s)", sqlite3_errmsg(h));
@@ -1413,7 +1439,8 @@ static void fp_cols(struct fp *f, const struct col *cols, size_t n, const void *
         const char *p = (const char *)obj + cols[i].offset;
         switch (cols[i].type) {
         case C_TEXT: fp_bytes(f, p, strnlen(p, cols[i].size) + (strnlen(p, cols[i].size) < cols[i].size)); break;
-        case C_INT: fp_bytes(f, p, sizeof(int)); break;
+        case C_INT:
+        case C_OPTINT: fp_bytes(f, p, sizeof(int)); break;
         case C_LONG: fp_bytes(f, p, sizeof(long)); break;
         case C_REAL: fp_double(f, *(const double *)p); break;
         case C_BOOL: fp_bytes(f, (const char[]){*(const bool *)p ? 1 : 0}, 1); break;
@@ -1499,11 +1526,11 @@ int jp_store_import(jp_store *db, const char *path, struct jp_store_import_resul
     if (!db || !path || !res) return jp_fail(JP_ERR_INVAL, "jp_store_import: no store, file or result");
     memset(res, 0, sizeof *res);
     if (db->readonly) return jp_fail(JP_ERR_STATE, "%s: opened read-only", db->path);
-    jp_store src = {.readonly = true, .version = JP_STORE_SCHEMA_VERSION}; /* imp_validate checks the version */
+    jp_store src = {.readonly = true}; /* imp_validate reads and checks the version */
     jp_strlcpy(src.path, path, sizeof src.path);
     int rc = imp_open(path, &src.h);
     if (rc) return rc;
-    if ((rc = imp_validate(src.h, path))) {
+    if ((rc = imp_validate(src.h, path, &src.version))) {
         sqlite3_close(src.h);
         return rc;
     }

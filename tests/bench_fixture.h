@@ -139,6 +139,7 @@ static void fix_build_run(struct jp_bench_run *run)
         snprintf(run->region, sizeof run->region, "%s", ci.region);
         run->g_per_kwh = ci.g_per_kwh;
         snprintf(run->intensity_source, sizeof run->intensity_source, "%s", ci.source);
+        run->intensity_year = ci.year;
     } else {
         snprintf(run->region, sizeof run->region, "gcp:us-west1");
         run->g_per_kwh = 100.0;

@@ -336,6 +336,46 @@ static void test_cli(void **state)
     assert_non_null(strstr(buf, "accuracy"));
     assert_non_null(strstr(buf, "per image"));
 
+    /* the carbon options of every command: --region and --year give that region's figure of that year,
+     * the carbon is the energy at that figure (and the PUE asked) */
+    jp_intensity nv;
+    assert_int_equal(jp_intensity_lookup_year("North Virginia", 2021, &nv), JP_OK);
+    const char *year[] = {"classify", "--model", "mlp", "--n", "20", "--json", "--models-dir", models, "--interval",
+                          "10ms", "--region", "North Virginia", "--year", "2021", "--pue", "1.5", NULL};
+    assert_int_equal(run_cli(out, year), 0);
+    j = json_load_file(out, 0, &err);
+    if (!j) fail_msg("not JSON: %s", err.text);
+    assert_string_equal(json_string_value(json_object_get(j, "region")), "gcp:us-east4");
+    assert_int_equal(json_integer_value(json_object_get(j, "intensity_year")), 2021);
+    assert_true(json_real_value(json_object_get(j, "intensity_g_per_kwh")) == nv.g_per_kwh);
+    assert_true(json_real_value(json_object_get(j, "pue")) == 1.5);
+    double e = json_real_value(json_object_get(j, "energy_j"));
+    assert_true(e > 0);
+    assert_true(fabs(json_real_value(json_object_get(j, "carbon_g")) - e / 3.6e6 * nv.g_per_kwh * 1.5) <= e * 1e-12);
+    json_decref(j);
+    char line[128];
+    snprintf(line, sizeof line, "gcp:us-east4: %.1f gCO2e/kWh", nv.g_per_kwh);
+    const char *year_human[] = {"classify", "--model", "mlp", "--n", "20", "--models-dir", models, "--region",
+                                "North Virginia", "--year", "2021", NULL};
+    assert_int_equal(run_cli(out, year_human), 0);
+    f = fopen(out, "r");
+    len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, line));
+    assert_non_null(strstr(buf, "2021"));
+    const char *given[] = {"classify", "--model", "mlp", "--n", "20", "--json", "--models-dir", models,
+                           "--intensity", "123", NULL};
+    assert_int_equal(run_cli(out, given), 0);
+    j = json_load_file(out, 0, &err);
+    if (!j) fail_msg("not JSON: %s", err.text);
+    assert_true(json_real_value(json_object_get(j, "intensity_g_per_kwh")) == 123);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "intensity_source")), "given"));
+    assert_true(json_is_null(json_object_get(j, "intensity_year")));
+    json_decref(j);
+    const char *no_year[] = {"classify", "--model", "mlp", "--region", "North Virginia", "--year", "1995", NULL};
+    assert_int_equal(run_cli(out, no_year), 2);
+
     const char *unknown[] = {"classify", "--model", "nope", "--models-dir", models, NULL};
     assert_int_equal(run_cli(out, unknown), 2);
     const char *bad[] = {"classify", "--model", "mlp", "--batch", "0", NULL};

@@ -61,6 +61,7 @@ static const struct {
     {"jouleprint study --region", "jouleprint study --spec tiny.yaml --region"},
     {"--region gcp:us-west1 examples/study-quick.yaml", "--region gcp:us-west1 tiny.yaml"},
     {"-o report.html examples/study-quick.yaml", "-o report.html tiny.yaml"},
+    {"--intensity 123 examples/study-quick.yaml", "--intensity 123 tiny.yaml"},
     /* the store the study wrote (its first run) */
     {"--run 3", "--run 1"},
     {"--run 7", "--run 1"},

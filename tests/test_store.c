@@ -128,6 +128,7 @@ static void assert_run_equal(const struct jp_bench_run *a, const struct jp_bench
     SAME_STR(a, b, region);
     SAME_NUM(a, b, g_per_kwh);
     SAME_STR(a, b, intensity_source);
+    SAME_INT(a, b, intensity_year);
     SAME_NUM(a, b, pue);
     SAME_NUM(a, b, project_n);
     SAME_NUM(a, b, baseline_w);

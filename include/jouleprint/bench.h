@@ -270,9 +270,12 @@ struct jp_bench_run {
     char machine[256];           /* "host: AMD EPYC, 2 CPUs, 25.3 GB" */
     char sources[256];           /* the energy sources used, comma-separated */
     bool estimated;              /* any figure of the run is an estimate */
+    /* the grid intensity the run's carbon figures use, whole: region, figure, source, year */
     char region[64];
     double g_per_kwh;
     char intensity_source[160];
+    int intensity_year;          /* the figure's year; 0: it has none (the world average, a figure given
+                                    with --intensity); -1: not known (a run stored before schema 3) */
     double pue;
     double project_n;            /* items to project to (default 1e8) */
     double baseline_w;           /* idle power measured before the session; 0 if none */
@@ -345,7 +348,10 @@ struct jp_bench_event {
 typedef void (*jp_bench_event_fn)(const struct jp_bench_event *ev, void *arg);
 
 struct jp_bench_options {
-    const char *region;          /* overrides the spec's region; NULL: spec, then $JP_REGION, then world */
+    const jp_intensity *intensity; /* the intensity, resolved by the caller (jp_intensity_resolve: region,
+                                      year, a given figure or a file), kept whole in the run; NULL: region */
+    const char *region;          /* without intensity: looked up (latest year); overrides the spec's
+                                    region; NULL: spec, then $JP_REGION, then world */
     double project_n;            /* overrides the spec's; <= 0: the spec's */
     double pue;                  /* <= 0: 1.0 */
     const char *workdir;         /* inputs, outputs and logs go here (must exist) */
@@ -391,7 +397,8 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
  * a model, and again the machine, sources and estimated flag so that models can be compared across
  * runs with one query), phases, metrics, and timelines (one row per model with samples: t and watts
  * as BLOBs of little-endian IEEE 754 doubles), and (version 2) repeats (one row per model: the energy
- * per item of each measured run, whole machine and attributed, as such BLOBs). NaN figures are stored
+ * per item of each measured run, whole machine and attributed, as such BLOBs). Version 3 keeps the
+ * intensity whole: runs.intensity_year (NULL in the runs of older stores, loaded as -1, unknown). NaN figures are stored
  * as NULL. A run is saved in one
  * transaction: a crash or an error leaves the store as it was before the save.
  */
@@ -399,7 +406,7 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
 typedef struct jp_store jp_store;
 
 /* The schema version this build writes and reads. */
-#define JP_STORE_SCHEMA_VERSION 2
+#define JP_STORE_SCHEMA_VERSION 3
 
 /* jp_store_open flags */
 #define JP_STORE_CREATE 1u   /* create the file if it does not exist (else: JP_ERR_NOTFOUND) */

@@ -630,12 +630,17 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
     jp_strlcpy(run->spec_path, spec->path, sizeof run->spec_path);
     describe_machine(run->machine, sizeof run->machine);
     jp_intensity ci;
-    const char *region = o->region ? o->region : spec->region[0] ? spec->region : NULL;
-    int rc = jp_intensity_lookup(region, &ci);
-    if (rc != JP_OK) return rc; /* the lookup's own status and message */
+    int rc = JP_OK;
+    if (o->intensity) {
+        ci = *o->intensity;
+    } else {
+        const char *region = o->region ? o->region : spec->region[0] ? spec->region : NULL;
+        if ((rc = jp_intensity_lookup(region, &ci)) != JP_OK) return rc; /* the lookup's own status and message */
+    }
     jp_strlcpy(run->region, ci.region, sizeof run->region);
     run->g_per_kwh = ci.g_per_kwh;
     jp_strlcpy(run->intensity_source, ci.source, sizeof run->intensity_source);
+    run->intensity_year = ci.year;
     run->pue = o->pue > 0 ? o->pue : 1.0;
     run->project_n = o->project_n > 0 ? o->project_n : spec->project_n;
 

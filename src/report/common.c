@@ -484,14 +484,27 @@ void jp_report_conclusions(const struct jp_bench_run *run, const struct jp_bench
 
 /* ---- regions ------------------------------------------------------------------------------------- */
 
-/* The year of the run's intensity figure, when it is a Google region's yearly figure; else 0. */
-static int run_year(const struct jp_bench_run *run)
+/* The year of the run's intensity figure when it is a Google region's figure of another year than its
+ * latest (the seed's regions are then shown in that year); else 0 (each region's latest). The run keeps
+ * its figure's year (store schema 3); for a run stored before that, the year is inferred from the figure
+ * (the Google year whose figure equals it), and *inferred says so. */
+static int run_year(const struct jp_bench_run *run, bool *inferred)
 {
+    *inferred = false;
     jp_intensity x;
     if (!*run->region || jp_intensity_lookup(run->region, &x) != JP_OK || strcmp(x.provider, "gcp") != 0) return 0;
+    if (run->intensity_year >= 0) return run->intensity_year == x.year ? 0 : run->intensity_year;
+    /* fallback, only for runs from older stores, which kept the figure but not its year */
     if (fabs(x.g_per_kwh - run->g_per_kwh) < 1e-6) return 0;
-    for (int y = 2015; y <= 2040; y++)
-        if (jp_intensity_lookup_year(run->region, y, &x) == JP_OK && fabs(x.g_per_kwh - run->g_per_kwh) < 1e-6) return y;
+    int years[64];
+    size_t idx = 0, count = jp_region_count(), ny = 0;
+    while (idx < count && !(jp_region_get(idx, 0, &x) == JP_OK && !strcmp(x.region, run->region))) idx++;
+    if (idx < count) ny = jp_region_years(idx, years, sizeof years / sizeof years[0]);
+    for (size_t k = 0; k < ny && k < sizeof years / sizeof years[0]; k++)
+        if (jp_region_get(idx, years[k], &x) == JP_OK && fabs(x.g_per_kwh - run->g_per_kwh) < 1e-6) {
+            *inferred = true;
+            return years[k];
+        }
     return 0;
 }
 
@@ -505,7 +518,7 @@ void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out)
 {
     memset(out, 0, sizeof *out);
     out->cleanest = out->dirtiest = -1;
-    out->year = run_year(run);
+    out->year = run_year(run, &out->year_inferred);
     out->min_year = 99999;
     bool run_seen = false;
     size_t count = jp_region_count();
@@ -537,6 +550,7 @@ void rp_regions_for(const struct jp_bench_run *run, struct rp_regions *out)
         jp_strlcpy(r->id, run->region, sizeof r->id);
         jp_strlcpy(r->name, jp_intensity_lookup(run->region, &x) == JP_OK ? x.name : "", sizeof r->name);
         r->g_per_kwh = run->g_per_kwh;
+        r->year = run->intensity_year > 0 ? run->intensity_year : 0;
         r->run = true;
     }
     qsort(out->r, out->n, sizeof out->r[0], by_intensity);

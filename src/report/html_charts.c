@@ -332,9 +332,10 @@ void rp_html_chart_regions(FILE *out, const struct jp_bench_run *run, const stru
     else if (rg->min_year) snprintf(years, sizeof years, " %d-%d", rg->min_year, rg->max_year);
     snprintf(note, sizeof note,
              "The seed study's %zu Google Cloud regions at their%s grid intensity (location-based), PUE %.2f%s; "
-             "sorted from the cleanest grid to the dirtiest. This run's region is in bold.",
+             "sorted from the cleanest grid to the dirtiest. This run's region is in bold.%s",
              rg->nseed, years, run->pue > 0 ? run->pue : 1.0,
-             rg->missing ? " (regions without a figure that year are left out)" : "");
+             rg->missing ? " (regions without a figure that year are left out)" : "",
+             rg->year_inferred ? " The year is inferred from the run's figure (its store kept no year)." : "");
     rp_html_fig_open(out, true, title, note);
     rp_html_svg_open(out, "regions", W, H, title);
     char xt[96];

@@ -63,7 +63,8 @@ struct rp_region {
 struct rp_regions {
     size_t n;
     struct rp_region r[RP_MAX_REGIONS];
-    int year;          /* the year asked for (0: the latest) */
+    int year;          /* the year of the run's figure (0: the latest) */
+    bool year_inferred; /* year inferred from the figure: the run comes from a store that kept no year */
     int min_year, max_year; /* of the figures used */
     size_t nseed;      /* seed regions with a figure */
     size_t missing;    /* seed regions without a figure for that year */

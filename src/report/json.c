@@ -180,6 +180,7 @@ int jp_report_json(FILE *out, const struct jp_bench_run *run)
     set(o, "region", STR(run->region));
     set(o, "g_per_kwh", real(run->g_per_kwh));
     set(o, "intensity_source", STR(run->intensity_source));
+    set(o, "intensity_year", run->intensity_year > 0 ? json_integer(run->intensity_year) : json_null());
     set(o, "pue", real(run->pue > 0 ? run->pue : 1.0));
     set(o, "project_n", real(run->project_n));
     set(o, "baseline_w", real(run->baseline_w));

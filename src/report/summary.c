@@ -148,6 +148,8 @@ void jp_report_summary(FILE *out, const struct jp_bench_run *run)
     jp_escf(out, JP_ESC_TERM, "\nWhere it runs: %s inferences of each task with its pick, %s%s, in the seed's %zu regions\n", a, b,
             run->estimated ? " (estimated)" : "", rg.nseed);
     jp_escf(out, JP_ESC_TERM, "(figures: %s; PUE %.2f)\n", rg.source[0] ? rg.source : "the built-in data", run->pue > 0 ? run->pue : 1.0);
+    if (rg.year_inferred)
+        jp_escf(out, JP_ESC_TERM, "(the year %d is inferred from the run's figure: its store kept no year)\n", rg.year);
     double pue = run->pue > 0 ? run->pue : 1.0;
     for (size_t k = 0; k < rg.n; k++) {
         const struct rp_region *r = &rg.r[k];
