@@ -7,7 +7,9 @@
 #     jansson);
 #   - builds the same against the static libjouleprint.a (pkg-config --static);
 #   - builds tests/outside/all.c against the three libraries (pkg-config jouleprint-bench);
-#   - runs the installed tool and reads its manual page.
+#   - runs the installed tool and reads its manual page;
+#   - runs the installed tool's model commands from another folder: it finds the models and data that
+#     were installed into <prefix>/share/jouleprint, not the source tree's.
 #
 #   check_install.sh BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS]   (run by ctest as check_install)
 set -eu
@@ -96,6 +98,36 @@ allowed='^libjouleprint\.so\|^libjansson'
 case "$extra" in *sanitize*) allowed="$allowed\|^libcrypt\.so" ;; esac
 bad=$(needed "$root/bin/jouleprint" | grep -E "$forbidden|microhttpd|gnutls|crypt" | grep -v "$allowed" | tr '\n' ' ')
 [ -z "$bad" ] || fail "the jouleprint executable needs: $bad (they belong in its modules)"
+# the built-in models and the workloads' data, installed into <prefix>/share/jouleprint and found there by
+# the installed tool with the source tree and the build out of reach (another folder, no JP_* folders
+# in the environment): the same cnn classifies the same 100 test images alike, and ocr-data renders the
+# same lines from the installed word list (same seed, same bytes) as the build tree's tool
+share="$root/share/jouleprint"
+for f in models/cnn/config.json models/cnn/model.safetensors models/sum-s/tokenizer.txt data/ocr/words.txt \
+         data/summarize/eval.tsv examples/study.yaml examples/study-quick.yaml; do
+    [ -f "$share/$f" ] || fail "share/jouleprint/$f not installed"
+done
+[ ! -e "$share/models/cnn/parity.safetensors" ] || fail "a test fixture (parity.safetensors) was installed"
+mkdir "$tmp/elsewhere"
+installed() { (cd "$tmp/elsewhere" && env -u LD_LIBRARY_PATH -u JP_MODELS_DIR -u JP_DATA_DIR -u JP_TESSDATA \
+               "$root/bin/jouleprint" "$@"); }
+tree() { (cd "$tmp/elsewhere" && env -u JP_MODELS_DIR -u JP_DATA_DIR -u JP_TESSDATA "$build/jouleprint" "$@"); }
+installed classify --list --json >"$tmp/list.json" || fail "the installed tool cannot list its models"
+grep -q "\"dir\": \"$share/models/cnn\"" "$tmp/list.json" ||
+    fail "the installed tool does not find its models in $share/models: $(grep '"dir"' "$tmp/list.json" | head -n 1)"
+correct() { sed -n 's/^  "correct": \([0-9]*\),$/\1/p' "$1"; }
+installed classify --model cnn --n 100 --json --interval 10ms >"$tmp/cnn.json" ||
+    fail "the installed tool cannot classify with its cnn: $(cat "$tmp/cnn.json")"
+tree classify --model cnn --n 100 --json --interval 10ms >"$tmp/cnn-tree.json" || fail "the build's tool cannot classify"
+a=$(correct "$tmp/cnn.json")
+b=$(correct "$tmp/cnn-tree.json")
+grep -q '^  "n": 100,$' "$tmp/cnn.json" || fail "the installed cnn did not classify 100 images"
+[ -n "$a" ] && [ "$a" = "$b" ] || fail "the installed cnn got $a of 100 right, the build's $b"
+echo "check_install: the installed cnn: $a of 100 test images right (the build's: $b)"
+installed ocr-data --n 2 --seed 3 -o "$tmp/lines" >/dev/null || fail "the installed tool cannot render OCR lines"
+tree ocr-data --n 2 --seed 3 -o "$tmp/lines-tree" >/dev/null || fail "the build's tool cannot render OCR lines"
+cmp -s "$tmp/lines/manifest.tsv" "$tmp/lines-tree/manifest.tsv" ||
+    fail "the installed tool's OCR lines differ from the build's (another word list?)"
 man1="$root/share/man/man1/jouleprint.1"
 for c in $("$root/bin/jouleprint" --help | awk '/^usage:/ { l = 1; next } l && /^  [a-z][a-z-]*  / { print $1; s = 1; next } s && /^$/ { exit }'); do
     grep -q "^\.SS \"jouleprint $(echo "$c" | sed 's/-/\\\\-/g')\"" "$man1" || fail "the manual page has no section for $c"

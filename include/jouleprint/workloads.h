@@ -32,6 +32,9 @@ extern "C" {
  * them to the folders beside its executable. Process-wide: call before running workloads (the OCR
  * word list is read once, on first use). */
 int jp_workloads_set_dirs(const char *models_dir, const char *data_dir);
+/* Whether dir is a model zoo: a folder holding at least one model folder (NAME/config.json readable).
+ * What the zoo lookups test a candidate folder with; a program looking for its zoo can use it too. */
+bool jp_workloads_is_zoo(const char *dir);
 
 /* ---- OCR: the built-in `ocr` workload ---------------------------------------------------------- */
 /*

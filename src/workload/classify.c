@@ -22,22 +22,6 @@ static int is_dir(const char *p)
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* A folder that holds at least one model folder. */
-static int is_zoo(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    while (!found && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char p[PATH_MAX];
-        if (jp_pathf(p, sizeof p, "%s/%s/config.json", dir, e->d_name) == JP_OK && access(p, R_OK) == 0) found = 1;
-    }
-    closedir(d);
-    return found;
-}
-
 int jp_classify_models_dir(const char *models_dir, char *buf, size_t len)
 {
     if (models_dir && *models_dir) {
@@ -54,7 +38,7 @@ int jp_classify_models_dir(const char *models_dir, char *buf, size_t len)
         if (!is_dir(def)) return jp_fail(JP_ERR_NOTFOUND, "%s: no such folder of models", def);
         return jp_pathf(buf, len, "%s", def);
     }
-    if (is_zoo("models")) return jp_pathf(buf, len, "models");
+    if (jp_workloads_is_zoo("models")) return jp_pathf(buf, len, "models");
     return jp_fail(JP_ERR_NOTFOUND, "cannot find the model zoo (models/ of the source tree): set JP_MODELS_DIR or "
                                     "pass --models-dir");
 }
