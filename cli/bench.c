@@ -168,13 +168,14 @@ static void fallback_json(const char *cmd, const char *db_path, const struct jp_
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(path, sizeof path, "%s.run-%s-%ld.json", db_path, stamp, (long)getpid());
-    FILE *f = cli_open_out(cmd, path);
+    struct cli_out o;
+    FILE *f = cli_open_out(cmd, path, &o);
     if (f) {
-        if (jp_report_write(f, run, JP_REPORT_JSON) == JP_OK && !cli_close_out(cmd, f, path)) {
+        if (jp_report_write(f, run, JP_REPORT_JSON) == JP_OK && !cli_close_out(cmd, &o, path)) {
             fprintf(stderr, "%s: the run could not be stored in %s: it is written to %s\n", cmd, db_path, path);
             return;
         }
-        cli_discard_out(f); /* nothing half-written left behind (no-op if already closed) */
+        cli_discard_out(&o); /* nothing half-written left behind (no-op if already closed) */
     }
     fprintf(stderr, "%s: the run could not be stored in %s nor written beside it: here it is as JSON\n", cmd, db_path);
     jp_report_write(stderr, run, JP_REPORT_JSON);
@@ -371,12 +372,14 @@ int cmd_bench(int argc, char **argv)
     int status = cli_bench_session("bench", &spec, &o, store ? db_path : NULL, workdir, &run);
     jp_spec_free(&spec);
     if (status == CLI_EXIT_FAIL && !run.tasks) return status;
-    FILE *out = outpath ? cli_open_out("bench", outpath) : stdout;
+    struct cli_out oo;
+    FILE *out = cli_open_out("bench", outpath, &oo);
     if (!out || jp_report_write(out, &run, fmt) != JP_OK) {
         if (out) cli_error("bench", "report: %s", jp_last_error());
         status = CLI_EXIT_FAIL;
+        cli_discard_out(&oo); /* no half-written report (stdout: nothing to undo) */
     }
-    if (out && out != stdout && cli_close_out("bench", out, outpath) != 0) status = CLI_EXIT_FAIL;
+    if (out && out != stdout && oo.f && cli_close_out("bench", &oo, outpath) != 0) status = CLI_EXIT_FAIL;
     if (out == stdout) fflush(stdout);
     if (!status) status = cli_bench_status(&run);
     jp_bench_run_clear(&run);

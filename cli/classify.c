@@ -235,11 +235,12 @@ int cmd_classify(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     FILE *out;
+    struct cli_out oo;
     if (list) {
-        out = outpath ? cli_open_out("classify", outpath) : stdout;
+        out = cli_open_out("classify", outpath, &oo);
         if (!out) return CLI_EXIT_FAIL;
         int rc = list_models(out, c.models_dir, json);
-        if (out != stdout && cli_close_out("classify", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+        if (out != stdout && cli_close_out("classify", &oo, outpath) != 0) rc = CLI_EXIT_FAIL;
         return rc;
     }
     if (!c.model) {
@@ -277,7 +278,7 @@ int cmd_classify(int argc, char **argv)
     f.carbon_g = jp_carbon_grams(f.energy_j, ci.g_per_kwh, co.pue);
     f.carbon_per_image_g = jp_carbon_grams(r.j_per_image, ci.g_per_kwh, co.pue);
     if (c.batch > r.n) c.batch = r.n;
-    out = outpath ? cli_open_out("classify", outpath) : stdout;
+    out = cli_open_out("classify", outpath, &oo);
     if (!out) {
         jp_meter_close(m);
         return CLI_EXIT_FAIL;
@@ -285,7 +286,7 @@ int cmd_classify(int argc, char **argv)
     if (json) write_json(out, &r, &c, m, &f, &ci, &co);
     else write_human(out, &r, &c, m, &f, &ci, &co);
     rc = 0;
-    if (out != stdout && cli_close_out("classify", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+    if (out != stdout && cli_close_out("classify", &oo, outpath) != 0) rc = CLI_EXIT_FAIL;
     jp_meter_close(m);
     return rc;
 }

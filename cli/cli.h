@@ -157,12 +157,23 @@ void cli_print_model(FILE *out, const jp_meter *m);
 struct json_t;
 struct json_t *cli_model_json(const jp_meter *m);
 
-/* Opens FILE for writing ("-" = stdout); NULL with a message printed on failure. */
-FILE *cli_open_out(const char *cmd, const char *path);
-/* Closes what cli_open_out opened; returns 0, or -1 with a message if the write failed. */
-int cli_close_out(const char *cmd, FILE *f, const char *path);
-/* Drops what cli_open_out opened without writing it (its temporary file removed); nothing if f was
+/* An output of a command (cli/common.c). A regular file is written to a temporary name beside it and
+ * renamed over the path only once it is whole and flushed to disk, so that a full disk or a kill leaves
+ * the old file (or none), never a cut one (a symbolic link is followed: the file it names is replaced). The caller owns the struct (one per output, usually on its
+ * stack): nothing about open outputs is kept anywhere else. */
+struct cli_out {
+    FILE *f;        /* what to write to; NULL once closed or discarded */
+    char tmp[4200]; /* the temporary file renamed over the path on close; "" when written in place
+                       (stdout, a device, a FIFO) */
+    char dest[4200]; /* what it is renamed to: the path, or the file a symbolic link there names */
+};
+/* Opens path for writing ("-" = stdout) into *o; returns o->f, or NULL with a message printed. */
+FILE *cli_open_out(const char *cmd, const char *path, struct cli_out *o);
+/* Closes what cli_open_out opened (stdout: flushed); returns 0, or -1 with a message if the write failed
+ * (the temporary file removed, nothing written at path). */
+int cli_close_out(const char *cmd, struct cli_out *o, const char *path);
+/* Drops what cli_open_out opened without writing it (its temporary file removed); nothing if it was
  * closed already. */
-void cli_discard_out(FILE *f);
+void cli_discard_out(struct cli_out *o);
 
 #endif

@@ -198,15 +198,11 @@ int cli_meter_option(const char *cmd, struct cli_meter_opts *o, int opt, const c
 /* Every file written goes to a temporary name beside it and is renamed over the path only once it is
  * whole and flushed to disk: a full disk or a kill leaves the old file (or none), never a cut one. A
  * symbolic link is followed: the file it names is replaced, the link stays a link. */
-static struct pending_out {
-    FILE *f;
-    char tmp[4200];
-    char dest[4200]; /* the path, or the file its link names */
-} pending[8];
-
-FILE *cli_open_out(const char *cmd, const char *path)
+FILE *cli_open_out(const char *cmd, const char *path, struct cli_out *o)
 {
-    if (!path || !strcmp(path, "-")) return stdout;
+    o->f = NULL;
+    o->tmp[0] = o->dest[0] = '\0';
+    if (!path || !strcmp(path, "-")) return o->f = stdout;
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         /* a device or a FIFO (-o /dev/null, -o /dev/stderr): written in place; renaming a file over it
@@ -217,23 +213,22 @@ FILE *cli_open_out(const char *cmd, const char *path)
             cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
             if (fd >= 0) close(fd);
         }
-        return f;
+        return o->f = f;
     }
-    struct pending_out *p = NULL;
-    for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
-        if (!pending[i].f) p = &pending[i];
     char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
     const char *dest = real ? real : path;
-    if (!p || snprintf(p->dest, sizeof p->dest, "%s", dest) >= (int)sizeof p->dest ||
-        snprintf(p->tmp, sizeof p->tmp, "%s.tmp-XXXXXX", dest) >= (int)sizeof p->tmp) {
-        cli_error(cmd, "%s: cannot write: too many outputs or too long a path", path);
+    if (snprintf(o->dest, sizeof o->dest, "%s", dest) >= (int)sizeof o->dest ||
+        snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX", dest) >= (int)sizeof o->tmp) {
+        cli_error(cmd, "%s: cannot write: too long a path", path);
         free(real);
+        o->tmp[0] = o->dest[0] = '\0';
         return NULL;
     }
     free(real);
-    int fd = mkostemp(p->tmp, O_CLOEXEC);
+    int fd = mkostemp(o->tmp, O_CLOEXEC);
     if (fd < 0) {
         cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
+        o->tmp[0] = '\0';
         return NULL;
     }
     mode_t um = umask(0);
@@ -244,29 +239,27 @@ FILE *cli_open_out(const char *cmd, const char *path)
     if (!f) {
         cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
         close(fd);
-        unlink(p->tmp);
+        unlink(o->tmp);
+        o->tmp[0] = '\0';
         return NULL;
     }
-    p->f = f;
-    return f;
+    return o->f = f;
 }
 
-void cli_discard_out(FILE *f)
+void cli_discard_out(struct cli_out *o)
 {
-    if (!f || f == stdout || f == stderr) return;
-    for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++)
-        if (pending[i].f == f) {
-            fclose(f);
-            unlink(pending[i].tmp);
-            pending[i].f = NULL;
-            return;
-        }
-    fclose(f); /* a device or FIFO written in place */
+    if (!o || !o->f) return;
+    if (o->f != stdout && o->f != stderr) fclose(o->f);
+    if (o->tmp[0]) unlink(o->tmp);
+    o->f = NULL;
+    o->tmp[0] = '\0';
 }
 
-int cli_close_out(const char *cmd, FILE *f, const char *path)
+int cli_close_out(const char *cmd, struct cli_out *o, const char *path)
 {
-    if (!f) return -1;
+    if (!o || !o->f) return -1;
+    FILE *f = o->f;
+    o->f = NULL;
     int bad = ferror(f);
     if (f == stdout || f == stderr) {
         if (fflush(f) != 0) bad = 1;
@@ -276,24 +269,22 @@ int cli_close_out(const char *cmd, FILE *f, const char *path)
         }
         return 0;
     }
-    struct pending_out *p = NULL;
-    for (size_t i = 0; i < sizeof pending / sizeof pending[0] && !p; i++)
-        if (pending[i].f == f) p = &pending[i];
+    bool pending = o->tmp[0] != '\0';
     /* a device or FIFO written in place (not pending) cannot be synced, nor needs to be */
-    if (fflush(f) != 0 || (p && fsync(fileno(f)) != 0)) bad = 1;
+    if (fflush(f) != 0 || (pending && fsync(fileno(f)) != 0)) bad = 1;
     int e = errno;
     if (fclose(f) != 0 && !bad) {
         bad = 1;
         e = errno;
     }
-    if (!p) return bad ? -1 : 0;
-    p->f = NULL;
-    if (!bad && rename(p->tmp, p->dest) != 0) {
+    if (!pending) return bad ? -1 : 0;
+    if (!bad && rename(o->tmp, o->dest) != 0) {
         bad = 1;
         e = errno;
     }
+    if (bad) unlink(o->tmp);
+    o->tmp[0] = '\0';
     if (bad) {
-        unlink(p->tmp);
         cli_error(cmd, "%s: write failed: %s (nothing written)", path && *path ? path : "output", strerror(e));
         return -1;
     }

@@ -364,6 +364,7 @@ int cmd_ocr(int argc, char **argv)
     json_t *arr = json_array();
     int rc = 0;
     FILE *out = NULL;
+    struct cli_out oo = {0};
     if (!rs || !arr) {
         cli_error("ocr", "out of memory");
         rc = CLI_EXIT_FAIL;
@@ -379,7 +380,7 @@ int cmd_ocr(int argc, char **argv)
         /* the meter keeps only the latest run: take what needs it now */
         if (json) json_array_append_new(arr, result_json(&rs[i], m, &ci, &co, cfg.threads, cfg.keep_lines));
         else if (nm == 1) {
-            out = outpath ? cli_open_out("ocr", outpath) : stdout;
+            out = cli_open_out("ocr", outpath, &oo);
             if (!out) {
                 rc = CLI_EXIT_FAIL;
                 goto done;
@@ -387,7 +388,7 @@ int cmd_ocr(int argc, char **argv)
             human_one(out, &rs[i], m, &ci, &co, cfg.threads);
         }
     }
-    if (!out) out = outpath ? cli_open_out("ocr", outpath) : stdout;
+    if (!out) out = cli_open_out("ocr", outpath, &oo);
     if (!out) {
         rc = CLI_EXIT_FAIL;
         goto done;
@@ -400,8 +401,9 @@ int cmd_ocr(int argc, char **argv)
     } else if (nm > 1) {
         human_table(out, rs, nm, m, &ci, &co, cfg.threads);
     }
-    if (cli_close_out("ocr", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+    if (cli_close_out("ocr", &oo, outpath) != 0) rc = CLI_EXIT_FAIL;
 done:
+    cli_discard_out(&oo); /* what a failure left open: nothing half-written (no-op once closed) */
     json_decref(arr);
     for (size_t i = 0; rs && i < nm; i++) jp_ocr_result_free(&rs[i]);
     free(rs);

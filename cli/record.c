@@ -59,12 +59,13 @@ int cmd_record(int argc, char **argv)
     /* stdout carries the timeline alone: the command's own output goes to stderr */
     bool to_stderr = !strcmp(outpath, "-");
     char **cmdv = argv + optind;
-    FILE *out = cli_open_out("record", outpath);
+    struct cli_out oo;
+    FILE *out = cli_open_out("record", outpath, &oo);
     if (!out) return CLI_EXIT_FAIL;
     jp_meter *m;
     if (jp_meter_open(&m, &mo.cfg) != JP_OK) {
         cli_error("record", "%s", jp_last_error());
-        if (out != stdout) fclose(out);
+        cli_discard_out(&oo); /* its temporary file too (a plain fclose left it behind) */
         return CLI_EXIT_FAIL;
     }
     int rc = 0, st = 0;
@@ -105,7 +106,7 @@ int cmd_record(int argc, char **argv)
                 jp_meter_estimated(m) ? " (estimated)" : "", outpath);
         rc = st;
     }
-    if (cli_close_out("record", out, outpath) != 0 && rc == 0) rc = CLI_EXIT_FAIL;
+    if (cli_close_out("record", &oo, outpath) != 0 && rc == 0) rc = CLI_EXIT_FAIL;
     jp_meter_close(m);
     return rc;
 }

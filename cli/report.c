@@ -164,14 +164,15 @@ int cmd_report(int argc, char **argv)
             jp_store_close(db);
             return CLI_EXIT_FAIL;
         }
-        FILE *out = cli_open_out("report", outpath);
+        struct cli_out oo;
+        FILE *out = cli_open_out("report", outpath, &oo);
         if (!out) rc = CLI_EXIT_FAIL;
         else {
             if (jp_report_list(out, runs, n, fmt) != JP_OK) {
                 cli_error("report", "%s", jp_last_error());
                 rc = CLI_EXIT_FAIL;
             }
-            if (cli_close_out("report", out, outpath)) rc = CLI_EXIT_FAIL;
+            if (cli_close_out("report", &oo, outpath)) rc = CLI_EXIT_FAIL;
         }
         free(runs);
         jp_store_close(db);
@@ -193,14 +194,15 @@ int cmd_report(int argc, char **argv)
         }
     }
     /* open the output only now, so that a failed load leaves no empty file behind */
-    FILE *out = cli_open_out("report", outpath);
+    struct cli_out oo;
+    FILE *out = cli_open_out("report", outpath, &oo);
     if (!out) rc = CLI_EXIT_FAIL;
     else {
         if (jp_report_write(out, &run, fmt) != JP_OK) {
             cli_error("report", "%s", jp_last_error());
             rc = CLI_EXIT_FAIL;
         }
-        if (cli_close_out("report", out, outpath)) rc = CLI_EXIT_FAIL;
+        if (cli_close_out("report", &oo, outpath)) rc = CLI_EXIT_FAIL;
     }
     jp_bench_run_clear(&run);
     return rc;

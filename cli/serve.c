@@ -71,6 +71,9 @@ static const char help[] =
 
 /* ---- the log -------------------------------------------------------------------------------------- */
 
+/* The one piece of file-scope state left in the tool's commands, on purpose: it guards stderr, which is
+ * the process's, so that the lines of the sampler's, libmicrohttpd's and this thread's logs never mix
+ * (a lock owned by a server struct could not cover the callbacks libmicrohttpd and the exporter make). */
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void logline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -102,18 +105,21 @@ static void exporter_log(void *arg, const char *line)
 /* libmicrohttpd's own messages (connection limit reached, TLS handshake failures): at most one a
  * second, with a count of those held back. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+struct http_log {
+    atomic_long last_sec, held; /* the second of the last line written; the lines held back since */
+};
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
-    static atomic_long last_sec, held;
+    struct http_log *lg = cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     long now = (long)time(NULL);
-    if (atomic_exchange(&last_sec, now) == now) {
-        atomic_fetch_add(&held, 1);
+    if (atomic_exchange(&lg->last_sec, now) == now) {
+        atomic_fetch_add(&lg->held, 1);
         return;
     }
-    long h = atomic_exchange(&held, 0);
+    long h = atomic_exchange(&lg->held, 0);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
     if (h) logline("http: %s (and %ld more such messages in the last second)", msg, h);
@@ -125,6 +131,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 struct server {
     jp_exporter *e;
     struct serve_web web;
+    struct serve_auth_cache auth_cache; /* the pairs that passed basic auth (serve_auth_check) */
+    struct http_log http_log;           /* libmicrohttpd's messages, at most one line a second */
     bool auth;
     double client_timeout;
     atomic_long stalled, stalled_said_at, stalled_said;
@@ -197,7 +205,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (s->auth) {
         char *pass = NULL;
         char *user = MHD_basic_auth_get_username_password(c, &pass);
-        bool ok = user && pass && serve_auth_check(&s->web, user, pass);
+        bool ok = user && pass && serve_auth_check(&s->web, &s->auth_cache, user, pass);
         if (pass) {
             explicit_bzero(pass, strlen(pass));
             MHD_free(pass);
@@ -528,6 +536,7 @@ int cmd_serve(int argc, char **argv)
         serve_web_free(&srv.web);
         return CLI_EXIT_FAIL;
     }
+    serve_auth_cache_init(&srv.auth_cache); /* used from here on, by the request threads */
     struct MHD_OptionItem opts[16];
     size_t no = 0;
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
@@ -543,7 +552,7 @@ int cmd_serve(int argc, char **argv)
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (srv.web.tls ? MHD_USE_TLS : 0);
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv.http_log,
                          MHD_OPTION_ARRAY, opts, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
                          MHD_OPTION_NOTIFY_CONNECTION, on_connection, &srv, MHD_OPTION_END);
     if (!d) {
@@ -552,6 +561,7 @@ int cmd_serve(int argc, char **argv)
         jp_exporter_close(srv.e);
         close(fd);
         serve_web_free(&srv.web);
+        serve_auth_cache_destroy(&srv.auth_cache);
         return CLI_EXIT_FAIL;
     }
     const jp_meter *m = jp_exporter_meter(srv.e);
@@ -576,5 +586,6 @@ int cmd_serve(int argc, char **argv)
     MHD_stop_daemon(d); /* closes the listening socket too */
     jp_exporter_close(srv.e);
     serve_web_free(&srv.web);
+    serve_auth_cache_destroy(&srv.auth_cache);
     return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef JP_CLI_SERVE_H
 #define JP_CLI_SERVE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,11 +44,26 @@ struct serve_web {
 int serve_web_load(const char *path, struct serve_web *w, char *err, size_t errlen);
 void serve_web_free(struct serve_web *w);
 
+/* The user and password pairs that passed (at most SERVE_AUTH_CACHE, the oldest replaced), so that a
+ * scraper with the right password does not pay a bcrypt every scrape. Owned by the server, shared by
+ * its threads under its mutex; cleared (and the passwords wiped) by serve_auth_cache_destroy. */
+#define SERVE_AUTH_CACHE 16
+struct serve_auth_cache {
+    pthread_mutex_t mu;
+    struct {
+        char user[128];
+        char pass[256];
+        bool used;
+    } e[SERVE_AUTH_CACHE];
+    size_t next;
+};
+void serve_auth_cache_init(struct serve_auth_cache *c);
+void serve_auth_cache_destroy(struct serve_auth_cache *c);
+
 /* Whether password is user's, checked against the bcrypt hash with libcrypt (constant-time compare
  * of the result). Unknown users cost one bcrypt too, so that timing does not tell which names
- * exist. Successful pairs are remembered (in memory, at most 16) so that a scraper with the right
- * password does not pay a bcrypt every scrape. Thread-safe. */
-bool serve_auth_check(const struct serve_web *w, const char *user, const char *password);
+ * exist. Successful pairs are remembered in cache. Thread-safe. */
+bool serve_auth_check(const struct serve_web *w, struct serve_auth_cache *cache, const char *user, const char *password);
 /* A bcrypt hash of password at cost (4..31) into out; -1 with err on failure. */
 int serve_hash_password(const char *password, int cost, char *out, size_t len, char *err, size_t errlen);
 

@@ -305,29 +305,33 @@ static bool same(const char *a, const char *b)
     return d == 0;
 }
 
-#define AUTH_CACHE 16
-static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    char user[128];
-    char pass[256];
-    bool used;
-} cache[AUTH_CACHE];
-static size_t cache_next;
+void serve_auth_cache_init(struct serve_auth_cache *c)
+{
+    memset(c->e, 0, sizeof c->e);
+    c->next = 0;
+    pthread_mutex_init(&c->mu, NULL);
+}
 
-bool serve_auth_check(const struct serve_web *w, const char *user, const char *password)
+void serve_auth_cache_destroy(struct serve_auth_cache *c)
+{
+    explicit_bzero(c->e, sizeof c->e);
+    pthread_mutex_destroy(&c->mu);
+}
+
+bool serve_auth_check(const struct serve_web *w, struct serve_auth_cache *cache, const char *user, const char *password)
 {
     if (!user || !password || strlen(user) >= 128 || strlen(password) >= 256) return false;
     const char *hash = NULL;
     for (size_t i = 0; i < w->nusers; i++)
         if (!strcmp(w->users[i].name, user)) hash = w->users[i].hash;
     bool hit = false;
-    pthread_mutex_lock(&cache_mu);
-    for (size_t i = 0; i < AUTH_CACHE; i++)
-        if (cache[i].used) {
-            bool u = same(cache[i].user, user), pw = same(cache[i].pass, password);
+    pthread_mutex_lock(&cache->mu);
+    for (size_t i = 0; i < SERVE_AUTH_CACHE; i++)
+        if (cache->e[i].used) {
+            bool u = same(cache->e[i].user, user), pw = same(cache->e[i].pass, password);
             if (u && pw) hit = true;
         }
-    pthread_mutex_unlock(&cache_mu);
+    pthread_mutex_unlock(&cache->mu);
     if (hit && hash) return true;
     if (w->nusers == 0) return false;
     /* an unknown user costs a bcrypt against the first user's hash, so that it takes as long */
@@ -338,12 +342,12 @@ bool serve_auth_check(const struct serve_web *w, const char *user, const char *p
     explicit_bzero(cd, sizeof *cd);
     free(cd);
     if (ok) {
-        pthread_mutex_lock(&cache_mu);
-        snprintf(cache[cache_next].user, sizeof cache[0].user, "%s", user);
-        snprintf(cache[cache_next].pass, sizeof cache[0].pass, "%s", password);
-        cache[cache_next].used = true;
-        cache_next = (cache_next + 1) % AUTH_CACHE;
-        pthread_mutex_unlock(&cache_mu);
+        pthread_mutex_lock(&cache->mu);
+        snprintf(cache->e[cache->next].user, sizeof cache->e[0].user, "%s", user);
+        snprintf(cache->e[cache->next].pass, sizeof cache->e[0].pass, "%s", password);
+        cache->e[cache->next].used = true;
+        cache->next = (cache->next + 1) % SERVE_AUTH_CACHE;
+        pthread_mutex_unlock(&cache->mu);
     }
     return ok;
 }

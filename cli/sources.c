@@ -52,7 +52,7 @@ int cmd_sources(int argc, char **argv)
         json_dumpf(arr, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(arr);
-        return cli_close_out("sources", stdout, "stdout") == 0 ? 0 : CLI_EXIT_FAIL;
+        return cli_close_out("sources", &(struct cli_out){.f = stdout}, "stdout") == 0 ? 0 : CLI_EXIT_FAIL;
     }
     int any_counter = 0;
     for (int i = 0; i < n; i++) {
@@ -70,5 +70,5 @@ int cmd_sources(int argc, char **argv)
     }
     if (!any_counter)
         printf("\nNo hardware counter can be read here: figures will be estimates from the power model.\n");
-    return cli_close_out("sources", stdout, "stdout") == 0 ? 0 : CLI_EXIT_FAIL;
+    return cli_close_out("sources", &(struct cli_out){.f = stdout}, "stdout") == 0 ? 0 : CLI_EXIT_FAIL;
 }

@@ -424,7 +424,8 @@ int cmd_stat(int argc, char **argv)
             }
         }
     }
-    FILE *out = outpath ? cli_open_out("stat", outpath) : stderr;
+    struct cli_out oo;
+    FILE *out = outpath ? cli_open_out("stat", outpath, &oo) : stderr;
     if (!out) {
         rc = CLI_EXIT_FAIL;
         goto done;
@@ -432,18 +433,19 @@ int cmd_stat(int argc, char **argv)
     if (json) write_json(out, m, cmdv, runs, repeats, warmups, &ci, &co);
     else if (csv) write_csv(out, m, runs, repeats, &ci);
     else write_human(out, m, cmdv, runs, repeats, warmups, &ci, &co, mo.cfg.interval_s);
-    if (out != stderr && cli_close_out("stat", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+    if (out != stderr && cli_close_out("stat", &oo, outpath) != 0) rc = CLI_EXIT_FAIL;
     for (int k = 0; k < 2; k++) {
         const char *path = k ? export_csv : export_json;
         if (!path) continue;
-        FILE *f = cli_open_out("stat", path);
+        struct cli_out eo;
+        FILE *f = cli_open_out("stat", path, &eo);
         if (!f) {
             rc = CLI_EXIT_FAIL;
             continue;
         }
         if (k) write_csv(f, m, runs, repeats, &ci);
         else write_json(f, m, cmdv, runs, repeats, warmups, &ci, &co);
-        if (cli_close_out("stat", f, path) != 0) rc = CLI_EXIT_FAIL;
+        if (cli_close_out("stat", &eo, path) != 0) rc = CLI_EXIT_FAIL;
     }
     if (!rc) rc = first_failure(runs, repeats);
     if (!rc && emissions_failed) rc = CLI_EXIT_FAIL;

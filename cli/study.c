@@ -76,10 +76,11 @@ static char *study_text(const char *spec)
 static int write_text(const char *path, const char *text)
 {
     /* through a temporary file and a rename, as every file the tool writes */
-    FILE *f = cli_open_out("study", path);
+    struct cli_out o;
+    FILE *f = cli_open_out("study", path, &o);
     if (!f) return jp_fail(JP_ERR_IO, "%s: cannot write", path);
     fputs(text, f);
-    if (cli_close_out("study", f, path) != 0) return jp_fail(JP_ERR_IO, "%s: write failed", path);
+    if (cli_close_out("study", &o, path) != 0) return jp_fail(JP_ERR_IO, "%s: write failed", path);
     return JP_OK;
 }
 
@@ -162,12 +163,14 @@ int cmd_study(int argc, char **argv)
     int status = cli_bench_session("study", &spec, &o, db_path, NULL, &run);
     jp_spec_free(&spec);
     if (status == CLI_EXIT_FAIL && !run.tasks) return status;
-    FILE *html = cli_open_out("study", html_path);
+    struct cli_out ho;
+    FILE *html = cli_open_out("study", html_path, &ho);
     if (!html || jp_report_html(html, &run) != JP_OK) {
         if (html) cli_error("study", "report: %s", jp_last_error());
         status = CLI_EXIT_FAIL;
+        cli_discard_out(&ho); /* no half-written report */
     }
-    if (html && cli_close_out("study", html, html_path) != 0) status = CLI_EXIT_FAIL;
+    if (ho.f && cli_close_out("study", &ho, html_path) != 0) status = CLI_EXIT_FAIL;
     if (json) {
         if (jp_report_summary_json(stdout, &run) != JP_OK) status = CLI_EXIT_FAIL;
     } else {

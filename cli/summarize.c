@@ -308,11 +308,12 @@ int cmd_summarize(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     FILE *out;
+    struct cli_out oo;
     if (list) {
-        out = outpath ? cli_open_out("summarize", outpath) : stdout;
+        out = cli_open_out("summarize", outpath, &oo);
         if (!out) return CLI_EXIT_FAIL;
         int rc = list_models(out, c.models_dir, json);
-        if (out != stdout && cli_close_out("summarize", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+        if (out != stdout && cli_close_out("summarize", &oo, outpath) != 0) rc = CLI_EXIT_FAIL;
         return rc;
     }
     if (!c.model) {
@@ -423,13 +424,13 @@ int cmd_summarize(int argc, char **argv)
     f.energy_j = r.load_j + r.infer_j;
     f.carbon_g = jp_carbon_grams(f.energy_j, ci.g_per_kwh, co.pue);
     f.carbon_per_summary_g = jp_carbon_grams(r.j_per_summary, ci.g_per_kwh, co.pue);
-    out = outpath ? cli_open_out("summarize", outpath) : stdout;
+    out = cli_open_out("summarize", outpath, &oo);
     if (!out) {
         rc = CLI_EXIT_FAIL;
     } else {
         if (json) write_json(out, &r, &c, m, &f, &ci, &co, data ? pairs.names : NULL);
         else write_human(out, &r, &c, m, &f, &ci, &co);
-        if (out != stdout && cli_close_out("summarize", out, outpath) != 0) rc = CLI_EXIT_FAIL;
+        if (out != stdout && cli_close_out("summarize", &oo, outpath) != 0) rc = CLI_EXIT_FAIL;
     }
     jp_sum_result_free(&r);
     jp_meter_close(m);

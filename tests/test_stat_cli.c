@@ -4,6 +4,7 @@
  * measured command advances; figures checked, not just exit codes, and none depends on free CPU.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
@@ -304,6 +305,29 @@ static void test_record_timeline(void **state)
     assert_float_equal(pkg, 1.5, 1e-4);
 }
 
+/* A meter that cannot be opened leaves nothing where the timeline was to go: the temporary file the
+ * output is written through is removed too (it was left behind, out.csv.tmp-XXXXXX). */
+static void test_record_failure_leaves_no_file(void **state)
+{
+    (void)state;
+    setenv("JP_SYSFS_ROOT", empty_root, 1);
+    char dir[4200], csv[4300], err[4200];
+    path_in_tmp(dir, sizeof dir, "record-fails");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(csv, sizeof csv, "%s/out.csv", dir);
+    path_in_tmp(err, sizeof err, "record-fails.err");
+    const char *args[] = {"record", "--source", "nope", "-o", csv, "--", "true", NULL};
+    assert_int_equal(run_cli(err, args), 1);
+    char *said = slurp(err);
+    if (!strstr(said, "unknown source")) fail_msg("record said: %s", said);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) fail_msg("left behind: %s/%s", dir, e->d_name);
+    closedir(d);
+}
+
 /* ---- errors and exit status ------------------------------------------------------------------- */
 
 static void test_exit_status_and_errors(void **state)
@@ -453,6 +477,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_model_sleep_is_idle),
         cmocka_unit_test(test_stat_on_fake_powercap),
         cmocka_unit_test(test_record_timeline),
+        cmocka_unit_test(test_record_failure_leaves_no_file),
         cmocka_unit_test(test_exit_status_and_errors),
         cmocka_unit_test(test_csv_and_human_output),
         cmocka_unit_test(test_output_to_fifo),
