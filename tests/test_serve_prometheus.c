@@ -2,7 +2,7 @@
  * A real Prometheus (Debian's prometheus package, /usr/bin/prometheus or $JP_PROMETHEUS) scrapes
  * `jouleprint serve` every second, on loopback, over the fake machine of serve_fixture.h (package
  * 20 W, dram 5 W; busy.service 6 CPUs and idle.service 0.5 CPU of 8 CPUs busy). Then its HTTP
- * API is asked: rate() of the energy counters equals the fake powers within 5%, and the two
+ * API is asked: the energy counters' rates per second of sample time equal the fake powers within 5%, and the two
  * cgroups' rates split the node's by their CPU-time shares. Prometheus scrapes OpenMetrics (its
  * Accept header asks for it first), so this also proves that format parses. Prometheus runs with
  * a temporary data folder and is stopped after; the whole test is bounded (about 40 s, 150 s at
@@ -220,19 +220,26 @@ static void test_prometheus_scrapes_jouleprint(void **state)
     assert_true(must_query(&p, "up{job=\"jouleprint\"}") == 1);
     assert_true(must_query(&p, "count(jouleprint_build_info)") == 1);
 
-    near(must_query(&p, "rate(jouleprint_energy_joules_total{domain=\"package-0\"}[20s])"), 20.0, 0.05,
+    /* The powers, per second of the exporter's own sample clock: each scrape carries a counter and the
+     * time of the sample it comes from, so the ratio of their rates over the same scrapes is the power
+     * over those samples, whenever Prometheus scraped them. (rate() alone divides by the scrapes' own
+     * times: a sample taken late on a busy machine, at a window's edge, moved it by 6.5%.) */
+#define PER_SAMPLE_SECOND(q) "rate(" q "[20s]) / scalar(rate(jouleprint_last_sample_timestamp_seconds[20s]))"
+    near(must_query(&p, PER_SAMPLE_SECOND("jouleprint_energy_joules_total{domain=\"package-0\"}")), 20.0, 0.05,
          "rate(package-0) W");
-    near(must_query(&p, "rate(jouleprint_energy_joules_total{domain=\"dram-0\"}[20s])"), 5.0, 0.05, "rate(dram-0) W");
-    double node = must_query(&p, "rate(jouleprint_node_energy_joules_total[20s])");
+    near(must_query(&p, PER_SAMPLE_SECOND("jouleprint_energy_joules_total{domain=\"dram-0\"}")), 5.0, 0.05,
+         "rate(dram-0) W");
+    double node = must_query(&p, PER_SAMPLE_SECOND("jouleprint_node_energy_joules_total"));
     near(node, 25.0, 0.05, "rate(node) W");
-    double busy = must_query(&p, "rate(jouleprint_cgroup_energy_joules_total{unit=\"busy.service\"}[20s])");
-    double idle = must_query(&p, "rate(jouleprint_cgroup_energy_joules_total{unit=\"idle.service\"}[20s])");
+    double busy = must_query(&p, PER_SAMPLE_SECOND("jouleprint_cgroup_energy_joules_total{unit=\"busy.service\"}"));
+    double idle = must_query(&p, PER_SAMPLE_SECOND("jouleprint_cgroup_energy_joules_total{unit=\"idle.service\"}"));
     /* the shares of the machine's busy CPU time: 6/8 and 0.5/8 */
     near(busy / node, 0.75, 0.05, "busy.service's share");
     near(idle / node, 0.0625, 0.10, "idle.service's share");
     near(busy / idle, 12.0, 0.10, "busy/idle");
     /* carbon follows energy at the world average */
-    near(must_query(&p, "rate(jouleprint_carbon_grams_total[20s])"), 25.0 * 480.6 / 3.6e6, 0.05, "rate(carbon) g/s");
+    near(must_query(&p, PER_SAMPLE_SECOND("jouleprint_carbon_grams_total")), 25.0 * 480.6 / 3.6e6, 0.05,
+         "rate(carbon) g/s");
     /* the scrapes themselves were counted and timed by the exporter */
     assert_true(must_query(&p, "jouleprint_scrape_duration_seconds_count") >= 10);
     assert_true(must_query(&p, "jouleprint_http_requests_total{code=\"200\"}") >= 10);
