@@ -1,8 +1,10 @@
 /* jouleprint bench: run a spec's models, score them, store the run, report. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -72,11 +74,53 @@ static void rm_tree(const char *dir)
     if (dir && *dir && strcmp(dir, "/")) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The variable every command a session runs inherits (set in the session after the watchdog is
+ * forked), with a value unique to the session: the watchdog's way to find the session's models by
+ * their environment when it was never told their process group. */
+#define WATCH_VAR "JP_BENCH_SESSION"
+
+/* The processes whose environment (as they were started) holds exactly `entry` ("NAME=value"): each
+ * killed, with its process group (not this process's own). Reads /proc; bounded per process. */
+static void kill_marked(const char *entry)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    size_t elen = strlen(entry);
+    pid_t self = getpid(), own_group = getpgrp();
+    struct dirent *e;
+    static char env[1 << 17];
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == self) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof env - 1 && (r = read(fd, env + n, sizeof env - 1 - n)) > 0) n += (size_t)r;
+        close(fd);
+        env[n] = '\0';
+        /* NUL-separated entries: one of them is the entry, whole */
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i += strlen(env + i) + 1)
+            found = strlen(env + i) == elen && !memcmp(env + i, entry, elen);
+        if (!found) continue;
+        pid_t pg = getpgid((pid_t)pid);
+        if (pg > 1 && pg != own_group) kill(-pg, SIGKILL);
+        kill((pid_t)pid, SIGKILL);
+    }
+    closedir(d);
+}
+
 /* The session's watchdog: a small process that outlives a kill -9 of this one. It reads the process
  * group of the model running (runner.c writes it, and 0 when it is gone) and a final -1 when the
  * session ends normally; if the pipe closes without that -1, this process died: it kills the model's
- * group and removes the work folder (tmp: NULL to keep it). Returns the write end, or -1. */
-static int start_watchdog(const char *tmp, pid_t *wpid)
+ * group, then every process started with the session's mark in its environment (a model the session
+ * had started but not yet named: the kill came between its start and the write), and removes the work
+ * folder (tmp: NULL to keep it). Returns the write end, or -1. */
+static int start_watchdog(const char *tmp, const char *mark, pid_t *wpid)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) return -1;
@@ -107,6 +151,8 @@ static int start_watchdog(const char *tmp, pid_t *wpid)
             pg = v;
         }
         if (pg > 0) kill(-pg, SIGKILL);
+        /* twice: a process forked while the first pass read /proc is in a group killed, or found now */
+        for (int pass = 0; pass < 2 && mark; pass++) kill_marked(mark);
         if (tmp) rm_tree(tmp);
         _exit(0);
     }
@@ -131,15 +177,23 @@ struct store_ctx {
     bool failed; /* said once */
 };
 
-/* Stores the run so far after each model: saved the first time, updated under its id after. */
-static void store_model(struct store_ctx *s, struct jp_bench_run *run)
+/* Stores the run so far after each model: saved the first time, updated under its id after. Only once
+ * the store has committed it does a line say so: a model announced as stored survives a kill -9 of
+ * this process at any later moment (bench/kill_test.sh holds the tool to that line). Nothing before it
+ * (the pass's "N items in" line) means that the model is kept. */
+static void store_model(struct store_ctx *s, const struct jp_bench_event *ev)
 {
     if (!s->db || s->failed) return;
+    struct jp_bench_run *run = ev->run;
     int rc = run->id > 0 ? jp_store_update(s->db, run) : jp_store_save(s->db, run);
     if (rc != JP_OK) {
         s->failed = true;
         cli_error(s->cmd, "cannot store the run as it goes (it is kept in memory): %s", jp_last_error());
+        return;
     }
+    fprintf(stderr, "%s: %s / %s: stored (run %ld, incomplete until the session ends)\n", s->cmd, ev->task,
+            ev->model, run->id);
+    fflush(stderr);
 }
 
 /* When the store cannot take the run, the run is written as JSON beside it (else to stderr), and one
@@ -154,7 +208,7 @@ static void on_event(const struct jp_bench_event *ev, void *arg)
 {
     struct session_events *s = arg;
     if (ev->kind == JP_BENCH_MODEL_END)
-        store_model(&s->store, ev->run);
+        store_model(&s->store, ev);
     else
         cli_bench_progress(ev, &s->progress);
 }
@@ -219,7 +273,15 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     /* the model's process group killed and the work folder removed however this process ends (a watchdog
      * for kill -9) */
     pid_t wpid = 0;
-    o->watch_fd = start_watchdog(workdir ? NULL : tmpdir, &wpid);
+    char mark[96];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(mark, sizeof mark, WATCH_VAR "=%ld.%ld.%ld", (long)getpid(), (long)ts.tv_sec, ts.tv_nsec);
+    o->watch_fd = start_watchdog(workdir ? NULL : tmpdir, mark, &wpid);
+    /* the session's models inherit the mark (a session inside a model's command sets its own) */
+    const char *outer = getenv(WATCH_VAR);
+    char *outer_copy = outer ? strdup(outer) : NULL;
+    if (o->watch_fd >= 0) setenv(WATCH_VAR, mark + strlen(WATCH_VAR "="), 1);
     /* SIGTERM and SIGHUP as SIGINT: stop, keep and store what finished */
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     struct sigaction sa, old[3];
@@ -231,6 +293,9 @@ int cli_bench_session(const char *cmd, const struct jp_spec *spec, struct jp_ben
     if (!workdir) rm_tree(tmpdir);
     stop_watchdog(o->watch_fd, wpid);
     o->watch_fd = -1;
+    if (outer_copy) setenv(WATCH_VAR, outer_copy, 1);
+    else unsetenv(WATCH_VAR);
+    free(outer_copy);
     if (rc != JP_OK) {
         cli_error(cmd, "%s", jp_last_error());
         jp_store_close(db);

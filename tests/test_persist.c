@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,19 +114,70 @@ static int count_entries(const char *path)
     return n;
 }
 
+/* The models' background shells, by the unique word in their command line ("sleep 120; echo TAG"). */
 static int orphans(void)
 {
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "pgrep -f '[s]leep 120; : %s' > /dev/null", tag);
+    snprintf(cmd, sizeof cmd, "pgrep -f '[s]leep 120; echo %s' > /dev/null", tag);
     return system(cmd) == 0;
 }
 
+/* kills them by process id (what pgrep found with this test's own word) */
 static void kill_orphans(void)
 {
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "pkill -9 -f '[s]leep 120; : %s'", tag);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "for p in $(pgrep -f '[s]leep 120; echo %s'); do kill -9 $p; done", tag);
     if (system(cmd)) {
     }
+}
+
+/* The orphan check finds what it looks for (it once looked for text no model ran, and never failed). */
+static void test_orphan_check_sees_a_tagged_process(void **state)
+{
+    (void)state;
+    char script[128];
+    snprintf(script, sizeof script, "sleep 120; echo %s", tag);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* in a group of its own (killed whole below), its output nowhere near ctest's pipes */
+        setpgid(0, 0);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(126);
+    }
+    assert_true(pid > 0);
+    setpgid(pid, pid);
+    int seen = 0;
+    for (int i = 0; i < 100 && !(seen = orphans()); i++) usleep(20000);
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_true(seen);
+    assert_false(orphans());
+}
+
+/* The file's text holds s (read whole; up to 64 KiB). */
+static bool file_holds(const char *path, const char *s)
+{
+    char buf[65536];
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, s) != NULL;
+}
+
+static void wait_text(const char *path, const char *s)
+{
+    for (int i = 0; i < 1200; i++) {
+        if (file_holds(path, s)) return;
+        usleep(50000);
+    }
+    fail_msg("%s never said \"%s\"", path, s);
 }
 
 static void test_signals_keep_what_finished(void **state)
@@ -201,6 +253,87 @@ static void test_kill9_keeps_finished_models(void **state)
     /* the report reads it */
     const char *rep[] = {"report", "--db", db, "--format", "csv", NULL};
     assert_int_equal(ft_run_cli(NULL, NULL, rep), 0);
+}
+
+/* A model is announced as stored ("persist / first: stored") only once the store has committed it: with
+ * the store's write lock held by someone else, the model's command has ended (its pass line is out) and
+ * the session waits on the lock, without the line; once the lock is let go the line comes, and a kill -9
+ * right after it leaves the model in the store (bench/kill_test.sh holds the tool to this line). */
+static void test_stored_announced_after_commit(void **state)
+{
+    (void)state;
+    char second[256];
+    snprintf(second, sizeof second, "sh -c 'sh -c \"sleep 120; echo %s\" & sleep 120'", tag);
+    write_spec("lock.yaml", second);
+    char db[400], spec[400], err[400];
+    snprintf(db, sizeof db, "%s/lock.db", dir);
+    snprintf(spec, sizeof spec, "%s/lock.yaml", dir);
+    snprintf(err, sizeof err, "%s/lock.err", dir);
+    /* the store made beforehand (a session on a spec of the first model alone), then its write lock held */
+    char one[400];
+    snprintf(one, sizeof one, "%s/one.yaml", dir);
+    FILE *f = fopen(one, "w");
+    assert_non_null(f);
+    fputs("repeats: 1\nwarmup: 0\ntasks:\n  - name: once\n    items: items.txt\n    scorer: none\n    models:\n"
+          "      - name: only\n        command: sh -c 'cat {inputs} > {outputs}'\n",
+          f);
+    fclose(f);
+    const char *make[] = {"bench", "--db", db, one, NULL};
+    assert_int_equal(ft_run_cli(NULL, NULL, make), 0);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    const char *args[] = {"bench", "--db", db, spec, NULL};
+    pid_t pid = start_cli(args, err);
+    wait_text(err, "persist / first: run 1/1: 10 items");
+    usleep(300000);
+    bool early = file_holds(err, "persist / first: stored");
+    assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    if (early) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("the model was announced as stored while the store was locked");
+    }
+    wait_text(err, "persist / first: stored (run 2, incomplete until the session ends)");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < 100 && (orphans() || count_entries(tmp) > 0); i++) usleep(50000);
+    int left = orphans();
+    if (left) kill_orphans();
+    assert_false(left);
+    assert_int_equal(count_entries(tmp), 0);
+    assert_int_equal(query(db, "SELECT count(*) FROM models WHERE name = 'first' AND status = 'ok'", NULL, 0), 1);
+    char ok[16];
+    query(db, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+}
+
+/* The watchdog finds the session's models by the mark in their environment, not only by the process
+ * group the session told it: here the model's background shell leaves the group (setsid), as a model
+ * started in the moment before the session could name its group to the watchdog is unknown to it. */
+static void test_kill9_finds_processes_by_mark(void **state)
+{
+    (void)state;
+    char second[256];
+    snprintf(second, sizeof second, "sh -c 'setsid sh -c \"sleep 120; echo %s\" & sleep 120'", tag);
+    write_spec("mark.yaml", second);
+    char db[400], spec[400], err[400];
+    snprintf(db, sizeof db, "%s/mark.db", dir);
+    snprintf(spec, sizeof spec, "%s/mark.yaml", dir);
+    snprintf(err, sizeof err, "%s/mark.err", dir);
+    const char *args[] = {"bench", "--db", db, spec, NULL};
+    pid_t pid = start_cli(args, err);
+    int seen = 0;
+    for (int i = 0; i < 1200 && !(seen = orphans()); i++) usleep(50000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_true(seen);
+    for (int i = 0; i < 100 && (orphans() || count_entries(tmp) > 0); i++) usleep(50000);
+    int left = orphans();
+    if (left) kill_orphans();
+    assert_false(left);
+    assert_int_equal(count_entries(tmp), 0);
 }
 
 /* A store that refuses the run (a trigger standing for a full disk): the run goes to JSON beside it. */
@@ -352,8 +485,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_orphan_check_sees_a_tagged_process),
         cmocka_unit_test(test_signals_keep_what_finished),
+        cmocka_unit_test(test_stored_announced_after_commit),
         cmocka_unit_test(test_kill9_keeps_finished_models),
+        cmocka_unit_test(test_kill9_finds_processes_by_mark),
         cmocka_unit_test(test_left_behind_process_killed),
         cmocka_unit_test(test_store_failure_writes_json),
         cmocka_unit_test(test_report_never_cut),

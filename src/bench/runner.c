@@ -615,7 +615,11 @@ static void model_end(const struct jp_bench_options *o, struct jp_bench_run *run
         run->status = JP_RUN_INCOMPLETE;
         iso_now(run->finished_at, sizeof run->finished_at);
         jp_bench_analyze(run);
-        struct jp_bench_event ev = {.kind = JP_BENCH_MODEL_END, .task = st->name, .model = bm->name, .run = run};
+        /* names for display, as in every event (bench.h): control characters as visible escapes */
+        char task[256], model[256];
+        jp_esc_str(task, sizeof task, JP_ESC_TERM, st->name);
+        jp_esc_str(model, sizeof model, JP_ESC_TERM, bm->name);
+        struct jp_bench_event ev = {.kind = JP_BENCH_MODEL_END, .task = task, .model = model, .run = run};
         o->on_event(&ev, o->on_event_arg);
         run->ntasks = all;
     }
