@@ -53,16 +53,24 @@ extern "C" {
 #define JP_VERSION_MINOR 1
 #define JP_VERSION_PATCH 0
 
-/* The library's binary interface, for programs that load it at run time (the Python binding): it
- * grows by one with every addition to this header (functions, struct fields); a change that breaks
- * existing callers changes the shared library's SONAME instead. A caller built for ABI N works with
- * any library whose jp_abi_version() is N or more (and the same SONAME). */
+/* The libraries' binary interface, for programs that load them at run time (the Python binding): it
+ * grows by one with every addition to a public header (this one, jouleprint/exporter.h,
+ * jouleprint/workloads.h, jouleprint/bench.h: the three libraries are built and installed together, and
+ * their pkg-config files carry it as abi_version); a change that breaks existing callers changes the
+ * shared libraries' SONAME instead. A caller built for ABI N works with any library whose
+ * jp_abi_version() is N or more (and the same SONAME). tests/abi.txt lists every exported function
+ * with the ABI that brought it (tests/check_abi.sh fails when a header gains one without this number
+ * growing). */
 /* 1: 0.1.0 with emissions.csv; 2: + phases by name, jp_meter_samples_taken, jp_meter_baseline_seconds;
  * 3: + jp_fail, jp_clear_error, jp_host_read (the workload functions moved to libjouleprint-workloads,
  * which no shared libjouleprint before this one had); 4: + jp_series_builtin, jp_series_find,
  * jp_series_region_serves, jp_series_source; 5: + jp_spawn_config_init, jp_spawn_run; 6: +
- * jp_meter_busy_cpu_seconds, jp_meter_capacity_cpu_seconds, jp_series_warning_is_gap, jp_series_gaps */
-#define JP_ABI_VERSION 6
+ * jp_meter_busy_cpu_seconds, jp_meter_capacity_cpu_seconds, jp_series_warning_is_gap, jp_series_gaps;
+ * 7: the number covers the workloads' and the harness's headers too: + jp_store_import (bench.h, there
+ * before 6 but counted by none), jp_metric_lower_is_better, jp_metric_is_fraction,
+ * jp_metric_default_tolerance (bench.h), jp_gen_png_read, jp_png_encode_grey, jp_workloads_is_zoo
+ * (workloads.h) */
+#define JP_ABI_VERSION 7
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);

@@ -40,6 +40,13 @@ for l in jouleprint jouleprint-workloads jouleprint-bench; do
 done
 
 export PKG_CONFIG_PATH="$pcdir"
+# the ABI number of the installed header is what every .pc file says (abi_version)
+abi=$(sed -n 's/^#define JP_ABI_VERSION \([0-9][0-9]*\)$/\1/p' "$root/include/jouleprint.h")
+[ -n "$abi" ] || fail "the installed jouleprint.h has no JP_ABI_VERSION"
+for l in jouleprint jouleprint-workloads jouleprint-bench; do
+    v=$(pkg-config --variable=abi_version "$l")
+    [ "$v" = "$abi" ] || fail "$l.pc: abi_version '$v', but the installed jouleprint.h says JP_ABI_VERSION $abi"
+done
 # the source tree's include/ must not be what the compiler finds
 cflags=$(pkg-config --cflags jouleprint)
 case "$cflags" in *"$src"*) fail "pkg-config --cflags points into the source tree: $cflags" ;; esac

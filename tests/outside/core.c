@@ -35,6 +35,7 @@ int main(int argc, char **argv)
 {
     if (argc != 2) return 2;
     if (strcmp(jp_version(), JP_VERSION) != 0) return fail("version");
+    if (jp_abi_version() != JP_ABI_VERSION) return fail("jp_abi_version");
     printf("version %s\n", jp_version());
 
     double j;
