@@ -29,12 +29,17 @@ tasks:
       - name: second
         command: sh -c 'sh -c "sleep 300; echo $tag" & sleep 0.4; cat {inputs} > {outputs}; date +%s.%N > $root/done-second'
 SPEC
-# how long a whole session takes here (one run to the end, timed): the kills fall in 0 .. that
-t0=$(date +%s.%N)
-TMPDIR="$root/tmp" "$jp" bench --db "$root/whole.sqlite" "$root/spec.yaml" >/dev/null 2>"$root/err" ||
-    { cat "$root/err" >&2; echo "kill test: the session does not run to its end" >&2; exit 2; }
-span_ms=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%d", (b - a) * 1000 }')
-echo "kill test: a whole session takes $(awk -v m="$span_ms" 'BEGIN { printf "%.2f", m / 1000 }') s here; $n kills at random moments in it"
+# how long a whole session takes here (three run to the end, timed; the longest): the kills fall in
+# 0 .. 1.25 times that, so that the second model's end is reached on a machine whose load varies (a
+# kill after the session's own end is counted as such)
+span_ms=0
+for _ in 1 2 3; do
+    t0=$(date +%s.%N)
+    TMPDIR="$root/tmp" "$jp" bench --db "$root/whole.sqlite" "$root/spec.yaml" >/dev/null 2>"$root/err" ||
+        { cat "$root/err" >&2; echo "kill test: the session does not run to its end" >&2; exit 2; }
+    span_ms=$(awk -v a="$t0" -v b="$(date +%s.%N)" -v m="$span_ms" 'BEGIN { s = (b - a) * 1250; printf "%d", (s > m) ? s : m }')
+done
+echo "kill test: a whole session takes up to $(awk -v m="$span_ms" 'BEGIN { printf "%.2f", m / 1250 }') s here; $n kills at random moments in 0-$(awk -v m="$span_ms" 'BEGIN { printf "%.2f", m / 1000 }') s"
 rm -rf "$root/tmp"/* "$root/done-first" "$root/done-second"
 fail=0 late=0 stored_total=0 announced_total=0 inflight=0 inflight_max=0
 i=1
@@ -68,7 +73,8 @@ while [ "$i" -le "$n" ]; do
             announced_total=$((announced_total + 1))
             [ "$in_store" = 1 ] || miss="$miss lost:$m(announced stored, not in the store)" ;;
         esac
-        if [ -f "$root/done-$m" ]; then
+        # (the file is whole once its command has ended: an empty one was cut by the kill)
+        if [ -s "$root/done-$m" ]; then
             secs=$(awk -v a="$now" -v b="$(cat "$root/done-$m")" 'BEGIN { printf "%.2f", a - b }')
             # (a command may still end in the moment between the kill and the watchdog's)
             if [ "$in_store" = 0 ] && [ "$(awk -v s="$secs" 'BEGIN { print (s > 0) }')" = 1 ]; then

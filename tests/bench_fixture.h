@@ -16,10 +16,15 @@
 #ifndef JP_BENCH_FIXTURE_H
 #define JP_BENCH_FIXTURE_H
 
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench/bench.h"
 
@@ -193,6 +198,41 @@ static void fix_build_run(struct jp_bench_run *run)
     fix_failed(&t->models[2], "broken");
 
     jp_bench_analyze(run);
+}
+
+/* ---- the test group's scratch folder ------------------------------------------------------------ */
+
+/* A folder of its own for a test group's files: $TMPDIR (else /tmp) /jp-test-NAME-XXXXXX, into dir.
+ * 0, or -1 when it cannot be made (the group's setup fails). */
+static inline int fix_scratch_make(char *dir, size_t len, const char *name)
+{
+    const char *base = getenv("TMPDIR");
+    int n = snprintf(dir, len, "%s/jp-test-%s-XXXXXX", base && *base ? base : "/tmp", name);
+    if (n < 0 || (size_t)n >= len) return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes it with what it holds (links removed, not followed; folders depth first): the group's
+ * teardown. 0, or -1. */
+static inline int fix_scratch_remove(const char *dir)
+{
+    if (!dir || !*dir || !strcmp(dir, "/")) return -1;
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[PATH_MAX];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || lstat(path, &st) != 0) {
+            rc = -1;
+            continue;
+        }
+        if (S_ISDIR(st.st_mode) ? fix_scratch_remove(path) : unlink(path)) rc = -1;
+    }
+    closedir(d);
+    return rmdir(dir) == 0 && rc == 0 ? 0 : -1;
 }
 
 #endif

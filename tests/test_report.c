@@ -636,9 +636,7 @@ static void test_cli(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/jp-test-report-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (fix_scratch_make(tmpdir, sizeof tmpdir, "report")) return -1;
     fix_build_run(&run);
     run.id = 7;
     return 0;
@@ -648,9 +646,7 @@ static int teardown(void **state)
 {
     (void)state;
     jp_bench_run_clear(&run);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fix_scratch_remove(tmpdir);
 }
 
 

@@ -250,9 +250,7 @@ static void test_dom(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/jp-test-html-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (fix_scratch_make(tmpdir, sizeof tmpdir, "html")) return -1;
     snprintf(html, sizeof html, "%s/report.html", tmpdir);
     struct jp_bench_run run;
     fix_build_run(&run);
@@ -268,9 +266,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fix_scratch_remove(tmpdir);
 }
 
 int main(void)

@@ -49,16 +49,13 @@ static void lacks(const char *text, const char *what)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/jp_test_direction_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return fix_scratch_make(tmpdir, sizeof tmpdir, "direction");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fix_scratch_remove(tmpdir);
 }
 
 static void fid_task(struct jp_bench_run *run, double tolerance)

@@ -94,6 +94,29 @@ static jp_spawn_result run(char **argv, jp_spawn_config *c)
     return r;
 }
 
+/* A config whose command's output comes line by line, and its start and end, into s (cleared). */
+static jp_spawn_config lines_config(struct seen *s)
+{
+    memset(s, 0, sizeof *s);
+    jp_spawn_config c;
+    jp_spawn_config_init(&c);
+    c.out = JP_SPAWN_LINES;
+    c.on_line = on_line;
+    c.on_start = on_start;
+    c.arg = s;
+    return c;
+}
+
+/* The command's first line is the pid of a process it left running: that process has ended since
+ * (killed with the command's group). */
+static void assert_leftover_ended(const struct seen *s)
+{
+    assert_int_equal(s->nlines, 1);
+    pid_t leftover = (pid_t)atol(s->lines[0]);
+    assert_true(leftover > 0);
+    assert_true(ends_soon(leftover));
+}
+
 static void test_exit_and_signal(void **state)
 {
     (void)state;
@@ -124,12 +147,8 @@ static void test_exit_and_signal(void **state)
 static void test_lines(void **state)
 {
     (void)state;
-    struct seen s = {0};
-    jp_spawn_config c;
-    jp_spawn_config_init(&c);
-    c.out = JP_SPAWN_LINES;
-    c.on_line = on_line;
-    c.arg = &s;
+    struct seen s;
+    jp_spawn_config c = lines_config(&s);
     char *argv[] = {"printf", "a\\n\\nbb\\nccc", NULL};
     jp_spawn_result r = run(argv, &c);
     assert_int_equal(r.exit_status, 0);
@@ -139,7 +158,7 @@ static void test_lines(void **state)
     assert_string_equal(s.lines[2], "bb");
     assert_string_equal(s.lines[3], "ccc"); /* the last, without a newline */
     /* a line of 5,000 bytes: 4,095 then 905 */
-    memset(&s, 0, sizeof s);
+    c = lines_config(&s);
     char *longl[] = {"sh", "-c", "i=0; while [ $i -lt 50 ]; do printf %0100d 0; i=$((i+1)); done; echo; echo end", NULL};
     r = run(longl, &c);
     assert_int_equal(r.exit_status, 0);
@@ -152,13 +171,8 @@ static void test_lines(void **state)
 static void test_timeout_kills_the_group(void **state)
 {
     (void)state;
-    struct seen s = {0};
-    jp_spawn_config c;
-    jp_spawn_config_init(&c);
-    c.out = JP_SPAWN_LINES;
-    c.on_line = on_line;
-    c.on_start = on_start;
-    c.arg = &s;
+    struct seen s;
+    jp_spawn_config c = lines_config(&s);
     c.new_group = true;
     c.timeout_s = 0.3;
     /* a child of the command that ignores SIGTERM, and the command itself waiting forever */
@@ -170,21 +184,14 @@ static void test_timeout_kills_the_group(void **state)
     assert_true(s.started > 0);
     assert_int_equal(s.group_at_start, s.started); /* its own group, led by it */
     assert_int_equal(s.ended_with, 0);
-    assert_int_equal(s.nlines, 1);
-    pid_t leftover = (pid_t)atol(s.lines[0]);
-    assert_true(leftover > 0);
-    assert_true(ends_soon(leftover)); /* killed with the group */
+    assert_leftover_ended(&s);
 }
 
 static void test_leftover_holding_output(void **state)
 {
     (void)state;
-    struct seen s = {0};
-    jp_spawn_config c;
-    jp_spawn_config_init(&c);
-    c.out = JP_SPAWN_LINES;
-    c.on_line = on_line;
-    c.arg = &s;
+    struct seen s;
+    jp_spawn_config c = lines_config(&s);
     c.new_group = true;
     /* the command exits at once, leaving a process that holds its output for a minute: the run ends
      * with the command, and the process goes with the group */
@@ -193,10 +200,7 @@ static void test_leftover_holding_output(void **state)
     assert_int_equal(r.end, JP_SPAWN_EXITED);
     assert_int_equal(r.exit_status, 5);
     assert_true(r.wall_s < 30);
-    assert_int_equal(s.nlines, 1);
-    pid_t leftover = (pid_t)atol(s.lines[0]);
-    assert_true(leftover > 0);
-    assert_true(ends_soon(leftover));
+    assert_leftover_ended(&s);
 }
 
 static void test_interrupt(void **state)
@@ -244,15 +248,11 @@ static void test_dir_env_stdin(void **state)
     setenv("JP_SPAWN_TEST_GONE", "here", 1);
     setenv("JP_SPAWN_TEST_KEPT", "kept", 1);
     static const char *const unset[] = {"JP_SPAWN_TEST_GONE", NULL};
-    struct seen s = {0};
-    jp_spawn_config c;
-    jp_spawn_config_init(&c);
+    struct seen s;
+    jp_spawn_config c = lines_config(&s);
     c.dir = dir;
     c.unset_env = unset;
     c.in = JP_SPAWN_NULL;
-    c.out = JP_SPAWN_LINES;
-    c.on_line = on_line;
-    c.arg = &s;
     char *argv[] = {"sh", "-c", "pwd; echo ${JP_SPAWN_TEST_GONE-unset} $JP_SPAWN_TEST_KEPT; cat; echo eof", NULL};
     jp_spawn_result r = run(argv, &c);
     assert_int_equal(r.exit_status, 0);
@@ -307,11 +307,8 @@ static void test_waits_asleep(void **state)
         assert_int_equal(r.signal, SIGTERM);
         assert_in_range(n, 1, 10);
         /* its output closed 1 s before it exits: one line read, then asleep until the exit */
-        struct seen s = {0};
-        jp_spawn_config_init(&c);
-        c.out = JP_SPAWN_LINES;
-        c.on_line = on_line;
-        c.arg = &s;
+        struct seen s;
+        c = lines_config(&s);
         c.new_group = true;
         char *closes[] = {"sh", "-c", "echo a; exec >&-; sleep 1; exit 4", NULL};
         s0 = sleeps();
@@ -325,15 +322,11 @@ static void test_waits_asleep(void **state)
         assert_in_range(n, 1, 10);
         /* the timeout and the kill of the group, with the waiting thread too */
         memset(&s, 0, sizeof s);
-        c.on_start = on_start;
         c.timeout_s = 0.3;
         char *stubborn[] = {"sh", "-c", "trap '' TERM; sleep 60 & echo $!; wait", NULL};
         r = run(stubborn, &c);
         assert_int_equal(r.end, JP_SPAWN_TIMEOUT);
-        assert_int_equal(s.nlines, 1);
-        pid_t leftover = (pid_t)atol(s.lines[0]);
-        assert_true(leftover > 0);
-        assert_true(ends_soon(leftover));
+        assert_leftover_ended(&s);
         assert_int_equal(s.ended_with, 0);
     }
     jp_spawn_wait_kind(true);
@@ -350,12 +343,8 @@ static void test_sigchld_ignored(void **state)
     sigaction(SIGCHLD, &ign, &old);
     for (int kind = 0; kind < 2; kind++) {
         jp_spawn_wait_kind(kind == 0);
-        struct seen s = {0};
-        jp_spawn_config c;
-        jp_spawn_config_init(&c);
-        c.out = JP_SPAWN_LINES;
-        c.on_line = on_line;
-        c.arg = &s;
+        struct seen s;
+        jp_spawn_config c = lines_config(&s);
         c.timeout_s = 60;
         char *argv[] = {"sh", "-c", "echo x; exit 3", NULL};
         jp_spawn_result r = run(argv, &c);

@@ -632,18 +632,13 @@ static void test_read_never_writes(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/jp-test-store-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) return -1;
-    return 0;
+    return fix_scratch_make(tmpdir, sizeof tmpdir, "store");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fix_scratch_remove(tmpdir);
 }
 
 /* Statuses are stored as their names and read back through the one name table: a name the store

@@ -43,45 +43,65 @@ void rp_html_svg_open(FILE *out, const char *kind, int w, int h, const char *ari
     fputs("\">\n", out);
 }
 
+/* An axis's ticks (at most 32): their places on the chart and their labels in unit u. */
+struct axis_ticks {
+    size_t n;
+    double at[32];
+    char label[32][32];
+};
+
+/* The ticks of s, and the axis's group opened. */
+static void axis_open(FILE *out, const struct sv_scale *s, struct sv_unit u, struct axis_ticks *t)
+{
+    double v[32];
+    t->n = sv_ticks(s, v, 32);
+    for (size_t i = 0; i < t->n; i++) {
+        t->at[i] = sv_map(s, v[i]);
+        sv_label(v[i] / u.scale, t->label[i], sizeof t->label[i]);
+    }
+    fputs("<g class=\"axis\">\n", out);
+}
+
+/* The title into the <text> the caller opened, then the axis's group closed. */
+static void axis_close(FILE *out, const char *title)
+{
+    esc(out, title);
+    fputs("</text>\n</g>\n", out);
+}
+
 /* Horizontal axis: grid lines from top to bottom, labels below bottom, title under them. */
 void rp_html_axis_x(FILE *out, const struct sv_scale *s, struct sv_unit u, double top, double bottom, const char *title,
                    bool grid)
 {
-    double ticks[32];
-    size_t n = sv_ticks(s, ticks, 32);
-    fputs("<g class=\"axis\">\n", out);
-    for (size_t i = 0; i < n; i++) {
-        double x = sv_map(s, ticks[i]);
-        char lab[32];
-        sv_label(ticks[i] / u.scale, lab, sizeof lab);
+    struct axis_ticks t;
+    axis_open(out, s, u, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        double x = t.at[i];
+        const char *lab = t.label[i];
         if (grid) fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x, top, x, bottom);
         fprintf(out, "<line class=\"frame\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x, bottom, x, bottom + 4);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, bottom + 17, lab);
     }
     fprintf(out, "<line class=\"frame\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", s->r0, bottom, s->r1, bottom);
     fprintf(out, "<text class=\"title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (s->r0 + s->r1) / 2, bottom + 38);
-    esc(out, title);
-    fputs("</text>\n</g>\n", out);
+    axis_close(out, title);
 }
 
 /* Vertical axis at x = left: grid lines to right, labels left of it, the title turned along it. */
 void rp_html_axis_y(FILE *out, const struct sv_scale *s, struct sv_unit u, double left, double right, const char *title)
 {
-    double ticks[32];
-    size_t n = sv_ticks(s, ticks, 32);
-    fputs("<g class=\"axis\">\n", out);
-    for (size_t i = 0; i < n; i++) {
-        double y = sv_map(s, ticks[i]);
-        char lab[32];
-        sv_label(ticks[i] / u.scale, lab, sizeof lab);
+    struct axis_ticks t;
+    axis_open(out, s, u, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        double y = t.at[i];
+        const char *lab = t.label[i];
         fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", left, y, right, y);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" dy=\".32em\">%s</text>\n", left - 8, y, lab);
     }
     fprintf(out, "<line class=\"frame\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, s->r0, left, s->r1);
     double cy = (s->r0 + s->r1) / 2;
     fprintf(out, "<text class=\"title\" transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\">", cy);
-    esc(out, title);
-    fputs("</text>\n</g>\n", out);
+    axis_close(out, title);
 }
 
 void rp_html_fig_open(FILE *out, bool wide, const char *title, const char *note)
