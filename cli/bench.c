@@ -31,6 +31,10 @@ static const char help[] =
     "A model is an external command with placeholders ({inputs}: a file listing the items,\n"
     "{outputs}: where it writes one prediction per line, {n}: the item count), or a builtin. A\n"
     "command may print \"JOULEPRINT PHASE load\" and \"JOULEPRINT PHASE infer\" to split its energy.\n"
+    "Each command runs in a process group of its own, with JP_BENCH_SESSION (a mark of the session)\n"
+    "in its environment: what it leaves running is killed when the session ends, however it ends (a\n"
+    "watchdog process outlives a kill -9). Each model is stored as soon as it is measured, and said to\n"
+    "be (\"TASK / MODEL: stored\") once the store holds it.\n"
     "See include/jouleprint/bench.h, examples/study.yaml or examples/seed/*.yaml for the spec format.\n"
     "\n"
     "  --check            validate SPEC and exit (every error is listed, one line each)\n"
@@ -88,7 +92,12 @@ static void kill_marked(const char *entry)
     size_t elen = strlen(entry);
     pid_t self = getpid(), own_group = getpgrp();
     struct dirent *e;
-    static char env[1 << 17];
+    enum { ENV_MAX = 1 << 17 };
+    char *env = malloc(ENV_MAX);
+    if (!env) {
+        closedir(d);
+        return;
+    }
     while ((e = readdir(d))) {
         char *end;
         long pid = strtol(e->d_name, &end, 10);
@@ -99,7 +108,7 @@ static void kill_marked(const char *entry)
         if (fd < 0) continue;
         size_t n = 0;
         ssize_t r;
-        while (n < sizeof env - 1 && (r = read(fd, env + n, sizeof env - 1 - n)) > 0) n += (size_t)r;
+        while (n < ENV_MAX - 1 && (r = read(fd, env + n, ENV_MAX - 1 - n)) > 0) n += (size_t)r;
         close(fd);
         env[n] = '\0';
         /* NUL-separated entries: one of them is the entry, whole */
@@ -111,6 +120,7 @@ static void kill_marked(const char *entry)
         if (pg > 1 && pg != own_group) kill(-pg, SIGKILL);
         kill((pid_t)pid, SIGKILL);
     }
+    free(env);
     closedir(d);
 }
 
