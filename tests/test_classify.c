@@ -1,6 +1,8 @@
-/* The classify workload: the IDX reader (good and damaged files), the zoo listing, the full test set's
- * accuracy of every model equal to the training script's figure, a run measured with the meter in
- * phases "load" and "infer", and the `jouleprint classify` command. */
+/* The classify workload: the IDX reader (good and damaged files), a session's cache of decoded files,
+ * the zoo listing, the full test set's accuracy of every model equal to the training script's figure, a
+ * run measured with the meter in phases "load" and "infer", one that times a prefix and classifies the
+ * rest in the same pass (alone and in the harness, which then scores that run), and the `jouleprint
+ * classify` command. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
 #include <math.h>
@@ -11,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cmocka.h>
 
 #include "bench/builtin.h"
+#include "bench/runner.h"
+#include "bench/spec.h"
 #include "fake_tree.h"
 #include "jouleprint.h"
 #include "nn/safetensors.h"
@@ -272,7 +277,7 @@ static void test_builtin(void **state)
     snprintf(out, sizeof out, "%s/pred.txt", tmpdir);
     snprintf(ref, sizeof ref, "%s/ref.txt", tmpdir);
     long done = 0;
-    assert_int_equal(b->run(opts, 3, 100, out, ref, m, &done), JP_OK);
+    assert_int_equal(b->run(opts, 3, 100, 100, out, ref, m, &done), JP_OK);
     assert_int_equal(done, 100);
     int have_infer = 0;
     for (size_t i = 0; i < jp_meter_phase_count(m); i++) have_infer |= !strcmp(jp_meter_phase_name(m, i), "infer");
@@ -289,9 +294,170 @@ static void test_builtin(void **state)
     fclose(r);
     assert_int_equal(lines, 100);
     assert_true(same > 75);
-    assert_int_equal(b->run(opts, 3, 20000, out, ref, m, &done), JP_ERR_RANGE);
-    assert_int_equal(b->run(opts, 3, 10, out, ref, NULL, &done), JP_OK); /* unmeasured */
+    assert_int_equal(b->run(opts, 3, 20000, 20000, out, ref, m, &done), JP_ERR_RANGE);
+    assert_int_equal(b->run(opts, 3, 10, 10, out, ref, NULL, &done), JP_OK); /* unmeasured */
     jp_meter_close(m);
+}
+
+/* In a session each file is decoded once and shared while it is the same file; outside one, every read
+ * decodes (counted by jp_idx_decodes, not timed). */
+static void test_session_cache(void **state)
+{
+    (void)state;
+    unsigned char img[16 + 2 * 2 * 2] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8};
+    unsigned char lab[8 + 2] = {0, 0, 8, 1, 0, 0, 0, 2, 7, 8};
+    char ip[512], lp[512];
+    snprintf(ip, sizeof ip, "%s/cache-i.gz", tmpdir);
+    snprintf(lp, sizeof lp, "%s/cache-l.gz", tmpdir);
+    write_gz(ip, img, sizeof img);
+    write_gz(lp, lab, sizeof lab);
+    jp_idx_images a, b;
+    unsigned long d0 = jp_idx_decodes();
+    assert_int_equal(jp_idx_read(ip, lp, &a), JP_OK);
+    assert_int_equal(jp_idx_read(ip, lp, &b), JP_OK);
+    assert_int_equal(jp_idx_decodes() - d0, 4); /* no session: each read decodes both files */
+    assert_false(a.pixels_shared || a.labels_shared);
+    jp_idx_free(&a);
+    jp_idx_free(&b);
+    jp_workloads_session_begin();
+    jp_workloads_session_begin(); /* nested: the outer end frees */
+    d0 = jp_idx_decodes();
+    assert_int_equal(jp_idx_read(ip, lp, &a), JP_OK);
+    assert_int_equal(jp_idx_read(ip, lp, &b), JP_OK);
+    assert_int_equal(jp_idx_decodes() - d0, 2);
+    assert_true(a.pixels_shared && a.labels_shared);
+    assert_ptr_equal(a.pixels, b.pixels);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.pixels[7], 8);
+    assert_int_equal(b.labels[1], 8);
+    jp_idx_free(&b); /* the cache's: not freed */
+    jp_workloads_session_end();
+    assert_int_equal(a.pixels[7], 8); /* still there: the session goes on */
+    jp_idx_free(&a);
+    /* the file replaced: read afresh (another inode and size) */
+    unsigned char img3[16 + 3 * 2 * 2] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    char tmp[520];
+    snprintf(tmp, sizeof tmp, "%s.new", ip);
+    write_gz(tmp, img3, sizeof img3);
+    assert_int_equal(rename(tmp, ip), 0);
+    d0 = jp_idx_decodes();
+    assert_int_equal(jp_idx_read(ip, NULL, &a), JP_OK);
+    assert_int_equal(jp_idx_decodes() - d0, 1);
+    assert_int_equal(a.n, 3);
+    assert_int_equal(a.pixels[11], 12);
+    jp_idx_free(&a);
+    jp_workloads_session_end();
+    d0 = jp_idx_decodes();
+    assert_int_equal(jp_idx_read(ip, NULL, &a), JP_OK);
+    assert_int_equal(jp_idx_decodes() - d0, 1);
+    assert_false(a.pixels_shared);
+    jp_idx_free(&a);
+}
+
+static double self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* timed < n: the first `timed` images are measured, in the batches of a run of n = timed, and the meter is
+ * stopped before the other images, which are classified in the same pass. */
+static void test_timed_prefix(void **state)
+{
+    (void)state;
+    jp_meter_config mc;
+    jp_meter_config_init(&mc);
+    mc.interval_s = 0.05;
+    jp_meter *m;
+    if (jp_meter_open(&m, &mc) != JP_OK) skip();
+    jp_workloads_session_begin();
+    jp_idx_images d;
+    assert_int_equal(jp_fashion_mnist_read(NULL, true, &d), JP_OK);
+    enum { N = 10000, T = 500 };
+    static int pred[N], alone[T];
+    jp_classify_config c;
+    jp_classify_config_init(&c);
+    c.model = "mlp";
+    c.models_dir = models;
+    c.n = T;
+    c.predictions = alone;
+    jp_classify_result r;
+    assert_int_equal(jp_classify_run(&c, NULL, &r), JP_OK);
+    assert_int_equal(r.n, T);
+    c.n = N;
+    c.predictions = pred;
+    assert_int_equal(jp_classify_run_timed(&c, N + 1, m, &r), JP_ERR_RANGE);
+    assert_int_equal(jp_classify_run_timed(&c, 0, m, &r), JP_ERR_RANGE);
+    unsigned long d0 = jp_idx_decodes();
+    double cpu0 = self_cpu();
+    assert_int_equal(jp_classify_run_timed(&c, T, m, &r), JP_OK);
+    double cpu = self_cpu() - cpu0;
+    assert_int_equal(jp_idx_decodes(), d0); /* the session's copy of the test set */
+    assert_int_equal(r.n, T);
+    int agree = 0;
+    for (int i = 0; i < N; i++) agree += pred[i] == d.labels[i];
+    assert_int_equal(r.correct, agree);
+    assert_true(fabs(r.accuracy - (double)agree / N) < 1e-12);
+    assert_memory_equal(pred, alone, sizeof alone); /* the timed images as a run of them alone has them */
+    assert_true(fabs(r.j_per_image * T - r.infer_j) < 1e-9 * (1 + r.infer_j));
+    /* the meter saw the model's load and the 500 timed images, not the 9,500 after them: its CPU time of
+     * this process is well under the call's */
+    double seen = jp_meter_tree_cpu_seconds(m);
+    print_message("call %.3f s CPU, the meter's %.3f s (load %.3f, infer %.3f)\n", cpu, seen, r.load_cpu_s, r.infer_cpu_s);
+    assert_true(seen >= 0 && seen < 0.5 * cpu);
+    jp_idx_free(&d);
+    jp_workloads_session_end();
+    jp_meter_close(m);
+}
+
+/* The harness with a builtin that times a prefix: one pass per model (the run scored is the timed
+ * run), the figures of its first `time` items, the accuracy of all `score` items as a run of them
+ * gives it, and the test set decoded once for the whole session. */
+static void test_one_pass_in_harness(void **state)
+{
+    (void)state;
+    char spec_path[600];
+    snprintf(spec_path, sizeof spec_path, "%s/one-pass.yaml", tmpdir);
+    FILE *f = fopen(spec_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "repeats: 2\nwarmup: 0\ntasks:\n  - name: image-classification\n    time: 50\n    score: 300\n"
+            "    scorer: accuracy\n    models:\n"
+            "      - {name: mlp, builtin: classify, options: {model: mlp, models_dir: '%s'}}\n"
+            "      - {name: cnn, builtin: classify, options: {model: cnn, models_dir: '%s'}}\n",
+            models, models);
+    fclose(f);
+    struct jp_spec spec;
+    if (jp_spec_load(spec_path, &spec) != JP_OK) fail_msg("%s", jp_last_error());
+    struct jp_bench_options o;
+    jp_bench_options_init(&o);
+    o.workdir = tmpdir;
+    o.meter.interval_s = 0.05;
+    struct jp_bench_run run;
+    unsigned long d0 = jp_idx_decodes();
+    assert_int_equal(jp_bench_run_spec(&spec, &o, &run), JP_OK);
+    assert_int_equal(jp_idx_decodes() - d0, 2); /* images and labels, once for 4 runs */
+    const char *names[2] = {"mlp", "cnn"};
+    for (int i = 0; i < 2; i++) {
+        const struct jp_bench_model *bm = &run.tasks[0].models[i];
+        assert_int_equal(bm->status, JP_MODEL_OK);
+        assert_int_equal(bm->runs, 2);
+        assert_int_equal(bm->items_timed, 50);
+        assert_int_equal(bm->items_scored, 300);
+        jp_classify_config c;
+        jp_classify_config_init(&c);
+        c.model = names[i];
+        c.models_dir = models;
+        c.n = 300;
+        jp_classify_result r;
+        assert_int_equal(jp_classify_run(&c, NULL, &r), JP_OK);
+        print_message("%s: accuracy %.4f in the harness, %.4f alone\n", names[i], bm->score, r.accuracy);
+        assert_true(fabs(bm->score - r.accuracy) < 1e-9);
+    }
+    jp_bench_run_clear(&run);
+    jp_spec_free(&spec);
 }
 
 /* ---- the command ---- */
@@ -391,6 +557,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx),          cmocka_unit_test(test_zoo_list), cmocka_unit_test(test_full_accuracy),
         cmocka_unit_test(test_measured_run), cmocka_unit_test(test_builtin), cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_session_cache), cmocka_unit_test(test_timed_prefix),
+        cmocka_unit_test(test_one_pass_in_harness),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

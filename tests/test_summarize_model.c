@@ -388,7 +388,7 @@ static void test_builtin(void **state)
     assert_non_null(strstr(why, "beam"));
     assert_int_equal(b->check(o, 2, why, sizeof why), JP_OK);
     long done = 0;
-    assert_int_equal(b->run(o, 2, 20, outp, refp, NULL, &done), JP_OK);
+    assert_int_equal(b->run(o, 2, 20, 20, outp, refp, NULL, &done), JP_OK);
     assert_int_equal(done, 20);
     jp_sum_pairs p;
     assert_int_equal(jp_sum_pairs_read(data, &p), JP_OK);

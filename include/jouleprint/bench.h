@@ -66,6 +66,12 @@ extern "C" {
  * spec's folder as working directory; {inputs} is a file listing the items, {outputs} where the
  * command writes one prediction per line, {n} the item count. A command may print a line
  * "JOULEPRINT PHASE <name>" to split its energy into phases ("load", "infer").
+ *
+ * The first measured run's predictions are scored when it covered the items to score. With more to
+ * score than to time, a command gets one unmeasured pass over them after its last run; the classify
+ * builtin instead runs them all in its first measured run, the meter covering only the first `time`
+ * items (the same items, in the same batches, as a run of that many), so that the model is loaded once
+ * and no item runs twice. The data sets the builtins read are decompressed once per run of the spec.
  */
 
 struct jp_spec_option {

@@ -36,6 +36,14 @@ int jp_workloads_set_dirs(const char *models_dir, const char *data_dir);
  * What the zoo lookups test a candidate folder with; a program looking for its zoo can use it too. */
 bool jp_workloads_is_zoo(const char *dir);
 
+/* A session of several runs (the bench harness opens one around its run): between begin and the last
+ * end (they nest), each data set file the workloads read (Fashion-MNIST's test and training sets) is
+ * read and decompressed once, kept in memory under its path, given out again while the file is the same
+ * (device, inode, size, modification time), and freed at the end. Outside a session every run reads
+ * its data itself. Thread-safe. */
+void jp_workloads_session_begin(void);
+void jp_workloads_session_end(void);
+
 /* ---- OCR: the built-in `ocr` workload ---------------------------------------------------------- */
 /*
  * Text lines rendered with FreeType (jp_ocr_data_write), read by Tesseract through its C API in
@@ -185,8 +193,9 @@ void jp_classify_config_init(jp_classify_config *cfg);
 
 typedef struct jp_classify_result {
     jp_classify_model_info model;
-    int n, correct;
-    double accuracy;
+    int n, correct;                 /* n: the images timed (all, but for jp_classify_run_timed);
+                                       correct: of all the images classified */
+    double accuracy;                /* correct / the images classified */
     double load_s, infer_s;         /* wall time of the phases */
     double images_per_s;            /* n / infer_s */
     double load_j, infer_j;         /* energy of the phases (the meter's total); 0 without a meter */
@@ -201,6 +210,12 @@ typedef struct jp_classify_result {
  * phase "load" loads the model, phase "infer" classifies the first n test images in batches; stops
  * m. The caller reads the meter for domains and more. This is `builtin: classify` for bench specs. */
 int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out);
+/* The same, timing only the first `timed` (1..n) of the n images: m is stopped after them (which run in
+ * the batches of a run of n = timed), and the rest are classified in the same pass, unmeasured, for the
+ * predictions and the accuracy: one load of the model and one pass where a timed run and a scoring run
+ * over more images would have run the timed ones twice. The result's n, infer_s, images_per_s and
+ * j_per_image are of the timed images; correct and accuracy of all n. */
+int jp_classify_run_timed(const jp_classify_config *cfg, int timed, jp_meter *m, jp_classify_result *out);
 /* Fashion-MNIST's name of label 0..9 ("T-shirt/top", ... "Ankle boot", as the zoo's config.json
  * id2label has them), or NULL out of range. */
 const char *jp_classify_label_name(int label);

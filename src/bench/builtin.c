@@ -94,9 +94,10 @@ static int ocr_check(const struct jp_spec_option *opts, size_t n, char *why, siz
     return JP_OK;
 }
 
-static int ocr_run(const struct jp_spec_option *opts, size_t nopts, long n, const char *outputs, const char *refs,
-                   jp_meter *m, long *done)
+static int ocr_run(const struct jp_spec_option *opts, size_t nopts, long n, long timed, const char *outputs,
+               const char *refs, jp_meter *m, long *done)
 {
+    (void)timed; /* always n: not times_prefix */
     char why[256];
     jp_ocr_config cfg;
     jp_ocr_config_init(&cfg);
@@ -126,7 +127,7 @@ static int ocr_run(const struct jp_spec_option *opts, size_t nopts, long n, cons
     return rc;
 }
 
-static const struct jp_bench_builtin ocr_builtin = {"ocr", "ocr", ocr_check, ocr_run};
+static const struct jp_bench_builtin ocr_builtin = {"ocr", "ocr", ocr_check, ocr_run, false};
 
 /* ---- the registry -------------------------------------------------------------------------------- */
 

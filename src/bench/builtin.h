@@ -16,10 +16,16 @@ struct jp_bench_builtin {
     int (*check)(const struct jp_spec_option *opts, size_t nopts, char *why, size_t whylen);
     /* Runs n items, measured with m (opened by the caller, not started; NULL: not measured): the
      * builtin starts m, marks phases "load" and "infer", and stops it, as jp_classify_run and
-     * jp_ocr_run do. Writes one prediction per line to outputs and the matching references to refs,
-     * and the number of items it ran to *done. JP_OK, or a status with jp_fail's message. */
-    int (*run)(const struct jp_spec_option *opts, size_t nopts, long n, const char *outputs, const char *refs,
-               jp_meter *m, long *done);
+     * jp_ocr_run do. timed (1..n) is how many of them the meter covers: n, or for a builtin with
+     * times_prefix, fewer: the meter covers the first `timed` items exactly as a run of n = timed
+     * would, and is stopped before the rest run (in the same pass, the model loaded once), so that one
+     * pass both times and gives the predictions to score. Writes one prediction per line to outputs
+     * and the matching references to refs (all n), and the number of items timed to *done. JP_OK, or a
+     * status with jp_fail's message. */
+    int (*run)(const struct jp_spec_option *opts, size_t nopts, long n, long timed, const char *outputs,
+               const char *refs, jp_meter *m, long *done);
+    /* Its first n items begin with the items of a run of fewer (a prefix), and run() takes timed < n. */
+    bool times_prefix;
 };
 
 /* `builtin: classify` (src/bench/classify_builtin.c). Options: model (required), batch, threads,

@@ -92,9 +92,10 @@ static int check(const struct jp_spec_option *opts, size_t nopts, char *why, siz
     return rc;
 }
 
-static int run(const struct jp_spec_option *opts, size_t nopts, long n, const char *outputs, const char *refs,
-               jp_meter *m, long *done)
+static int run(const struct jp_spec_option *opts, size_t nopts, long n, long timed, const char *outputs,
+               const char *refs, jp_meter *m, long *done)
 {
+    (void)timed; /* always n: not times_prefix */
     struct opts o;
     char why[512];
     int rc = parse(opts, nopts, &o, why, sizeof why);
@@ -156,4 +157,4 @@ out:
     return rc;
 }
 
-const struct jp_bench_builtin jp_bench_builtin_generate = {"generate", "fid", check, run};
+const struct jp_bench_builtin jp_bench_builtin_generate = {"generate", "fid", check, run, false};

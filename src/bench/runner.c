@@ -22,6 +22,7 @@
 
 #include "bench/builtin.h"
 #include "escape.h"
+#include "jouleprint/workloads.h"
 #include "bench/score.h"
 
 #define PHASE_PREFIX "JOULEPRINT PHASE "
@@ -354,10 +355,10 @@ static void fail_model(struct jp_bench_model *bm, enum jp_model_status status, c
     jp_strlcpy(bm->error, why, sizeof bm->error);
 }
 
-/* One pass of the model over n items; measured when `measured`. */
-/* One pass of the model over n items; measured when `measured`. *done gets the items it ran. */
-static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int run, bool measured, const char *outputs,
-                             const char *refs, long *done, char *err, size_t errlen)
+/* One pass of the model over n items; measured when `measured` (the first `timed` of them: n, or fewer
+ * for a builtin that times a prefix). *done gets the items it ran (timed). */
+static enum outcome one_pass(struct model_ctx *c, long n, long timed, const char *what, int run, bool measured,
+                             const char *outputs, const char *refs, long *done, char *err, size_t errlen)
 {
     const struct jp_spec_model *sm = c->sm;
     struct progress pr = {c->o, c->task->name, sm->name, run, sm->repeats, what, n, jp_now()};
@@ -372,9 +373,9 @@ static enum outcome one_pass(struct model_ctx *c, long n, const char *what, int 
     if (sm->builtin[0]) {
         /* in-process: the builtin starts and stops the meter around its own phases */
         const struct jp_bench_builtin *b = jp_bench_builtin_find(sm->builtin);
-        int rc = b->run(sm->options, sm->noptions, n, outputs, refs, measured ? c->meter : NULL, done);
+        int rc = b->run(sm->options, sm->noptions, n, timed, outputs, refs, measured ? c->meter : NULL, done);
         if (rc != JP_OK) jp_textf(err, errlen, "%s", jp_last_error());
-        progress_report(&pr, *done, true);
+        progress_report(&pr, rc == JP_OK && *done == timed ? n : *done, true);
         if (c->o->interrupted && *c->o->interrupted) return RUN_INTERRUPTED;
         if (rc == JP_OK && *done <= 0) {
             jp_textf(err, errlen, "builtin %s ran no items", sm->builtin);
@@ -455,7 +456,7 @@ static bool model_begin(struct model_ctx *c, struct jp_bench_model *bm)
     for (int w = 0; w < sm->warmup; w++) {
         char what[32];
         snprintf(what, sizeof what, "warm-up %d", w + 1);
-        enum outcome oc = one_pass(c, t->n_time, what, 0, false, c->outputs, c->refs_arg, &done, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_time, t->n_time, what, 0, false, c->outputs, c->refs_arg, &done, err, sizeof err);
         if (oc != RUN_OK) {
             fail_outcome(bm, oc, err);
             return false;
@@ -473,7 +474,14 @@ static bool model_measure(struct model_ctx *c, struct jp_bench_model *bm, int r)
     char what[32], err[512] = "";
     long done = 0;
     snprintf(what, sizeof what, "run %d/%d", r + 1, sm->repeats);
-    enum outcome oc = one_pass(c, t->n_time, what, r + 1, true, c->outputs, c->refs_arg, &done, err, sizeof err);
+    /* more items to score than to time, with a builtin whose first items are those a shorter run has:
+     * the first run times the first n_time and goes on to score them all in the same pass (one load of
+     * the model, the timed items not run twice) */
+    bool scoring = strcmp(t->scorer, "none") && t->n_score > 0;
+    const struct jp_bench_builtin *b = sm->builtin[0] ? jp_bench_builtin_find(sm->builtin) : NULL;
+    bool one_go = r == 0 && scoring && t->n_score > t->n_time && b && b->times_prefix;
+    enum outcome oc = one_pass(c, one_go ? t->n_score : t->n_time, t->n_time, what, r + 1, true, c->outputs, c->refs_arg,
+                               &done, err, sizeof err);
     if (oc != RUN_OK) {
         fail_outcome(bm, oc, err);
         return false;
@@ -516,7 +524,7 @@ static bool model_measure(struct model_ctx *c, struct jp_bench_model *bm, int r)
         return false;
     }
     /* score the first measured run's predictions when it covered enough items */
-    if (r == 0 && strcmp(t->scorer, "none") && t->n_score <= t->n_time && t->n_score > 0) {
+    if (r == 0 && scoring && (t->n_score <= t->n_time || one_go)) {
         long scored = 0, missing = 0;
         int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score, bm->metrics,
                                JP_BENCH_MAX_METRICS, &scored, &missing);
@@ -578,7 +586,8 @@ static void model_finish(struct model_ctx *c, struct jp_bench_model *bm)
     model_figures(c, bm);
     if (!c->scored_from_run && strcmp(t->scorer, "none") && t->n_score > 0) {
         /* more items to score than to time: one unmeasured pass over them */
-        enum outcome oc = one_pass(c, t->n_score, "scoring", 0, false, c->outputs, c->refs_arg, &done, err, sizeof err);
+        enum outcome oc = one_pass(c, t->n_score, t->n_score, "scoring", 0, false, c->outputs, c->refs_arg, &done, err,
+                                   sizeof err);
         if (oc != RUN_OK) {
             fail_outcome(bm, oc, err);
             return;
@@ -627,7 +636,18 @@ static void model_end(const struct jp_bench_options *o, struct jp_bench_run *run
         note(o, st->name, bm->name, "%s / %s %s: %s", st->name, bm->name, jp_model_status_name(bm->status), bm->error);
 }
 
+static int run_spec(const struct jp_spec *spec, const struct jp_bench_options *o, struct jp_bench_run *run);
+
 int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options *o, struct jp_bench_run *run)
+{
+    /* the data sets the builtins read are read and decompressed once for the whole run */
+    jp_workloads_session_begin();
+    int rc = run_spec(spec, o, run);
+    jp_workloads_session_end();
+    return rc;
+}
+
+static int run_spec(const struct jp_spec *spec, const struct jp_bench_options *o, struct jp_bench_run *run)
 {
     memset(run, 0, sizeof *run);
     iso_now(run->started_at, sizeof run->started_at);

@@ -99,9 +99,10 @@ static int write_lines(const char *path, char *const *lines, size_t n)
     return JP_OK;
 }
 
-static int run(const struct jp_spec_option *opts, size_t nopts, long n, const char *outputs, const char *refs,
-               jp_meter *m, long *done)
+static int run(const struct jp_spec_option *opts, size_t nopts, long n, long timed, const char *outputs,
+               const char *refs, jp_meter *m, long *done)
 {
+    (void)timed; /* always n: not times_prefix */
     struct opts o;
     char why[512], path[PATH_MAX];
     int rc = parse(opts, nopts, &o, why, sizeof why);
@@ -136,4 +137,4 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, const ch
     return rc;
 }
 
-const struct jp_bench_builtin jp_bench_builtin_summarize = {"summarize", "rouge", check, run};
+const struct jp_bench_builtin jp_bench_builtin_summarize = {"summarize", "rouge", check, run, false};

@@ -164,10 +164,13 @@ static int argmax(const float *v, int n)
     return best;
 }
 
-/* The run with m (may be NULL) already started: marks "load" and "infer", never starts or stops it.
- * Fills everything in out but the energy. */
-int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)
+/* The run with m (may be NULL) already started: marks "load" and "infer"; with timed_n and own_meter,
+ * stops m after the timed images (else never starts or stops it). Fills everything in out but the
+ * energy. */
+static int run_pass(const jp_classify_config *cfg, int timed_n, jp_meter *m, bool own_meter, bool *stopped,
+                    jp_classify_result *out)
 {
+    *stopped = false;
     if (!cfg || !out || !cfg->model) return jp_fail(JP_ERR_INVAL, "jp_classify_run: no model given");
     memset(out, 0, sizeof *out);
     out->load_share = out->infer_share = -1;
@@ -184,6 +187,7 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
         jp_idx_free(&data);
         return jp_fail(JP_ERR_RANGE, "n %d is more than the %d test images", n, data.n);
     }
+    int timed = timed_n > 0 && timed_n < n ? timed_n : n;
     if (batch > n) batch = n;
     jp_roots roots, *rp = jp_roots_from_env(&roots) == JP_OK ? &roots : NULL;
     jp_nn_model *net = NULL;
@@ -210,8 +214,10 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
     if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto done;
     size_t px = (size_t)data.rows * data.cols;
     int correct = 0;
-    for (int at = 0; at < n; at += batch) {
-        int b = n - at < batch ? n - at : batch;
+    for (int at = 0; at < n;) {
+        /* the timed images in the batches a run of n = timed has, then the rest */
+        int end = at < timed ? timed : n;
+        int b = end - at < batch ? end - at : batch;
         if ((rc = jp_nn_forward_u8(net, data.pixels + (size_t)at * px, b, logits)) != JP_OK) goto done;
         for (int i = 0; i < b; i++) {
             int p = argmax(logits + (size_t)i * info.num_labels, info.num_labels);
@@ -219,14 +225,21 @@ int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classi
             if (cfg->predictions) cfg->predictions[at + i] = p;
             if (cfg->references) cfg->references[at + i] = data.labels[at + i];
         }
+        at += b;
+        if (at == timed) {
+            jp_cpu_mark_now(rp, &m2);
+            if (m && own_meter && timed < n) {
+                *stopped = true;
+                if ((rc = jp_meter_stop(m)) != JP_OK) goto done;
+            }
+        }
     }
-    jp_cpu_mark_now(rp, &m2);
-    out->n = n;
+    out->n = timed;
     out->correct = correct;
     out->accuracy = (double)correct / n;
     out->load_s = m1.t - m0.t;
     out->infer_s = m2.t - m1.t;
-    out->images_per_s = out->infer_s > 0 ? n / out->infer_s : 0;
+    out->images_per_s = out->infer_s > 0 ? timed / out->infer_s : 0;
     out->load_cpu_s = m1.cpu - m0.cpu;
     out->infer_cpu_s = m2.cpu - m1.cpu;
     out->load_share = jp_cpu_share_between(&m0, &m1);
@@ -236,6 +249,12 @@ done:
     jp_nn_free(net);
     jp_idx_free(&data);
     return rc;
+}
+
+int jp_classify_run_phases(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)
+{
+    bool stopped;
+    return run_pass(cfg, 0, m, false, &stopped, out);
 }
 
 const char *jp_classify_label_name(int label)
@@ -250,13 +269,14 @@ void jp_classify_result_free(jp_classify_result *r)
     if (r) memset(r, 0, sizeof *r);
 }
 
-int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)
+static int run_measured(const jp_classify_config *cfg, int timed, jp_meter *m, jp_classify_result *out)
 {
     if (!cfg || !out || !cfg->model) return jp_fail(JP_ERR_INVAL, "jp_classify_run: no model given");
     int rc;
     if (m && (rc = jp_meter_start(m)) != JP_OK) return rc;
-    rc = jp_classify_run_phases(cfg, m, out);
-    if (m) {
+    bool stopped;
+    rc = run_pass(cfg, timed, m, true, &stopped, out);
+    if (m && !stopped) {
         int src = jp_meter_stop(m);
         if (!rc) rc = src;
     }
@@ -268,4 +288,17 @@ int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_resu
         out->estimated = jp_meter_estimated(m);
     }
     return rc;
+}
+
+int jp_classify_run(const jp_classify_config *cfg, jp_meter *m, jp_classify_result *out)
+{
+    return run_measured(cfg, 0, m, out);
+}
+
+int jp_classify_run_timed(const jp_classify_config *cfg, int timed, jp_meter *m, jp_classify_result *out)
+{
+    if (!cfg || !out || !cfg->model) return jp_fail(JP_ERR_INVAL, "jp_classify_run_timed: no model given");
+    if (timed < 1 || (cfg->n > 0 && timed > cfg->n))
+        return jp_fail(JP_ERR_RANGE, "jp_classify_run_timed: %d images to time of %d", timed, cfg->n);
+    return run_measured(cfg, timed, m, out);
 }

@@ -3,8 +3,10 @@
  * sizes, then the data. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <unistd.h>
@@ -33,17 +35,11 @@ static int read_exact(gzFile f, void *buf, size_t len, const char *path)
     return JP_OK;
 }
 
-/* Reads an IDX file of unsigned bytes with ndim dimensions; dims receives them. */
-static int read_idx(const char *path, int ndim, uint32_t *dims, uint8_t **data)
+/* Decodes the IDX file of unsigned bytes with ndim dimensions open on fd (which it closes); dims
+ * receives them. */
+static int decode_idx(int fd, const char *path, int ndim, uint32_t *dims, uint8_t **data)
 {
     *data = NULL;
-    int fd = jp_open_read(path, JP_OPEN_REGULAR);
-    if (fd < 0) {
-        char why[600];
-        jp_strlcpy(why, jp_last_error(), sizeof why);
-        return jp_fail(fd, "%s (Fashion-MNIST comes with Debian's dataset-fashion-mnist: scripts/bootstrap installs it)",
-                       why);
-    }
     gzFile f = gzdopen(fd, "rb");
     if (!f) {
         close(fd);
@@ -105,11 +101,138 @@ done:
     return rc;
 }
 
+/* ---- a session's cache: each file decoded once ----
+ *
+ * Between jp_workloads_session_begin and the last jp_workloads_session_end, a file decoded is kept under
+ * its path with the identity of the file it was (device, inode, size, modification time), and given out
+ * again, shared, while the file is still that one. Its users only read it; jp_idx_free leaves it to the
+ * cache, which frees everything at the session's end. */
+
+struct cached_idx {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    int ndim;
+    uint32_t dims[3];
+    uint8_t *data;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static int session_depth;
+static struct cached_idx *cache;
+static size_t ncache;
+static unsigned long decodes; /* files decoded since the process started (for tests) */
+
+void jp_workloads_session_begin(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    session_depth++;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void jp_workloads_session_end(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (session_depth > 0 && --session_depth == 0) {
+        for (size_t i = 0; i < ncache; i++) {
+            free(cache[i].path);
+            free(cache[i].data);
+        }
+        free(cache);
+        cache = NULL;
+        ncache = 0;
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+unsigned long jp_idx_decodes(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    unsigned long n = decodes;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
+static bool same_file(const struct cached_idx *c, const struct stat *st)
+{
+    return c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+           c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Reads an IDX file of unsigned bytes with ndim dimensions; dims receives them. *shared: the data is
+ * the session cache's (not to be freed). */
+static int read_idx(const char *path, int ndim, uint32_t *dims, uint8_t **data, bool *shared)
+{
+    *data = NULL;
+    *shared = false;
+    int fd = jp_open_read(path, JP_OPEN_REGULAR);
+    if (fd < 0) {
+        char why[600];
+        jp_strlcpy(why, jp_last_error(), sizeof why);
+        return jp_fail(fd, "%s (Fashion-MNIST comes with Debian's dataset-fashion-mnist: scripts/bootstrap installs it)",
+                       why);
+    }
+    struct stat st;
+    bool keep = ndim <= 3 && fstat(fd, &st) == 0;
+    /* the lock is held while decoding: a second reader of the same file waits for it rather than
+     * decoding it again */
+    pthread_mutex_lock(&cache_lock);
+    keep = keep && session_depth > 0;
+    if (keep)
+        for (size_t i = 0; i < ncache; i++) {
+            if (strcmp(cache[i].path, path) != 0) continue;
+            if (same_file(&cache[i], &st) && cache[i].ndim == ndim) {
+                memcpy(dims, cache[i].dims, (size_t)ndim * sizeof *dims);
+                *data = cache[i].data;
+                *shared = true;
+                pthread_mutex_unlock(&cache_lock);
+                close(fd);
+                return JP_OK;
+            }
+            /* the file changed (or is read with another shape): decoded afresh for this caller alone,
+             * and whoever still reads the old one keeps it until the session ends */
+            keep = false;
+        }
+    if (!keep) pthread_mutex_unlock(&cache_lock);
+    int rc = decode_idx(fd, path, ndim, dims, data);
+    if (!keep) {
+        pthread_mutex_lock(&cache_lock);
+        decodes++;
+        pthread_mutex_unlock(&cache_lock);
+        return rc;
+    }
+    decodes++;
+    if (rc == JP_OK) {
+        struct cached_idx *nc = realloc(cache, (ncache + 1) * sizeof *nc);
+        char *p = strdup(path);
+        if (nc) cache = nc;
+        if (nc && p) {
+            struct cached_idx *c = &cache[ncache++];
+            memset(c, 0, sizeof *c);
+            c->path = p;
+            c->dev = st.st_dev;
+            c->ino = st.st_ino;
+            c->size = st.st_size;
+            c->mtime = st.st_mtim;
+            c->ndim = ndim;
+            memcpy(c->dims, dims, (size_t)ndim * sizeof *dims);
+            c->data = *data;
+            *shared = true;
+        } else {
+            free(p); /* not kept: the caller owns it */
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
 void jp_idx_free(jp_idx_images *d)
 {
     if (!d) return;
-    free(d->pixels);
-    free(d->labels);
+    if (!d->pixels_shared) free(d->pixels);
+    if (!d->labels_shared) free(d->labels);
     memset(d, 0, sizeof *d);
 }
 
@@ -117,14 +240,14 @@ int jp_idx_read(const char *images_path, const char *labels_path, jp_idx_images 
 {
     memset(out, 0, sizeof *out);
     uint32_t dims[3] = {0, 0, 0};
-    int rc = read_idx(images_path, 3, dims, &out->pixels);
+    int rc = read_idx(images_path, 3, dims, &out->pixels, &out->pixels_shared);
     if (rc) return rc;
     out->n = (int)dims[0];
     out->rows = (int)dims[1];
     out->cols = (int)dims[2];
     if (labels_path) {
         uint32_t ld[1] = {0};
-        if ((rc = read_idx(labels_path, 1, ld, &out->labels))) {
+        if ((rc = read_idx(labels_path, 1, ld, &out->labels, &out->labels_shared))) {
             jp_idx_free(out);
             return rc;
         }
