@@ -95,5 +95,10 @@ int jp_ocr_engine_open(jp_ocr_engine **out, const char *model, const char *tessd
 /* The text read (malloc'd, without the trailing newline); the caller frees it with free(). */
 int jp_ocr_engine_read(jp_ocr_engine *e, const jp_ocr_image *img, char **text);
 void jp_ocr_engine_close(jp_ocr_engine *e);
+/* Whether the engines opened from now on (legacy and combined) clear Tesseract's adaptive classifier
+ * before each line (true, what jp_ocr_run always does: a line's text depends on that line only) or let
+ * it adapt across the lines an engine reads (false). For bench/ocr_legacy_reset.c, which measures what
+ * the reset costs and what it changes. */
+void jp_ocr_reset_per_line(bool reset);
 
 #endif

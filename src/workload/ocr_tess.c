@@ -162,7 +162,15 @@ int jp_ocr_model_locate(const char *name, const char *tessdata, char *dir, size_
 struct jp_ocr_engine {
     TessBaseAPI *api;
     const struct model_def *def;
+    bool reset; /* the adaptive classifier cleared before each line */
 };
+
+static _Atomic bool reset_per_line = true;
+
+void jp_ocr_reset_per_line(bool reset)
+{
+    reset_per_line = reset;
+}
 
 int jp_ocr_engine_open(jp_ocr_engine **out, const char *model, const char *tessdata)
 {
@@ -176,6 +184,7 @@ int jp_ocr_engine_open(jp_ocr_engine **out, const char *model, const char *tessd
     jp_ocr_engine *e = calloc(1, sizeof *e);
     if (!e) return jp_fail(JP_ERR_NOMEM, "out of memory");
     e->def = d;
+    e->reset = reset_per_line;
     e->api = TessBaseAPICreate();
     if (!e->api) {
         free(e);
@@ -209,7 +218,7 @@ int jp_ocr_engine_read(jp_ocr_engine *e, const jp_ocr_image *img, char **text)
     TessBaseAPISetSourceResolution(e->api, 300);
     /* Each line is read as a page of its own: no adaptation carried from one line to the next, so
      * that results do not depend on order or on how lines are shared between threads. */
-    if (e->def->engine != ENG_LSTM) TessBaseAPIClearAdaptiveClassifier(e->api);
+    if (e->def->engine != ENG_LSTM && e->reset) TessBaseAPIClearAdaptiveClassifier(e->api);
     char *t = TessBaseAPIGetUTF8Text(e->api);
     if (!t) {
         TessBaseAPIClear(e->api);
