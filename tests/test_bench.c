@@ -521,6 +521,7 @@ static void add_neighbour_cpu(void)
     volatile double acc = 0;
     while (own_cpu_seconds() < NEIGHBOUR_OWN_S)
         for (long k = 0; k < 100000; k++) acc += (double)k * 1e-9;
+    if (!(acc >= 0)) exit(11); /* used, so that no compiler drops the work (clang: set but not used) */
     double own = own_cpu_seconds();
     char path[4200], text[256] = "";
     snprintf(path, sizeof path, "%s/stat", proc);
