@@ -48,13 +48,13 @@ static void test_scorers(void **state)
     struct jp_bench_metric m[8];
     const char *pred[] = {"cat", " dog ", "bird", "fish"};
     const char *ref[] = {"cat", "dog", "bird", "eel"};
-    assert_int_equal(jp_score_lines("accuracy", pred, ref, 4, m, 8), 1);
+    assert_int_equal(jp_score_lines("accuracy", pred, ref, 4, NULL, m, 8), 1);
     assert_string_equal(m[0].name, "accuracy");
     assert_float_equal(m[0].value, 0.75, 1e-12);
 
     const char *op[] = {"Hello wor1d", "", "exactly right"};
     const char *orf[] = {"Hello world", "two words", "exactly right"};
-    int k = jp_score_lines("ocr", op, orf, 3, m, 8);
+    int k = jp_score_lines("ocr", op, orf, 3, NULL, m, 8);
     assert_int_equal(k, 3);
     /* words: 2 + 2 + 2 = 6; recalled Hello, exactly, right = 3 */
     assert_string_equal(m[0].name, "word_recall");
@@ -73,7 +73,7 @@ static void test_scorers(void **state)
     assert_float_equal(jp_rouge_n("the cat sat down", "the cat sat", 2), 0.8, 1e-12);
     /* LCS "a c" of "a b c" and "a c d": 2, P = R = 2/3 */
     assert_float_equal(jp_rouge_l("a b c", "a c d"), 2.0 / 3.0, 1e-12);
-    assert_int_equal(jp_score_lines("bleu", pred, ref, 4, m, 8), JP_ERR_INVAL);
+    assert_int_equal(jp_score_lines("bleu", pred, ref, 4, NULL, m, 8), JP_ERR_INVAL);
     assert_non_null(strstr(jp_last_error(), "unknown scorer"));
 }
 

@@ -395,7 +395,7 @@ static void test_image_scorers(void **state)
 
     struct jp_bench_metric m[JP_BENCH_MAX_METRICS];
     long scored = 0, missing = 0;
-    int k = jp_score_files("fid", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing);
+    int k = jp_score_files("fid", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing);
     if (k < 0) fail_msg("%s", jp_last_error());
     assert_int_equal(k, 3);
     assert_int_equal(scored, n);
@@ -409,9 +409,39 @@ static void test_image_scorers(void **state)
      * training image (a copy would be at 0) */
     assert_true(m[1].value > 0.85 && m[1].value < 0.98);
     assert_true(m[2].value > 1.0);
-    k = jp_score_files("adherence", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing);
+    k = jp_score_files("adherence", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing);
     assert_int_equal(k, 1);
     assert_true(fabs(m[0].value - q.adherence) < 1e-12);
+
+    /* the folder of models given is the one whose classifier scores, not $JP_MODELS_DIR's: a folder
+     * holding no classifier is an error naming it (it used to score with the default zoo's) ... */
+    char nozoo[600], onlymlp[600], link[700], mlp[1100];
+    snprintf(nozoo, sizeof nozoo, "%s/nozoo", tmpdir);
+    assert_int_equal(mkdir(nozoo, 0700), 0);
+    assert_true(jp_score_files("adherence", pred, refs, 0, nozoo, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
+    contains(jp_last_error(), nozoo);
+    contains(jp_last_error(), "no image classifier");
+    assert_true(jp_score_files("fid", pred, refs, 0, nozoo, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
+    contains(jp_last_error(), nozoo);
+    /* ... and a folder holding only the MLP, renamed, scores with that MLP: the share of the images it
+     * assigns to the prompted class */
+    snprintf(onlymlp, sizeof onlymlp, "%s/onlymlp", tmpdir);
+    snprintf(link, sizeof link, "%s/renamed", onlymlp);
+    snprintf(mlp, sizeof mlp, "%s/mlp", models);
+    assert_int_equal(mkdir(onlymlp, 0700), 0);
+    assert_int_equal(symlink(mlp, link), 0);
+    int *mlp_label = malloc((size_t)n * sizeof *mlp_label);
+    char used[64] = "";
+    assert_non_null(mlp_label);
+    assert_int_equal(jp_gen_classify(onlymlp, px, n, 1, mlp_label, used, sizeof used), JP_OK);
+    assert_string_equal(used, "renamed");
+    int mlp_hits = 0;
+    for (int i = 0; i < n; i++) mlp_hits += mlp_label[i] == classes[i];
+    free(mlp_label);
+    assert_int_equal(jp_score_files("adherence", pred, refs, 0, onlymlp, m, JP_BENCH_MAX_METRICS, &scored, &missing), 1);
+    printf("# adherence by the best classifier %.4f, by the MLP alone %.4f\n", q.adherence, m[0].value);
+    assert_true(fabs(m[0].value - mlp_hits / (double)n) < 1e-12);
+    assert_int_equal(unlink(link), 0);
 
     /* the first images, for the report's strip */
     uint8_t *sample = NULL;
@@ -428,7 +458,7 @@ static void test_image_scorers(void **state)
     f = fopen(pred, "a");
     fputs("images/0000.png\n", f);
     fclose(f);
-    assert_true(jp_score_files("fid", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
+    assert_true(jp_score_files("fid", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
     contains(jp_last_error(), "reference line 201: \"Cat\" is not a Fashion-MNIST class");
     /* a missing image: adherence counts it as wrong, FID refuses */
     snprintf(refs + strlen(refs) - 4, 8, "2.txt");
@@ -438,9 +468,9 @@ static void test_image_scorers(void **state)
     f = fopen(pred, "w");
     fprintf(f, "images/0000.png\n\nimages/0001.png\n");
     fclose(f);
-    assert_true(jp_score_files("fid", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
+    assert_true(jp_score_files("fid", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
     contains(jp_last_error(), "prediction line 2: no image (FID needs every image)");
-    assert_int_equal(jp_score_files("adherence", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing), 1);
+    assert_int_equal(jp_score_files("adherence", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing), 1);
     /* of the 2 images present, those the classifier calls "Bag", over 3 */
     int bags = 0;
     int label[2];
@@ -461,13 +491,13 @@ static void test_image_scorers(void **state)
     f = fopen(pred, "w");
     fprintf(f, "images/0000.png\nimages/big.png\nimages/0001.png\n");
     fclose(f);
-    assert_true(jp_score_files("fid", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
+    assert_true(jp_score_files("fid", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
     contains(jp_last_error(), "prediction line 2: ");
     contains(jp_last_error(), "big.png: 30x30 pixels, expected 28x28");
     f = fopen(pred, "w");
     fprintf(f, "images/0000.png\n%s\nimages/0001.png\n", pred);
     fclose(f);
-    assert_true(jp_score_files("fid", pred, refs, 0, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
+    assert_true(jp_score_files("fid", pred, refs, 0, NULL, m, JP_BENCH_MAX_METRICS, &scored, &missing) < 0);
     contains(jp_last_error(), "prediction line 2: \"");
     contains(jp_last_error(), "is not the path of a .png image");
     free(px);

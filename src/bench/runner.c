@@ -312,6 +312,18 @@ struct model_ctx {
     bool attr_ok, scored_from_run;
 };
 
+/* The folder of models that scores a model's images (adherence, fid): the one its builtin was given
+ * (option models_dir / models-dir), so that the classifier comes from the same zoo as the model; NULL
+ * (the default chain: $JP_MODELS_DIR, then the program's) for a command or a builtin given none. */
+static const char *scorer_models_dir(const struct jp_spec_model *sm)
+{
+    if (!sm->builtin[0]) return NULL;
+    for (size_t i = 0; i < sm->noptions && i < sizeof sm->options / sizeof sm->options[0]; i++)
+        if (!strcmp(sm->options[i].key, "models_dir") || !strcmp(sm->options[i].key, "models-dir"))
+            return sm->options[i].value[0] ? sm->options[i].value : NULL;
+    return NULL;
+}
+
 static void add_phase_figures(struct jp_bench_model *bm, jp_meter *m, int run_index)
 {
     /* by name: the moments before a command's first mark (starting the process) are in its first
@@ -526,7 +538,8 @@ static bool model_measure(struct model_ctx *c, struct jp_bench_model *bm, int r)
     /* score the first measured run's predictions when it covered enough items */
     if (r == 0 && scoring && (t->n_score <= t->n_time || one_go)) {
         long scored = 0, missing = 0;
-        int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score, bm->metrics,
+        int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score,
+                               scorer_models_dir(c->sm), bm->metrics,
                                JP_BENCH_MAX_METRICS, &scored, &missing);
         if (k < 0) {
             fail_model(bm, JP_MODEL_FAILED, jp_last_error());
@@ -593,7 +606,8 @@ static void model_finish(struct model_ctx *c, struct jp_bench_model *bm)
             return;
         }
         long scored = 0, missing = 0;
-        int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score, bm->metrics,
+        int k = jp_score_files(t->scorer, c->outputs, c->refs_arg ? c->refs_arg : t->references, t->n_score,
+                               scorer_models_dir(c->sm), bm->metrics,
                                JP_BENCH_MAX_METRICS, &scored, &missing);
         if (k < 0) {
             fail_model(bm, JP_MODEL_FAILED, jp_last_error());

@@ -106,11 +106,11 @@ static int class_of(const char *ref)
 }
 
 /* pred[i] is the path of the image made for the class ref[i] names. "adherence": the share that the zoo's
- * best classifier assigns to that class (a missing image counts as not adherent); "fid": the Frechet
+ * (models_dir's, as for jp_classify_models_dir) best classifier assigns to that class (a missing image counts as not adherent); "fid": the Frechet
  * distance of that classifier's features against the test set's, with adherence and the mean distance to
  * the nearest training image beside it (every image must be there). */
 static int score_images(const char *scorer, const char *const *pred, const char *const *ref, size_t n,
-                        struct jp_bench_metric *metrics, size_t max)
+                        const char *models_dir, struct jp_bench_metric *metrics, size_t max)
 {
     bool fid = !strcmp(scorer, "fid");
     if (n > MAX_IMAGES) return jp_fail(JP_ERR_RANGE, "%zu images to score: at most %d", n, MAX_IMAGES);
@@ -141,7 +141,7 @@ static int score_images(const char *scorer, const char *const *pred, const char 
     }
     if (rc) goto done;
     if (fid) {
-        jp_gen_quality_config cfg = {.reference_n = 0, .nearest_n = -1, .threads = 2};
+        jp_gen_quality_config cfg = {.models_dir = models_dir, .reference_n = 0, .nearest_n = -1, .threads = 2};
         jp_gen_quality q;
         if ((rc = jp_gen_quality_score(&cfg, px, cls, (int)have, &q))) goto done;
         k = put(metrics, k, max, "fid", q.fid);
@@ -149,7 +149,7 @@ static int score_images(const char *scorer, const char *const *pred, const char 
         k = put(metrics, k, max, "nearest_train_l2", q.nearest_train_l2);
     } else {
         size_t hit = 0;
-        if (have && (rc = jp_gen_classify(NULL, px, (int)have, 2, label, NULL, 0))) goto done;
+        if (have && (rc = jp_gen_classify(models_dir, px, (int)have, 2, label, NULL, 0))) goto done;
         for (size_t i = 0; i < have; i++) hit += label[i] == cls[i];
         k = put(metrics, k, max, "adherence", (double)hit / (double)n);
     }
@@ -159,16 +159,16 @@ done:
 }
 
 int jp_score_lines(const char *scorer, const char *const *pred, const char *const *ref, size_t n,
-                   struct jp_bench_metric *metrics, size_t max)
+                   const char *models_dir, struct jp_bench_metric *metrics, size_t max)
 {
     size_t k = 0;
     if (!strcmp(scorer, "none")) return 0;
     if (n == 0) return jp_fail(JP_ERR_INVAL, "nothing to score: no reference lines");
-    if (!strcmp(scorer, "fid")) return score_images(scorer, pred, ref, n, metrics, max);
+    if (!strcmp(scorer, "fid")) return score_images(scorer, pred, ref, n, models_dir, metrics, max);
     if (!strcmp(scorer, "adherence")) {
         for (size_t i = 0; i < n; i++)
             if (*pred[i]) {
-                if (jp_score_is_image_path(pred[i])) return score_images(scorer, pred, ref, n, metrics, max);
+                if (jp_score_is_image_path(pred[i])) return score_images(scorer, pred, ref, n, models_dir, metrics, max);
                 break;
             }
     }
@@ -237,7 +237,7 @@ static void free_lines(char **lines, long n)
     free(lines);
 }
 
-int jp_score_files(const char *scorer, const char *pred_path, const char *ref_path, long n,
+int jp_score_files(const char *scorer, const char *pred_path, const char *ref_path, long n, const char *models_dir,
                    struct jp_bench_metric *metrics, size_t max, long *scored_out, long *missing_out)
 {
     char **ref = NULL, **pred = NULL;
@@ -276,7 +276,7 @@ int jp_score_files(const char *scorer, const char *pred_path, const char *ref_pa
         p[i] = pred[i] = full;
     }
     free(dir);
-    if (rc == JP_OK) rc = jp_score_lines(scorer, p, (const char *const *)ref, (size_t)nref, metrics, max);
+    if (rc == JP_OK) rc = jp_score_lines(scorer, p, (const char *const *)ref, (size_t)nref, models_dir, metrics, max);
     if (scored_out) *scored_out = nref;
     if (missing_out) *missing_out = nref - npred;
     free(p);

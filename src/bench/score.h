@@ -34,13 +34,14 @@ const char *jp_scorer_names(void);
 bool jp_score_is_image_path(const char *s);
 
 /* Scores lines[0..n) of predictions against references. Fills metrics (up to max) and returns how
- * many, or a negative status. */
+ * many, or a negative status. models_dir: the folder of models whose best classifier scores images
+ * (adherence, fid), as for jp_classify_models_dir (NULL: $JP_MODELS_DIR, then the default). */
 int jp_score_lines(const char *scorer, const char *const *pred, const char *const *ref, size_t n,
-                   struct jp_bench_metric *metrics, size_t max);
+                   const char *models_dir, struct jp_bench_metric *metrics, size_t max);
 
 /* Reads predictions and references files and scores the first n lines (n <= 0: all references).
  * Missing prediction lines count as empty (wrong); *missing_out says how many. */
-int jp_score_files(const char *scorer, const char *pred_path, const char *ref_path, long n,
+int jp_score_files(const char *scorer, const char *pred_path, const char *ref_path, long n, const char *models_dir,
                    struct jp_bench_metric *metrics, size_t max, long *scored_out, long *missing_out);
 
 /* The images named by the first lines of a predictions file (up to max, at most JP_BENCH_MAX_IMAGES,

@@ -200,7 +200,11 @@ int jp_gen_best_classifier(const char *models_dir, jp_classify_model_info *out)
     jp_classify_model_info zoo[64];
     int n = jp_classify_list(models_dir, zoo, 64);
     if (n < 0) return n;
-    if (n == 0) return jp_fail(JP_ERR_NOTFOUND, "no image classifier in the zoo to score images with");
+    if (n == 0) {
+        char zoo_dir[4096];
+        if (jp_classify_models_dir(models_dir, zoo_dir, sizeof zoo_dir) != JP_OK) jp_strlcpy(zoo_dir, "?", sizeof zoo_dir);
+        return jp_fail(JP_ERR_NOTFOUND, "%s: no image classifier in this folder of models to score images with", zoo_dir);
+    }
     if (n > 64) n = 64;
     int best = 0;
     for (int i = 1; i < n; i++)
