@@ -146,6 +146,23 @@ static void test_regular_file_replaced(void **state)
     assert_int_equal(n, 0);
 }
 
+/* Removing a fake tree leaves what its links point to as it was (ft_rmroot chmod-ed through them). */
+static void test_tree_removal_leaves_link_targets(void **state)
+{
+    (void)state;
+    char outside[4200], link[4200];
+    snprintf(outside, sizeof outside, "%s/outside.txt", dir);
+    ft_write(dir, "outside.txt", "x\n");
+    assert_int_equal(chmod(outside, 0644), 0);
+    char *root = ft_mkroot("links");
+    snprintf(link, sizeof link, "%s/to-outside", root);
+    assert_int_equal(symlink(outside, link), 0);
+    ft_rmroot(root);
+    struct stat st;
+    assert_int_equal(stat(outside, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -167,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_link_to_file_is_followed),
         cmocka_unit_test(test_fifo_written_in_place),
         cmocka_unit_test(test_regular_file_replaced),
+        cmocka_unit_test(test_tree_removal_leaves_link_targets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
