@@ -32,7 +32,7 @@ int main(int argc, char **argv)
         const struct jp_fit_machine *m = &set.m[i];
         printf("  %-18s %-48s %2d logical CPUs, %d socket%s, TDP %s", m->name, m->cpu, m->logical_cpus,
                m->sockets, m->sockets == 1 ? "" : "s", m->match ? "" : "unknown\n");
-        if (m->match) printf("%g W (\"%s\")\n", m->match->tdp_w, m->match->name);
+        if (m->match) printf("%g W (\"%s\")\n", m->match->tdp_w, jp_cpu_tdp_name(m->match));
     }
 
     printf("\nLeave one machine out (fitted on the other machines, scored on this one):\n\n");

@@ -166,7 +166,8 @@ static void expect_match(const char *brand, const char *name, double tdp)
 {
     const struct jp_cpu_tdp *t = jp_cpu_tdp_match(brand);
     if (!t) fail_msg("no match for \"%s\", expected \"%s\"", brand, name);
-    if (strcmp(t->name, name)) fail_msg("\"%s\" matched \"%s\", expected \"%s\"", brand, t->name, name);
+    if (strcmp(jp_cpu_tdp_name(t), name))
+        fail_msg("\"%s\" matched \"%s\", expected \"%s\"", brand, jp_cpu_tdp_name(t), name);
     assert_true(fabs(t->tdp_w - tdp) < 1e-9);
 }
 

@@ -77,7 +77,7 @@ const struct jp_cpu_tdp *jp_cpu_tdp_match(const char *brand)
     int best_n = 0;
     size_t best_len = 0;
     for (size_t i = 0; i < jp_cpu_tdp_count; i++) {
-        tokenize(jp_cpu_tdp_table[i].name, &e);
+        tokenize(jp_cpu_tdp_name(&jp_cpu_tdp_table[i]), &e);
         if (e.n == 0 || e.n > b.n) continue;
         bool ok = true, numbered = false;
         size_t len = 0;
@@ -161,7 +161,7 @@ void jp_model_resolve_with(const struct jp_cpu_info *info, const struct jp_model
         double w = t->tdp_w * sockets;
         idle = fr->idle_frac * w;
         max = fr->max_frac * w;
-        cat(b, blen, "%.48s: TDP %.4g W x%d (CodeCarbon);", t->name, t->tdp_w, sockets);
+        cat(b, blen, "%.48s: TDP %.4g W x%d (CodeCarbon);", jp_cpu_tdp_name(t), t->tdp_w, sockets);
         if (!user_idle) cat(b, blen, " idle %.2f", fr->idle_frac);
         if (!user_max) cat(b, blen, "%s max %.2f", user_idle ? "" : ",", fr->max_frac);
         cat(b, blen, " x TDP");
