@@ -233,7 +233,8 @@ struct jp_bench_model {
 
     /* the first outputs of a model whose predictions are images (`builtin: generate`; scorers adherence
      * and fid): nimages 8-bit grey images of image_side x image_side pixels, item order (one per class
-     * for generate), for the HTML report's strip of samples; NULL and 0 when none */
+     * for generate), for the HTML report's strip of samples (the store keeps them, schema 4); NULL and 0
+     * when none */
     int nimages, image_side;
     uint8_t *images;
 
@@ -395,7 +396,7 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
  *
  * Every error message names the store's path ("results.db: no run 7; the store holds runs 1-5").
  *
- * Schema (version 2). A table schema_version lists the migrations applied; jp_store_open applies the
+ * Schema (version 4). A table schema_version lists the migrations applied; jp_store_open applies the
  * missing ones in order, each in its own transaction, and refuses a store written by a newer
  * jouleprint; opened read-only, an older store is read as it is (version 1 kept no attributed
  * figures, intervals or runs: they load as unknown). Tables: runs (one row per run, with the machine, sources, estimated flag, region,
@@ -404,7 +405,10 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
  * runs with one query), phases, metrics, and timelines (one row per model with samples: t and watts
  * as BLOBs of little-endian IEEE 754 doubles), and (version 2) repeats (one row per model: the energy
  * per item of each measured run, whole machine and attributed, as such BLOBs). Version 3 keeps the
- * intensity whole: runs.intensity_year (NULL in the runs of older stores, loaded as -1, unknown). NaN figures are stored
+ * intensity whole: runs.intensity_year (NULL in the runs of older stores, loaded as -1, unknown). Version 4
+ * keeps the sample images of a model that made images (`builtin: generate`), for the HTML report's strip:
+ * images (one row per such model: side, nimages, and the nimages * side * side 8-bit grey pixels as one
+ * BLOB; runs of older stores have none). NaN figures are stored
  * as NULL. A run is saved in one
  * transaction: a crash or an error leaves the store as it was before the save.
  */
@@ -412,7 +416,7 @@ int jp_bench_run_spec(const struct jp_spec *spec, const struct jp_bench_options 
 typedef struct jp_store jp_store;
 
 /* The schema version this build writes and reads. */
-#define JP_STORE_SCHEMA_VERSION 3
+#define JP_STORE_SCHEMA_VERSION 4
 
 /* jp_store_open flags */
 #define JP_STORE_CREATE 1u   /* create the file if it does not exist (else: JP_ERR_NOTFOUND) */
@@ -439,7 +443,9 @@ int jp_store_update(jp_store *db, struct jp_bench_run *run);
  * without being freed (clear a previously loaded run with jp_bench_run_clear first); the caller
  * frees the result with jp_bench_run_clear. On failure *run is left zeroed: JP_ERR_NOTFOUND when
  * there is no such run (the message says which runs there are). A damaged timeline is left out and
- * said so in run->warnings (one line each). */
+ * said so in run->warnings (one line each); sample images whose side (1 to 256), count (1 to
+ * JP_BENCH_MAX_IMAGES) or bytes disagree fail the load (JP_ERR_PARSE, one line naming the store, run,
+ * task and model and what was expected). */
 #define JP_STORE_LATEST 0L
 int jp_store_load(jp_store *db, long id, struct jp_bench_run *run);
 

@@ -82,6 +82,11 @@ static uint64_t run_fingerprint(const struct jp_bench_run *run)
                 fp_double(&f, m->rep_j_per_item[k]);
                 fp_double(&f, m->rep_attr_j_per_item[k]);
             }
+            if (m->nimages > 0 && m->images) { /* (a run without images hashes as it did before schema 4) */
+                fp_bytes(&f, &m->nimages, sizeof m->nimages);
+                fp_bytes(&f, &m->image_side, sizeof m->image_side);
+                fp_bytes(&f, m->images, (size_t)m->nimages * (size_t)m->image_side * (size_t)m->image_side);
+            }
         }
     }
     return f.h;

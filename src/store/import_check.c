@@ -99,9 +99,11 @@ static int imp_reference(sqlite3 **ref, long version)
 }
 
 static const char *const imp_tables[] = {"schema_version", "runs", "tasks", "models", "phases", "metrics", "timelines",
-                                         "repeats"};
+                                         "repeats", "images"};
 /* the schema version that made each of imp_tables */
-static const long imp_table_since[] = {1, 1, 1, 1, 1, 1, 1, 2};
+static const long imp_table_since[] = {1, 1, 1, 1, 1, 1, 1, 2, 4};
+_Static_assert(sizeof imp_tables / sizeof imp_tables[0] == sizeof imp_table_since / sizeof imp_table_since[0],
+               "a version for each table");
 
 /* Bounds of the numbers: [lo, hi] for the column (NULL allowed where the schema allows it). */
 struct imp_bound {
@@ -152,6 +154,8 @@ static const struct imp_bound imp_bounds[] = {
     {"metrics", "pos", 0, 7},
     {"timelines", "nsamples", 0, 1 << 24},
     {"repeats", "nrep", 0, 1 << 20},
+    {"images", "side", 1, STORE_IMAGE_SIDE_MAX},
+    {"images", "nimages", 1, JP_BENCH_MAX_IMAGES},
 };
 
 /* The longest text the loader keeps for a column (what is longer would be cut: refused instead). */
@@ -333,7 +337,7 @@ int store_import_validate(sqlite3 *h, const char *path, long *version)
      * timelines whose blobs hold their samples */
     struct {
         const char *sql, *table, *col, *why;
-    } checks[] = {
+    } checks[] = { /* (the tables a version lacks are skipped below) */
         {"SELECT t.id, t.reference_pos FROM tasks t WHERE t.reference_pos >= (SELECT count(*) FROM models m WHERE "
          "m.task_id = t.id) LIMIT 1",
          "tasks", "reference_pos", "names a model the task has not"},
@@ -352,6 +356,8 @@ int store_import_validate(sqlite3 *h, const char *path, long *version)
          "not 8 bytes a run"},
         {"SELECT rowid, length(attr) || ' bytes' FROM repeats WHERE length(attr) <> 8 * nrep LIMIT 1", "repeats", "attr",
          "not 8 bytes a run"},
+        {"SELECT rowid, length(pixels) || ' bytes' FROM images WHERE length(pixels) <> nimages * side * side LIMIT 1",
+         "images", "pixels", "not side x side bytes an image"},
         {"SELECT id, (SELECT count(*) FROM tasks t WHERE t.run_id = r.id) FROM runs r WHERE (SELECT count(*) FROM "
          "tasks t WHERE t.run_id = r.id) > 10000 LIMIT 1",
          "runs", "id", "more than 10,000 tasks in one run"},
@@ -359,10 +365,12 @@ int store_import_validate(sqlite3 *h, const char *path, long *version)
          "models m WHERE m.task_id = t.id) > 10000 LIMIT 1",
          "tasks", "id", "more than 10,000 models in one task"},
     };
-    for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++)
-        if ((*version >= 2 || strcmp(checks[k].table, "repeats")) &&
-            (rc = imp_first(h, path, checks[k].sql, checks[k].table, checks[k].col, checks[k].why)))
-            return rc;
+    for (size_t k = 0; k < sizeof checks / sizeof checks[0]; k++) {
+        size_t t = 0, nt = sizeof imp_tables / sizeof imp_tables[0];
+        while (t < nt && strcmp(imp_tables[t], checks[k].table)) t++;
+        if (t < nt && imp_table_since[t] > *version) continue; /* a table this version has not */
+        if ((rc = imp_first(h, path, checks[k].sql, checks[k].table, checks[k].col, checks[k].why))) return rc;
+    }
     /* the samples themselves: finite numbers */
     if (sqlite3_prepare_v2(h, "SELECT model_id, nsamples, t, w FROM timelines", -1, &st, NULL) != SQLITE_OK)
         return imp_fail(path, "timelines", -1, NULL, "cannot be read (%s)", sqlite3_errmsg(h));

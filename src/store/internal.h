@@ -57,6 +57,10 @@ struct col {
 #define TASK_COLS_V1 10  /* tasks before schema 2 */
 #define MODEL_COLS_V1 31 /* models before schema 2 */
 
+/* the sample images a model may keep (schema 4): at most JP_BENCH_MAX_IMAGES of side x side pixels,
+ * side at most this (what the HTML report draws) */
+#define STORE_IMAGE_SIDE_MAX 256
+
 extern const struct col store_run_cols[], store_task_cols[], store_model_cols[];
 extern const size_t store_run_ncols, store_task_ncols, store_model_ncols;
 

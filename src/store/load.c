@@ -124,12 +124,63 @@ static int load_repeats(jp_store *db, sqlite3_int64 model_id, struct jp_bench_mo
     return r;
 }
 
+/* A model's sample images (schema 4). Unlike a damaged timeline, which only leaves a chart out, images
+ * that disagree with their count and side are refused: the pixels are copied by that size, so nothing
+ * read is trusted before it is checked. One line naming the store, the run, the task and the model. */
+static int load_images(jp_store *db, long run_id, const struct jp_bench_task *task, sqlite3_int64 model_id,
+                       struct jp_bench_model *m, sqlite3_stmt *im)
+{
+    sqlite3_bind_int64(im, 1, model_id);
+    int rc = sqlite3_step(im), r = JP_OK;
+    if (rc == SQLITE_ROW) {
+        char why[192] = "";
+        /* the types first: reading a value as another type converts it */
+        bool ints = sqlite3_column_type(im, 0) == SQLITE_INTEGER && sqlite3_column_type(im, 1) == SQLITE_INTEGER;
+        bool blob = sqlite3_column_type(im, 2) == SQLITE_BLOB;
+        sqlite3_int64 side = sqlite3_column_int64(im, 0), n = sqlite3_column_int64(im, 1);
+        const void *px = blob ? sqlite3_column_blob(im, 2) : NULL;
+        int bytes = blob ? sqlite3_column_bytes(im, 2) : 0;
+        if (!ints)
+            snprintf(why, sizeof why, "side and count not integers, expected integers");
+        else if (side < 1 || side > STORE_IMAGE_SIDE_MAX)
+            snprintf(why, sizeof why, "side %lld pixels, expected 1 to %d", (long long)side, STORE_IMAGE_SIDE_MAX);
+        else if (n < 1 || n > JP_BENCH_MAX_IMAGES)
+            snprintf(why, sizeof why, "%lld images, expected 1 to %d", (long long)n, JP_BENCH_MAX_IMAGES);
+        else if (!blob || !px)
+            snprintf(why, sizeof why, "the pixels not a BLOB, expected a BLOB of %lld bytes (%lld images of %lld x %lld)",
+                     (long long)(n * side * side), (long long)n, (long long)side, (long long)side);
+        else if ((sqlite3_int64)bytes != n * side * side)
+            snprintf(why, sizeof why, "%d bytes of pixels, expected %lld (%lld images of %lld x %lld)", bytes,
+                     (long long)(n * side * side), (long long)n, (long long)side, (long long)side);
+        if (why[0]) {
+            char tname[4 * sizeof task->name], mname[4 * sizeof m->name]; /* a line for the terminal */
+            jp_esc_str(tname, sizeof tname, JP_ESC_TERM, task->name);
+            jp_esc_str(mname, sizeof mname, JP_ESC_TERM, m->name);
+            r = jp_fail(JP_ERR_PARSE, "%s: run %ld, task %s, model %s: damaged sample images: %s", db->path, run_id,
+                        tname, mname, why);
+        } else {
+            m->images = malloc((size_t)bytes);
+            if (!m->images) {
+                r = jp_fail(JP_ERR_NOMEM, "%s: loading sample images: out of memory", db->path);
+            } else {
+                memcpy(m->images, px, (size_t)bytes);
+                m->nimages = (int)n;
+                m->image_side = (int)side;
+            }
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = store_fail(db, "loading the sample images of a model");
+    }
+    sqlite3_reset(im);
+    return r;
+}
+
 int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
 {
     if (!db || !run) return jp_fail(JP_ERR_INVAL, "jp_store_load: no store or no run");
     memset(run, 0, sizeof *run);
     if (db->empty) return jp_fail(JP_ERR_NOTFOUND, "%s: no runs stored yet", db->path);
-    sqlite3_stmt *rs = NULL, *ts = NULL, *ms = NULL, *ph = NULL, *me = NULL, *tl = NULL, *rp = NULL;
+    sqlite3_stmt *rs = NULL, *ts = NULL, *ms = NULL, *ph = NULL, *me = NULL, *tl = NULL, *rp = NULL, *im = NULL;
     int rc;
     /* a store of schema 1 (read-only) has neither the columns nor the table of schema 2 */
     size_t ntc = db->version >= 2 ? store_task_ncols : TASK_COLS_V1, nmc = db->version >= 2 ? store_model_ncols : MODEL_COLS_V1;
@@ -154,7 +205,11 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
         sqlite3_prepare_v2(db->h, "SELECT nsamples, t, w FROM timelines WHERE model_id = ?", -1, &tl, NULL) !=
             SQLITE_OK ||
         (db->version >= 2 &&
-         sqlite3_prepare_v2(db->h, "SELECT nrep, j, attr FROM repeats WHERE model_id = ?", -1, &rp, NULL) != SQLITE_OK)) {
+         sqlite3_prepare_v2(db->h, "SELECT nrep, j, attr FROM repeats WHERE model_id = ?", -1, &rp, NULL) != SQLITE_OK) ||
+        /* a store of schema 3 or older (read-only) kept no images */
+        (db->version >= 4 &&
+         sqlite3_prepare_v2(db->h, "SELECT side, nimages, pixels FROM images WHERE model_id = ?", -1, &im, NULL) !=
+             SQLITE_OK)) {
         rc = store_fail(db, "preparing the load");
         goto out;
     }
@@ -233,7 +288,8 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
                 m->cpu_share = m->other_share = -1;
             }
             if ((rc = load_model_children(db, model_id, m, ph, me, tl, run)) ||
-                (rp && (rc = load_repeats(db, model_id, m, rp, run)))) {
+                (rp && (rc = load_repeats(db, model_id, m, rp, run))) ||
+                (im && (rc = load_images(db, id, task, model_id, m, im)))) {
                 sqlite3_reset(ms);
                 goto end;
             }
@@ -255,6 +311,7 @@ out:
     sqlite3_finalize(me);
     sqlite3_finalize(tl);
     sqlite3_finalize(rp);
+    sqlite3_finalize(im);
     if (rc != JP_OK) jp_bench_run_clear(run);
     return rc;
 }

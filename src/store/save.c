@@ -11,7 +11,7 @@
 /* ---- save ---------------------------------------------------------------------------------------- */
 
 struct stmts {
-    sqlite3_stmt *run, *task, *model, *phase, *metric, *timeline, *repeats;
+    sqlite3_stmt *run, *task, *model, *phase, *metric, *timeline, *repeats, *images;
 };
 
 static void finalize_all(struct stmts *s)
@@ -23,6 +23,7 @@ static void finalize_all(struct stmts *s)
     sqlite3_finalize(s->metric);
     sqlite3_finalize(s->timeline);
     sqlite3_finalize(s->repeats);
+    sqlite3_finalize(s->images);
     memset(s, 0, sizeof *s);
 }
 
@@ -57,7 +58,9 @@ static int prepare_inserts(jp_store *db, struct stmts *s)
         sqlite3_prepare_v2(db->h, "INSERT INTO timelines (model_id, nsamples, t, w) VALUES (?, ?, ?, ?)", -1,
                            &s->timeline, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db->h, "INSERT INTO repeats (model_id, nrep, j, attr) VALUES (?, ?, ?, ?)", -1,
-                           &s->repeats, NULL) != SQLITE_OK)
+                           &s->repeats, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, "INSERT INTO images (model_id, side, nimages, pixels) VALUES (?, ?, ?, ?)", -1,
+                           &s->images, NULL) != SQLITE_OK)
         return store_fail(db, "preparing the save");
     return JP_OK;
 }
@@ -91,6 +94,12 @@ static int check_run(const jp_store *db, const struct jp_bench_run *run)
                 return jp_fail(JP_ERR_INVAL, "%s: cannot save: model %zu of task %zu has runs but no arrays", db->path, i, t);
             if (m->nrep > (size_t)INT32_MAX / 8)
                 return jp_fail(JP_ERR_RANGE, "%s: cannot save: %zu runs are too many", db->path, m->nrep);
+            if (m->nimages < 0 || m->nimages > JP_BENCH_MAX_IMAGES ||
+                (m->nimages > 0 && (!m->images || m->image_side < 1 || m->image_side > STORE_IMAGE_SIDE_MAX)))
+                return jp_fail(JP_ERR_INVAL,
+                               "%s: cannot save: model %zu of task %zu has %d sample images of side %d "
+                               "(expected 0 to %d images of 1 to %d pixels, and their pixels)",
+                               db->path, i, t, m->nimages, m->image_side, JP_BENCH_MAX_IMAGES, STORE_IMAGE_SIDE_MAX);
             if (m->nsamples > (size_t)INT32_MAX / 8)
                 return jp_fail(JP_ERR_RANGE, "%s: cannot save: a timeline of %zu samples is too long", db->path,
                                m->nsamples);
@@ -162,6 +171,14 @@ static int save_model(jp_store *db, struct stmts *s, const struct jp_bench_run *
         free(j);
         free(a);
         if (rc) return rc;
+    }
+    if (m->nimages > 0) { /* bounded by check_run: at most 10 * 256 * 256 bytes */
+        int bytes = m->nimages * m->image_side * m->image_side;
+        b = sqlite3_bind_int64(s->images, 1, id);
+        if (b == SQLITE_OK) b = sqlite3_bind_int(s->images, 2, m->image_side);
+        if (b == SQLITE_OK) b = sqlite3_bind_int(s->images, 3, m->nimages);
+        if (b == SQLITE_OK) b = sqlite3_bind_blob(s->images, 4, m->images, bytes, SQLITE_STATIC);
+        if ((rc = step_insert(db, s->images, b, what))) return rc;
     }
     return JP_OK;
 }

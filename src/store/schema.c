@@ -106,6 +106,12 @@ const char *const store_migrations[] = {
     /* 3: the intensity whole (issue 12): the year of the figure (NULL: a run stored before, year unknown;
      * 0: a figure without a year) */
     "ALTER TABLE runs ADD COLUMN intensity_year INTEGER;\n",
+    /* 4: the sample images of a model whose predictions are images (issue 15), for the HTML report's
+     * strip: one row per model that made any, nimages images of side x side 8-bit grey pixels in item
+     * order, as one BLOB of nimages * side * side bytes */
+    "CREATE TABLE images (\n"
+    "  model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,\n"
+    "  side INTEGER NOT NULL, nimages INTEGER NOT NULL, pixels BLOB NOT NULL);\n",
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == JP_STORE_SCHEMA_VERSION,
