@@ -70,8 +70,8 @@ extern "C" {
  * before 6 but counted by none), jp_metric_lower_is_better, jp_metric_is_fraction,
  * jp_metric_default_tolerance (bench.h), jp_gen_png_read, jp_png_encode_grey, jp_workloads_is_zoo
  * (workloads.h); 8: + jp_classify_run_timed, jp_workloads_session_begin, jp_workloads_session_end
- * (workloads.h) */
-#define JP_ABI_VERSION 8
+ * (workloads.h); 9: jp_ocr_config gains `timed` and jp_ocr_result `lines_timed` (at their ends) */
+#define JP_ABI_VERSION 9
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);

@@ -604,6 +604,32 @@ static void test_run_scores_and_measures(void **state)
     assert_memory_equal(&c, &r.all, sizeof c);
     assert_true(r.load_j == 0 && r.infer_j == 0);
     jp_ocr_result_free(&r);
+    /* timed: the meter covers the first line of each split (what a run of n = 1 reads), the rest are
+     * read after it stopped; the outputs are those of the whole run, line for line */
+    jp_ocr_result all;
+    cfg.threads = 1;
+    assert_int_equal(jp_ocr_run(&cfg, m, &all), JP_OK);
+    assert_int_equal(all.lines_timed, 6);
+    cfg.timed = 1;
+    assert_int_equal(jp_ocr_run(&cfg, m, &r), JP_OK);
+    assert_int_equal(r.nlines, 6);
+    assert_int_equal(r.lines_timed, 2);
+    assert_memory_equal(&c, &r.all, sizeof c);
+    for (size_t i = 0; i < r.nlines; i++) {
+        assert_string_equal(r.lines[i].file, all.lines[i].file);
+        assert_string_equal(r.lines[i].hyp, all.lines[i].hyp);
+    }
+    /* the infer phase's CPU time is that of 2 lines, not 6 (CPU time, which load does not inflate
+     * much: a line costs tens of ms here, the clock ticks every 10 ms) */
+    printf("infer CPU: timed 2 lines %.3f s, all 6 lines %.3f s\n", r.infer_cpu_s, all.infer_cpu_s);
+    assert_true(r.infer_cpu_s < 0.7 * all.infer_cpu_s);
+    jp_ocr_result_free(&all);
+    jp_ocr_result_free(&r);
+    cfg.timed = 3; /* not fewer than n: every line timed */
+    assert_int_equal(jp_ocr_run(&cfg, NULL, &r), JP_OK);
+    assert_int_equal(r.lines_timed, 6);
+    jp_ocr_result_free(&r);
+    cfg.timed = 0;
     /* errors: no such folder; an unknown model */
     cfg.data = "/nonexistent/ocr";
     assert_int_equal(jp_ocr_run(&cfg, m, &r), JP_ERR_NOTFOUND);

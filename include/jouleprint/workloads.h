@@ -111,6 +111,11 @@ typedef struct jp_ocr_config {
     int threads;          /* workers, each with its own engine (default 1) */
     const char *tessdata; /* as for jp_ocr_model_locate */
     bool keep_lines;      /* keep every line's reference and output in the result */
+    size_t timed;         /* 0: the meter covers every line; else it covers the first `timed` lines of
+                             each split, exactly the lines a run of n = timed reads, and is stopped
+                             before the rest are read (in the same run, the engines opened once): one
+                             run both times and gives the outputs of all n lines (the harness uses this
+                             to score more lines than it times) */
 } jp_ocr_config;
 void jp_ocr_config_init(jp_ocr_config *cfg);
 
@@ -139,10 +144,12 @@ typedef struct jp_ocr_result {
     double load_cpu_s, infer_cpu_s; /* this process's CPU time in each phase */
     size_t nlines;
     jp_ocr_line *lines;       /* when keep_lines */
+    size_t lines_timed;       /* lines read while the meter ran: nlines, or fewer with cfg->timed */
 } jp_ocr_result;
 
 /* Reads the images into memory, then, with m (opened by the caller; NULL: time only) started:
- * phase "load" opens `threads` engines, phase "infer" reads every line; stops m. The caller
+ * phase "load" opens `threads` engines, phase "infer" reads every line (with cfg->timed, the timed
+ * lines); stops m (then reads the rest). The caller
  * reads the meter for domains and more. Frees nothing the caller gave; free the result with
  * jp_ocr_result_free. */
 int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out);

@@ -97,7 +97,6 @@ static int ocr_check(const struct jp_spec_option *opts, size_t n, char *why, siz
 static int ocr_run(const struct jp_spec_option *opts, size_t nopts, long n, long timed, const char *outputs,
                const char *refs, jp_meter *m, long *done)
 {
-    (void)timed; /* always n: not times_prefix */
     char why[256];
     jp_ocr_config cfg;
     jp_ocr_config_init(&cfg);
@@ -106,6 +105,7 @@ static int ocr_run(const struct jp_spec_option *opts, size_t nopts, long n, long
     cfg.tessdata = opt(opts, nopts, "tessdata");
     cfg.keep_lines = true;
     cfg.n = (size_t)((n + JP_OCR_SPLITS - 1) / JP_OCR_SPLITS); /* per split */
+    if (timed > 0 && timed < n) cfg.timed = (size_t)((timed + JP_OCR_SPLITS - 1) / JP_OCR_SPLITS);
     if (int_opt(opts, nopts, "threads", 1, 1, 256, &cfg.threads, why, sizeof why) != JP_OK)
         return jp_fail(JP_ERR_INVAL, "%s", why);
     jp_ocr_result res;
@@ -122,12 +122,12 @@ static int ocr_run(const struct jp_spec_option *opts, size_t nopts, long n, long
     }
     if (po && close_w(po, outputs) != JP_OK) rc = JP_ERR_IO;
     if (ro && close_w(ro, refs) != JP_OK) rc = JP_ERR_IO;
-    *done = rc == JP_OK ? (long)res.nlines : 0;
+    *done = rc == JP_OK ? (long)res.lines_timed : 0;
     jp_ocr_result_free(&res);
     return rc;
 }
 
-static const struct jp_bench_builtin ocr_builtin = {"ocr", "ocr", ocr_check, ocr_run, false};
+static const struct jp_bench_builtin ocr_builtin = {"ocr", "ocr", ocr_check, ocr_run, true};
 
 /* ---- the registry -------------------------------------------------------------------------------- */
 

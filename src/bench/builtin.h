@@ -24,7 +24,8 @@ struct jp_bench_builtin {
      * status with jp_fail's message. */
     int (*run)(const struct jp_spec_option *opts, size_t nopts, long n, long timed, const char *outputs,
                const char *refs, jp_meter *m, long *done);
-    /* Its first n items begin with the items of a run of fewer (a prefix), and run() takes timed < n. */
+    /* run() takes timed < n: the items it times are exactly those a run of n = timed reads (for
+     * classify the first `timed`; for ocr the first timed/2 of each split), and its outputs are all n. */
     bool times_prefix;
 };
 

@@ -314,13 +314,17 @@ int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out)
         if ((rc = jp_ocr_engine_open(&eng[t], cfg->model, cfg->tessdata)) != JP_OK) goto stop;
     jp_cpu_mark_now(roots_ok ? &roots : NULL, &m1);
     if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto stop;
+    /* the timed lines: the first `timed` of each split (every line without cfg->timed); the items are
+     * in split order, each split's in file order, as a run of n = timed would load them */
+    size_t timed = cfg->timed > 0 && (cfg->n == 0 || cfg->timed < cfg->n) ? cfg->timed : 0;
     for (size_t s = 0; s < out->nsplits; s++) {
         size_t count = 0;
         for (size_t i = 0; i < it.n; i++)
-            if (it.v[i].split == (int)s) idx[count++] = i;
+            if (it.v[i].split == (int)s && (!timed || count < timed)) idx[count++] = i;
         double t0 = jp_now();
         if ((rc = read_batch(&it, idx, count, eng, threads, hyp, secs)) != JP_OK) goto stop;
         out->split[s].infer_s = jp_now() - t0;
+        out->lines_timed += count;
     }
     jp_cpu_mark_now(roots_ok ? &roots : NULL, &m2);
 stop:
@@ -330,6 +334,15 @@ stop:
         int src = jp_meter_stop(m);
         if (rc != JP_OK) jp_fail(rc, "%s", saved);
         else rc = src;
+    }
+    if (rc == JP_OK && timed) {
+        /* the rest of each split, after the meter stopped: read for their outputs only */
+        for (size_t s = 0; s < out->nsplits && rc == JP_OK; s++) {
+            size_t count = 0, k = 0;
+            for (size_t i = 0; i < it.n; i++)
+                if (it.v[i].split == (int)s && k++ >= timed) idx[count++] = i;
+            if (count > 0) rc = read_batch(&it, idx, count, eng, threads, hyp, secs);
+        }
     }
     if (rc != JP_OK) goto done;
     out->load_s = m1.t - m0.t;
