@@ -742,10 +742,34 @@ static void test_no_significant_saving(void **state)
     jp_bench_run_clear(&r);
 }
 
+/* Intervals are cut to what is possible: a saving of more than 100% or an energy below 0 cannot be
+ * (3 noisy runs of a tiny model gave "0.20 mJ, -0.44 to 0.84 mJ" and "96.92% (86.6 to 107.3%)") */
+static void test_intervals_cut_to_possible(void **state)
+{
+    (void)state;
+    struct jp_bench_run r;
+    fix_build_run(&r);
+    struct jp_bench_model *base = &r.tasks[0].models[1];
+    /* per round a tenth, a fiftieth and a thousandth of large's energy: savings 90%, 98%, 99.9% */
+    const double f[3] = {0.1, 0.02, 0.001};
+    double sum = 0;
+    for (int k = 0; k < 3; k++) sum += base->rep_attr_j_per_item[k] = r.tasks[0].models[0].rep_attr_j_per_item[k] * f[k];
+    base->attr_j_per_item = sum / 3;
+    jp_bench_analyze(&r);
+    printf("energy %.6g (%.6g .. %.6g), saving %.3f (%.3f .. %.3f)\n", base->cmp_j_per_item, base->cmp_lo,
+           base->cmp_hi, base->saving_pct, base->saving_lo, base->saving_hi);
+    assert_true(base->cmp_lo == 0.0 && base->cmp_hi > base->cmp_j_per_item);
+    assert_true(base->saving_hi == 100.0);
+    assert_true(base->saving_lo < base->saving_pct && base->saving_lo > 70);
+    assert_true(base->saving_significant);
+    jp_bench_run_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_names), cmocka_unit_test(test_conclusions), cmocka_unit_test(test_no_significant_saving), cmocka_unit_test(test_html_charts),
+        cmocka_unit_test(test_format_names), cmocka_unit_test(test_conclusions), cmocka_unit_test(test_no_significant_saving), cmocka_unit_test(test_intervals_cut_to_possible),
+        cmocka_unit_test(test_html_charts),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_csv),          cmocka_unit_test(test_json),        cmocka_unit_test(test_md),
         cmocka_unit_test(test_html),         cmocka_unit_test(test_unscored_and_empty),

@@ -120,7 +120,8 @@ static void interval_of(struct jp_bench_model *m, bool attributed)
     double mu, half;
     m->cmp_lo = m->cmp_hi = NAN;
     if (t_interval(reps(m, attributed), m->nrep, &mu, &half)) {
-        m->cmp_lo = m->cmp_j_per_item - half;
+        /* cut to what is possible: no energy is below 0 (a t-interval of 3 noisy runs can reach past it) */
+        m->cmp_lo = fmax(m->cmp_j_per_item - half, 0.0);
         m->cmp_hi = m->cmp_j_per_item + half;
     }
 }
@@ -141,7 +142,7 @@ static void saving_interval(struct jp_bench_model *m, const struct jp_bench_mode
     double mu, half;
     if (t_interval(s, n, &mu, &half) && isfinite(m->saving_pct)) {
         m->saving_lo = m->saving_pct - half;
-        m->saving_hi = m->saving_pct + half;
+        m->saving_hi = fmin(m->saving_pct + half, 100.0); /* no model saves more than all of the energy */
         m->saving_significant = m->saving_lo > 0 || m->saving_hi < 0;
     }
     free(s);

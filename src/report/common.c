@@ -317,7 +317,7 @@ void rp_format_energy_ci(const struct jp_bench_model *m, char *buf, size_t len)
         return;
     }
     char a[32], b[32];
-    jp_format_energy(m->cmp_lo > 0 ? m->cmp_lo : 0, a, sizeof a);
+    jp_format_energy(m->cmp_lo, a, sizeof a); /* the analysis cut it at 0 */
     jp_format_energy(m->cmp_hi, b, sizeof b);
     snprintf(buf, len, "%s to %s", a, b);
 }
