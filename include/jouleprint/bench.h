@@ -442,10 +442,10 @@ int jp_store_update(jp_store *db, struct jp_bench_run *run);
 /* Loads run id (JP_STORE_LATEST: the run with the highest id) into *run, which is overwritten
  * without being freed (clear a previously loaded run with jp_bench_run_clear first); the caller
  * frees the result with jp_bench_run_clear. On failure *run is left zeroed: JP_ERR_NOTFOUND when
- * there is no such run (the message says which runs there are). A damaged timeline is left out and
- * said so in run->warnings (one line each); sample images whose side (1 to 256), count (1 to
- * JP_BENCH_MAX_IMAGES) or bytes disagree fail the load (JP_ERR_PARSE, one line naming the store, run,
- * task and model and what was expected). */
+ * there is no such run (the message says which runs there are). A damaged timeline, damaged runs and
+ * sample images whose side (1 to 256), count (1 to JP_BENCH_MAX_IMAGES) or bytes disagree are left
+ * out (checked before anything is copied) and said so in run->warnings, one line each naming the task
+ * and model and what was expected: the run's measured figures are never hidden by them. */
 #define JP_STORE_LATEST 0L
 int jp_store_load(jp_store *db, long id, struct jp_bench_run *run);
 

@@ -124,11 +124,12 @@ static int load_repeats(jp_store *db, sqlite3_int64 model_id, struct jp_bench_mo
     return r;
 }
 
-/* A model's sample images (schema 4). Unlike a damaged timeline, which only leaves a chart out, images
- * that disagree with their count and side are refused: the pixels are copied by that size, so nothing
- * read is trusted before it is checked. One line naming the store, the run, the task and the model. */
-static int load_images(jp_store *db, long run_id, const struct jp_bench_task *task, sqlite3_int64 model_id,
-                       struct jp_bench_model *m, sqlite3_stmt *im)
+/* A model's sample images (schema 4). Their count, side and length are checked before anything is
+ * copied (the pixels are copied by that size); damaged images are left out and said so in the run's
+ * warnings, as a damaged timeline is: they only illustrate the report, and the run's measured figures
+ * must not be hidden by them. */
+static int load_images(jp_store *db, const struct jp_bench_task *task, sqlite3_int64 model_id,
+                       struct jp_bench_model *m, sqlite3_stmt *im, struct jp_bench_run *run)
 {
     sqlite3_bind_int64(im, 1, model_id);
     int rc = sqlite3_step(im), r = JP_OK;
@@ -153,11 +154,14 @@ static int load_images(jp_store *db, long run_id, const struct jp_bench_task *ta
             snprintf(why, sizeof why, "%d bytes of pixels, expected %lld (%lld images of %lld x %lld)", bytes,
                      (long long)(n * side * side), (long long)n, (long long)side, (long long)side);
         if (why[0]) {
-            char tname[4 * sizeof task->name], mname[4 * sizeof m->name]; /* a line for the terminal */
-            jp_esc_str(tname, sizeof tname, JP_ESC_TERM, task->name);
+            char line[sizeof run->warnings], tname[4 * sizeof task->name], mname[4 * sizeof m->name];
+            size_t at = strlen(run->warnings);
+            jp_esc_str(tname, sizeof tname, JP_ESC_TERM, task->name); /* a line for the terminal */
             jp_esc_str(mname, sizeof mname, JP_ESC_TERM, m->name);
-            r = jp_fail(JP_ERR_PARSE, "%s: run %ld, task %s, model %s: damaged sample images: %s", db->path, run_id,
-                        tname, mname, why);
+            jp_textf(line, sizeof line, "the sample images of task %s, model %s are damaged (%s): left out", tname, mname,
+                     why);
+            if (at + strlen(line) + 2 < sizeof run->warnings)
+                jp_textf(run->warnings + at, sizeof run->warnings - at, "%s%s", at ? "\n" : "", line);
         } else {
             m->images = malloc((size_t)bytes);
             if (!m->images) {
@@ -289,7 +293,7 @@ int jp_store_load(jp_store *db, long id, struct jp_bench_run *run)
             }
             if ((rc = load_model_children(db, model_id, m, ph, me, tl, run)) ||
                 (rp && (rc = load_repeats(db, model_id, m, rp, run))) ||
-                (im && (rc = load_images(db, id, task, model_id, m, im)))) {
+                (im && (rc = load_images(db, task, model_id, m, im, run)))) {
                 sqlite3_reset(ms);
                 goto end;
             }
