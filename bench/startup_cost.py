@@ -20,7 +20,9 @@ import sys
 COMMANDS = [["--version"], ["stat", "--", "true"], ["sources"], ["carbon", "--energy", "1kWh", "--region", "Oregon"]]
 
 
-def cpu_ms(argv):
+def cpu_ms(argv, who="startup_cost"):
+    """Runs argv to completion (output to /dev/null) and returns its CPU time in ms, user + system, of
+    it and everything it waited for (wait4's rusage); exits naming `who` if the command fails."""
     # posix_spawn (vfork-like in glibc): a fork of this Python process would charge the copy of its
     # page tables to the child and swamp the figures
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -31,7 +33,7 @@ def cpu_ms(argv):
         os.close(devnull)
     _, status, ru = os.wait4(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("startup_cost: %s exited with %d" % (" ".join(argv), os.waitstatus_to_exitcode(status)))
+        sys.exit("%s: %s exited with %d" % (who, " ".join(argv), os.waitstatus_to_exitcode(status)))
     return (ru.ru_utime + ru.ru_stime) * 1e3
 
 

@@ -20,23 +20,15 @@ import statistics
 import sys
 import tempfile
 
+from startup_cost import cpu_ms  # bench/, beside this script
+
 
 def run(binary, args, out):
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        argv = [binary, "stat", "--export-json", out] + args
-        pid = os.posix_spawn(binary, argv, os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
-    finally:
-        os.close(devnull)
-    _, status, ru = os.wait4(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("stat_overhead: %s exited with %d" % (" ".join(argv), os.waitstatus_to_exitcode(status)))
+    argv = [binary, "stat", "--export-json", out] + args
+    whole_ms = cpu_ms(argv, "stat_overhead")
     with open(out) as f:
         d = json.load(f)
-    whole = ru.ru_utime + ru.ru_stime
-    child = d["attribution"]["tree_cpu_s"]
-    return (whole - child) * 1e3, d["duration_s"]
+    return whole_ms - d["attribution"]["tree_cpu_s"] * 1e3, d["duration_s"]
 
 
 def quartiles(v, fmt):

@@ -191,26 +191,23 @@ static void test_damaged_left_out(void **state)
     run_with_images(&run);
     save_to(good, &run);
     jp_bench_run_clear(&run);
-    static const char where[] = " WHERE side = 28";
-    char sql[256];
-    snprintf(sql, sizeof sql, "UPDATE images SET pixels = substr(pixels, 1, 100)%s", where);
-    expect_images_left_out(good, path, sql, "100 bytes of pixels, expected 7840 (10 images of 28 x 28)");
-    snprintf(sql, sizeof sql, "UPDATE images SET pixels = CAST(pixels || x'00' AS BLOB)%s", where);
-    expect_images_left_out(good, path, sql, "7841 bytes of pixels, expected 7840");
-    snprintf(sql, sizeof sql, "UPDATE images SET side = 27%s", where);
-    expect_images_left_out(good, path, sql, "7840 bytes of pixels, expected 7290 (10 images of 27 x 27)");
-    snprintf(sql, sizeof sql, "UPDATE images SET side = 280, nimages = 1%s", where);
-    expect_images_left_out(good, path, sql, "side 280 pixels, expected 1 to 256");
-    snprintf(sql, sizeof sql, "UPDATE images SET side = 0%s", where);
-    expect_images_left_out(good, path, sql, "side 0 pixels, expected 1 to 256");
-    snprintf(sql, sizeof sql, "UPDATE images SET nimages = 11%s", where);
-    expect_images_left_out(good, path, sql, "11 images, expected 1 to 10");
-    snprintf(sql, sizeof sql, "UPDATE images SET nimages = -4%s", where);
-    expect_images_left_out(good, path, sql, "-4 images, expected 1 to 10");
-    snprintf(sql, sizeof sql, "UPDATE images SET side = 28.5%s", where);
-    expect_images_left_out(good, path, sql, "not integers");
-    snprintf(sql, sizeof sql, "UPDATE images SET pixels = CAST(pixels AS TEXT)%s", where);
-    expect_images_left_out(good, path, sql, "the pixels not a BLOB, expected a BLOB of 7840 bytes");
+    /* each damage (on the 28-pixel images) and what the warning must say */
+    static const char *const damage[][2] = {
+        {"pixels = substr(pixels, 1, 100)", "100 bytes of pixels, expected 7840 (10 images of 28 x 28)"},
+        {"pixels = CAST(pixels || x'00' AS BLOB)", "7841 bytes of pixels, expected 7840"},
+        {"side = 27", "7840 bytes of pixels, expected 7290 (10 images of 27 x 27)"},
+        {"side = 280, nimages = 1", "side 280 pixels, expected 1 to 256"},
+        {"side = 0", "side 0 pixels, expected 1 to 256"},
+        {"nimages = 11", "11 images, expected 1 to 10"},
+        {"nimages = -4", "-4 images, expected 1 to 10"},
+        {"side = 28.5", "not integers"},
+        {"pixels = CAST(pixels AS TEXT)", "the pixels not a BLOB, expected a BLOB of 7840 bytes"},
+    };
+    for (size_t k = 0; k < sizeof damage / sizeof damage[0]; k++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "UPDATE images SET %s WHERE side = 28", damage[k][0]);
+        expect_images_left_out(good, path, sql, damage[k][1]);
+    }
 
     /* the same damage in a store received from someone else: refused by the import's checks, naming the
      * table, row and column, and nothing imported */
