@@ -262,6 +262,8 @@ int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out)
     memset(out, 0, sizeof *out);
     out->load_share = out->infer_share = -1;
     int threads = cfg->threads > 0 ? cfg->threads : 1;
+    /* lines per split the meter covers (0: all); set before any jump to `stop` */
+    size_t timed = cfg->timed > 0 && (cfg->n == 0 || cfg->timed < cfg->n) ? cfg->timed : 0;
     if (threads > 64) return jp_fail(JP_ERR_RANGE, "threads: at most 64");
     const jp_ocr_model *model = jp_ocr_model_find(cfg->model);
     if (!model) return JP_ERR_NOTFOUND;
@@ -316,7 +318,6 @@ int jp_ocr_run(const jp_ocr_config *cfg, jp_meter *m, jp_ocr_result *out)
     if (m && (rc = jp_meter_phase(m, "infer")) != JP_OK) goto stop;
     /* the timed lines: the first `timed` of each split (every line without cfg->timed); the items are
      * in split order, each split's in file order, as a run of n = timed would load them */
-    size_t timed = cfg->timed > 0 && (cfg->n == 0 || cfg->timed < cfg->n) ? cfg->timed : 0;
     for (size_t s = 0; s < out->nsplits; s++) {
         size_t count = 0;
         for (size_t i = 0; i < it.n; i++)
