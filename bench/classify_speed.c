@@ -182,15 +182,8 @@ int main(int argc, char **argv)
 
     char blas[512], cpu[256] = "?";
     jp_nn_blas_describe(blas, sizeof blas);
-    FILE *ci = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (ci && fgets(line, sizeof line, ci))
-        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-            jp_strlcpy(cpu, strchr(line, ':') + 2, sizeof cpu);
-            cpu[strcspn(cpu, "\n")] = '\0';
-            break;
-        }
-    if (ci) fclose(ci);
+    jp_host_info host; /* the CPU's name, as the library reads it (JP_PROC_ROOT honoured) */
+    if (jp_host_read(&host) == JP_OK && host.brand[0]) jp_strlcpy(cpu, host.brand, sizeof cpu);
     double peak1 = jp_nn_sgemm_gflops(1, 1536, 5), peakT = jp_nn_sgemm_gflops(threads, 1536, 5);
     printf("CPU: %s, %ld online CPUs\nBLAS: %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), blas);
     printf("sgemm peak (1536^3, best of 5): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peakT, threads);

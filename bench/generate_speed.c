@@ -216,15 +216,8 @@ int main(int argc, char **argv)
     }
     char blas[512], cpu[256] = "?", load0[128], load1[128];
     jp_nn_blas_describe(blas, sizeof blas);
-    FILE *ci = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (ci && fgets(line, sizeof line, ci))
-        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-            jp_strlcpy(cpu, strchr(line, ':') + 2, sizeof cpu);
-            cpu[strcspn(cpu, "\n")] = '\0';
-            break;
-        }
-    if (ci) fclose(ci);
+    jp_host_info host; /* the CPU's name, as the library reads it (JP_PROC_ROOT honoured) */
+    if (jp_host_read(&host) == JP_OK && host.brand[0]) jp_strlcpy(cpu, host.brand, sizeof cpu);
     loadavg(load0, sizeof load0);
     printf("CPU: %s, %ld online CPUs\nBLAS (engine): %s\nload average at the start: %s\n", cpu,
            sysconf(_SC_NPROCESSORS_ONLN), blas, load0);
