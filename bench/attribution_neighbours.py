@@ -9,7 +9,9 @@ slow drift of the machine's other load reaches both conditions alike. Per model 
 median over windows of the attributed energy per item and of the whole machine's; then busy / quiet for
 each. The whole-machine figure is what every comparison used before this change.
 
-    bench/attribution_neighbours.py [--windows N] [--jouleprint build/jouleprint] [--out FILE.json]
+    bench/attribution_neighbours.py [--windows N] [--images N] [--lines N] [--jouleprint build/jouleprint]
+                                    [--out FILE.json]
+    bench/attribution_neighbours.py --from FILE.json      # the table again, from a saved run
 
 Prints one table; --out writes every window's figures as JSON.
 """
@@ -33,16 +35,16 @@ warmup: 0
 timeout: 20min
 tasks:
   - name: image-classification
-    time: 300
-    score: 300
+    time: @IMAGES@
+    score: @IMAGES@
     scorer: accuracy
     models:
       - {name: mlp, builtin: classify, options: {model: mlp, threads: 2}}
       - {name: cnn, builtin: classify, options: {model: cnn, threads: 2}}
       - {name: resnet-s, builtin: classify, options: {model: resnet-s, threads: 2}}
   - name: ocr
-    time: 40
-    score: 40
+    time: @LINES@
+    score: @LINES@
     scorer: ocr
     models:
       - {name: eng-fast, builtin: ocr, options: {model: eng-fast, threads: 2}}
@@ -105,17 +107,67 @@ def window(jp, spec, busy, workdir):
     return out
 
 
+def report(wins, images, lines, host):
+    """One line per model: medians over the windows of each condition, their ratio, and the verdict.
+
+    A model agrees when its busy median lies within 15% of its quiet median, or within the quiet windows'
+    95% interval of the attributed energy per item (the median of those windows' lower and upper bounds:
+    each window's interval is over its 3 runs)."""
+    names = list(wins[0]["models"].keys())
+    print("machine: %s" % host)
+    print("energy source: %s; %d windows (%d quiet, %d busy), 3 round-robin runs per model each, "
+          "%d images and %d lines per run" %
+          (wins[0]["sources"], len(wins), sum(not w["busy"] for w in wins), sum(w["busy"] for w in wins), images,
+           lines))
+    print("%-28s %11s %19s %11s %6s   %12s %12s %6s   %6s  %s" %
+          ("model", "attr quiet", "(interval)", "attr busy", "ratio", "machine quiet", "machine busy", "ratio",
+           "other", "agrees"))
+    agree = 0
+    for n in names:
+        def vals(cond, key):
+            return [w["models"][n][key] for w in wins if w["busy"] == cond and n in w["models"]
+                    and w["models"][n][key] is not None]
+
+        def med(cond, key):
+            v = vals(cond, key)
+            return statistics.median(v) if v else float("nan")
+        aq, ab, mq, mb = med(False, "attributed"), med(True, "attributed"), med(False, "machine"), med(True, "machine")
+        cis = vals(False, "attributed_ci")
+        lo = statistics.median(c["lo"] for c in cis) if cis else float("nan")
+        hi = statistics.median(c["hi"] for c in cis) if cis else float("nan")
+        oth = med(True, "other_share")
+        within15 = abs(ab / aq - 1) <= 0.15
+        inside = lo <= ab <= hi
+        ok = within15 or inside
+        agree += ok
+        print("%-28s %8.3f mJ (%7.3f-%7.3f mJ) %8.3f mJ %6.2f   %9.3f mJ %9.3f mJ %6.2f   %5.0f%%  %s" %
+              (n, aq * 1e3, lo * 1e3, hi * 1e3, ab * 1e3, ab / aq, mq * 1e3, mb * 1e3, mb / mq, oth * 100,
+               "yes (within 15%)" if within15 else "yes (within the interval)" if inside else "NO"))
+    print("%d of %d models agree between quiet and busy windows" % (agree, len(names)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--windows", type=int, default=4, help="windows in all (quiet and busy alternate)")
     ap.add_argument("--jouleprint", default="build/jouleprint")
     ap.add_argument("--out")
+    ap.add_argument("--from", dest="from_json", metavar="FILE.json",
+                    help="print the table again from a file that --out wrote, running nothing")
+    ap.add_argument("--images", type=int, default=300,
+                    help="images per classification run (a run of well under a second is a few 10 ms jiffies of "
+                         "CPU time, which makes its share of the machine coarse)")
+    ap.add_argument("--lines", type=int, default=40, help="text lines per OCR run")
     a = ap.parse_args()
+    if a.from_json:
+        with open(a.from_json) as f:
+            saved = json.load(f)
+        report(saved["windows"], saved.get("images", 0), saved.get("lines", 0), saved["machine"])
+        return
     jp = os.path.abspath(a.jouleprint)
     with tempfile.TemporaryDirectory(prefix="jp-neigh-") as d:
         spec = os.path.join(d, "spec.yaml")
         with open(spec, "w") as f:
-            f.write(SPEC)
+            f.write(SPEC.replace("@IMAGES@", str(a.images)).replace("@LINES@", str(a.lines)))
         wins = []
         for k in range(a.windows):
             busy = k % 2 == 1
@@ -123,24 +175,10 @@ def main():
             print("window %d (%s): %.0f s, load before %.2f" % (k + 1, "busy" if busy else "quiet", w["seconds"],
                                                                w["load_before"]), file=sys.stderr)
             wins.append(w)
-    names = list(wins[0]["models"].keys())
-    print("machine: %s" % machine())
-    print("energy source: %s; %d windows (%d quiet, %d busy), 3 round-robin runs per model each" %
-          (wins[0]["sources"], len(wins), sum(not w["busy"] for w in wins), sum(w["busy"] for w in wins)))
-    print("%-28s %12s %12s %7s   %12s %12s %7s   %s" % ("model", "attr quiet", "attr busy", "ratio", "machine quiet",
-                                                       "machine busy", "ratio", "other CPU (busy)"))
-    for n in names:
-        def med(cond, key):
-            v = [w["models"][n][key] for w in wins if w["busy"] == cond and n in w["models"]
-                 and w["models"][n][key] is not None]
-            return statistics.median(v) if v else float("nan")
-        aq, ab, mq, mb = med(False, "attributed"), med(True, "attributed"), med(False, "machine"), med(True, "machine")
-        oth = med(True, "other_share")
-        print("%-28s %9.3f mJ %9.3f mJ %7.2f   %9.3f mJ %9.3f mJ %7.2f   %.0f%%" %
-              (n, aq * 1e3, ab * 1e3, ab / aq, mq * 1e3, mb * 1e3, mb / mq, oth * 100))
+    report(wins, a.images, a.lines, machine())
     if a.out:
         with open(a.out, "w") as f:
-            json.dump({"machine": machine(), "windows": wins}, f, indent=1)
+            json.dump({"machine": machine(), "images": a.images, "lines": a.lines, "windows": wins}, f, indent=1)
 
 
 if __name__ == "__main__":
