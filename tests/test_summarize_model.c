@@ -250,6 +250,24 @@ static void test_bad_model_folders(void **state)
     assert_int_equal(jp_s2s_load(&s, d, 1, 1, 1), JP_ERR_PARSE);
     assert_non_null(strstr(jp_last_error(), "model.safetensors"));
     copy(a, b, -1);
+    /* the copy head: a config that says the opposite of the weights (its tensors missing, or left over),
+     * and a "copy" that is not a boolean */
+    snprintf(a, sizeof a, "%s/config.json", m);
+    snprintf(b, sizeof b, "%s/config.json", d);
+    json_error_t je;
+    json_t *cfg = json_load_file(a, 0, &je);
+    assert_non_null(cfg);
+    int has_copy = json_is_true(json_object_get(cfg, "copy"));
+    json_object_set_new(cfg, "copy", json_boolean(!has_copy));
+    assert_int_equal(json_dump_file(cfg, b, 0), 0);
+    assert_int_not_equal(jp_s2s_load(&s, d, 1, 1, 1), JP_OK);
+    assert_non_null(strstr(jp_last_error(), "copy."));
+    json_object_set_new(cfg, "copy", json_string("yes"));
+    assert_int_equal(json_dump_file(cfg, b, 0), 0);
+    assert_int_equal(jp_s2s_load(&s, d, 1, 1, 1), JP_ERR_PARSE);
+    assert_non_null(strstr(jp_last_error(), "\"copy\" must be true or false"));
+    json_decref(cfg);
+    copy(a, b, -1);
     /* a tokenizer with one merge changed: same size, other hash */
     snprintf(a, sizeof a, "%s/tokenizer.txt", m);
     snprintf(b, sizeof b, "%s/tokenizer.txt", d);

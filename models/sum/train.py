@@ -12,6 +12,15 @@ ReLU feed-forward without biases, learned absolute position embeddings (encoder 
 matrix shared by the encoder input, the decoder input and the output projection (logits = (h * d^-0.5) E^T),
 a final RMSNorm in the encoder and the decoder. Scaled dot-product attention (1/sqrt(head dim)).
 
+Copying (cfg "copy", a pointer-generator head after See et al. 2017, "Get To The Point"): a synopsis mostly
+reuses the description's own words (package and project names above all), which a vocabulary of a few
+thousand pieces and a small decoder cannot spell from memory. With h the decoder's final normalized state
+and e_1..e_S the encoder's output:
+    a = softmax_j((Wq h) . e_j / sqrt(d))          (over the source tokens; Wq is copy.q.weight)
+    c = sum_j a_j e_j,  g = sigmoid(wg . [h; c] + bg)   (copy.gate.weight, copy.gate.bias)
+    P(w) = g softmax(logits)(w) + (1 - g) sum_{j: src_j = w} a_j
+and the model's output is log P (so greedy and beam search read it as they read log-probabilities).
+
 Deterministic given --seed and --threads: the order of the data in epoch e is a permutation drawn from
 numpy.random.RandomState(seed + e); the checkpoint holds the model, the optimizer, the step, the position in
 the epoch and the RNG states (torch, numpy, python), written atomically (temporary file + rename) every
@@ -42,11 +51,11 @@ import build as data  # noqa: E402  (the data script: TSV reading and the tokeni
 MAX_SRC, MAX_TGT = 128, 48
 
 SIZES = {
-    "sum-s": {"d_model": 64, "num_heads": 4, "d_ff": 256, "num_layers": 2, "num_decoder_layers": 2,
+    "sum-s": {"d_model": 64, "num_heads": 4, "d_ff": 256, "num_layers": 2, "num_decoder_layers": 2, "copy": True,
               "train": {"lr": 2e-3, "batch": 32, "dropout": 0.0}},
-    "sum-m": {"d_model": 128, "num_heads": 4, "d_ff": 512, "num_layers": 3, "num_decoder_layers": 3,
+    "sum-m": {"d_model": 128, "num_heads": 4, "d_ff": 512, "num_layers": 3, "num_decoder_layers": 3, "copy": True,
               "train": {"lr": 1.5e-3, "batch": 32, "dropout": 0.1}},
-    "sum-l": {"d_model": 192, "num_heads": 6, "d_ff": 768, "num_layers": 4, "num_decoder_layers": 4,
+    "sum-l": {"d_model": 192, "num_heads": 6, "d_ff": 768, "num_layers": 4, "num_decoder_layers": 4, "copy": True,
               "train": {"lr": 1e-3, "batch": 32, "dropout": 0.1}},
 }
 WARMUP = 400
@@ -127,6 +136,13 @@ class Block(nn.Module):
         return x + F.dropout(lf.DenseReluDense(lf.layer_norm(x)), drop, self.training)
 
 
+class CopyHead(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.q = nn.Linear(d, d, bias=False)
+        self.gate = nn.Linear(2 * d, 1)
+
+
 class Stack(nn.Module):
     def __init__(self, cfg, decoder, npos):
         super().__init__()
@@ -143,11 +159,15 @@ class Seq2Seq(nn.Module):
         self.shared = nn.Embedding(cfg["vocab_size"], cfg["d_model"])
         self.encoder = Stack(cfg, False, cfg["max_source_positions"])
         self.decoder = Stack(cfg, True, cfg["max_target_positions"])
+        if cfg.get("copy"):
+            self.copy = CopyHead(cfg["d_model"])
         g = torch.Generator().manual_seed(cfg.get("init_seed", 1))
         for name, p in self.named_parameters():
             if name.endswith("layer_norm.weight"):
                 continue
-            if name == "shared.weight":
+            if name == "copy.gate.bias":
+                p.data.zero_()
+            elif name == "shared.weight":
                 p.data.copy_(torch.randn(p.shape, generator=g))
             elif "embed_positions" in name:
                 p.data.copy_(torch.randn(p.shape, generator=g) * 0.1)
@@ -163,19 +183,33 @@ class Seq2Seq(nn.Module):
             x = blk(x, mask, drop=self.drop)
         return self.encoder.final_layer_norm(x), mask
 
-    def decode(self, tgt_in, enc, enc_mask):
+    def decode(self, tgt_in, enc, enc_mask, src):
         B, T = tgt_in.shape
         x = self.shared(tgt_in) + self.decoder.embed_positions.weight[:T]
         x = F.dropout(x, self.drop, self.training)
         causal = torch.ones(T, T, dtype=torch.bool).tril()[None, None]
         for blk in self.decoder.block:
             x = blk(x, causal, enc, enc_mask, drop=self.drop)
-        x = self.decoder.final_layer_norm(x) * (self.cfg["d_model"] ** -0.5)
-        return torch.matmul(x, self.shared.weight.t())
+        return self.output(self.decoder.final_layer_norm(x), enc, enc_mask, src)
+
+    def output(self, h, enc, enc_mask, src):
+        """h: the decoder's final normalized states [B,T,d]. Logits, or with copying log P (see the top)."""
+        logits = torch.matmul(h * (self.cfg["d_model"] ** -0.5), self.shared.weight.t())
+        if not self.cfg.get("copy"):
+            return logits
+        B, T, d = h.shape
+        S = enc.shape[1]
+        s = torch.matmul(self.copy.q(h), enc.transpose(-1, -2)) * (1.0 / math.sqrt(d))
+        a = torch.softmax(s.masked_fill(~enc_mask[:, 0], float("-inf")), -1)           # [B,T,S]
+        z = self.copy.gate(torch.cat([h, torch.matmul(a, enc)], -1)).squeeze(-1)     # [B,T]
+        c = torch.zeros(B, T, logits.shape[-1], dtype=h.dtype).scatter_add(2, src[:, None, :].expand(B, T, S), a)
+        logc = torch.where(c > 0, torch.log(c.clamp_min(1e-30)), torch.full_like(c, float("-inf")))
+        return torch.logaddexp(F.log_softmax(logits, -1) + F.logsigmoid(z)[..., None],
+                               F.logsigmoid(-z)[..., None] + logc)
 
     def forward(self, src, tgt_in):
         enc, m = self.encode(src)
-        return self.decode(tgt_in, enc, m)
+        return self.decode(tgt_in, enc, m, src)
 
 
 def make_cfg(name, vocab):
@@ -196,6 +230,8 @@ def flops_per_token(cfg, n_src, n_tgt):
     d, ff, V = cfg["d_model"], cfg["d_ff"], cfg["vocab_size"]
     enc = cfg["num_layers"] * (4 * d * d + 2 * d * ff + 2 * n_src * d)
     dec = cfg["num_decoder_layers"] * (8 * d * d + 2 * d * ff + 2 * (n_tgt / 2) * d + 2 * n_src * d) + d * V
+    if cfg.get("copy"):  # Wq, the scores and the context over the source, the gate
+        dec += d * d + 2 * n_src * d + 2 * d
     return 2 * enc, 2 * dec
 
 # ---------------------------------------------------------------------------------------------- data
@@ -276,7 +312,9 @@ def train(a):
     torch.use_deterministic_algorithms(True)
     tok = data.Tokenizer.load(os.path.join(ROOT, "data", "summarize", "tokenizer.txt"))
     cfg = make_cfg(a.model, tok.vocab_size)
-    rec = SIZES[a.model]["train"]
+    rec = dict(SIZES[a.model]["train"])
+    if a.lr:
+        rec["lr"] = a.lr
     work = os.path.join(ROOT, "data", "summarize", "work")
     t0 = time.time()
     _, tr = load_split(os.path.join(work, "train.tsv"), tok)
@@ -292,6 +330,17 @@ def train(a):
     ck = os.path.join(a.ckpt_dir, "ckpt.pt")
     state = {"step": 0, "epoch": 0, "pos": 0, "seconds": 0.0, "tokens": 0, "seed": a.seed,
              "threads": a.threads, "log": [], "cfg": cfg, "recipe": rec}
+    if not os.path.exists(ck) and a.init_from:
+        c = torch.load(a.init_from)
+        missing, unexpected = model.load_state_dict(c["model"], strict=False)
+        if unexpected or any(not k.startswith("copy.") for k in missing):
+            sys.exit("--init-from %s: not a checkpoint of this architecture (missing %s, unexpected %s)" %
+                     (a.init_from, missing, unexpected))
+        rec["init_from"] = {"checkpoint": a.init_from, "step": c["state"]["step"],
+                            "seconds": round(c["state"]["seconds"])}
+        state["recipe"] = rec
+        print("initialized from %s (step %d); new: %s" % (a.init_from, c["state"]["step"], ", ".join(missing)),
+              flush=True)
     if os.path.exists(ck):
         c = torch.load(ck)
         model.load_state_dict(c["model"])
@@ -447,8 +496,7 @@ def greedy(model, srcs, max_len=MAX_TGT, batch=50):
                 sc = (torch.matmul(q, cross[li][0].transpose(-1, -2)) * scale).masked_fill(~m, float("-inf"))
                 x = x + a.o(torch.matmul(torch.softmax(sc, -1), cross[li][1]).transpose(1, 2).reshape(B, 1, d))
                 x = x + l2.DenseReluDense(l2.layer_norm(x))
-            x = model.decoder.final_layer_norm(x) * (d ** -0.5)
-            nxt = torch.matmul(x[:, 0], model.shared.weight.t()).argmax(-1)
+            nxt = model.output(model.decoder.final_layer_norm(x), enc, m, src)[:, 0].argmax(-1)
             for b in range(B):
                 if not done[b]:
                     if int(nxt[b]) == data.EOS:
@@ -504,7 +552,7 @@ def export(a):
     model = Seq2Seq(cfg)
     model.load_state_dict(c["model"])
     model.eval()
-    out = os.path.join(ROOT, "models", a.model)
+    out = a.out or os.path.join(ROOT, "models", a.model)
     os.makedirs(out, exist_ok=True)
     tensors = {k: v for k, v in model.state_dict().items()}
     write_safetensors(os.path.join(out, "model.safetensors"), tensors)
@@ -560,7 +608,26 @@ def export(a):
         f.write("\n")
     size = os.path.getsize(os.path.join(out, "model.safetensors"))
     vl = st["log"][-1]["valid_loss"] if st["log"] else float("nan")
-    card = CARD.format(name=a.model, d=cfg["d_model"], h=cfg["num_heads"], ff=cfg["d_ff"], le=cfg["num_layers"],
+    init = st["recipe"].get("init_from")
+    if cfg.get("copy"):
+        arch_copy = ", copy head (pointer-generator: each output word is generated or copied from the description)"
+    else:
+        arch_copy = ""
+    if init:
+        trained = ("%s steps with the copy head, started from the weights of %s steps without it "
+                   "(%.2f h), %.2f h on %s thread(s) in all" %
+                   ("{:,}".format(st["step"]), "{:,}".format(init["step"]), init["seconds"] / 3600,
+                    (st["seconds"] + init["seconds"]) / 3600, st["threads"]))
+        recipe_init = (" The copy head was added to a model trained %s steps without it (same recipe, peak learning "
+                       "rate %s): its weights were kept, the head's initialized (gate bias 0), and training went on "
+                       "from step 0 of the schedule at peak learning rate %s." %
+                       ("{:,}".format(init["step"]), SIZES[a.model]["train"]["lr"], st["recipe"]["lr"]))
+    else:
+        trained = "%s steps, %.2f epochs, %s tokens, %.2f h on %s thread(s)" % (
+            "{:,}".format(st["step"]), conf["training"]["epochs"], "{:,}".format(st["tokens"]), st["seconds"] / 3600,
+            st["threads"])
+        recipe_init = ""
+    card = CARD.format(arch_copy=arch_copy, trained=trained, recipe_init=recipe_init, name=a.model, d=cfg["d_model"], h=cfg["num_heads"], ff=cfg["d_ff"], le=cfg["num_layers"],
                        ld=cfg["num_decoder_layers"], V=cfg["vocab_size"], nparam=nparam, size=size,
                        fe=fe, fd=fd, fs=fe * mean_src + fd * mean_tgt, ms=mean_src, mt=mean_tgt,
                        steps=st["step"], ep=conf["training"]["epochs"], hours=st["seconds"] / 3600,
@@ -582,14 +649,14 @@ and under what terms).
 
 | | |
 |---|---|
-| architecture | d_model {d}, {h} heads, feed-forward {ff} (ReLU), {le} encoder + {ld} decoder layers, pre-norm RMSNorm, learned positions (128 source, 48 target), tied embeddings |
+| architecture | d_model {d}, {h} heads, feed-forward {ff} (ReLU), {le} encoder + {ld} decoder layers, pre-norm RMSNorm, learned positions (128 source, 48 target), tied embeddings{arch_copy} |
 | vocabulary | {V} byte-level BPE pieces (data/summarize/tokenizer.txt, trained on the training split) |
 | parameters | {nparam:,} |
 | weights | model.safetensors, float32, {size:,} bytes |
 | FLOPs per source token (encoder) | {fe:,.0f} |
 | FLOPs per generated token (decoder + output projection) | {fd:,.0f} |
 | FLOPs per summary (greedy, eval means: {ms:.1f} source tokens, {mt:.1f} generated) | {fs:,.0f} |
-| training so far | {steps:,} steps, {ep:.2f} epochs, {tokens:,} tokens, {hours:.2f} h on {threads} thread(s) ({machine}, torch {torch}) |
+| training so far | {trained} ({machine}, torch {torch}) |
 | validation loss (last checkpoint) | {vl:.4f} (cross-entropy per target token, 300 validation pairs) |
 | ROUGE-1 / 2 / L F1, greedy, 1,000 evaluation pairs (PyTorch) | {r1:.2f} / {r2:.2f} / {rl:.2f} |
 
@@ -600,14 +667,14 @@ wall-clock under contention, an upper bound on the compute it needed.
 
 **Recipe.** models/sum/train.py: AdamW (betas 0.9/0.98, weight decay 0.01), peak learning rate {lr},
 {warm} warm-up steps then inverse square root decay, batch {batch} pairs (length-bucketed), dropout {drop},
-label smoothing 0.1, gradient clipping 1.0, seed {seed}; source truncated to 128 tokens, target to 47 + </s>.
+label smoothing 0.1, gradient clipping 1.0, seed {seed}; source truncated to 128 tokens, target to 47 + </s>.{recipe_init}
 Nothing was tuned on the evaluation set.
 
 **ROUGE.** Sentence-level ROUGE-1, ROUGE-2 and ROUGE-L F1, averaged over the 1,000 pairs; tokens are runs of
 [a-z0-9] after lower-casing, no stemming (the rules of Google's rouge-score package without its stemmer).
 PyTorch greedy decoding took {tgen:.0f} s for the 1,000 texts at export.
 
-**Parity.** parity.safetensors holds 4 evaluation texts with the logits PyTorch computes for the first 8
+**Parity.** parity.safetensors holds 4 evaluation texts with the logits (with the copy head: log P) PyTorch computes for the first 8
 decoder positions (teacher-forced on the reference) and PyTorch's greedy output tokens for all 1,000
 evaluation texts; jouleprint's C engine must match the logits within 1e-4 and the tokens exactly.
 
@@ -627,6 +694,11 @@ def main():
     ap.add_argument("--ckpt-min", type=float, default=10.0, help="minutes between checkpoints")
     ap.add_argument("--ckpt-dir", default=None)
     ap.add_argument("--export", action="store_true")
+    ap.add_argument("--init-from", metavar="CKPT",
+                    help="when no checkpoint exists yet, start from this checkpoint's weights (a model of the same "
+                         "size without the copy head: the head starts from its initialization)")
+    ap.add_argument("--out", metavar="DIR", help="--export writes here instead of models/MODEL/")
+    ap.add_argument("--lr", type=float, default=0.0, help="peak learning rate (default: the model's recipe)")
     a = ap.parse_args()
     if a.ckpt_dir is None:
         a.ckpt_dir = os.path.join("/work/ckpt", a.model)

@@ -7,6 +7,11 @@
  *            x += FF(RMS(x)); logits = (RMS(x) * d^-0.5) E^T
  *   RMS(x) = x / sqrt(mean(x^2) + eps) * w; FF(x) = wo relu(wi x); attention scaled by 1/sqrt(d_head); no
  *   biases anywhere. Tensor names are Hugging Face T5's, plus encoder/decoder.embed_positions.weight.
+ *   With "copy": true (a pointer-generator head, train.py's Seq2Seq.output), h = RMS(x) of the decoder:
+ *   a = softmax over the source of (Wq h) . enc_j / sqrt(d); c = sum a_j enc_j; g = sigmoid(wg [h; c] + bg);
+ *   the output is log P, P(w) = g softmax(logits)(w) + (1 - g) sum_{j: src_j = w} a_j, computed as
+ *   log_softmax + log g for every word and log-sum-exp'ed with log(1 - g) + log(copy mass) for the words
+ *   of the source (so no probability underflows to log 0).
  *
  * Each source is encoded on its own (rows of all sources side by side for the linear layers, attention
  * per source), so no padding is needed. The decoder runs one position at a time over all rows (batch x
@@ -51,6 +56,7 @@ typedef struct lane {
     float **kc[2], **vc[2]; /* per layer, two buffers (beam reordering): [row][max_target][d] */
     int cur;
     float *x, *h, *q, *k, *v, *ctx, *ff, *logits;
+    float *gate, *mass; /* copy head: [row] the gate's dot with h; [vocab] copy mass of one row, kept zero */
     int32_t *seq[2]; /* [row][max_target] generated tokens */
     float *score;    /* [row] cumulated log-probability */
     int *parent, *next_tok;
@@ -80,6 +86,8 @@ struct jp_s2s {
     double flops_src, flops_gen;
     float *weights; /* one block */
     float *emb, *pos_enc, *pos_dec, *enc_final, *dec_final;
+    int copy;                           /* the copy head, below, is present */
+    float *copy_q, *copy_gw, *copy_gb; /* [d][d], [2d], [1] */
     layer_w *enc, *dec;
     jp_bpe *tok;
     int max_batch, max_beam, threads, nlanes;
@@ -169,6 +177,49 @@ static void encode(lane *L)
     }
 }
 
+/* log(exp(a) + exp(b)) */
+static float log_add(float a, float b)
+{
+    if (a == -INFINITY) return b;
+    if (b == -INFINITY) return a;
+    return a > b ? a + log1pf(expf(b - a)) : b + log1pf(expf(a - b));
+}
+
+/* log sigmoid(z), stable for large |z| */
+static float log_sigmoid(float z) { return z >= 0 ? -log1pf(expf(-z)) : z - log1pf(expf(z)); }
+
+static void log_softmax(float *x, int n);
+
+/* The copy head (see the top): turns rows 0..R-1 of L->logits into log P. Needs L->q = Wq h and
+ * L->gate = wg[0:d] . h from decode_step, and the encoder output in L->eh. */
+static void copy_mix(lane *L, int R, int beam)
+{
+    jp_s2s *m = L->m;
+    int d = m->d, V = m->vocab;
+    float scale = 1.0f / sqrtf((float)d);
+    for (int r = 0; r < R; r++) {
+        int s = r / beam, n = L->slen[s];
+        const float *enc = L->eh + (size_t)L->soff[s] * d;
+        float *ctx = L->ctx + (size_t)r * d, *lg = L->logits + (size_t)r * V;
+        /* a over the source and c = sum a_j enc_j: attend() with the encoder output as keys and values */
+        attend(L->q + (size_t)r * d, enc, enc, n, d, d, scale, L->att, ctx);
+        float sum = 0;
+        for (int j = 0; j < n; j++) sum += L->att[j];
+        float z = L->gate[r] + m->copy_gb[0];
+        for (int i = 0; i < d; i++) z += m->copy_gw[d + i] * ctx[i];
+        float lg_gen = log_sigmoid(z), lg_copy = log_sigmoid(-z);
+        log_softmax(lg, V);
+        for (int v = 0; v < V; v++) lg[v] += lg_gen;
+        const int32_t *src = L->src[s];
+        for (int j = 0; j < n; j++) L->mass[src[j]] += L->att[j] / sum;
+        for (int j = 0; j < n; j++) {
+            float c = L->mass[src[j]];
+            if (c > 0) lg[src[j]] = log_add(lg[src[j]], lg_copy + logf(c));
+            L->mass[src[j]] = 0; /* each word once; the scratch is left zero */
+        }
+    }
+}
+
 /* ---- decoder: one position t for rows 0..R-1, row r reading source r / beam; tok[r] its input token.
  * Leaves logits [R][vocab]. */
 static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_stride, int t)
@@ -214,9 +265,19 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
         jp_nn_linear(L->ff, R, m->ff, w->wo, NULL, d, L->x, 1, JP_ACT_NONE);
     }
     rms(L->x, R, d, m->dec_final, m->eps, L->h);
+    if (m->copy) { /* what the copy head needs of h, before h is scaled for the logits */
+        jp_nn_linear(L->h, R, d, m->copy_q, NULL, d, L->q, 0, JP_ACT_NONE);
+        for (int r = 0; r < R; r++) {
+            const float *h = L->h + (size_t)r * d;
+            float g = 0;
+            for (int i = 0; i < d; i++) g += m->copy_gw[i] * h[i];
+            L->gate[r] = g;
+        }
+    }
     float sc = 1.0f / sqrtf((float)d);
     for (size_t i = 0; i < (size_t)R * d; i++) L->h[i] *= sc;
     jp_nn_sgemm(0, 1, R, m->vocab, d, 1.0f, L->h, d, m->emb, d, 0.0f, L->logits, m->vocab);
+    if (m->copy) copy_mix(L, R, beam);
 }
 
 /* ---- jobs ------------------------------------------------------------------------------------- */
@@ -336,7 +397,7 @@ static void job_beam(lane *L, int steps)
                 int r = s * B + j;
                 if (L->score[r] == -INFINITY) continue;
                 float *lg = L->logits + (size_t)r * V;
-                log_softmax(lg, V);
+                if (!m->copy) log_softmax(lg, V); /* the copy head's output is log P already */
                 /* the sequence so far, without <s> */
                 ban_ngrams(lg, L->seq[cur] + (size_t)r * T + 1, t, g->no_repeat_ngram);
                 for (int v = 0; v < V; v++) {
@@ -552,7 +613,7 @@ static void lane_free(lane *L, const jp_s2s *m)
     free(L->ck), free(L->cv);
     for (int b = 0; b < 2; b++) free(L->kc[b]), free(L->vc[b]), free(L->seq[b]);
     free(L->soff), free(L->slen), free(L->x), free(L->h), free(L->q), free(L->k), free(L->v), free(L->ctx);
-    free(L->ff), free(L->logits), free(L->score), free(L->parent), free(L->next_tok), free(L->next_score);
+    free(L->ff), free(L->logits), free(L->gate), free(L->mass), free(L->score), free(L->parent), free(L->next_tok), free(L->next_score);
     free(L->cand_s), free(L->cand_r), free(L->cand_t), free(L->fin_tok), free(L->fin_len), free(L->fin_n);
     free(L->done), free(L->fin_score);
 }
@@ -581,6 +642,7 @@ static int lane_alloc(lane *L, jp_s2s *m, int cap)
     A(L->soff, cap), A(L->slen, cap);
     A(L->x, R * d), A(L->h, R * d), A(L->q, R * d), A(L->k, R * d), A(L->v, R * d), A(L->ctx, R * d);
     A(L->ff, R * m->ff), A(L->logits, R * m->vocab);
+    A(L->gate, R), A(L->mass, (size_t)m->vocab);
     A(L->score, R), A(L->parent, R), A(L->next_tok, R), A(L->next_score, R);
     A(L->cand_s, 2 * B), A(L->cand_r, 2 * B), A(L->cand_t, 2 * B);
     A(L->fin_tok, (size_t)cap * B * T), A(L->fin_len, (size_t)cap * B), A(L->fin_score, (size_t)cap * B);
@@ -690,6 +752,12 @@ int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int 
             goto fail;
         }
     }
+    json_t *cp = json_object_get(root, "copy");
+    if (cp && !json_is_boolean(cp)) {
+        rc = jp_fail(JP_ERR_PARSE, "%s: \"copy\" must be true or false", cpath);
+        goto fail;
+    }
+    m->copy = json_is_true(cp);
     json_t *fs = json_object_get(root, "flops_per_source_token"), *fg = json_object_get(root, "flops_per_generated_token");
     m->flops_src = json_is_number(fs) ? json_number_value(fs) : 0;
     m->flops_gen = json_is_number(fg) ? json_number_value(fg) : 0;
@@ -711,7 +779,8 @@ int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int 
     if ((rc = jp_st_open(&st, wpath)) != JP_OK) goto fail;
     size_t d = (size_t)m->d, ff = (size_t)m->ff;
     size_t total = (size_t)m->vocab * d + (size_t)(m->max_src + m->max_tgt) * d + 2 * d +
-                   (size_t)m->le * (2 * d + 4 * d * d + 2 * d * ff) + (size_t)m->ld * (3 * d + 8 * d * d + 2 * d * ff);
+                   (size_t)m->le * (2 * d + 4 * d * d + 2 * d * ff) + (size_t)m->ld * (3 * d + 8 * d * d + 2 * d * ff) +
+                   (m->copy ? d * d + 2 * d + 1 : 0);
     m->params = total;
     m->weights = malloc(total * sizeof(float));
     m->enc = calloc((size_t)m->le, sizeof *m->enc);
@@ -754,6 +823,10 @@ int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int 
             if ((rc = take(st, name, m->d, m->ff, &cur, &w->wo))) goto fail;
         }
     }
+    if (m->copy && ((rc = take(st, "copy.q.weight", m->d, m->d, &cur, &m->copy_q)) ||
+                    (rc = take(st, "copy.gate.weight", 1, 2 * m->d, &cur, &m->copy_gw)) ||
+                    (rc = take(st, "copy.gate.bias", 1, 0, &cur, &m->copy_gb))))
+        goto fail;
     for (size_t i = 0; i < st->count; i++)
         if (!st->tensors[i].used) {
             rc = jp_fail(JP_ERR_PARSE, "%s: unexpected tensor \"%s\" (layers or names that config.json does not describe)",
