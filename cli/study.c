@@ -19,8 +19,8 @@ static const char help[] =
     "\n"
     "Reproduces the seed study on this machine with the built-in workloads: five image\n"
     "classifiers of the project's zoo (Fashion-MNIST), five Tesseract OCR configurations\n"
-    "(rendered text lines), summarization, and text-to-image (the gen-* diffusion models, gen-m\n"
-    "at two step counts; gen-l only where its weights exist). Each model's energy is measured\n"
+    "(rendered text lines), summarization, and text-to-image (the three gen-* diffusion models,\n"
+    "gen-m at two step counts). Each model's energy is measured\n"
     "in 3 runs, round-robin across the models of a task, so that every figure has a 95% interval\n"
     "(800 images, 250 OCR lines, 70 texts or 10 prompts a run), and its accuracy over the test\n"
     "set (FID and adherence over 1,000 images); the run is stored, the summary printed (the\n"
@@ -42,37 +42,6 @@ static const char help[] =
     "examples:\n"
     "  jouleprint study --quick\n"
     "  jouleprint study --region gcp:us-west3 -o study-slc\n";
-
-/* The built-in spec as it runs here: a line "#if-gen-l - {name: gen-l, ...}" becomes that model when
- * the weights of gen-l, the largest text-to-image model (trained separately, and maybe not yet), are in
- * the zoo, and stays a comment otherwise. A malloc'd copy, or NULL. */
-static char *study_text(const char *spec)
-{
-    static const char mark[] = "#if-gen-l ";
-    char *out = malloc(strlen(spec) + 1);
-    if (!out) return NULL;
-    jp_generate_model_info info;
-    bool have_l = jp_generate_find(NULL, "gen-l", &info) == JP_OK;
-    jp_clear_error();
-    size_t o = 0;
-    for (const char *p = spec; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        size_t ind = strspn(p, " ");
-        bool marked = ind < len && !strncmp(p + ind, mark, sizeof mark - 1);
-        if (marked && have_l) {
-            memcpy(out + o, p, ind);
-            memcpy(out + o + ind, p + ind + sizeof mark - 1, len - ind - (sizeof mark - 1));
-            o += len - (sizeof mark - 1);
-        } else {
-            memcpy(out + o, p, len);
-            o += len;
-        }
-        p += len;
-    }
-    out[o] = '\0';
-    return out;
-}
 
 static int write_text(const char *path, const char *text)
 {
@@ -135,10 +104,7 @@ int cmd_study(int argc, char **argv)
     } else {
         if (cli_pathf("study", spec_path, sizeof spec_path, "%s/%s", dir, quick ? "study-quick.yaml" : "study.yaml") != 0)
             return CLI_EXIT_FAIL;
-        char *text = study_text(quick ? jp_study_quick_spec : jp_study_spec);
-        int wrc = text ? write_text(spec_path, text) : jp_fail(JP_ERR_NOMEM, "out of memory");
-        free(text);
-        if (wrc != JP_OK) {
+        if (write_text(spec_path, quick ? jp_study_quick_spec : jp_study_spec) != JP_OK) {
             cli_error("study", "%s", jp_last_error());
             return CLI_EXIT_FAIL;
         }
