@@ -22,10 +22,12 @@ double jp_proc_hz(void);
  * <proc>/N/stat. Processes that vanish while being read are skipped. */
 int jp_proc_tree_cpu(const jp_roots *roots, pid_t pid, double *seconds);
 
-/* This process's CPU time (user + system, all threads), seconds. */
+/* This process's CPU time (user + system, all threads) and that of the children it has waited for
+ * (RUSAGE_CHILDREN: programs it ran to completion, with their own waited-for descendants), seconds. */
 double jp_self_cpu_seconds(void);
 
-/* A moment for attribution: the time, this process's CPU time and the machine's busy time. */
+/* A moment for attribution: the time, this process's CPU time (with its waited-for children's) and the
+ * machine's busy time. */
 struct jp_cpu_mark {
     double t, cpu;
     struct jp_cpu_times machine;
