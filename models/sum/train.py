@@ -672,7 +672,9 @@ Nothing was tuned on the evaluation set.
 
 **ROUGE.** Sentence-level ROUGE-1, ROUGE-2 and ROUGE-L F1, averaged over the 1,000 pairs; tokens are runs of
 [a-z0-9] after lower-casing, no stemming (the rules of Google's rouge-score package without its stemmer).
-PyTorch greedy decoding took {tgen:.0f} s for the 1,000 texts at export.
+PyTorch greedy decoding took {tgen:.0f} s for the 1,000 texts at export. Beam search and the energy per
+summary of each decoding, beside lead-1 and ots, are measured with the C engine (`jouleprint summarize
+--data data/summarize --n 1000 --json`): README.md "Summarization" and BENCHMARKS.md have the table.
 
 **Parity.** parity.safetensors holds 4 evaluation texts with the logits (with the copy head: log P) PyTorch computes for the first 8
 decoder positions (teacher-forced on the reference) and PyTorch's greedy output tokens for all 1,000
