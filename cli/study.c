@@ -8,7 +8,6 @@
 
 #include "cli.h"
 #include "jouleprint/bench.h"
-#include "jouleprint/workloads.h"
 
 /* examples/study.yaml and examples/study-quick.yaml, built in (tools/gen_table.c, kind text) */
 extern const char jp_study_spec[];
