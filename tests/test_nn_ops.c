@@ -75,24 +75,35 @@ static void run_conv_case(const struct conv_case *c, int with_residual, int relu
     float *in_cnhw = malloc(in_n * sizeof *in_cnhw), *res_cnhw = malloc(out_n * sizeof *res_cnhw);
     float *out = malloc(out_n * sizeof *out), *out_nchw = malloc(out_n * sizeof *out_nchw);
     double *want = malloc(out_n * sizeof *want), *resd = malloc(out_n * sizeof *resd);
-    jp_nn_conv cv = {c->cin, c->cout, c->k, c->stride, c->pad, wt, b};
-    size_t cs = jp_nn_conv_col_size(&cv, c->n, c->h, c->w);
-    float *col = malloc((cs ? cs : 1) * sizeof *col);
-    assert_true(in_cnhw && res_cnhw && out && out_nchw && want && resd && col);
+    jp_nn_conv cv = {c->cin, c->cout, c->k, c->stride, c->pad, wt, b, NULL};
+    float *wino = NULL;
+    if (jp_nn_conv_wino_ok(&cv)) assert_non_null(wino = malloc(jp_nn_wino_weights_size(&cv) * sizeof *wino));
+    assert_true(in_cnhw && res_cnhw && out && out_nchw && want && resd);
     for (size_t i = 0; i < out_n; i++) resd[i] = res[i];
     jp_nn_nchw_to_cnhw(in, c->n, c->cin, c->h * c->w, in_cnhw);
     jp_nn_nchw_to_cnhw(res, c->n, c->cout, oh * ow, res_cnhw);
-    jp_nn_conv2d(&cv, in_cnhw, c->n, c->h, c->w, out, with_residual ? res_cnhw : NULL, relu ? JP_ACT_RELU : JP_ACT_NONE,
-                 col);
-    /* back to NCHW: rows of [cout][n*oh*ow] */
-    jp_nn_cnhw_to_rows(out, c->cout, c->n, oh * ow, out_nchw);
     naive_conv(c, in, wt, b, with_residual ? resd : NULL, relu, want);
-    char what[128];
-    snprintf(what, sizeof what, "conv n%d cin%d cout%d %dx%d k%d s%d p%d", c->n, c->cin, c->cout, c->h, c->w, c->k,
-             c->stride, c->pad);
-    assert_close(out_nchw, want, out_n, 1e-5, what);
+    /* the direct method, then (where this CPU has it) Winograd's */
+    for (int method = 0; method < (wino ? 2 : 1); method++) {
+        if (method) jp_nn_wino_pack(&cv, cv.wino = wino);
+        size_t cs = jp_nn_conv_col_size(&cv, c->n, c->h, c->w);
+        float *col = malloc((cs ? cs : 1) * sizeof *col);
+        assert_non_null(col);
+        for (size_t i = 0; i < out_n; i++) out[i] = NAN; /* every output must be written */
+        jp_nn_conv2d(&cv, in_cnhw, c->n, c->h, c->w, out, with_residual ? res_cnhw : NULL,
+                     relu ? JP_ACT_RELU : JP_ACT_NONE, col);
+        /* back to NCHW: rows of [cout][n*oh*ow] */
+        jp_nn_cnhw_to_rows(out, c->cout, c->n, oh * ow, out_nchw);
+        char what[160];
+        snprintf(what, sizeof what, "conv n%d cin%d cout%d %dx%d k%d s%d p%d%s", c->n, c->cin, c->cout, c->h, c->w,
+                 c->k, c->stride, c->pad, method ? " (Winograd)" : "");
+        /* float rounding grows with the length of each sum: about sqrt(cin k k) x machine epsilon */
+        double kdim = (double)c->cin * c->k * c->k, tol = 3e-6 * sqrt(kdim) > 1e-5 ? 3e-6 * sqrt(kdim) : 1e-5;
+        assert_close(out_nchw, want, out_n, tol, what);
+        free(col);
+    }
     free(in), free(wt), free(b), free(res), free(in_cnhw), free(res_cnhw), free(out), free(out_nchw), free(want);
-    free(resd), free(col);
+    free(resd), free(wino);
 }
 
 static void test_conv2d(void **state)
@@ -104,6 +115,11 @@ static void test_conv2d(void **state)
         {3, 1, 5, 28, 28, 3, 1, 1}, {1, 2, 3, 6, 7, 3, 3, 0},
         /* small products whose column count leaves 1..8 over a multiple of 16 (see gemm_nn) */
         {1, 4, 6, 7, 7, 3, 1, 1},   {1, 5, 3, 3, 3, 3, 1, 1}, {2, 40, 8, 5, 4, 1, 1, 0},
+        /* 3x3 "same" with 16+ channels, Winograd's where the CPU has AVX-512: odd sides (a last tile half
+         * out), one pixel, rows wider than 16 tiles, several chunks of tile rows, channels not multiples of 8 */
+        {2, 17, 24, 7, 9, 3, 1, 1}, {1, 16, 16, 28, 28, 3, 1, 1}, {3, 40, 33, 13, 5, 3, 1, 1},
+        {2, 16, 19, 1, 1, 3, 1, 1}, {1, 24, 16, 2, 3, 3, 1, 1},   {1, 16, 32, 5, 37, 3, 1, 1},
+        {4, 96, 96, 14, 14, 3, 1, 1}, {1, 192, 64, 7, 7, 3, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_conv_case(&cases[i], 0, 0);
@@ -137,7 +153,7 @@ static void test_fold_bn(void **state)
                 size_t at = ((size_t)n * c.cout + o) * oh * ow + p;
                 want[at] = (plain[at] - mu[o]) / sqrt((double)var[o] + 1e-5) * g[o] + be[o];
             }
-    jp_nn_conv cv = {c.cin, c.cout, c.k, c.stride, c.pad, wt2, b2};
+    jp_nn_conv cv = {c.cin, c.cout, c.k, c.stride, c.pad, wt2, b2, NULL};
     jp_nn_fold_bn(&cv, g, be, mu, var, 1e-5);
     double *got = malloc(out_n * sizeof *got);
     naive_conv(&c, in, cv.w, cv.b, NULL, 0, got);

@@ -117,6 +117,11 @@ static int load_conv_bn(jp_nn_model *m, jp_safetensors *st, const char *prefix, 
         if (!(var[i] >= 0))
             return jp_fail(JP_ERR_PARSE, "%s: %s.running_var[%d] is negative or NaN", st->path, name, i);
     jp_nn_fold_bn(c, g, b, mean, var, BN_EPS);
+    if (jp_nn_conv_wino_ok(c)) { /* 3x3 convolutions: Winograd's transformed weights (ops.h) */
+        if (!(c->wino = jp_nnm_falloc(m, jp_nn_wino_weights_size(c))))
+            return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
+        jp_nn_wino_pack(c, c->wino);
+    }
     return JP_OK;
 }
 

@@ -105,6 +105,10 @@ size_t jp_nn_conv_pad_size(const jp_nn_conv *c, int n, int h, int w)
 
 size_t jp_nn_conv_col_size(const jp_nn_conv *c, int n, int h, int w)
 {
+    if (c->wino) { /* the direct method stays for GELU */
+        size_t a = jp_nn_wino_ws_size(c, n, h, w), b = jp_nn_conv_pad_size(c, n, h, w);
+        return a > b ? a : b;
+    }
     if (jp_nn_conv_is_implicit(c)) return jp_nn_conv_pad_size(c, n, h, w);
     if (is_direct(c)) return 0;
     int oh = jp_nn_out_size(h, c->k, c->stride, c->pad), ow = jp_nn_out_size(w, c->k, c->stride, c->pad);
@@ -250,6 +254,11 @@ static void gemm_fused(int M, int N, int K, const float *A, int lda, const float
     }
 }
 
+void jp_nn_gemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc)
+{
+    gemm_fused(M, N, K, A, lda, B, ldb, C, ldc, NULL, NULL, JP_ACT_NONE);
+}
+
 /* ---- stride-1 "same" convolutions without im2col ----
  * The input is copied once with a zero border of k/2 (plane Hp x Wp). Output pixels are computed on the
  * padded-width grid, flat index j = oy * Wp + ox, where the k*k windows are plain shifts: the B row for
@@ -384,6 +393,10 @@ void jp_nn_conv2d_rows(const jp_nn_conv *c, const float *in, int n, int h, int w
 void jp_nn_conv2d(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
                   jp_nn_act act, float *col)
 {
+    if (c->wino && act != JP_ACT_GELU) {
+        jp_nn_conv2d_wino(c, in, n, h, w, out, residual, act, col);
+        return;
+    }
     if (jp_nn_conv_is_implicit(c)) {
         jp_nn_conv_pad(c, in, n, h, w, col);
         jp_nn_conv2d_padded_rows(c, col, n, h, w, out, residual, act, 0, n * h);

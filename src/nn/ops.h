@@ -16,8 +16,9 @@ typedef enum jp_nn_act { JP_ACT_NONE, JP_ACT_RELU, JP_ACT_GELU } jp_nn_act;
 /* A 2-D convolution with its batch norm already folded in (w, b). w is [cout][cin][k][k]. */
 typedef struct jp_nn_conv {
     int cin, cout, k, stride, pad;
-    float *w; /* cout * cin * k * k */
-    float *b; /* cout */
+    float *w;    /* cout * cin * k * k */
+    float *b;    /* cout */
+    float *wino; /* NULL, or the weights transformed for Winograd (jp_nn_wino_pack): then jp_nn_conv2d uses it */
 } jp_nn_conv;
 
 /* Output side of a convolution or pooling window. */
@@ -55,6 +56,24 @@ size_t jp_nn_conv_pad_size(const jp_nn_conv *c, int n, int h, int w);
 void jp_nn_conv_pad(const jp_nn_conv *c, const float *in, int n, int h, int w, float *padded);
 void jp_nn_conv2d_padded_rows(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
                               const float *residual, jp_nn_act act, int r0, int r1);
+
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 "same" convolutions (winograd.c): 16 multiply-adds per 2x2 output
+ * pixels and channel pair instead of 36. jp_nn_conv_wino_ok says whether c qualifies on this CPU (AVX-512,
+ * at least 16 input and output channels); a loader that wants it sets c->wino to jp_nn_wino_weights_size
+ * floats filled by jp_nn_wino_pack (after any batch-norm folding), and jp_nn_conv2d then uses it for
+ * activations none and ReLU; its workspace is included in jp_nn_conv_col_size. jp_nn_wino_set_enabled(0)
+ * makes jp_nn_conv_wino_ok false (tests and benchmarks compare both methods in one process). */
+int jp_nn_conv_wino_ok(const jp_nn_conv *c);
+void jp_nn_wino_set_enabled(int on);
+size_t jp_nn_wino_weights_size(const jp_nn_conv *c);
+void jp_nn_wino_pack(const jp_nn_conv *c, float *U);
+size_t jp_nn_wino_ws_size(const jp_nn_conv *c, int n, int h, int w);
+void jp_nn_conv2d_wino(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
+                       jp_nn_act act, float *ws);
+
+/* C[M x N] = A[M x K] * B[K x N] (row-major, leading dimensions lda, ldb, ldc) with the engine's register
+ * tiles (8 x 32): for products with few rows and no need of packing. */
+void jp_nn_gemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
 
 /* Max pooling over planes (planes = C*N in CNHW), -inf padding as PyTorch. */
 void jp_nn_maxpool2d(const float *in, int planes, int h, int w, int k, int stride, int pad, float *out);

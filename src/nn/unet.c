@@ -122,7 +122,13 @@ static int load_conv(struct loader *L, jp_nn_conv *c, int cin, int cout, int k, 
 {
     c->cin = cin, c->cout = cout, c->k = k, c->stride = stride, c->pad = k / 2;
     int rc = tensor(L, &c->w, 4, (int64_t[]){cout, cin, k, k}, "%s.weight", prefix);
-    return rc ? rc : tensor(L, &c->b, 1, (int64_t[]){cout}, "%s.bias", prefix);
+    if (!rc) rc = tensor(L, &c->b, 1, (int64_t[]){cout}, "%s.bias", prefix);
+    if (!rc && jp_nn_conv_wino_ok(c)) { /* 3x3 convolutions: Winograd's transformed weights (ops.h) */
+        if (!(c->wino = zalloc(L->u, jp_nn_wino_weights_size(c) * sizeof(float))))
+            return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
+        jp_nn_wino_pack(c, c->wino);
+    }
+    return rc;
 }
 
 static int load_norm(struct loader *L, float **g, float **b, int c, const char *prefix)
