@@ -5,7 +5,8 @@
  * W[Cout x Cin*k*k] * col[Cin*k*k x N*OH*OW]. Transformers and MLPs keep rows: [N*T x D], row-major.
  * Linear layers and attention go through CBLAS (OpenBLAS). Convolutions use the engine's own
  * register-tiled product (ops.c: few output channels, long rows, no packing needed), with bias,
- * residual and activation applied as each tile is stored; stride-1 "same" convolutions skip im2col. */
+ * residual and activation applied as each tile is stored; stride-1 "same" convolutions skip im2col,
+ * and 3x3 ones go through Winograd's F(2x2, 3x3) where the CPU has AVX-512 (winograd.c). */
 #ifndef JP_NN_OPS_H
 #define JP_NN_OPS_H
 
