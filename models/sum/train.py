@@ -236,11 +236,11 @@ def flops_per_token(cfg, n_src, n_tgt):
 
 # ---------------------------------------------------------------------------------------------- data
 
-def load_split(path, tok):
+def load_split(path, tok, max_src=MAX_SRC):
     rows = data.read_tsv(path)
     out = []
     for r in rows:
-        s = tok.encode(r[3])[:MAX_SRC]
+        s = tok.encode(r[3])[:max_src]
         t = tok.encode(r[2])[:MAX_TGT - 1]
         out.append((s, t))
     return rows, out
@@ -287,8 +287,14 @@ def save_ckpt(path, model, opt, state):
     os.replace(tmp, path)
 
 
-def lr_at(step, peak):
+def lr_at(step, peak, schedule="rsqrt", horizon=0):
+    """rsqrt: linear warm-up, then inverse square root decay. cosine: linear warm-up, then a cosine from the
+    peak to 0 at step `horizon` (the run's --max-steps)."""
     step = max(step, 1)
+    if schedule == "cosine":
+        if step < WARMUP:
+            return peak * step / WARMUP
+        return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - WARMUP) / max(1, horizon - WARMUP))))
     return peak * min(step / WARMUP, math.sqrt(WARMUP / step))
 
 
@@ -312,13 +318,19 @@ def train(a):
     torch.use_deterministic_algorithms(True)
     tok = data.Tokenizer.load(os.path.join(ROOT, "data", "summarize", "tokenizer.txt"))
     cfg = make_cfg(a.model, tok.vocab_size)
+    cfg["max_source_positions"] = a.max_src
     rec = dict(SIZES[a.model]["train"])
     if a.lr:
         rec["lr"] = a.lr
+    rec["schedule"] = a.schedule
+    if a.schedule == "cosine":
+        if not a.max_steps:
+            sys.exit("--schedule cosine needs --max-steps (the step where the learning rate reaches 0)")
+        rec["horizon"] = a.max_steps
     work = os.path.join(ROOT, "data", "summarize", "work")
     t0 = time.time()
-    _, tr = load_split(os.path.join(work, "train.tsv"), tok)
-    _, va = load_split(os.path.join(work, "valid.tsv"), tok)
+    _, tr = load_split(os.path.join(work, "train.tsv"), tok, a.max_src)
+    _, va = load_split(os.path.join(work, "valid.tsv"), tok, a.max_src)
     print("data: %d train, %d valid pairs, tokenized in %.0f s" % (len(tr), len(va), time.time() - t0), flush=True)
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -332,6 +344,9 @@ def train(a):
              "threads": a.threads, "log": [], "cfg": cfg, "recipe": rec}
     if not os.path.exists(ck) and a.init_from:
         c = torch.load(a.init_from)
+        pe = "encoder.embed_positions.weight"
+        if c["model"][pe].shape[0] > a.max_src:  # a shorter source: keep the first positions
+            c["model"][pe] = c["model"][pe][:a.max_src].clone()
         missing, unexpected = model.load_state_dict(c["model"], strict=False)
         if unexpected or any(not k.startswith("copy.") for k in missing):
             sys.exit("--init-from %s: not a checkpoint of this architecture (missing %s, unexpected %s)" %
@@ -366,7 +381,7 @@ def train(a):
         bl = batches_for_epoch(tr, rec["batch"], a.seed, state["epoch"])
         while state["pos"] < len(bl) and not stop["now"]:
             src, tin, tout = collate(tr, bl[state["pos"]])
-            lr = lr_at(state["step"] + 1, rec["lr"])
+            lr = lr_at(state["step"] + 1, rec["lr"], rec.get("schedule", "rsqrt"), rec.get("horizon", 0))
             for g in opt.param_groups:
                 g["lr"] = lr
             logits = model(src, tin)
@@ -559,7 +574,7 @@ def export(a):
     shutil.copyfile(tok_path, os.path.join(out, "tokenizer.txt"))
     with open(tok_path, "rb") as f:
         tok_hash = "%016x" % fnv1a64(f.read())
-    rows, ev = load_split(os.path.join(ROOT, "data", "summarize", "eval.tsv"), tok)
+    rows, ev = load_split(os.path.join(ROOT, "data", "summarize", "eval.tsv"), tok, cfg["max_source_positions"])
     t0 = time.time()
     hyps = greedy(model, [s for s, _ in ev])
     t_gen = time.time() - t0
@@ -701,6 +716,11 @@ def main():
                          "size without the copy head: the head starts from its initialization)")
     ap.add_argument("--out", metavar="DIR", help="--export writes here instead of models/MODEL/")
     ap.add_argument("--lr", type=float, default=0.0, help="peak learning rate (default: the model's recipe)")
+    ap.add_argument("--schedule", choices=["rsqrt", "cosine"], default="rsqrt",
+                    help="learning rate after warm-up: inverse square root (default), or a cosine to 0 at --max-steps")
+    ap.add_argument("--max-src", type=int, default=MAX_SRC, metavar="N",
+                    help="source tokens the model reads (default %d): the description is cut after N tokens, in "
+                         "training and by the engine (config max_source_positions)" % MAX_SRC)
     a = ap.parse_args()
     if a.ckpt_dir is None:
         a.ckpt_dir = os.path.join("/work/ckpt", a.model)
