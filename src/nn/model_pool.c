@@ -80,7 +80,7 @@ struct conv_task {
     const jp_nn_conv *c;
     const float *in, *res;
     float *out;
-    int n, h, w, rows;
+    int n, h, w, rows, wino;
     jp_nn_act act;
 };
 
@@ -88,7 +88,9 @@ static void conv_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
 {
     struct conv_task *t = arg;
     int r0 = jp_nnm_split(t->rows, li, lanes), r1 = jp_nnm_split(t->rows, li + 1, lanes);
-    if (jp_nn_conv_is_implicit(t->c))
+    if (t->wino) /* rows of 2x2 tiles, each lane in its own workspace */
+        jp_nn_conv2d_wino_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, m->lanes[li].col, r0, r1);
+    else if (jp_nn_conv_is_implicit(t->c))
         jp_nn_conv2d_padded_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, r0, r1);
     else
         jp_nn_conv2d_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, m->lanes[li].col, r0, r1);
@@ -103,12 +105,15 @@ void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
         jp_nn_conv2d(c, in, n, h, w, out, res, act, L->col);
         return;
     }
-    struct conv_task t = {c, in, res, out, n, h, w, n * oh, act};
-    if (jp_nn_conv_is_implicit(c)) { /* pad once here; the lanes read the padded copy */
+    struct conv_task t = {c, in, res, out, n, h, w, n * oh, 0, act};
+    if (c->wino && act != JP_ACT_GELU) { /* Winograd: the lanes take rows of 2x2 tiles */
+        t.wino = 1;
+        t.rows = jp_nn_wino_tile_rows(n, h);
+    } else if (jp_nn_conv_is_implicit(c)) { /* pad once here; the lanes read the padded copy */
         jp_nn_conv_pad(c, in, n, h, w, L->col);
         t.in = L->col;
     }
-    jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < n * oh ? m->threads : n * oh);
+    jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < t.rows ? m->threads : t.rows);
 }
 
 struct lin_task {

@@ -71,6 +71,11 @@ void jp_nn_wino_pack(const jp_nn_conv *c, float *U);
 size_t jp_nn_wino_ws_size(const jp_nn_conv *c, int n, int h, int w);
 void jp_nn_conv2d_wino(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
                        jp_nn_act act, float *ws);
+/* The same for tile rows r0 .. r1-1 only (of jp_nn_wino_tile_rows: each image's rows of 2x2 output tiles,
+ * image after image): disjoint ranges can run on different threads, each with its own workspace. */
+int jp_nn_wino_tile_rows(int n, int h);
+void jp_nn_conv2d_wino_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
+                            const float *residual, jp_nn_act act, float *ws, int r0, int r1);
 
 /* C[M x N] = A[M x K] * B[K x N] (row-major, leading dimensions lda, ldb, ldc) with the engine's register
  * tiles (8 x 32): for products with few rows and no need of packing. */

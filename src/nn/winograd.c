@@ -224,7 +224,7 @@ AVX512 static inline void out_tf16(const float *m, size_t es, float bias, float 
 }
 
 AVX512 static void conv_wino_avx512(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
-                                    const float *residual, jp_nn_act act, float *ws)
+                                    const float *residual, jp_nn_act act, float *ws, int r0, int r1)
 {
     struct plan p = make_plan(c, n, h, w);
     int cin = c->cin, cout = c->cout, tw = p.tw, th = p.th;
@@ -233,8 +233,8 @@ AVX512 static void conv_wino_avx512(const jp_nn_conv *c, const float *in, int n,
     size_t es = p.ldv, ldb = 16 * p.ldv, esU = (size_t)p.mrows * cin;
     size_t plane = (size_t)h * w, ldc = (size_t)n * plane;
     float *V = ws, *M = V + (size_t)cin * ldb;
-    for (int g0 = 0; g0 < p.rows; g0 += p.R) { /* a chunk: tile rows g0 .. g1-1 of all images */
-        int g1 = g0 + p.R < p.rows ? g0 + p.R : p.rows;
+    for (int g0 = r0; g0 < r1; g0 += p.R) { /* a chunk: tile rows g0 .. g1-1, across images */
+        int g1 = g0 + p.R < r1 ? g0 + p.R : r1;
         /* a 16-tile store past the row's last tile spills into the next tile row's first 16 tiles (or the
          * slack after the chunk): the first 16 tiles of each row are written last */
         for (int tx0 = (tw - 1) / 16 * 16; tx0 >= 0; tx0 -= 16) {
@@ -280,12 +280,20 @@ AVX512 static void conv_wino_avx512(const jp_nn_conv *c, const float *in, int n,
 }
 #endif
 
+int jp_nn_wino_tile_rows(int n, int h) { return n * ((h + 1) / 2); }
+
+void jp_nn_conv2d_wino_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
+                            const float *residual, jp_nn_act act, float *ws, int r0, int r1)
+{
+#if WINO_X86
+    conv_wino_avx512(c, in, n, h, w, out, residual, act, ws, r0, r1);
+#else
+    (void)c, (void)in, (void)n, (void)h, (void)w, (void)out, (void)residual, (void)act, (void)ws, (void)r0, (void)r1;
+#endif
+}
+
 void jp_nn_conv2d_wino(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out, const float *residual,
                        jp_nn_act act, float *ws)
 {
-#if WINO_X86
-    conv_wino_avx512(c, in, n, h, w, out, residual, act, ws);
-#else
-    (void)c, (void)in, (void)n, (void)h, (void)w, (void)out, (void)residual, (void)act, (void)ws;
-#endif
+    jp_nn_conv2d_wino_rows(c, in, n, h, w, out, residual, act, ws, 0, jp_nn_wino_tile_rows(n, h));
 }
