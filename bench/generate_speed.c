@@ -17,12 +17,10 @@
  *                    [--steps N] [--guidance G] [--models-dir D] [--python PATH]
  */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jouleprint.h"
@@ -30,38 +28,9 @@
 #include "nn/blas.h"
 #include "util.h"
 
+#include "bench_util.h"
+
 #define MAX_ROUNDS 32
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_ROUNDS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static void spread(const double *v, int n, double *lo, double *hi)
-{
-    *lo = *hi = v[0];
-    for (int i = 1; i < n; i++) {
-        if (v[i] < *lo) *lo = v[i];
-        if (v[i] > *hi) *hi = v[i];
-    }
-}
-
-static void loadavg(char *buf, size_t len)
-{
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (!f || !fgets(buf, (int)len, f)) snprintf(buf, len, "?");
-    if (f) fclose(f);
-    buf[strcspn(buf, "\n")] = '\0';
-}
 
 /* One engine window: whole batches until S seconds of sampling; images/s, or -1. */
 static double engine_window(const char *dir, int batch, int threads, int steps, double guidance, double seconds)
@@ -92,75 +61,6 @@ static double engine_window(const char *dir, int batch, int threads, int steps, 
         jp_generate_result_free(&r);
     }
     return images / infer;
-}
-
-struct torch_child {
-    pid_t pid;
-    FILE *in, *out;
-    char how[256];
-};
-
-static int torch_start(struct torch_child *tc, const char *python, const char *script, const char *dir, int batch,
-                       int threads, int steps, double guidance)
-{
-    int to_child[2], from_child[2];
-    memset(tc, 0, sizeof *tc);
-    if (pipe(to_child) || pipe(from_child)) return -1;
-    tc->pid = fork();
-    if (tc->pid < 0) return -1;
-    if (tc->pid == 0) {
-        dup2(to_child[0], 0);
-        dup2(from_child[1], 1);
-        close(to_child[1]);
-        close(from_child[0]);
-        char b[16], t[16], s[16], g[32];
-        snprintf(b, sizeof b, "%d", batch);
-        snprintf(t, sizeof t, "%d", threads);
-        snprintf(s, sizeof s, "%d", steps);
-        snprintf(g, sizeof g, "%g", guidance);
-        setenv("OPENBLAS_NUM_THREADS", t, 1);
-        setenv("OMP_NUM_THREADS", t, 1);
-        setenv("MKL_NUM_THREADS", t, 1);
-        execl(python, python, script, "--model-dir", dir, "--batch", b, "--threads", t, "--steps", s, "--guidance", g,
-              (char *)NULL);
-        fprintf(stderr, "%s: %s\n", python, strerror(errno));
-        _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    tc->out = fdopen(to_child[1], "w");
-    tc->in = fdopen(from_child[0], "r");
-    char line[512];
-    while (tc->in && fgets(line, sizeof line, tc->in))
-        if (!strncmp(line, "READY ", 6)) {
-            jp_strlcpy(tc->how, line + 6, sizeof tc->how);
-            tc->how[strcspn(tc->how, "\n")] = '\0';
-            return 0;
-        }
-    return -1;
-}
-
-static double torch_window(struct torch_child *tc, double seconds)
-{
-    char line[256];
-    long images = 0;
-    double secs = 0;
-    fprintf(tc->out, "GO %g\n", seconds);
-    fflush(tc->out);
-    while (fgets(line, sizeof line, tc->in))
-        if (!strncmp(line, "DONE ", 5) && sscanf(line + 5, "%ld %lf", &images, &secs) == 2 && images > 0 && secs > 0)
-            return images / secs;
-    return -1;
-}
-
-static void torch_stop(struct torch_child *tc)
-{
-    if (tc->out) {
-        fputs("QUIT\n", tc->out);
-        fclose(tc->out);
-    }
-    if (tc->in) fclose(tc->in);
-    if (tc->pid > 0) waitpid(tc->pid, NULL, 0);
 }
 
 int main(int argc, char **argv)
@@ -218,7 +118,7 @@ int main(int argc, char **argv)
     jp_nn_blas_describe(blas, sizeof blas);
     jp_host_info host; /* the CPU's name, as the library reads it (JP_PROC_ROOT honoured) */
     if (jp_host_read(&host) == JP_OK && host.brand[0]) jp_strlcpy(cpu, host.brand, sizeof cpu);
-    loadavg(load0, sizeof load0);
+    bench_loadavg(load0, sizeof load0);
     printf("CPU: %s, %ld online CPUs\nBLAS (engine): %s\nload average at the start: %s\n", cpu,
            sysconf(_SC_NPROCESSORS_ONLN), blas, load0);
     printf("%d DDIM steps, guidance %g (%d network evaluations per image); %d rounds of %.1f s windows, engine "
@@ -245,41 +145,48 @@ int main(int argc, char **argv)
                 jp_strlcpy(r->model, info.name, sizeof r->model);
                 r->batch = batches[bi];
                 r->threads = threads_list[ti];
-                struct torch_child tc;
-                if (torch_start(&tc, python, script, info.dir, r->batch, r->threads, steps, guidance)) {
+                char b[16], t[16], st[16], g[32];
+                snprintf(b, sizeof b, "%d", r->batch);
+                snprintf(t, sizeof t, "%d", r->threads);
+                snprintf(st, sizeof st, "%d", steps);
+                snprintf(g, sizeof g, "%g", guidance);
+                const char *argv_torch[] = {python, script, "--model-dir", info.dir, "--batch", b, "--threads", t,
+                                            "--steps", st, "--guidance", g, NULL};
+                struct bench_child tc;
+                if (bench_child_start(&tc, argv_torch, r->threads)) {
                     fprintf(stderr, "%s: PyTorch did not start\n", info.name);
-                    torch_stop(&tc);
+                    bench_child_stop(&tc);
                     continue;
                 }
                 if (nr == 1) printf("PyTorch: %s\n\n", tc.how);
                 /* warm-up of the engine (one sample), then the rounds */
                 if (engine_window(info.dir, r->batch, r->threads, steps, guidance, 1e-9) < 0) {
-                    torch_stop(&tc);
+                    bench_child_stop(&tc);
                     continue;
                 }
                 r->ok = 1;
                 for (int k = 0; k < rounds && r->ok; k++) {
                     r->jp[k] = engine_window(info.dir, r->batch, r->threads, steps, guidance, seconds);
-                    r->pt[k] = torch_window(&tc, seconds);
+                    r->pt[k] = bench_child_window(&tc, seconds);
                     if (r->jp[k] <= 0 || r->pt[k] <= 0) r->ok = 0;
                 }
-                torch_stop(&tc);
+                bench_child_stop(&tc);
                 if (!r->ok) {
                     fprintf(stderr, "%s batch %d threads %d: a window failed\n", r->model, r->batch, r->threads);
                     continue;
                 }
                 double ratio[MAX_ROUNDS], jl, jh, pl, ph;
                 for (int k = 0; k < rounds; k++) ratio[k] = r->jp[k] / r->pt[k];
-                spread(r->jp, rounds, &jl, &jh);
-                spread(r->pt, rounds, &pl, &ph);
+                bench_spread(r->jp, rounds, &jl, &jh);
+                bench_spread(r->pt, rounds, &pl, &ph);
+                double jm = bench_median(r->jp, rounds), pm = bench_median(r->pt, rounds);
                 printf("%-6s batch %-3d threads %d  engine %8.2f img/s (%.2f-%.2f)  PyTorch %8.2f img/s (%.2f-%.2f)  "
                        "ratio %.2fx (per-round median %.2fx)\n",
-                       r->model, r->batch, r->threads, median(r->jp, rounds), jl, jh, median(r->pt, rounds), pl, ph,
-                       median(r->jp, rounds) / median(r->pt, rounds), median(ratio, rounds));
+                       r->model, r->batch, r->threads, jm, jl, jh, pm, pl, ph, jm / pm, bench_median(ratio, rounds));
                 fflush(stdout);
             }
     }
-    loadavg(load1, sizeof load1);
+    bench_loadavg(load1, sizeof load1);
     printf("\nload average at the end: %s\n\n", load1);
     printf("| model | batch | threads | engine img/s (median, spread) | PyTorch img/s (median, spread) | ratio | "
            "per-round ratio (median) |\n|---|---:|---:|---:|---:|---:|---:|\n");
@@ -288,11 +195,11 @@ int main(int argc, char **argv)
         if (!r->ok) continue;
         double ratio[MAX_ROUNDS], jl, jh, pl, ph;
         for (int k = 0; k < rounds; k++) ratio[k] = r->jp[k] / r->pt[k];
-        spread(r->jp, rounds, &jl, &jh);
-        spread(r->pt, rounds, &pl, &ph);
+        bench_spread(r->jp, rounds, &jl, &jh);
+        bench_spread(r->pt, rounds, &pl, &ph);
+        double jm = bench_median(r->jp, rounds), pm = bench_median(r->pt, rounds);
         printf("| %s | %d | %d | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) | %.2fx | %.2fx |\n", r->model, r->batch, r->threads,
-               median(r->jp, rounds), jl, jh, median(r->pt, rounds), pl, ph, median(r->jp, rounds) / median(r->pt, rounds),
-               median(ratio, rounds));
+               jm, jl, jh, pm, pl, ph, jm / pm, bench_median(ratio, rounds));
     }
     return 0;
 }
