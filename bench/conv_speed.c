@@ -20,9 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "nn/ops.h"
 
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS BENCH_MAX_SAMPLES
 
 struct shape {
     const char *where;
@@ -43,26 +44,6 @@ static double cpu_now(void)
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_ROUNDS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static void range(const double *v, int n, double *lo, double *hi)
-{
-    *lo = *hi = v[0];
-    for (int i = 1; i < n; i++) *lo = v[i] < *lo ? v[i] : *lo, *hi = v[i] > *hi ? v[i] : *hi;
 }
 
 /* CPU seconds per call over a window of at least `seconds`. */
@@ -146,9 +127,9 @@ int main(int argc, char **argv)
             td[r] = window(&direct, in, sh->n, sh->side, o1, ws, seconds);
             tw[r] = window(&wino, in, sh->n, sh->side, o2, ws, seconds);
         }
-        double md = median(td, rounds), mw = median(tw, rounds), dlo, dhi, wlo, whi;
-        range(td, rounds, &dlo, &dhi);
-        range(tw, rounds, &wlo, &whi);
+        double md = bench_median(td, rounds), mw = bench_median(tw, rounds), dlo, dhi, wlo, whi;
+        bench_spread(td, rounds, &dlo, &dhi);
+        bench_spread(tw, rounds, &wlo, &whi);
         printf("| %s | %.3f (%.3f-%.3f) | %.1f | %.3f (%.3f-%.3f) | %.1f | %.2fx | %.1e |\n", sh->where, 1e3 * md,
                1e3 * dlo, 1e3 * dhi, flops / md * 1e-9, 1e3 * mw, 1e3 * wlo, 1e3 * whi, flops / mw * 1e-9, md / mw,
                maxd);
