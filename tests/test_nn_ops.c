@@ -121,11 +121,16 @@ static void test_conv2d(void **state)
         {2, 16, 19, 1, 1, 3, 1, 1}, {1, 24, 16, 2, 3, 3, 1, 1},   {1, 16, 32, 5, 37, 3, 1, 1},
         {4, 96, 96, 14, 14, 3, 1, 1}, {1, 192, 64, 7, 7, 3, 1, 1},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        run_conv_case(&cases[i], 0, 0);
-        run_conv_case(&cases[i], 1, 1);
-        run_conv_case(&cases[i], 0, 1);
+    /* the AVX-512 kernels where the CPU has them (the products' and Winograd's), then the portable ones */
+    for (int avx512 = 1; avx512 >= 0; avx512--) {
+        jp_nn_avx512_set_enabled(avx512);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_conv_case(&cases[i], 0, 0);
+            run_conv_case(&cases[i], 1, 1);
+            run_conv_case(&cases[i], 0, 1);
+        }
     }
+    jp_nn_avx512_set_enabled(1);
 }
 
 /* A convolution followed by batch norm equals the folded convolution. */
@@ -166,8 +171,12 @@ static void test_fold_bn(void **state)
 static void test_pooling(void **state)
 {
     (void)state;
-    static const int cases[][5] = {{7, 9, 2, 2, 0}, {11, 13, 3, 2, 1}, {5, 5, 3, 1, 1}, {28, 28, 2, 2, 0}, {1, 1, 1, 1, 0}};
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+    static const int cases[][5] = {{7, 9, 2, 2, 0}, {11, 13, 3, 2, 1}, {5, 5, 3, 1, 1}, {28, 28, 2, 2, 0}, {1, 1, 1, 1, 0},
+                                   {6, 70, 2, 2, 0}, {3, 33, 2, 2, 0}, {2, 2, 2, 2, 0}};
+    /* 2x2 pooling has an AVX-512 kernel: both it (where the CPU has it) and the portable loop */
+    for (size_t run = 0; run < 2 * sizeof cases / sizeof cases[0]; run++) {
+        size_t ci = run % (sizeof cases / sizeof cases[0]);
+        jp_nn_avx512_set_enabled(run < sizeof cases / sizeof cases[0]);
         int h = cases[ci][0], w = cases[ci][1], k = cases[ci][2], s = cases[ci][3], p = cases[ci][4], planes = 6;
         int oh = jp_nn_out_size(h, k, s, p), ow = jp_nn_out_size(w, k, s, p);
         float *in = rand_buf((size_t)planes * h * w), *out = malloc((size_t)planes * oh * ow * sizeof(float));
@@ -188,6 +197,7 @@ static void test_pooling(void **state)
         assert_close(out, want, (size_t)planes * oh * ow, 0, "maxpool");
         free(in), free(out), free(want);
     }
+    jp_nn_avx512_set_enabled(1);
     /* global average pooling: CNHW [c][n][hw] -> [n][c] */
     int c = 5, n = 3, hw = 49;
     float *in = rand_buf((size_t)c * n * hw), out[15];

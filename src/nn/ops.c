@@ -243,6 +243,10 @@ static void epilogue(float *C, int mb, int nb, int ldc, const float *bias, const
 static void gemm_fused(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
                        const float *bias, const float *residual, jp_nn_act act)
 {
+    if (act != JP_ACT_GELU && jp_nn_gemm512_ok()) {
+        jp_nn_gemm512(M, N, K, A, lda, B, ldb, C, ldc, bias, residual, act);
+        return;
+    }
     for (int i0 = 0; i0 < M; i0 += TILE_M) {
         int mb = M - i0 < TILE_M ? M - i0 : TILE_M;
         for (int j0 = 0; j0 < N; j0 += TILE_N) {
@@ -252,11 +256,6 @@ static void gemm_fused(int M, int N, int K, const float *A, int lda, const float
             epilogue(c, mb, nb, ldc, bias ? bias + i0 : NULL, residual ? residual + (size_t)i0 * ldc + j0 : NULL, act);
         }
     }
-}
-
-void jp_nn_gemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc)
-{
-    gemm_fused(M, N, K, A, lda, B, ldb, C, ldc, NULL, NULL, JP_ACT_NONE);
 }
 
 /* ---- stride-1 "same" convolutions without im2col ----
@@ -427,7 +426,10 @@ static void maxpool_2x2(const float *in, int planes, int h, int w, float *out)
 void jp_nn_maxpool2d(const float *in, int planes, int h, int w, int k, int stride, int pad, float *out)
 {
     if (k == 2 && stride == 2 && pad == 0) {
-        maxpool_2x2(in, planes, h, w, out);
+        if (jp_nn_gemm512_ok())
+            jp_nn_maxpool2x2_512(in, planes, h, w, out);
+        else
+            maxpool_2x2(in, planes, h, w, out);
         return;
     }
     int oh = jp_nn_out_size(h, k, stride, pad), ow = jp_nn_out_size(w, k, stride, pad);

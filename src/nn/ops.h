@@ -62,10 +62,8 @@ void jp_nn_conv2d_padded_rows(const jp_nn_conv *c, const float *padded, int n, i
  * pixels and channel pair instead of 36. jp_nn_conv_wino_ok says whether c qualifies on this CPU (AVX-512,
  * at least 16 input and output channels); a loader that wants it sets c->wino to jp_nn_wino_weights_size
  * floats filled by jp_nn_wino_pack (after any batch-norm folding), and jp_nn_conv2d then uses it for
- * activations none and ReLU; its workspace is included in jp_nn_conv_col_size. jp_nn_wino_set_enabled(0)
- * makes jp_nn_conv_wino_ok false (tests and benchmarks compare both methods in one process). */
+ * activations none and ReLU; its workspace is included in jp_nn_conv_col_size. */
 int jp_nn_conv_wino_ok(const jp_nn_conv *c);
-void jp_nn_wino_set_enabled(int on);
 size_t jp_nn_wino_weights_size(const jp_nn_conv *c);
 void jp_nn_wino_pack(const jp_nn_conv *c, float *U);
 size_t jp_nn_wino_ws_size(const jp_nn_conv *c, int n, int h, int w);
@@ -77,9 +75,17 @@ int jp_nn_wino_tile_rows(int n, int h);
 void jp_nn_conv2d_wino_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
                             const float *residual, jp_nn_act act, float *ws, int r0, int r1);
 
-/* C[M x N] = A[M x K] * B[K x N] (row-major, leading dimensions lda, ldb, ldc) with the engine's register
- * tiles (8 x 32): for products with few rows and no need of packing. */
-void jp_nn_gemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
+/* The convolutions' product with its epilogue in AVX-512 registers (kernels512.c): C = act(A B + bias[row]
+ * [+ residual]), row-major, act none or ReLU. jp_nn_gemm512_ok says whether this CPU has AVX-512 (and
+ * the kernels are enabled); the engine's products use it then, and their portable form otherwise.
+ * jp_nn_avx512_set_enabled(0) turns off it and Winograd's convolutions (which need the same CPU): tests
+ * and benchmarks compare both in one process. */
+int jp_nn_gemm512_ok(void);
+void jp_nn_avx512_set_enabled(int on);
+void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                   const float *bias, const float *residual, jp_nn_act act);
+/* 2x2 stride-2 unpadded max pooling (jp_nn_maxpool2d's common case) in AVX-512 registers. */
+void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out);
 
 /* Max pooling over planes (planes = C*N in CNHW), -inf padding as PyTorch. */
 void jp_nn_maxpool2d(const float *in, int planes, int h, int w, int k, int stride, int pad, float *out);

@@ -33,24 +33,9 @@
 
 #define L2_BUDGET_BYTES (640u * 1024u) /* V and M of one chunk */
 
-static int wino_disabled; /* tests compare both paths on one machine */
-
-void jp_nn_wino_set_enabled(int on) { wino_disabled = !on; }
-
-static int cpu_has_avx512(void)
-{
-#if WINO_X86
-    static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return known;
-#else
-    return 0;
-#endif
-}
-
 int jp_nn_conv_wino_ok(const jp_nn_conv *c)
 {
-    return !wino_disabled && cpu_has_avx512() && c->k == 3 && c->stride == 1 && c->pad == 1 && c->cin >= 16 &&
+    return jp_nn_gemm512_ok() && c->k == 3 && c->stride == 1 && c->pad == 1 && c->cin >= 16 &&
            c->cout >= 16;
 }
 

@@ -1,0 +1,133 @@
+/* AVX-512 kernels of the engine; see ops.h. Used where the CPU has AVX-512 (checked at run time).
+ *
+ * jp_nn_gemm512: the convolutions' matrix product with its epilogue, in registers.
+ * C[M x N] = act(A[M x K] B[K x N] + bias[row] [+ R]) on register tiles of MB (8, 4, 2 or 1) rows x 32
+ * columns: each k broadcasts MB values of A against two 16-float vectors of B. Bias, residual and
+ * activation are applied to the accumulators before the one store, so C is written once and never read
+ * back (the portable product in ops.c stores each tile, then runs its epilogue over it again). A last
+ * partial group of columns is loaded and stored under masks.
+ *
+ * jp_nn_maxpool2x2_512: 2x2 stride-2 max pooling, 16 outputs at a time, even and odd columns separated
+ * with a permute (the portable loop's stride-2 loads do not vectorize). */
+#define _POSIX_C_SOURCE 200809L
+#include "nn/ops.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+static int disabled; /* tests run both the AVX-512 kernels and the portable ones on one machine */
+
+void jp_nn_avx512_set_enabled(int on) { disabled = !on; }
+
+int jp_nn_gemm512_ok(void)
+{
+    static int known = -1;
+    if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return known && !disabled;
+}
+
+static __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+/* One tile of MB rows x (up to) 32 columns: nb valid columns (1..32). */
+#define DEF_TILE(MB)                                                                                               \
+    AVX512 static void tile##MB(int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,       \
+                                int nb, const float *bias, const float *res, jp_nn_act act)                      \
+    {                                                                                                              \
+        const __mmask16 k0 = lanes(nb), k1 = lanes(nb - 16);                                                       \
+        __m512 acc0[MB], acc1[MB];                                                                                 \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();              \
+        for (int k = 0; k < K; k++) {                                                                              \
+            const float *b = B + (size_t)k * ldb;                                                                  \
+            __m512 b0 = _mm512_maskz_loadu_ps(k0, b), b1 = _mm512_maskz_loadu_ps(k1, b + 16);                      \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                 \
+                __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);                                                 \
+                acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);                                                         \
+                acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);                                                         \
+            }                                                                                                      \
+        }                                                                                                          \
+        const __m512 zero = _mm512_setzero_ps();                                                                   \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                     \
+            __m512 v0 = acc0[r], v1 = acc1[r];                                                                     \
+            if (bias) {                                                                                            \
+                __m512 bv = _mm512_set1_ps(bias[r]);                                                               \
+                v0 = _mm512_add_ps(v0, bv), v1 = _mm512_add_ps(v1, bv);                                            \
+            }                                                                                                      \
+            if (res) {                                                                                             \
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, res + (size_t)r * ldc));                          \
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, res + (size_t)r * ldc + 16));                     \
+            }                                                                                                      \
+            if (act == JP_ACT_RELU) v0 = _mm512_max_ps(v0, zero), v1 = _mm512_max_ps(v1, zero);                    \
+            _mm512_mask_storeu_ps(C + (size_t)r * ldc, k0, v0);                                                    \
+            _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16, k1, v1);                                               \
+        }                                                                                                          \
+    }
+DEF_TILE(8)
+DEF_TILE(4)
+DEF_TILE(2)
+DEF_TILE(1)
+
+AVX512 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                          const float *bias, const float *residual, jp_nn_act act)
+{
+    /* column blocks outside, so that a block of B (K x 32) is read from the cache by every row group */
+    for (int j0 = 0; j0 < N; j0 += 32) {
+        int nb = N - j0 < 32 ? N - j0 : 32;
+        for (int i0 = 0; i0 < M;) {
+            int mb = M - i0 >= 8 ? 8 : M - i0 >= 4 ? 4 : M - i0 >= 2 ? 2 : 1;
+            const float *a = A + (size_t)i0 * lda, *b = B + j0, *bs = bias ? bias + i0 : NULL;
+            const float *rs = residual ? residual + (size_t)i0 * ldc + j0 : NULL;
+            float *c = C + (size_t)i0 * ldc + j0;
+            switch (mb) {
+            case 8: tile8(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
+            case 4: tile4(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
+            case 2: tile2(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
+            default: tile1(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
+            }
+            i0 += mb;
+        }
+    }
+}
+/* out[p][oy][ox] = max of in[p][2oy..2oy+1][2ox..2ox+1]; max(a, b) is a > b ? a : b, as in ops.c, so a
+ * NaN propagates the same way. */
+AVX512 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int oh = h / 2, ow = w / 2;
+    for (int p = 0; p < planes; p++) {
+        const float *src = in + (size_t)p * h * w;
+        float *dst = out + (size_t)p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *r0 = src + (size_t)(2 * oy) * w, *r1 = r0 + w;
+            for (int ox = 0; ox < ow; ox += 16) {
+                int n = ow - ox < 16 ? ow - ox : 16; /* outputs; inputs 2n from column 2 ox */
+                __mmask16 ka = lanes(2 * n), kb = lanes(2 * n - 16), ko = lanes(n);
+                const float *a = r0 + 2 * ox, *b = r1 + 2 * ox;
+                __m512 a0 = _mm512_maskz_loadu_ps(ka, a), a1 = _mm512_maskz_loadu_ps(kb, a + 16);
+                __m512 b0 = _mm512_maskz_loadu_ps(ka, b), b1 = _mm512_maskz_loadu_ps(kb, b + 16);
+                __m512 x = _mm512_max_ps(_mm512_permutex2var_ps(a0, ev, a1), _mm512_permutex2var_ps(a0, od, a1));
+                __m512 y = _mm512_max_ps(_mm512_permutex2var_ps(b0, ev, b1), _mm512_permutex2var_ps(b0, od, b1));
+                _mm512_mask_storeu_ps(dst + (size_t)oy * ow + ox, ko, _mm512_max_ps(x, y));
+            }
+        }
+    }
+}
+#else
+void jp_nn_avx512_set_enabled(int on) { (void)on; }
+
+void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
+{
+    (void)in, (void)planes, (void)h, (void)w, (void)out;
+}
+
+int jp_nn_gemm512_ok(void) { return 0; }
+
+void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                   const float *bias, const float *residual, jp_nn_act act)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc, (void)bias, (void)residual,
+        (void)act;
+}
+#endif
