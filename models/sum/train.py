@@ -557,6 +557,54 @@ def fnv1a64(b):
     return h
 
 
+def schedule_text(rec):
+    """The learning rate after warm-up, in words."""
+    if rec.get("schedule", "rsqrt") == "cosine":
+        return "a cosine to 0 at step %s" % "{:,}".format(rec.get("horizon", 0))
+    return "inverse square root decay"
+
+
+def training_stages(st, cfg):
+    """The chain of runs behind a checkpoint, oldest first: each recipe's init_from names the checkpoint it
+    started from; that checkpoint's own state (when the file is still there) gives its recipe and its own
+    init_from. Each stage: steps, seconds, threads, copy (None: unknown), recipe (None: unknown)."""
+    stages = [{"steps": st["step"], "seconds": st["seconds"], "threads": st["threads"], "copy": bool(cfg.get("copy")),
+               "recipe": st["recipe"]}]
+    init, seen = st["recipe"].get("init_from"), set()
+    while init and init.get("checkpoint") not in seen:
+        seen.add(init.get("checkpoint"))
+        g = {"steps": init["step"], "seconds": init["seconds"], "threads": None, "copy": None, "recipe": None}
+        prev = None
+        if init.get("checkpoint") and os.path.exists(init["checkpoint"]):
+            prev = torch.load(init["checkpoint"], map_location="cpu")["state"]
+            if prev["step"] == init["step"]:  # the file is still the checkpoint this stage started from
+                g.update(threads=prev["threads"], copy=bool(prev["cfg"].get("copy")), recipe=prev["recipe"])
+            else:
+                prev = None
+        stages.insert(0, g)
+        init = prev["recipe"].get("init_from") if prev else None
+    return stages
+
+
+def stage_text(stages, i):
+    """'9,477 steps with it (0.81 h, peak lr 0.001, inverse square root)' for stage i of training_stages."""
+    g = stages[i]
+    t = "{:,} steps".format(g["steps"])
+    prev_copy = stages[i - 1]["copy"] if i else None
+    if g["copy"] is False and any(h["copy"] for h in stages[i + 1:]):
+        t += " without the copy head"
+    elif g["copy"] and prev_copy is False:
+        t += " with it"
+    par = ["%.2f h" % (g["seconds"] / 3600)]
+    if g["recipe"]:
+        if g["recipe"].get("schedule") == "cosine":
+            t += " on a cosine schedule to 0"
+            par.append("peak lr %g" % g["recipe"]["lr"])
+        else:
+            par.append("peak lr %g, inverse square root" % g["recipe"]["lr"])
+    return "%s (%s)" % (t, ", ".join(par))
+
+
 def export(a):
     torch.set_num_threads(a.threads)
     tok_path = os.path.join(ROOT, "data", "summarize", "tokenizer.txt")
@@ -623,25 +671,34 @@ def export(a):
         f.write("\n")
     size = os.path.getsize(os.path.join(out, "model.safetensors"))
     vl = st["log"][-1]["valid_loss"] if st["log"] else float("nan")
-    init = st["recipe"].get("init_from")
     if cfg.get("copy"):
         arch_copy = ", copy head (pointer-generator: each output word is generated or copied from the description)"
     else:
         arch_copy = ""
-    if init:
-        trained = ("%s steps with the copy head, started from the weights of %s steps without it "
-                   "(%.2f h), %.2f h on %s thread(s) in all" %
-                   ("{:,}".format(st["step"]), "{:,}".format(init["step"]), init["seconds"] / 3600,
-                    (st["seconds"] + init["seconds"]) / 3600, st["threads"]))
-        recipe_init = (" The copy head was added to a model trained %s steps without it (same recipe, peak learning "
-                       "rate %s): its weights were kept, the head's initialized (gate bias 0), and training went on "
-                       "from step 0 of the schedule at peak learning rate %s." %
-                       ("{:,}".format(init["step"]), SIZES[a.model]["train"]["lr"], st["recipe"]["lr"]))
+    stages = training_stages(st, cfg)
+    sched = schedule_text(st["recipe"])
+    if len(stages) > 1:
+        trained = "%s; %.2f h on %s thread(s) in all" % (
+            ", then ".join(stage_text(stages, i) for i in range(len(stages))),
+            sum(g["seconds"] for g in stages) / 3600,
+            "/".join(sorted({str(g["threads"]) for g in stages if g["threads"] is not None})) or "?")
+        recipe_init = (" The model was trained in %d stages (above), each from the previous one's weights with a "
+                       "new optimizer and its learning rate schedule from step 0; the learning rate and schedule "
+                       "given here are the last stage's." % len(stages))
+        if any(g["copy"] for g in stages) and not stages[0]["copy"]:
+            recipe_init += " The copy head, added later, started from its initialization (gate bias 0)."
     else:
         trained = "%s steps, %.2f epochs, %s tokens, %.2f h on %s thread(s)" % (
             "{:,}".format(st["step"]), conf["training"]["epochs"], "{:,}".format(st["tokens"]), st["seconds"] / 3600,
             st["threads"])
         recipe_init = ""
+    rec = st["recipe"]
+    if rec.get("schedule") == "cosine" and st["step"] >= rec.get("horizon", 0):
+        how_far = ("its last stage ran its cosine schedule to the end (learning rate 0); more training would be "
+                   "a new stage (models/sum/README.md)")
+    else:
+        how_far = ("the model was still improving when it was exported (the training run is resumable: "
+                   "models/sum/README.md)")
     card = CARD.format(arch_copy=arch_copy, trained=trained, recipe_init=recipe_init, name=a.model, d=cfg["d_model"], h=cfg["num_heads"], ff=cfg["d_ff"], le=cfg["num_layers"],
                        ld=cfg["num_decoder_layers"], V=cfg["vocab_size"], nparam=nparam, size=size,
                        fe=fe, fd=fd, fs=fe * mean_src + fd * mean_tgt, ms=mean_src, mt=mean_tgt,
@@ -649,7 +706,9 @@ def export(a):
                        threads=st["threads"], tokens=st["tokens"], lr=st["recipe"]["lr"],
                        batch=st["recipe"]["batch"], drop=st["recipe"]["dropout"], seed=st["seed"], vl=vl,
                        r1=100 * rouge["rouge1_f"], r2=100 * rouge["rouge2_f"], rl=100 * rouge["rougeL_f"],
-                       tgen=t_gen, torch=torch.__version__, machine=platform.machine(), warm=WARMUP)
+                       tgen=t_gen, torch=torch.__version__, machine=platform.machine(), warm=WARMUP,
+                       sched=sched, how_far=how_far, src_pos=cfg["max_source_positions"],
+                       tgt_pos=cfg["max_target_positions"], tgt_max=cfg["max_target_positions"] - 1)
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write(card)
     print(card)
@@ -664,7 +723,7 @@ and under what terms).
 
 | | |
 |---|---|
-| architecture | d_model {d}, {h} heads, feed-forward {ff} (ReLU), {le} encoder + {ld} decoder layers, pre-norm RMSNorm, learned positions (128 source, 48 target), tied embeddings{arch_copy} |
+| architecture | d_model {d}, {h} heads, feed-forward {ff} (ReLU), {le} encoder + {ld} decoder layers, pre-norm RMSNorm, learned positions ({src_pos} source, {tgt_pos} target), tied embeddings{arch_copy} |
 | vocabulary | {V} byte-level BPE pieces (data/summarize/tokenizer.txt, trained on the training split) |
 | parameters | {nparam:,} |
 | weights | model.safetensors, float32, {size:,} bytes |
@@ -675,14 +734,14 @@ and under what terms).
 | validation loss (last checkpoint) | {vl:.4f} (cross-entropy per target token, 300 validation pairs) |
 | ROUGE-1 / 2 / L F1, greedy, 1,000 evaluation pairs (PyTorch) | {r1:.2f} / {r2:.2f} / {rl:.2f} |
 
-**How far it was trained.** The figures above are those of the checkpoint this export was taken from; the
-model was still improving when it was exported (the training run is resumable: models/sum/README.md).
+**How far it was trained.** The figures above are those of the checkpoint this export was taken from;
+{how_far}.
 Training shares a 2-core machine with other work at idle priority (`chrt -i 0 nice -n 19`), so the time is
 wall-clock under contention, an upper bound on the compute it needed.
 
 **Recipe.** models/sum/train.py: AdamW (betas 0.9/0.98, weight decay 0.01), peak learning rate {lr},
-{warm} warm-up steps then inverse square root decay, batch {batch} pairs (length-bucketed), dropout {drop},
-label smoothing 0.1, gradient clipping 1.0, seed {seed}; source truncated to 128 tokens, target to 47 + </s>.{recipe_init}
+{warm} warm-up steps then {sched}, batch {batch} pairs (length-bucketed), dropout {drop},
+label smoothing 0.1, gradient clipping 1.0, seed {seed}; source truncated to {src_pos} tokens, target to {tgt_max} + </s>.{recipe_init}
 Nothing was tuned on the evaluation set.
 
 **ROUGE.** Sentence-level ROUGE-1, ROUGE-2 and ROUGE-L F1, averaged over the 1,000 pairs; tokens are runs of
