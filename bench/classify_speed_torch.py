@@ -67,6 +67,7 @@ def main():
 
     import numpy as np
     import torch
+    import torch_tune  # bench/, beside this script
     # The ViT's attention scale, math.sqrt(d // heads), is a constant of the model: the tracer's warning
     # that it will be treated as one is expected.
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
@@ -102,18 +103,7 @@ def main():
         check = batches[:4]
         ref = [model(xb) for xb in check]
         try:
-            net = torch.jit.trace(model, (batches[0],))
-            how = ["jit.trace"]
-            try:
-                net = torch.jit.freeze(net.eval())
-                how.append("freeze")
-            except Exception as e:  # noqa: BLE001
-                how.append(f"no freeze ({type(e).__name__})")
-            try:
-                net = torch.jit.optimize_for_inference(net)
-                how.append("optimize_for_inference")
-            except Exception as e:  # noqa: BLE001
-                how.append(f"no optimize_for_inference ({type(e).__name__})")
+            net, how = torch_tune.trace_tuned(model, (batches[0],))
             # twice: the first calls of a scripted module are its profiling runs
             for _ in range(2):
                 diff = max(float((r - net(xb)).abs().max()) for r, xb in zip(ref, check))

@@ -19,6 +19,8 @@ import time
 
 import torch
 
+import torch_tune  # noqa: E402  (bench/, beside this script)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "models", "gen"))
 import train  # noqa: E402  (models/gen/train.py: the UNet, the DDIM sampler, the safetensors reader)
@@ -56,18 +58,7 @@ def main():
         t = torch.full((n_eval,), 500, dtype=torch.long)
         lab = torch.arange(n_eval, dtype=torch.long) % 11
         try:
-            net = torch.jit.trace(model, (x, t, lab))
-            how = ["jit.trace"]
-            try:
-                net = torch.jit.freeze(net.eval())
-                how.append("freeze")
-            except Exception as e:  # noqa: BLE001
-                how.append(f"no freeze ({type(e).__name__})")
-            try:
-                net = torch.jit.optimize_for_inference(net)
-                how.append("optimize_for_inference")
-            except Exception as e:  # noqa: BLE001
-                how.append(f"no optimize_for_inference ({type(e).__name__})")
+            net, how = torch_tune.trace_tuned(model, (x, t, lab))
             ref = model(x, t, lab)
             got = net(x, t, lab)
             if float((ref - got).abs().max()) > 1e-3:
