@@ -46,6 +46,7 @@
 #define MAX_THREADS 64
 /* Below this many FLOPs an operation on a single image is not worth splitting across threads. */
 #define PAR_MIN_FLOPS 150000.0
+#define SPLIT_TRIALS 8
 /* How long a worker (or the caller waiting for workers) spins before sleeping, seconds. */
 #define SPIN_S 200e-6
 
@@ -131,6 +132,13 @@ struct jp_nn_model {
     void *task_arg;
     int task_lanes;
     int intra; /* the forward pass in progress is one image with operations split across lanes */
+    /* Whether a single image is split across the lanes at all: on 2 threads that is faster for some models
+     * (mlp) and slower for others (the ResNets and the ViT: each operation is too short for two cores to
+     * gain on the synchronization). The first 2 x SPLIT_TRIALS single images alternate split and unsplit,
+     * timed; after them single images take the faster way (split_single). The results are the same
+     * either way: a split divides rows, columns or heads, never a sum. */
+    int split_trials, split_single;
+    double split_s[2][SPLIT_TRIALS];
     const float *job_in;
     float *job_logits;
     float *job_feats; /* jp_nn_forward_features: [batch][cls.in], or NULL */
