@@ -84,7 +84,7 @@ static void parity_one(const char *name)
     printf("# %s: eps at t=500 within %.2e of PyTorch\n", name, worst);
     assert_true(worst < 1e-3);
 
-    /* DDIM at each fixture step count, in one batch and on two threads in batches of 3 */
+    /* DDIM at each fixture step count, with several batch sizes and thread counts */
     float *img = malloc(nn * sizeof *img);
     for (size_t k = 0; k < ns; k++) {
         char key[64];
@@ -92,8 +92,10 @@ static void parity_one(const char *name)
         size_t ni;
         float *want = read_all(st, key, &ni);
         assert_int_equal(ni, nn);
-        const int shapes[2][2] = {{n, 1}, {3, 2}};
-        for (int v = 0; v < 2; v++) {
+        /* one batch; 2 threads in batches of 3; one image on 2 threads, and 2 on 4 (with guidance: the
+         * prompt and the empty prompt on two threads) */
+        const int shapes[4][2] = {{n, 1}, {3, 2}, {1, 2}, {2, 4}};
+        for (int v = 0; v < 4; v++) {
             jp_gen_sampler *s;
             assert_int_equal(jp_gen_sampler_new(&s, u, shapes[v][0], shapes[v][1]), JP_OK);
             assert_int_equal(jp_gen_sample(s, noise, labels, n, (int)steps64[k], guid[0], img, NULL, NULL), JP_OK);

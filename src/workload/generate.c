@@ -255,6 +255,41 @@ uint8_t jp_gen_pixel(float v)
 
 /* ---- the sampler ------------------------------------------------------------------------------------ */
 
+/* Two lanes meeting twice a step (guided sampling of one image on two threads). A barrier that can be
+ * called off: should a thread of the pair fail to start, its partner must not wait forever. */
+typedef struct pair_sync {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int waiting, off;
+    unsigned long round;
+} pair_sync;
+
+/* 0 when both have arrived, -1 if the pair was called off. */
+static int pair_wait(pair_sync *p)
+{
+    pthread_mutex_lock(&p->mu);
+    unsigned long r = p->round;
+    if (!p->off && ++p->waiting == 2) {
+        p->waiting = 0;
+        p->round++;
+        pthread_cond_broadcast(&p->cv);
+    } else {
+        while (p->round == r && !p->off) pthread_cond_wait(&p->cv, &p->mu);
+    }
+    int rc = p->round != r ? 0 : -1;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void pair_set_off(pair_sync *p, int off)
+{
+    pthread_mutex_lock(&p->mu);
+    p->off = off;
+    p->waiting = 0;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
 typedef struct gen_lane {
     jp_unet_ws *ws;
     float *xin, *e2, *x, *tt;
@@ -267,6 +302,10 @@ struct jp_gen_sampler {
     int batch, threads, slice, hw;
     int *ts;
     gen_lane lanes[MAX_THREADS];
+    /* Guided sampling of a group with at least two threads per image: lanes 2i and 2i+1 share slice i,
+     * the first evaluating the prompts, the second the empty prompt, meeting twice a step (pair_sync). */
+    pair_sync pairs[MAX_THREADS / 2];
+    int pairs_ready;
     /* the call in progress */
     const float *noise;
     const int *labels;
@@ -291,6 +330,10 @@ void jp_gen_sampler_free(jp_gen_sampler *s)
         jp_unet_ws_free(L->ws);
         free(L->xin), free(L->e2), free(L->x), free(L->tt), free(L->ll);
     }
+    for (int i = 0; i < s->pairs_ready; i++) {
+        pthread_mutex_destroy(&s->pairs[i].mu);
+        pthread_cond_destroy(&s->pairs[i].cv);
+    }
     free(s->ts);
     free(s);
 }
@@ -306,8 +349,10 @@ int jp_gen_sampler_new(jp_gen_sampler **out, const jp_unet *u, int batch, int th
     jp_unet_info_get(u, &info);
     s->u = u;
     s->batch = batch;
-    s->threads = threads < batch ? threads : batch;
-    s->slice = (batch + s->threads - 1) / s->threads;
+    /* up to two threads an image: the second of a pair evaluates the guidance's empty prompt */
+    s->threads = threads < 2 * batch ? threads : 2 * batch;
+    int lanes_b = s->threads < batch ? s->threads : batch;
+    s->slice = (batch + lanes_b - 1) / lanes_b;
     s->hw = info.image_size * info.image_size;
     s->ts = malloc((size_t)info.train_timesteps * sizeof *s->ts);
     int ok = s->ts != NULL;
@@ -325,6 +370,19 @@ int jp_gen_sampler_new(jp_gen_sampler **out, const jp_unet *u, int batch, int th
     if (!ok) {
         jp_gen_sampler_free(s);
         return jp_fail(JP_ERR_NOMEM, "out of memory for a batch of %d", batch);
+    }
+    for (int i = 0; i < s->threads / 2; i++) {
+        pair_sync *p = &s->pairs[i];
+        if (pthread_mutex_init(&p->mu, NULL) != 0) break;
+        if (pthread_cond_init(&p->cv, NULL) != 0) {
+            pthread_mutex_destroy(&p->mu);
+            break;
+        }
+        s->pairs_ready = i + 1;
+    }
+    if (s->pairs_ready < s->threads / 2) {
+        jp_gen_sampler_free(s);
+        return jp_fail(JP_ERR_THREAD, "cannot set up the sampling threads' synchronization");
     }
     *out = s;
     return JP_OK;
@@ -368,12 +426,60 @@ static void ddim_slice(jp_gen_sampler *s, gen_lane *L, int li, int i0, int i1)
     memcpy(s->out + (size_t)i0 * hw, L->x, px * sizeof *L->x);
 }
 
+/* DDIM for images [i0, i1) on the pair of lanes 2p (li even: the prompts; it holds x and the update) and
+ * 2p + 1 (the empty prompt), each evaluating the network on its own workspace, the same arithmetic as
+ * ddim_slice's one batch of 2b (the images of a batch are independent in every operation). */
+static void ddim_pair(jp_gen_sampler *s, int li, int i0, int i1)
+{
+    const jp_unet *u = s->u;
+    const float *ac = jp_unet_alphas_cumprod(u);
+    jp_unet_info info;
+    jp_unet_info_get(u, &info);
+    int first = li % 2 == 0, b = i1 - i0, hw = s->hw;
+    gen_lane *L = &s->lanes[li - !first], *M = &s->lanes[li];
+    pair_sync *sync = &s->pairs[li / 2];
+    size_t px = (size_t)b * hw;
+    if (first) memcpy(L->x, s->noise + (size_t)i0 * hw, px * sizeof *L->x);
+    for (int i = 0; i < b; i++) M->ll[i] = first ? s->labels[i0 + i] : info.null_class;
+    if (pair_wait(sync)) return; /* x is set */
+    for (int k = 0; k < s->steps; k++) {
+        int t = s->ts[k];
+        for (int i = 0; i < b; i++) M->tt[i] = (float)t;
+        memcpy(M->xin, L->x, px * sizeof *M->xin);
+        jp_unet_eps(u, M->ws, M->xin, M->tt, M->ll, b, L->e2 + (first ? 0 : px));
+        if (pair_wait(sync)) return; /* both halves of e2 are in */
+        if (first) {
+            float g = s->guidance;
+            float a = ac[t], ap = k + 1 < s->steps ? ac[s->ts[k + 1]] : 1.0f;
+            float sa = (float)sqrt((double)a), s1a = (float)sqrt(1.0 - (double)a);
+            float sap = (float)sqrt((double)ap), s1ap = (float)sqrt(1.0 - (double)ap);
+            for (size_t j = 0; j < px; j++) {
+                float eps = L->e2[px + j] + g * (L->e2[j] - L->e2[px + j]);
+                float x = L->x[j];
+                float x0 = (x - s1a * eps) / sa;
+                x0 = x0 < -1.0f ? -1.0f : x0 > 1.0f ? 1.0f : x0;
+                eps = (x - sa * x0) / s1a;
+                L->x[j] = sap * x0 + s1ap * eps;
+            }
+            long done = atomic_fetch_add(&s->done, b) + b;
+            if (li == 0 && s->progress) s->progress(s->arg, done, (long)s->n * s->steps);
+        }
+        if (pair_wait(sync)) return; /* x is updated */
+    }
+    if (first) memcpy(s->out + (size_t)i0 * hw, L->x, px * sizeof *L->x);
+}
+
 static int split(int total, int li, int lanes) { return (int)((long long)total * li / lanes); }
 
 static void run_lane(jp_gen_sampler *s, int li)
 {
     for (int g0 = 0; g0 < s->n; g0 += s->batch) {
         int gb = s->n - g0 < s->batch ? s->n - g0 : s->batch;
+        if (s->guidance != 1.0f && s->threads >= 2 * gb) { /* two lanes an image */
+            if (li >= 2 * gb) continue;
+            ddim_pair(s, li, g0 + li / 2, g0 + li / 2 + 1);
+            continue;
+        }
         int lanes = s->threads < gb ? s->threads : gb;
         if (li >= lanes) continue;
         int a = g0 + split(gb, li, lanes), b = g0 + split(gb, li + 1, lanes);
@@ -410,7 +516,9 @@ int jp_gen_sample(jp_gen_sampler *s, const float *noise, const int *labels, int 
     s->progress = progress, s->arg = arg;
     atomic_store(&s->done, 0);
     struct lane_arg args[MAX_THREADS];
-    int started = 1, lanes = s->threads < n ? s->threads : n, rc = JP_OK;
+    int started = 1, lanes = s->threads < (guidance != 1.0f ? 2 : 1) * n ? s->threads : (guidance != 1.0f ? 2 : 1) * n;
+    int rc = JP_OK;
+    for (int i = 0; i < s->pairs_ready; i++) pair_set_off(&s->pairs[i], 0);
     for (int i = 1; i < lanes; i++) {
         args[i] = (struct lane_arg){s, i};
         if (pthread_create(&s->lanes[i].thread, NULL, lane_main, &args[i]) != 0) {
@@ -419,7 +527,10 @@ int jp_gen_sample(jp_gen_sampler *s, const float *noise, const int *labels, int 
         }
         started++;
     }
-    if (rc == JP_OK) run_lane(s, 0);
+    if (rc == JP_OK)
+        run_lane(s, 0);
+    else /* a lane that waits for a partner that never started gives up */
+        for (int i = 0; i < s->pairs_ready; i++) pair_set_off(&s->pairs[i], 1);
     for (int i = 1; i < started; i++) pthread_join(s->lanes[i].thread, NULL);
     return rc;
 }
