@@ -388,11 +388,32 @@ int jp_gen_sampler_new(jp_gen_sampler **out, const jp_unet *u, int batch, int th
     return JP_OK;
 }
 
+/* Step k of DDIM (eta 0) on the px values of L->x, from the network's output in L->e2: with guidance, the
+ * prompts' eps in e2[0, px) and the empty prompt's in e2[px, 2px). Counts the b images' step as done. */
+static void ddim_update(jp_gen_sampler *s, int k, gen_lane *L, size_t px, int guided, int li, int b)
+{
+    const float *ac = jp_unet_alphas_cumprod(s->u);
+    int t = s->ts[k];
+    float g = s->guidance;
+    float a = ac[t], ap = k + 1 < s->steps ? ac[s->ts[k + 1]] : 1.0f;
+    float sa = (float)sqrt((double)a), s1a = (float)sqrt(1.0 - (double)a);
+    float sap = (float)sqrt((double)ap), s1ap = (float)sqrt(1.0 - (double)ap);
+    for (size_t j = 0; j < px; j++) {
+        float eps = guided ? L->e2[px + j] + g * (L->e2[j] - L->e2[px + j]) : L->e2[j];
+        float x = L->x[j];
+        float x0 = (x - s1a * eps) / sa;
+        x0 = x0 < -1.0f ? -1.0f : x0 > 1.0f ? 1.0f : x0;
+        eps = (x - sa * x0) / s1a;
+        L->x[j] = sap * x0 + s1ap * eps;
+    }
+    long done = atomic_fetch_add(&s->done, b) + b;
+    if (li == 0 && s->progress) s->progress(s->arg, done, (long)s->n * s->steps);
+}
+
 /* DDIM for images [i0, i1) on one lane. */
 static void ddim_slice(jp_gen_sampler *s, gen_lane *L, int li, int i0, int i1)
 {
     const jp_unet *u = s->u;
-    const float *ac = jp_unet_alphas_cumprod(u);
     jp_unet_info info;
     jp_unet_info_get(u, &info);
     int b = i1 - i0, hw = s->hw, guided = s->guidance != 1.0f;
@@ -408,20 +429,7 @@ static void ddim_slice(jp_gen_sampler *s, gen_lane *L, int li, int i0, int i1)
         memcpy(L->xin, L->x, px * sizeof *L->xin);
         if (guided) memcpy(L->xin + px, L->x, px * sizeof *L->xin);
         jp_unet_eps(u, L->ws, L->xin, L->tt, L->ll, guided ? 2 * b : b, L->e2);
-        float g = s->guidance;
-        float a = ac[t], ap = k + 1 < s->steps ? ac[s->ts[k + 1]] : 1.0f;
-        float sa = (float)sqrt((double)a), s1a = (float)sqrt(1.0 - (double)a);
-        float sap = (float)sqrt((double)ap), s1ap = (float)sqrt(1.0 - (double)ap);
-        for (size_t j = 0; j < px; j++) {
-            float eps = guided ? L->e2[px + j] + g * (L->e2[j] - L->e2[px + j]) : L->e2[j];
-            float x = L->x[j];
-            float x0 = (x - s1a * eps) / sa;
-            x0 = x0 < -1.0f ? -1.0f : x0 > 1.0f ? 1.0f : x0;
-            eps = (x - sa * x0) / s1a;
-            L->x[j] = sap * x0 + s1ap * eps;
-        }
-        long done = atomic_fetch_add(&s->done, b) + b;
-        if (li == 0 && s->progress) s->progress(s->arg, done, (long)s->n * s->steps);
+        ddim_update(s, k, L, px, guided, li, b);
     }
     memcpy(s->out + (size_t)i0 * hw, L->x, px * sizeof *L->x);
 }
@@ -432,7 +440,6 @@ static void ddim_slice(jp_gen_sampler *s, gen_lane *L, int li, int i0, int i1)
 static void ddim_pair(jp_gen_sampler *s, int li, int i0, int i1)
 {
     const jp_unet *u = s->u;
-    const float *ac = jp_unet_alphas_cumprod(u);
     jp_unet_info info;
     jp_unet_info_get(u, &info);
     int first = li % 2 == 0, b = i1 - i0, hw = s->hw;
@@ -448,22 +455,7 @@ static void ddim_pair(jp_gen_sampler *s, int li, int i0, int i1)
         memcpy(M->xin, L->x, px * sizeof *M->xin);
         jp_unet_eps(u, M->ws, M->xin, M->tt, M->ll, b, L->e2 + (first ? 0 : px));
         if (pair_wait(sync)) return; /* both halves of e2 are in */
-        if (first) {
-            float g = s->guidance;
-            float a = ac[t], ap = k + 1 < s->steps ? ac[s->ts[k + 1]] : 1.0f;
-            float sa = (float)sqrt((double)a), s1a = (float)sqrt(1.0 - (double)a);
-            float sap = (float)sqrt((double)ap), s1ap = (float)sqrt(1.0 - (double)ap);
-            for (size_t j = 0; j < px; j++) {
-                float eps = L->e2[px + j] + g * (L->e2[j] - L->e2[px + j]);
-                float x = L->x[j];
-                float x0 = (x - s1a * eps) / sa;
-                x0 = x0 < -1.0f ? -1.0f : x0 > 1.0f ? 1.0f : x0;
-                eps = (x - sa * x0) / s1a;
-                L->x[j] = sap * x0 + s1ap * eps;
-            }
-            long done = atomic_fetch_add(&s->done, b) + b;
-            if (li == 0 && s->progress) s->progress(s->arg, done, (long)s->n * s->steps);
-        }
+        if (first) ddim_update(s, k, L, px, 1, li, b);
         if (pair_wait(sync)) return; /* x is updated */
     }
     if (first) memcpy(s->out + (size_t)i0 * hw, L->x, px * sizeof *L->x);
