@@ -13,9 +13,7 @@
 #include "nn/ops.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
+#include "nn/avx512.h"
 
 static int disabled; /* tests run both the AVX-512 kernels and the portable ones on one machine */
 
@@ -28,14 +26,12 @@ int jp_nn_gemm512_ok(void)
     return known && !disabled;
 }
 
-static __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
-
 /* One tile of MB rows x (up to) 32 columns: nb valid columns (1..32). */
 #define DEF_TILE(MB)                                                                                               \
     AVX512 static void tile##MB(int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,       \
                                 int nb, const float *bias, const float *res, jp_nn_act act)                      \
     {                                                                                                              \
-        const __mmask16 k0 = lanes(nb), k1 = lanes(nb - 16);                                                       \
+        const __mmask16 k0 = jp_lanes16(nb), k1 = jp_lanes16(nb - 16);                                                       \
         __m512 acc0[MB], acc1[MB];                                                                                 \
         _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();              \
         for (int k = 0; k < K; k++) {                                                                              \
@@ -103,7 +99,7 @@ AVX512 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, floa
             const float *r0 = src + (size_t)(2 * oy) * w, *r1 = r0 + w;
             for (int ox = 0; ox < ow; ox += 16) {
                 int n = ow - ox < 16 ? ow - ox : 16; /* outputs; inputs 2n from column 2 ox */
-                __mmask16 ka = lanes(2 * n), kb = lanes(2 * n - 16), ko = lanes(n);
+                __mmask16 ka = jp_lanes16(2 * n), kb = jp_lanes16(2 * n - 16), ko = jp_lanes16(n);
                 const float *a = r0 + 2 * ox, *b = r1 + 2 * ox;
                 __m512 a0 = _mm512_maskz_loadu_ps(ka, a), a1 = _mm512_maskz_loadu_ps(kb, a + 16);
                 __m512 b0 = _mm512_maskz_loadu_ps(ka, b), b1 = _mm512_maskz_loadu_ps(kb, b + 16);

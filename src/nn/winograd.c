@@ -25,7 +25,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "nn/avx512.h"
 #define WINO_X86 1
 #else
 #define WINO_X86 0
@@ -101,7 +101,6 @@ size_t jp_nn_wino_ws_size(const jp_nn_conv *c, int n, int h, int w)
 }
 
 #if WINO_X86
-#define AVX512 __attribute__((target("avx512f")))
 
 /* C[8 x 16 NB] = A[8 x K] (packed: A[k * 8 + r]) * B[K x 16 NB] (ldb apart). */
 #define DEF_KERNEL(NB)                                                                                             \
@@ -184,8 +183,7 @@ AVX512 static inline void out_tf16(const float *m, size_t es, float bias, float 
         s1[q] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
     }
     const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
-    __mmask16 k0 = ncol >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << ncol) - 1);
-    __mmask16 k1 = ncol >= 32 ? (__mmask16)0xffff : ncol <= 16 ? 0 : (__mmask16)((1u << (ncol - 16)) - 1);
+    __mmask16 k0 = jp_lanes16(ncol), k1 = jp_lanes16(ncol - 16);
 #pragma GCC unroll 2
     for (int row = 0; row < 2; row++) {
         const __m512 *s = row ? s1 : s0;
