@@ -42,6 +42,36 @@ void bench_loadavg(char *buf, size_t len)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
+void bench_cpuinfo(struct bench_cpu *c)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    memset(c, 0, sizeof *c);
+    c->family = c->model = c->stepping = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] == '\n') break;
+        char *colon = strchr(line, ':');
+        if (!colon) continue;
+        char *key = line, *val = colon + 1, *e = colon;
+        while (e > key && (e[-1] == ' ' || e[-1] == '\t')) e--;
+        *e = '\0';
+        while (*val == ' ') val++;
+        val[strcspn(val, "\n")] = '\0';
+        if (!strcmp(key, "model name")) jp_strlcpy(c->name, val, sizeof c->name);
+        else if (!strcmp(key, "cpu family")) c->family = atoi(val);
+        else if (!strcmp(key, "model")) c->model = atoi(val);
+        else if (!strcmp(key, "stepping")) c->stepping = atoi(val);
+        else if (!strcmp(key, "flags")) {
+            for (char *save = NULL, *t = strtok_r(val, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+                if (!strcmp(t, "avx2")) c->avx2 = 1;
+                else if (!strcmp(t, "avx512f")) c->avx512f = 1;
+                else if (!strcmp(t, "fma")) c->fma = 1;
+            }
+        }
+    }
+    if (f) fclose(f);
+}
+
 int bench_child_start(struct bench_child *c, const char *const argv[], int threads)
 {
     int to_child[2], from_child[2];
@@ -90,19 +120,26 @@ int bench_child_start(struct bench_child *c, const char *const argv[], int threa
     return -1;
 }
 
-double bench_child_window(struct bench_child *c, double seconds)
+double bench_child_window2(struct bench_child *c, double seconds, double *extra_per_s)
 {
     char line[256];
-    long items = 0;
+    long items = 0, extra = 0;
     double secs = 0;
+    if (extra_per_s) *extra_per_s = -1;
     if (!c->out || !c->in) return -1;
     fprintf(c->out, "GO %g\n", seconds);
     fflush(c->out);
-    while (fgets(line, sizeof line, c->in))
-        if (!strncmp(line, "DONE ", 5) && sscanf(line + 5, "%ld %lf", &items, &secs) == 2 && items > 0 && secs > 0)
-            return items / secs;
+    while (fgets(line, sizeof line, c->in)) {
+        int n = strncmp(line, "DONE ", 5) ? 0 : sscanf(line + 5, "%ld %lf %ld", &items, &secs, &extra);
+        if (n >= 2 && items > 0 && secs > 0) {
+            if (n == 3 && extra_per_s) *extra_per_s = (double)extra / secs;
+            return (double)items / secs;
+        }
+    }
     return -1;
 }
+
+double bench_child_window(struct bench_child *c, double seconds) { return bench_child_window2(c, seconds, NULL); }
 
 void bench_child_stop(struct bench_child *c)
 {

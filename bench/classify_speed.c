@@ -129,31 +129,15 @@ struct machine {
 /* The first processor's block of /proc/cpuinfo. */
 static void read_cpuinfo(struct machine *m)
 {
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[8192];
-    m->family = m->model = m->stepping = -1;
-    while (f && fgets(line, sizeof line, f)) {
-        if (line[0] == '\n') break;
-        char *colon = strchr(line, ':');
-        if (!colon) continue;
-        char *key = line, *val = colon + 1, *e = colon;
-        while (e > key && (e[-1] == ' ' || e[-1] == '\t')) e--;
-        *e = '\0';
-        while (*val == ' ') val++;
-        val[strcspn(val, "\n")] = '\0';
-        if (!strcmp(key, "model name")) jp_strlcpy(m->cpu, val, sizeof m->cpu);
-        else if (!strcmp(key, "cpu family")) m->family = atoi(val);
-        else if (!strcmp(key, "model")) m->model = atoi(val);
-        else if (!strcmp(key, "stepping")) m->stepping = atoi(val);
-        else if (!strcmp(key, "flags")) {
-            for (char *save = NULL, *t = strtok_r(val, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-                if (!strcmp(t, "avx2")) m->avx2 = 1;
-                else if (!strcmp(t, "avx512f")) m->avx512f = 1;
-                else if (!strcmp(t, "fma")) m->fma = 1;
-            }
-        }
-    }
-    if (f) fclose(f);
+    struct bench_cpu c;
+    bench_cpuinfo(&c);
+    jp_strlcpy(m->cpu, c.name, sizeof m->cpu);
+    m->family = c.family;
+    m->model = c.model;
+    m->stepping = c.stepping;
+    m->avx2 = c.avx2;
+    m->avx512f = c.avx512f;
+    m->fma = c.fma;
 }
 
 static double thread_cpu_s(void)
