@@ -108,30 +108,84 @@ static void rms(const float *x, int rows, int d, const float *w, float eps, floa
     }
 }
 
-/* ctx[dh] = softmax(q . keys^T * scale) values, over n keys with row stride ld. att: n floats. */
+/* ctx[dh] = softmax(q . keys^T * scale) values, over n keys with row stride ld. att: n floats.
+ * The scores are taken 8 keys at a time, each its own sum in the order of i (as one key at a time would
+ * give it, bit for bit): 8 independent chains of additions keep the FPU busy where one chain waits on
+ * each addition's latency. */
 static void attend(const float *q, const float *keys, const float *vals, int n, int ld, int dh, float scale,
                    float *att, float *ctx)
 {
-    float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const float *k = keys + (size_t)j * ld;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        for (int i = 0; i < dh; i++) {
+            s0 += q[i] * k[i];
+            s1 += q[i] * k[ld + i];
+            s2 += q[i] * k[2 * (size_t)ld + i];
+            s3 += q[i] * k[3 * (size_t)ld + i];
+            s4 += q[i] * k[4 * (size_t)ld + i];
+            s5 += q[i] * k[5 * (size_t)ld + i];
+            s6 += q[i] * k[6 * (size_t)ld + i];
+            s7 += q[i] * k[7 * (size_t)ld + i];
+        }
+        att[j] = s0 * scale;
+        att[j + 1] = s1 * scale;
+        att[j + 2] = s2 * scale;
+        att[j + 3] = s3 * scale;
+        att[j + 4] = s4 * scale;
+        att[j + 5] = s5 * scale;
+        att[j + 6] = s6 * scale;
+        att[j + 7] = s7 * scale;
+    }
+    for (; j < n; j++) {
         const float *k = keys + (size_t)j * ld;
         float s = 0;
         for (int i = 0; i < dh; i++) s += q[i] * k[i];
-        s *= scale;
-        att[j] = s;
-        if (s > mx) mx = s;
+        att[j] = s * scale;
     }
+    float mx = -INFINITY;
+    for (j = 0; j < n; j++)
+        if (att[j] > mx) mx = att[j];
     float sum = 0;
-    for (int j = 0; j < n; j++) {
+    for (j = 0; j < n; j++) {
         att[j] = expf(att[j] - mx);
         sum += att[j];
     }
     float inv = 1.0f / sum;
-    for (int i = 0; i < dh; i++) ctx[i] = 0;
-    for (int j = 0; j < n; j++) {
-        const float *v = vals + (size_t)j * ld;
-        float p = att[j] * inv;
-        for (int i = 0; i < dh; i++) ctx[i] += p * v[i];
+    /* ctx[i] = sum over j in order of (att[j] * inv) v_j[i], 8 columns at a time held in registers (written
+     * to ctx, the compiler cannot tell that ctx is not vals, and goes through memory for every j) */
+    int i = 0;
+    for (; i + 8 <= dh; i += 8) {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+        for (j = 0; j < n; j++) {
+            const float *v = vals + (size_t)j * ld + i;
+            float p = att[j] * inv;
+            c0 += p * v[0];
+            c1 += p * v[1];
+            c2 += p * v[2];
+            c3 += p * v[3];
+            c4 += p * v[4];
+            c5 += p * v[5];
+            c6 += p * v[6];
+            c7 += p * v[7];
+        }
+        ctx[i] = c0;
+        ctx[i + 1] = c1;
+        ctx[i + 2] = c2;
+        ctx[i + 3] = c3;
+        ctx[i + 4] = c4;
+        ctx[i + 5] = c5;
+        ctx[i + 6] = c6;
+        ctx[i + 7] = c7;
+    }
+    for (; i < dh; i++) {
+        float c = 0;
+        for (j = 0; j < n; j++) {
+            float p = att[j] * inv;
+            c += p * vals[(size_t)j * ld + i];
+        }
+        ctx[i] = c;
     }
 }
 
