@@ -99,7 +99,7 @@ static int place_eq(const char *name, void *ctx) { return norm_eq((const char *)
 
 static int zone_has_name(const struct jp_carbon_zone *z, const char *q)
 {
-    return norm_eq(q, z->name) || each_place(z->places, place_eq, (void *)q);
+    return norm_eq(q, jp_carbon_zone_name(z)) || each_place(jp_carbon_zone_places(z), place_eq, (void *)q);
 }
 
 static const char *kind_provider(int kind)
@@ -117,7 +117,8 @@ static const char *kind_provider(int kind)
 
 static void fill_source(char *dst, size_t len, int source, int year)
 {
-    const char *text = (source >= 0 && (size_t)source < jp_carbon_source_count) ? jp_carbon_source_text[source] : "";
+    const char *text =
+        (source >= 0 && (size_t)source < jp_carbon_source_count) ? jp_carbon_source_text((size_t)source) : "";
     char y[16];
     snprintf(y, sizeof y, "%d", year);
     if (strstr(text, y))
@@ -129,10 +130,10 @@ static void fill_source(char *dst, size_t len, int source, int year)
 static void fill(const struct jp_carbon_zone *z, const struct jp_carbon_figure *f, jp_intensity *out)
 {
     memset(out, 0, sizeof *out);
-    jp_strlcpy(out->region, z->id, sizeof out->region);
-    jp_strlcpy(out->name, z->name, sizeof out->name);
+    jp_strlcpy(out->region, jp_carbon_zone_id(z), sizeof out->region);
+    jp_strlcpy(out->name, jp_carbon_zone_name(z), sizeof out->name);
     jp_strlcpy(out->provider, kind_provider(z->kind), sizeof out->provider);
-    jp_strlcpy(out->country, z->country, sizeof out->country);
+    jp_strlcpy(out->country, jp_carbon_zone_country(z), sizeof out->country);
     out->g_per_kwh = f->g_per_kwh;
     out->year = f->year;
     out->cfe = f->cfe;
@@ -185,7 +186,8 @@ static int zone_figure(const struct jp_carbon_zone *z, int year, jp_intensity *o
         }
     char ys[96];
     years_text(z, ys, sizeof ys);
-    return jp_fail(JP_ERR_NOTFOUND, "%s (%s) has no figure for %d; it has %s", z->id, z->name, year, ys);
+    return jp_fail(JP_ERR_NOTFOUND, "%s (%s) has no figure for %d; it has %s", jp_carbon_zone_id(z),
+                   jp_carbon_zone_name(z), year, ys);
 }
 
 /* ---- suggestions ------------------------------------------------------------------------------- */
@@ -241,11 +243,11 @@ static int name_score(const char *name, void *ctx)
 static int zone_score(const struct jp_carbon_zone *z, const char *q)
 {
     struct score_ctx s = {q, 1000};
-    name_score(z->id, &s);
-    name_score(z->code, &s);
-    if (*z->code3) name_score(z->code3, &s);
-    name_score(z->name, &s);
-    each_place(z->places, name_score, &s);
+    name_score(jp_carbon_zone_id(z), &s);
+    name_score(jp_carbon_zone_code(z), &s);
+    if (*jp_carbon_zone_code3(z)) name_score(jp_carbon_zone_code3(z), &s);
+    name_score(jp_carbon_zone_name(z), &s);
+    each_place(jp_carbon_zone_places(z), name_score, &s);
     return s.best;
 }
 
@@ -267,7 +269,7 @@ size_t jp_region_suggest(const char *text, char (*out)[96], size_t max)
             if (score[i] >= 0 && (pick == jp_carbon_zone_count || score[i] < score[pick])) pick = i;
         if (pick == jp_carbon_zone_count || (n >= 1 && score[pick] > limit)) break;
         const struct jp_carbon_zone *z = &jp_carbon_zones[pick];
-        snprintf(out[n++], 96, "%s (%s)", z->id, z->name);
+        snprintf(out[n++], 96, "%s (%s)", jp_carbon_zone_id(z), jp_carbon_zone_name(z));
         score[pick] = -1;
     }
     free(score);
@@ -301,7 +303,9 @@ static const struct jp_carbon_zone *find_kind(int kind, const char *q)
     for (size_t i = 0; i < jp_carbon_zone_count; i++) {
         const struct jp_carbon_zone *z = &jp_carbon_zones[i];
         if (z->kind != kind) continue;
-        if (norm_eq(q, z->code) || norm_eq(q, z->id) || (*z->code3 && norm_eq(q, z->code3))) return z;
+        const char *code3 = jp_carbon_zone_code3(z);
+        if (norm_eq(q, jp_carbon_zone_code(z)) || norm_eq(q, jp_carbon_zone_id(z)) || (*code3 && norm_eq(q, code3)))
+            return z;
     }
     for (size_t i = 0; i < jp_carbon_zone_count; i++) {
         const struct jp_carbon_zone *z = &jp_carbon_zones[i];
@@ -378,7 +382,8 @@ static int lookup(const char *region, int year, jp_intensity *out)
         for (size_t i = 0; i < jp_carbon_zone_count; i++) {
             const struct jp_carbon_zone *z = &jp_carbon_zones[i];
             if (z->kind < order[o][0] || z->kind > order[o][1]) continue;
-            if (norm_eq(q, z->code) || (*z->code3 && norm_eq(q, z->code3))) return zone_figure(z, year, out);
+            const char *code3 = jp_carbon_zone_code3(z);
+            if (norm_eq(q, jp_carbon_zone_code(z)) || (*code3 && norm_eq(q, code3))) return zone_figure(z, year, out);
         }
         for (int kind = order[o][0]; kind <= order[o][1]; kind++)
             for (size_t i = 0; i < jp_carbon_zone_count; i++) {
@@ -431,12 +436,14 @@ bool jp_region_matches(size_t i, const char *text)
     if (!*q) return true;
     const struct jp_carbon_zone *z = &jp_carbon_zones[i];
     struct contains_ctx c = {q};
+    const char *country = jp_carbon_zone_country(z), *code3 = jp_carbon_zone_code3(z);
     if (strlen(q) <= 2) /* "FR": a code, not a piece of a name */
-        return norm_eq(q, z->country) || norm_eq(q, z->code);
-    if (place_contains(z->id, &c) || place_contains(z->name, &c) || each_place(z->places, place_contains, &c))
+        return norm_eq(q, country) || norm_eq(q, jp_carbon_zone_code(z));
+    if (place_contains(jp_carbon_zone_id(z), &c) || place_contains(jp_carbon_zone_name(z), &c) ||
+        each_place(jp_carbon_zone_places(z), place_contains, &c))
         return true;
     /* a country code matches exactly: "FR" finds France and the regions in France */
-    return (*z->country && norm_eq(q, z->country)) || (*z->code3 && norm_eq(q, z->code3));
+    return (*country && norm_eq(q, country)) || (*code3 && norm_eq(q, code3));
 }
 
 /* ---- a user's figures -------------------------------------------------------------------------- */
@@ -622,9 +629,10 @@ int jp_pue_parse(const char *text, double *pue, char *source, size_t len)
                                                                         : NULL;
     if (prov) {
         const struct jp_carbon_pue *best = NULL;
-        for (size_t i = 0; i < jp_carbon_pue_count; i++)
-            if (!strcmp(jp_carbon_pues[i].provider, prov) && (!best || jp_carbon_pues[i].year > best->year))
-                best = &jp_carbon_pues[i];
+        for (size_t i = 0; i < jp_carbon_pue_count; i++) {
+            const struct jp_carbon_pue *p = &jp_carbon_pues[i];
+            if (!strcmp(jp_carbon_pue_provider(p), prov) && (!best || p->year > best->year)) best = p;
+        }
         if (!best) return jp_fail(JP_ERR_NOTFOUND, "PUE \"%s\": no published figure is built in", text);
         *pue = best->pue;
         if (source) fill_source(source, len, best->source, best->year);

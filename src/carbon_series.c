@@ -543,17 +543,17 @@ int jp_series_builtin(jp_series **out)
     if (!s) return jp_fail(JP_ERR_NOMEM, "out of memory");
     int src = jp_carbon_series_count ? jp_carbon_series[0].source : -1;
     jp_textf(s->source, sizeof s->source, "built in (%s)",
-             src >= 0 && (size_t)src < jp_carbon_source_count ? jp_carbon_source_text[src] : "");
+             src >= 0 && (size_t)src < jp_carbon_source_count ? jp_carbon_source_text((size_t)src) : "");
     int rc = JP_OK;
     for (size_t i = 0; i < jp_carbon_series_count && rc == JP_OK; i++) {
         const struct jp_carbon_series *c = &jp_carbon_series[i];
-        struct sregion *r = region_for(s, c->area);
+        struct sregion *r = region_for(s, jp_carbon_series_area(c));
         if (!r) {
             rc = jp_fail(JP_ERR_NOMEM, "out of memory");
             break;
         }
-        jp_strlcpy(r->places, c->places, sizeof r->places);
-        jp_strlcpy(r->serves, c->serves, sizeof r->serves);
+        jp_strlcpy(r->places, jp_carbon_series_places(c), sizeof r->places);
+        jp_strlcpy(r->serves, jp_carbon_series_serves(c), sizeof r->serves);
         for (int k = 0; k < c->count && rc == JP_OK; k++) {
             double g = jp_carbon_series_values[c->first + k];
             if (g < 0)

@@ -119,7 +119,7 @@ static const struct jp_carbon_zone *country_zone(const char *alpha2)
 {
     if (!alpha2 || !*alpha2) return NULL;
     for (size_t i = 0; i < jp_carbon_zone_count; i++)
-        if (jp_carbon_zones[i].kind == JP_ZONE_COUNTRY && !strcmp(jp_carbon_zones[i].id, alpha2))
+        if (jp_carbon_zones[i].kind == JP_ZONE_COUNTRY && !strcmp(jp_carbon_zone_id(&jp_carbon_zones[i]), alpha2))
             return &jp_carbon_zones[i];
     return NULL;
 }
@@ -174,8 +174,8 @@ static int format_row(FILE *f, const jp_meter *m, const jp_emissions_meta *meta,
     /* a cloud region: gcp, aws or azure, its id "provider:code" */
     bool cloud = !strcmp(ci->provider, "gcp") || !strcmp(ci->provider, "aws") || !strcmp(ci->provider, "azure");
     const char *colon = strchr(ci->region, ':');
-    put_text(f, cz ? cz->name : ""), put_sep(f);
-    put_text(f, cz ? cz->code3 : ""), put_sep(f);
+    put_text(f, cz ? jp_carbon_zone_name(cz) : ""), put_sep(f);
+    put_text(f, cz ? jp_carbon_zone_code3(cz) : ""), put_sep(f);
     if (!strcmp(ci->provider, "country") || !strcmp(ci->provider, "world")) put_text(f, "");
     else put_text(f, cloud || !strcmp(ci->provider, "us-state") ? ci->name : ci->region);
     put_sep(f);
