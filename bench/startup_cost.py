@@ -20,17 +20,21 @@ import sys
 COMMANDS = [["--version"], ["stat", "--", "true"], ["sources"], ["carbon", "--energy", "1kWh", "--region", "Oregon"]]
 
 
-def cpu_ms(argv, who="startup_cost"):
-    """Runs argv to completion (output to /dev/null) and returns its CPU time in ms, user + system, of
-    it and everything it waited for (wait4's rusage); exits naming `who` if the command fails."""
+def cpu_ms(argv, who="startup_cost", stdout_path=None):
+    """Runs argv to completion (output to /dev/null, or its standard output to the file stdout_path) and
+    returns its CPU time in ms, user + system, of it and everything it waited for (wait4's rusage);
+    exits naming `who` if the command fails."""
     # posix_spawn (vfork-like in glibc): a fork of this Python process would charge the copy of its
     # page tables to the child and swamp the figures
     devnull = os.open(os.devnull, os.O_WRONLY)
+    out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) if stdout_path else devnull
     try:
         pid = os.posix_spawn(argv[0], argv, os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
+                             file_actions=[(os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
     finally:
         os.close(devnull)
+        if out != devnull:
+            os.close(out)
     _, status, ru = os.wait4(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("%s: %s exited with %d" % (who, " ".join(argv), os.waitstatus_to_exitcode(status)))

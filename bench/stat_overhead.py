@@ -3,7 +3,8 @@
 
     /usr/bin/python3 bench/stat_overhead.py [--rounds 10] [--seconds 5] build/jouleprint
 
-Each run is `jouleprint stat --interval I --export-json FILE -- sleep S`, spawned by this script and
+Each run is `jouleprint stat --interval I --json -o - -- sleep S` (the report on standard output, which
+this script sends to a file), spawned by this script and
 reaped with wait4, whose rusage is the CPU time of jouleprint and of everything it waited for (its
 `sleep`). The tool reports the command's own CPU time (`attribution.tree_cpu_s`, from its own wait4 of
 the command), so the tool's cost is the difference, run by run: no baseline from another run is
@@ -24,8 +25,14 @@ from startup_cost import cpu_ms  # bench/, beside this script
 
 
 def run(binary, args, out):
-    argv = [binary, "stat", "--export-json", out] + args
-    whole_ms = cpu_ms(argv, "stat_overhead")
+    """The tool's own CPU for one run. With args starting "--export-json", the report is the file that
+    option writes (atomically: a temporary file, fsync, rename); otherwise `--json -o -`, the report on
+    standard output, which this script sends to a plain file (no fsync, no rename: as a pipe)."""
+    if args[0] == "--export-json":
+        argv, stdout_path = [binary, "stat", "--export-json", out] + args[1:], None
+    else:
+        argv, stdout_path = [binary, "stat", "--json", "-o", "-"] + args, out
+    whole_ms = cpu_ms(argv, "stat_overhead", stdout_path)
     with open(out) as f:
         d = json.load(f)
     return whole_ms - d["attribution"]["tree_cpu_s"] * 1e3, d["duration_s"]
@@ -47,6 +54,7 @@ def main():
     b = os.path.abspath(a.binary)
     s = "%g" % a.seconds
     jobs = [("stat -- true", ["--", "true"]),
+            ("stat --export-json FILE -- true", ["--export-json", "--", "true"]),
             ("stat --interval 100ms -- sleep " + s, ["--interval", "100ms", "--", "sleep", s]),
             ("stat --interval 10ms -- sleep " + s, ["--interval", "10ms", "--", "sleep", s])]
     res = {name: [] for name, _ in jobs}

@@ -44,6 +44,29 @@ static bool has_word(const char *list, const char *word)
 
 #define MAX_IDS 4096
 
+/* A small set of distinct ids, grown as needed; at most MAX_IDS are kept (more are not counted). */
+struct id_set {
+    long *v;
+    size_t n, cap;
+};
+
+/* false only when out of memory */
+static bool id_set_add(struct id_set *s, long id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == id) return true;
+    if (s->n >= MAX_IDS) return true;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        long *v = realloc(s->v, cap * sizeof *v);
+        if (!v) return false;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = id;
+    return true;
+}
+
 /* "cpu family" and "model": a number, or -1 (they only refine what is known: rapl-msr's DRAM unit) */
 static long small_number(const char *val)
 {
@@ -67,17 +90,11 @@ int jp_host_cpuinfo(const jp_roots *roots, struct jp_cpu_info *info)
     FILE *f = jp_fopen_read(path, &orc);
     if (!f) return orc == JP_ERR_PERM ? orc : JP_ERR_IO; /* the message names the file and why */
 
-    /* Distinct physical ids, and distinct (physical id, core id) pairs. */
+    /* Distinct physical ids, and distinct (physical id, core id) pairs: sets that grow as ids are
+     * seen (a whole 4096-entry table zeroed for every read was 12 fresh pages at each start). */
     static const int none = -1;
-    int *sock_ids = calloc(MAX_IDS, sizeof *sock_ids);
-    long *core_keys = calloc(MAX_IDS, sizeof *core_keys);
-    if (!sock_ids || !core_keys) {
-        free(sock_ids);
-        free(core_keys);
-        fclose(f);
-        return jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
-    }
-    int nsock = 0, ncore_keys = 0, cpu_cores = 0;
+    struct id_set sock_ids = {0}, core_keys = {0};
+    int cpu_cores = 0;
     int cur_phys = none;
     char *line = NULL;
     size_t cap = 0;
@@ -106,14 +123,13 @@ int jp_host_cpuinfo(const jp_roots *roots, struct jp_cpu_info *info)
             }
             if (key[0] == 'p') {
                 cur_phys = (int)v;
-                bool seen = false;
-                for (int i = 0; i < nsock; i++) seen |= sock_ids[i] == (int)v;
-                if (!seen && nsock < MAX_IDS) sock_ids[nsock++] = (int)v;
-            } else {
-                long k = (long)(cur_phys < 0 ? 0 : cur_phys) * 1000001L + v;
-                bool seen = false;
-                for (int i = 0; i < ncore_keys; i++) seen |= core_keys[i] == k;
-                if (!seen && ncore_keys < MAX_IDS) core_keys[ncore_keys++] = k;
+                if (!id_set_add(&sock_ids, v)) {
+                    rc = jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+                    break;
+                }
+            } else if (!id_set_add(&core_keys, (long)(cur_phys < 0 ? 0 : cur_phys) * 1000001L + v)) {
+                rc = jp_fail(JP_ERR_NOMEM, "%s: out of memory", path);
+                break;
             }
         } else if (!strcmp(key, "cpu cores")) {
             char *end;
@@ -138,20 +154,17 @@ int jp_host_cpuinfo(const jp_roots *roots, struct jp_cpu_info *info)
     fclose(f);
     if (rc == JP_OK && info->logical_cpus == 0)
         rc = jp_fail(JP_ERR_PARSE, "%s: no \"processor\" entries: expected one block per logical CPU", path);
-    if (rc != JP_OK) {
-        free(sock_ids);
-        free(core_keys);
-        return rc;
+    if (rc == JP_OK) {
+        info->sockets = sock_ids.n > 0 ? (int)sock_ids.n : 1;
+        if (core_keys.n > 0)
+            info->cores = (int)core_keys.n;
+        else if (cpu_cores > 0)
+            info->cores = cpu_cores * info->sockets;
+        if (info->cores > info->logical_cpus) info->cores = info->logical_cpus;
     }
-    info->sockets = nsock > 0 ? nsock : 1;
-    if (ncore_keys > 0)
-        info->cores = ncore_keys;
-    else if (cpu_cores > 0)
-        info->cores = cpu_cores * info->sockets;
-    if (info->cores > info->logical_cpus) info->cores = info->logical_cpus;
-    free(sock_ids);
-    free(core_keys);
-    return JP_OK;
+    free(sock_ids.v);
+    free(core_keys.v);
+    return rc;
 }
 
 int jp_host_meminfo(const jp_roots *roots, double *mem_gb)

@@ -55,6 +55,21 @@ check_exports "$core" "$src/include/jouleprint.h" "$src/include/jouleprint/expor
 check_exports "$wl" "$src/include/jouleprint/workloads.h"
 check_exports "$bn" "$src/include/jouleprint/bench.h"
 
+# No program or library of the build searches the current directory for libraries: an empty entry in
+# an RUNPATH (CMake ended build-tree ones with ':') makes the loader try ./libm.so.6, ./libc.so.6, ...
+# wherever the tool is started, and load a library planted there.
+for f in "$build/jouleprint" "$build"/jouleprint-*.so "$core" "$wl" "$bn"; do
+    [ -f "$f" ] || continue
+    rp=$(readelf -d "$f" | sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\]/\2/p')
+    case ":$rp:" in
+        *::*) fail "$(basename "$f"): RUNPATH \"$rp\" has an empty entry (the current directory)" ;;
+    esac
+done
+# and the loader agrees: started from an empty folder, the tool tries no relative path
+tried=$(cd "$tmpd" && LD_DEBUG=libs "$build/jouleprint" --version 2>&1 >/dev/null | sed -n 's/.*trying file=\([^/].*\)/\1/p' | head -3)
+[ -z "$tried" ] || fail "jouleprint, started in an empty folder, looks for libraries in it: $(echo $tried)"
+echo "no RUNPATH with the current directory; the tool looks for no library where it is started"
+
 # includes across layers, read from the sources
 cd "$src"
 for f in src/*.c src/*.h src/source/*.c src/source/*.h; do

@@ -27,20 +27,14 @@ struct priv {
     double last_read_t;     /* when /proc/stat was last read */
 };
 
-static int probe(const struct jp_source_env *env)
-{
-    struct jp_cpu_times t;
-    struct jp_cpu_info info;
-    if (jp_proc_cpu_times(&env->roots, &t) != JP_OK || jp_cpu_info_read(&env->roots, &info) != JP_OK)
-        return JP_ERR_NOSOURCE; /* the reader's message says why */
-    return JP_OK;
-}
-
+/* No probe: opening reads what a probe would (/proc/cpuinfo, /proc/meminfo, /proc/stat) and nothing
+ * more, so a probe before it only read those files twice at every meter's start. A reader's failure
+ * is JP_ERR_NOSOURCE, with the reader's message saying why. */
 static int open_(struct jp_source *src, const struct jp_source_env *env)
 {
     struct jp_cpu_info info;
     int rc = jp_cpu_info_read(&env->roots, &info);
-    if (rc != JP_OK) return rc;
+    if (rc != JP_OK) return rc == JP_ERR_NOMEM ? rc : JP_ERR_NOSOURCE;
     struct priv *pv = calloc(1, sizeof *pv);
     if (!pv) return jp_fail(JP_ERR_NOMEM, "out of memory");
     pv->roots = env->roots;
@@ -48,7 +42,7 @@ static int open_(struct jp_source *src, const struct jp_source_env *env)
     jp_model_resolve(&info, &pv->params);
     if ((rc = jp_proc_cpu_times(&pv->roots, &pv->last)) != JP_OK) {
         free(pv);
-        return rc;
+        return rc == JP_ERR_NOMEM ? rc : JP_ERR_NOSOURCE;
     }
     pv->last_t = pv->last_read_t = jp_now();
     pv->last_u = 0;
@@ -113,7 +107,7 @@ const struct jp_source_ops jp_source_model = {
     .name = "model",
     .is_gpu = false,
     .estimated = true,
-    .probe = probe,
+    .probe = NULL,
     .open = open_,
     .read = read_,
     .close = close_,

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpu_power.h"
 #include "nvml_api.h"
@@ -124,12 +125,24 @@ static void lib_close(struct lib *L)
  * process. A library named by JP_NVML_LIBRARY is tried every time. */
 static atomic_bool default_missing;
 
+/* NVML works through NVIDIA's kernel driver: its control device (/dev/nvidiactl; containers get it from
+ * the NVIDIA container runtime), its /proc entry, or under WSL 2 the GPU paravirtualization device
+ * /dev/dxg. Where none exists the default library is not looked for: the search alone (ld.so.cache
+ * mapped, every library directory tried) was the largest part of opening a meter on a machine without
+ * a GPU. */
+static bool driver_present(void)
+{
+    return access("/dev/nvidiactl", F_OK) == 0 || access("/proc/driver/nvidia", F_OK) == 0 ||
+           access("/dev/dxg", F_OK) == 0;
+}
+
 /* Loads and initializes NVML. On failure: JP_ERR_NOSOURCE with the reason in jp_last_error(). */
 static int lib_open(struct lib *L, const struct jp_source_env *env)
 {
     memset(L, 0, sizeof *L);
     const char *path = env->nvml_library ? env->nvml_library : DEFAULT_LIBRARY;
-    if (!env->nvml_library && atomic_load_explicit(&default_missing, memory_order_relaxed)) L->dl = NULL;
+    if (!env->nvml_library && (atomic_load_explicit(&default_missing, memory_order_relaxed) || !driver_present()))
+        L->dl = NULL;
     else {
         dlerror();
         /* never unmapped (dlclose only drops the reference): a driver library may leave threads or
