@@ -250,6 +250,42 @@ static void test_linear(void **state)
     }
 }
 
+/* jp_nn_rows512, the batch-1 product over a weight transposed at load, against a double-precision sum: 1 to 5
+ * rows (4 and 1 at a time), column counts that end mid-vector and mid-block, bias or none, accumulate,
+ * ReLU; columns outside the product are left alone. */
+static void test_rows512(void **state)
+{
+    (void)state;
+    if (!jp_nn_gemm512_ok()) skip();
+    static const int cases[][3] = {{1, 1, 1}, {1, 784, 256}, {2, 13, 130}, {3, 64, 33}, {4, 9, 16}, {5, 200, 129}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        int m = cases[ci][0], in = cases[ci][1], out = cases[ci][2], ld = out + 3; /* C wider than the product */
+        float *x = rand_buf((size_t)m * in), *wt = rand_buf((size_t)in * out), *b = rand_buf((size_t)out);
+        float *y = rand_buf((size_t)m * ld), *y0 = malloc((size_t)m * ld * sizeof(float));
+        double *want = malloc((size_t)m * ld * sizeof(double));
+        memcpy(y0, y, (size_t)m * ld * sizeof(float));
+        for (int mode = 0; mode < 4; mode++) { /* bias, ReLU + bias, accumulate + bias, no bias */
+            memcpy(y, y0, (size_t)m * ld * sizeof(float));
+            const float *bias = mode == 3 ? NULL : b;
+            jp_nn_rows512(m, out, in, x, in, wt, out, y, ld, bias, mode == 2, mode == 1 ? JP_ACT_RELU : JP_ACT_NONE);
+            for (int r = 0; r < m; r++)
+                for (int o = 0; o < ld; o++) {
+                    if (o >= out) {
+                        want[r * ld + o] = y0[r * ld + o];
+                        continue;
+                    }
+                    double s = bias ? bias[o] : 0;
+                    for (int i = 0; i < in; i++) s += (double)x[r * in + i] * wt[(size_t)i * out + o];
+                    if (mode == 1) s = s > 0 ? s : 0;
+                    if (mode == 2) s += y0[r * ld + o];
+                    want[r * ld + o] = s;
+                }
+            assert_close(y, want, (size_t)m * ld, 3e-6 * sqrt((double)in), "rows512");
+        }
+        free(x), free(wt), free(b), free(y), free(y0), free(want);
+    }
+}
+
 static void test_norms_and_activations(void **state)
 {
     (void)state;
@@ -356,7 +392,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_fold_bn),
-        cmocka_unit_test(test_pooling),   cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_pooling),   cmocka_unit_test(test_linear), cmocka_unit_test(test_rows512),
         cmocka_unit_test(test_norms_and_activations), cmocka_unit_test(test_attention),
         cmocka_unit_test(test_layouts),
     };

@@ -7,6 +7,8 @@
  * back (the portable product in ops.c stores each tile, then runs its epilogue over it again). A last
  * partial group of columns is loaded and stored under masks.
  *
+ * jp_nn_rows512: a few rows (a batch-1 linear layer) times a weight transposed at load, bias per column.
+ *
  * jp_nn_maxpool2x2_512: 2x2 stride-2 max pooling, 16 outputs at a time, even and odd columns separated
  * with a permute (the portable loop's stride-2 loads do not vectorize). */
 #define _POSIX_C_SOURCE 200809L
@@ -85,6 +87,65 @@ AVX512 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const fl
         }
     }
 }
+/* A few rows times a pre-packed weight: C[M x N] = act(A[M x K] Bt[K x N] + bias[col] [+ C]), M 1..4. Each
+ * k broadcasts M values of A against NV vectors of Bt's row k (contiguous: the weight was transposed at
+ * load), so the weight streams through once per call, NV independent accumulators per row hide the
+ * FMA latency (8 for one row, 4 for 2..4), and nothing is packed per call (OpenBLAS repacked the whole
+ * weight for every single row, the dominant cost of a batch-1 linear layer). */
+#define DEF_ROWS(MB, NV)                                                                                           \
+    AVX512 static void rows##MB(int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,\
+                                const float *bias, int accumulate, jp_nn_act act)                               \
+    {                                                                                                              \
+        for (int j0 = 0; j0 < N; j0 += 16 * NV) {                                                                  \
+            __mmask16 km[NV];                                                                                      \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) km[v] = jp_lanes16(N - j0 - 16 * v);              \
+            __m512 acc[MB][NV];                                                                                    \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++)                                                   \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();              \
+            for (int k = 0; k < K; k++) {                                                                          \
+                const float *b = Bt + (size_t)k * ldb + j0;                                                        \
+                __m512 bv[NV];                                                                                     \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(km[v], b + 16 * v); \
+                _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                             \
+                    __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);                                             \
+                    _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(a, bv[v], acc[r][v]); \
+                }                                                                                                  \
+            }                                                                                                      \
+            const __m512 zero = _mm512_setzero_ps();                                                               \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                 \
+                float *c = C + (size_t)r * ldc + j0;                                                               \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                             \
+                    __m512 x = acc[r][v];                                                                          \
+                    if (bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(km[v], bias + j0 + 16 * v));              \
+                    if (accumulate) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(km[v], c + 16 * v));                \
+                    if (act == JP_ACT_RELU) x = _mm512_max_ps(x, zero);                                            \
+                    _mm512_mask_storeu_ps(c + 16 * v, km[v], x);                                                   \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
+DEF_ROWS(1, 8)
+DEF_ROWS(2, 4)
+DEF_ROWS(3, 4)
+DEF_ROWS(4, 4)
+
+AVX512 void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                          const float *bias, int accumulate, jp_nn_act act)
+{
+    for (int i0 = 0; i0 < M;) {
+        int mb = M - i0 >= 4 ? 4 : M - i0;
+        const float *a = A + (size_t)i0 * lda;
+        float *c = C + (size_t)i0 * ldc;
+        switch (mb) {
+        case 4: rows4(N, K, a, lda, Bt, ldb, c, ldc, bias, accumulate, act); break;
+        case 3: rows3(N, K, a, lda, Bt, ldb, c, ldc, bias, accumulate, act); break;
+        case 2: rows2(N, K, a, lda, Bt, ldb, c, ldc, bias, accumulate, act); break;
+        default: rows1(N, K, a, lda, Bt, ldb, c, ldc, bias, accumulate, act); break;
+        }
+        i0 += mb;
+    }
+}
+
 /* out[p][oy][ox] = max of in[p][2oy..2oy+1][2ox..2ox+1]; max(a, b) is a > b ? a : b, as in ops.c, so a
  * NaN propagates the same way. */
 AVX512 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
@@ -119,6 +180,13 @@ void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
 }
 
 int jp_nn_gemm512_ok(void) { return 0; }
+
+void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                   const float *bias, int accumulate, jp_nn_act act)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)Bt, (void)ldb, (void)C, (void)ldc, (void)bias,
+        (void)accumulate, (void)act;
+}
 
 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
                    const float *bias, const float *residual, jp_nn_act act)

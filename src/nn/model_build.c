@@ -73,8 +73,13 @@ static int load_linear(jp_nn_model *m, jp_safetensors *st, const char *prefix, i
     if (!l->w || (bias && !l->b)) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
     rc = read_f32(st, wname, l->w, 2, out, in);
     if (rc) return rc;
-    if (bias) rc = read_f32(st, bname, l->b, 1, out);
-    return rc;
+    if (bias && (rc = read_f32(st, bname, l->b, 1, out))) return rc;
+    if (jp_nn_gemm512_ok()) { /* a few rows at a time (batch 1) stream the transposed weight (ops.h) */
+        if (!(l->wt = jp_nnm_falloc(m, (size_t)in * out))) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
+        for (int o = 0; o < out; o++)
+            for (int i = 0; i < in; i++) l->wt[(size_t)i * out + o] = l->w[(size_t)o * in + i];
+    }
+    return JP_OK;
 }
 
 static int load_vec(jp_nn_model *m, jp_safetensors *st, const char *prefix, const char *suffix, int n, float **out)

@@ -55,6 +55,7 @@ enum family { FAM_MLP, FAM_CNN, FAM_RESNET, FAM_VIT };
 typedef struct linear {
     int in, out;
     float *w, *b;
+    float *wt; /* w transposed ([in][out]) for jp_nn_rows512, where the CPU has AVX-512; else NULL */
 } linear;
 
 typedef struct block { /* one ResNet layer: 2 (basic) or 3 (bottleneck) convolutions and a shortcut */

@@ -116,10 +116,29 @@ void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
     jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < t.rows ? m->threads : t.rows);
 }
 
+/* Rows up to this many go through the transposed weight (jp_nn_rows512); more through the BLAS product,
+ * which packs the weight once for many rows. */
+#define ROWS512_MAX 4
+
+/* Columns o0 .. o1-1 of a linear layer over rows of x. */
+static void lin_cols(const linear *l, const float *x, int rows, float *y, int acc, jp_nn_act act, int o0, int o1)
+{
+    if (o1 <= o0) return;
+    if (l->wt && rows <= ROWS512_MAX && jp_nn_gemm512_ok()) {
+        jp_nn_rows512(rows, o1 - o0, l->in, x, l->in, l->wt + o0, l->out, y + o0, l->out, l->b ? l->b + o0 : NULL, acc,
+                      act == JP_ACT_GELU ? JP_ACT_NONE : act);
+        if (act == JP_ACT_GELU)
+            for (int r = 0; r < rows; r++) jp_nn_gelu(y + (size_t)r * l->out + o0, (size_t)(o1 - o0));
+        return;
+    }
+    jp_nn_linear_cols(x, rows, l->in, l->w, l->b, l->out, y, acc, act, o0, o1);
+}
+
 struct lin_task {
-    const float *x, *w, *b;
+    const linear *l;
+    const float *x;
     float *y;
-    int rows, in, out, acc;
+    int rows, acc;
     jp_nn_act act;
 };
 
@@ -128,8 +147,9 @@ static void lin_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
     (void)m;
     struct lin_task *t = arg;
     /* column ranges in multiples of 16 floats, so that no two lanes write one cache line */
-    int units = (t->out + 15) / 16, o0 = jp_nnm_split(units, li, lanes) * 16, o1 = jp_nnm_split(units, li + 1, lanes) * 16;
-    jp_nn_linear_cols(t->x, t->rows, t->in, t->w, t->b, t->out, t->y, t->acc, t->act, o0, o1 < t->out ? o1 : t->out);
+    int out = t->l->out, units = (out + 15) / 16;
+    int o0 = jp_nnm_split(units, li, lanes) * 16, o1 = jp_nnm_split(units, li + 1, lanes) * 16;
+    lin_cols(t->l, t->x, t->rows, t->y, t->acc, t->act, o0, o1 < out ? o1 : out);
 }
 
 void jp_nnm_lin(jp_nn_model *m, const float *x, int rows, const linear *l, float *y, int acc, jp_nn_act act)
@@ -137,10 +157,10 @@ void jp_nnm_lin(jp_nn_model *m, const float *x, int rows, const linear *l, float
     double flops = 2.0 * rows * l->in * (double)l->out;
     int units = (l->out + 15) / 16;
     if (!m->intra || flops < PAR_MIN_FLOPS || units < 2) {
-        jp_nn_linear(x, rows, l->in, l->w, l->b, l->out, y, acc, act);
+        lin_cols(l, x, rows, y, acc, act, 0, l->out);
         return;
     }
-    struct lin_task t = {x, l->w, l->b, y, rows, l->in, l->out, acc, act};
+    struct lin_task t = {l, x, y, rows, acc, act};
     jp_nnm_pool_run(m, lin_task_fn, &t, m->threads < units ? m->threads : units);
 }
 

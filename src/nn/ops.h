@@ -84,6 +84,12 @@ int jp_nn_gemm512_ok(void);
 void jp_nn_avx512_set_enabled(int on);
 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
                    const float *bias, const float *residual, jp_nn_act act);
+/* A few rows through a linear layer whose weight was transposed at load (Bt = W^T, K x N, row-major):
+ * C[M x N] = act(A Bt + bias[col] [+ C if accumulate]), act none or ReLU. For M up to a few rows (a
+ * single image's or a decoder step's linear layers), where it streams the weight once; AVX-512 only
+ * (jp_nn_gemm512_ok). */
+void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                   const float *bias, int accumulate, jp_nn_act act);
 /* 2x2 stride-2 unpadded max pooling (jp_nn_maxpool2d's common case) in AVX-512 registers. */
 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out);
 
