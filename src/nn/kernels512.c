@@ -146,6 +146,99 @@ AVX512 void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const fl
     }
 }
 
+/* Stride-1 "same" convolutions on the zero-bordered input (ops.c, jp_nn_conv2d_padded_rows: the same grid
+ * and tiles), with the tile kept in registers: MB output channels x 32 positions j of the padded-width
+ * grid, k over cin*k*k shifted rows. The grid's extra columns (ox >= w) are squeezed out in registers
+ * (a compress: the valid positions of a vector are consecutive outputs), then bias, residual and
+ * activation are applied and each vector is stored once; the portable form stores the tile and copies
+ * it out run by run, which cost more than the products for a first layer with one input channel. */
+#define DEF_ITILE(MB)                                                                                              \
+    AVX512 static void itile##MB(int K, const float *A, int lda, const float *B, const int *off, __m512 acc0[],    \
+                                 __m512 acc1[])                                                                   \
+    {                                                                                                              \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();              \
+        for (int k = 0; k < K; k++) {                                                                              \
+            const float *b = B + off[k];                                                                           \
+            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);                                          \
+            _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                 \
+                __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);                                                 \
+                acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);                                                         \
+                acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);                                                         \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
+DEF_ITILE(8)
+DEF_ITILE(4)
+DEF_ITILE(2)
+DEF_ITILE(1)
+
+/* The valid lanes (ox < w) of 16 grid positions from column ox of a row of width wp, and where the first
+ * valid one lies relative to the start (in positions skipped). */
+static __mmask16 valid_lanes(int ox, int w, int wp, int lanes, int *skip)
+{
+    unsigned m = 0;
+    *skip = -1;
+    for (int l = 0; l < lanes; l++) {
+        if (ox < w) {
+            m |= 1u << l;
+            if (*skip < 0) *skip = l;
+        }
+        if (++ox == wp) ox = 0;
+    }
+    return (__mmask16)m;
+}
+
+AVX512 void jp_nn_conv_implicit512(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
+                                   const float *residual, jp_nn_act act, const int *off, int r0, int r1)
+{
+    (void)n;
+    int k = c->k, wp = w + k - 1, hp = h + k - 1, kdim = c->cin * k * k;
+    size_t plane = (size_t)hp * wp, ohw = (size_t)h * w, ldc = (size_t)n * ohw;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = r0; r < r1;) {
+        int b = r / h, oy0 = r % h, oy1 = oy0 + (r1 - r) < h ? oy0 + (r1 - r) : h;
+        int jbeg = oy0 * wp, jend = (oy1 - 1) * wp + w;
+        const float *pb = padded + (size_t)b * plane;
+        for (int j0 = jbeg; j0 < jend; j0 += 32) {
+            /* the two vectors' valid lanes and the output index of their first valid position */
+            __mmask16 km[2];
+            size_t at[2];
+            int cnt[2];
+            for (int v = 0; v < 2; v++) {
+                int j = j0 + 16 * v, lanes = jend - j < 16 ? jend - j : 16, skip;
+                km[v] = lanes > 0 ? valid_lanes(j % wp, w, wp, lanes, &skip) : 0;
+                cnt[v] = __builtin_popcount(km[v]);
+                at[v] = cnt[v] ? (size_t)b * ohw + (size_t)((j + skip) / wp) * w + (size_t)((j + skip) % wp) : 0;
+            }
+            for (int i0 = 0; i0 < c->cout;) {
+                int mb = c->cout - i0 >= 8 ? 8 : c->cout - i0 >= 4 ? 4 : c->cout - i0 >= 2 ? 2 : 1;
+                __m512 acc[2][8];
+                const float *A = c->w + (size_t)i0 * kdim;
+                switch (mb) {
+                case 8: itile8(kdim, A, kdim, pb + j0, off, acc[0], acc[1]); break;
+                case 4: itile4(kdim, A, kdim, pb + j0, off, acc[0], acc[1]); break;
+                case 2: itile2(kdim, A, kdim, pb + j0, off, acc[0], acc[1]); break;
+                default: itile1(kdim, A, kdim, pb + j0, off, acc[0], acc[1]); break;
+                }
+                for (int q = 0; q < mb; q++) {
+                    const __m512 bv = _mm512_set1_ps(c->b ? c->b[i0 + q] : 0.0f);
+                    for (int v = 0; v < 2; v++) {
+                        if (!cnt[v]) continue;
+                        __mmask16 kc = jp_lanes16(cnt[v]);
+                        size_t o = (size_t)(i0 + q) * ldc + at[v];
+                        __m512 x = _mm512_add_ps(_mm512_maskz_compress_ps(km[v], acc[v][q]), bv);
+                        if (residual) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(kc, residual + o));
+                        if (act == JP_ACT_RELU) x = _mm512_max_ps(x, zero);
+                        _mm512_mask_storeu_ps(out + o, kc, x);
+                    }
+                }
+                i0 += mb;
+            }
+        }
+        r += oy1 - oy0;
+    }
+}
+
 /* out[p][oy][ox] = max of in[p][2oy..2oy+1][2ox..2ox+1]; max(a, b) is a > b ? a : b, as in ops.c, so a
  * NaN propagates the same way. */
 AVX512 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
@@ -180,6 +273,12 @@ void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
 }
 
 int jp_nn_gemm512_ok(void) { return 0; }
+
+void jp_nn_conv_implicit512(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
+                            const float *residual, jp_nn_act act, const int *off, int r0, int r1)
+{
+    (void)c, (void)padded, (void)n, (void)h, (void)w, (void)out, (void)residual, (void)act, (void)off, (void)r0, (void)r1;
+}
 
 void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
                    const float *bias, int accumulate, jp_nn_act act)

@@ -328,6 +328,10 @@ void jp_nn_conv2d_padded_rows(const jp_nn_conv *c, const float *padded, int n, i
     for (int ci = 0, q = 0; ci < c->cin; ci++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) off[q++] = (int)((size_t)ci * cstride + (size_t)ky * wp + kx);
+    if (act != JP_ACT_GELU && jp_nn_gemm512_ok()) {
+        jp_nn_conv_implicit512(c, padded, n, h, w, out, residual, act, off, r0, r1);
+        return;
+    }
     for (int r = r0; r < r1;) {
         int b = r / h, oy0 = r % h, oy1 = oy0 + (r1 - r) < h ? oy0 + (r1 - r) : h;
         int jbeg = oy0 * wp, jend = (oy1 - 1) * wp + w;

@@ -90,6 +90,10 @@ void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B,
  * (jp_nn_gemm512_ok). */
 void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
                    const float *bias, int accumulate, jp_nn_act act);
+/* jp_nn_conv2d_padded_rows with its tiles in AVX-512 registers (act none or ReLU; off: the cin*k*k row
+ * offsets of the padded input, as that function computes them). */
+void jp_nn_conv_implicit512(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
+                            const float *residual, jp_nn_act act, const int *off, int r0, int r1);
 /* 2x2 stride-2 unpadded max pooling (jp_nn_maxpool2d's common case) in AVX-512 registers. */
 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out);
 
