@@ -43,6 +43,9 @@ typedef struct layer_w {
     float *ln[3]; /* self, (cross,) ff */
     attn_w sa, ca;
     float *wi, *wo;
+    /* decoder: the step's weights transposed ([in][out]) for jp_nn_rows512, where the CPU has AVX-512 */
+    attn_w sat, cat;
+    float *wit, *wot;
 } layer_w;
 
 typedef struct lane {
@@ -85,6 +88,8 @@ struct jp_s2s {
     uint64_t params;
     double flops_src, flops_gen;
     float *weights; /* one block */
+    float *wt;      /* the decoder step's weights transposed (one block, or NULL): layer_w's sat .. wot, below */
+    float *emb_t, *copy_q_t; /* [d][vocab] for the logits, [d][d] */
     float *emb, *pos_enc, *pos_dec, *enc_final, *dec_final;
     int copy;                           /* the copy head, below, is present */
     float *copy_q, *copy_gw, *copy_gb; /* [d][d], [2d], [1] */
@@ -276,6 +281,21 @@ static void copy_mix(lane *L, int R, int beam)
 
 /* ---- decoder: one position t for rows 0..R-1, row r reading source r / beam; tok[r] its input token.
  * Leaves logits [R][vocab]. */
+/* A decoding step's rows are few (a text's greedy row, or its beam): up to this many go through the
+ * transposed weights (jp_nn_rows512), which stream the weight once; OpenBLAS packed the whole weight for
+ * every call, most of a batch-1 step's time. */
+#define ROWS512_MAX 4
+
+/* y[R][out] (+)= x[R][in] w^T, through wt (w transposed) where it exists and R is small */
+static void step_linear(const float *x, int R, int in, const float *w, const float *wt, int out, float *y, int acc,
+                        jp_nn_act act)
+{
+    if (wt && R <= ROWS512_MAX && jp_nn_gemm512_ok())
+        jp_nn_rows512(R, out, in, x, in, wt, out, y, out, NULL, acc, act);
+    else
+        jp_nn_linear(x, R, in, w, NULL, out, y, acc, act);
+}
+
 static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_stride, int t)
 {
     jp_s2s *m = L->m;
@@ -289,9 +309,9 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
     for (int l = 0; l < m->ld; l++) {
         layer_w *w = &m->dec[l];
         rms(L->x, R, d, w->ln[0], m->eps, L->h);
-        jp_nn_linear(L->h, R, d, w->sa.q, NULL, d, L->q, 0, JP_ACT_NONE);
-        jp_nn_linear(L->h, R, d, w->sa.k, NULL, d, L->k, 0, JP_ACT_NONE);
-        jp_nn_linear(L->h, R, d, w->sa.v, NULL, d, L->v, 0, JP_ACT_NONE);
+        step_linear(L->h, R, d, w->sa.q, w->sat.q, d, L->q, 0, JP_ACT_NONE);
+        step_linear(L->h, R, d, w->sa.k, w->sat.k, d, L->k, 0, JP_ACT_NONE);
+        step_linear(L->h, R, d, w->sa.v, w->sat.v, d, L->v, 0, JP_ACT_NONE);
         float *kc = L->kc[c][l], *vc = L->vc[c][l];
         for (int r = 0; r < R; r++) {
             memcpy(kc + ((size_t)r * T + t) * d, L->k + (size_t)r * d, (size_t)d * sizeof(float));
@@ -302,9 +322,9 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
                        m->dh, scale, L->att, L->ctx + (size_t)r * d + o);
             }
         }
-        jp_nn_linear(L->ctx, R, d, w->sa.o, NULL, d, L->x, 1, JP_ACT_NONE);
+        step_linear(L->ctx, R, d, w->sa.o, w->sat.o, d, L->x, 1, JP_ACT_NONE);
         rms(L->x, R, d, w->ln[1], m->eps, L->h);
-        jp_nn_linear(L->h, R, d, w->ca.q, NULL, d, L->q, 0, JP_ACT_NONE);
+        step_linear(L->h, R, d, w->ca.q, w->cat.q, d, L->q, 0, JP_ACT_NONE);
         for (int r = 0; r < R; r++) {
             int s = r / beam;
             for (int h = 0; h < m->heads; h++) {
@@ -313,14 +333,14 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
                        L->ctx + (size_t)r * d + o);
             }
         }
-        jp_nn_linear(L->ctx, R, d, w->ca.o, NULL, d, L->x, 1, JP_ACT_NONE);
+        step_linear(L->ctx, R, d, w->ca.o, w->cat.o, d, L->x, 1, JP_ACT_NONE);
         rms(L->x, R, d, w->ln[2], m->eps, L->h);
-        jp_nn_linear(L->h, R, d, w->wi, NULL, m->ff, L->ff, 0, JP_ACT_RELU);
-        jp_nn_linear(L->ff, R, m->ff, w->wo, NULL, d, L->x, 1, JP_ACT_NONE);
+        step_linear(L->h, R, d, w->wi, w->wit, m->ff, L->ff, 0, JP_ACT_RELU);
+        step_linear(L->ff, R, m->ff, w->wo, w->wot, d, L->x, 1, JP_ACT_NONE);
     }
     rms(L->x, R, d, m->dec_final, m->eps, L->h);
     if (m->copy) { /* what the copy head needs of h, before h is scaled for the logits */
-        jp_nn_linear(L->h, R, d, m->copy_q, NULL, d, L->q, 0, JP_ACT_NONE);
+        step_linear(L->h, R, d, m->copy_q, m->copy_q_t, d, L->q, 0, JP_ACT_NONE);
         for (int r = 0; r < R; r++) {
             const float *h = L->h + (size_t)r * d;
             float g = 0;
@@ -330,7 +350,10 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
     }
     float sc = 1.0f / sqrtf((float)d);
     for (size_t i = 0; i < (size_t)R * d; i++) L->h[i] *= sc;
-    jp_nn_sgemm(0, 1, R, m->vocab, d, 1.0f, L->h, d, m->emb, d, 0.0f, L->logits, m->vocab);
+    if (m->emb_t && R <= ROWS512_MAX && jp_nn_gemm512_ok())
+        jp_nn_rows512(R, m->vocab, d, L->h, d, m->emb_t, m->vocab, L->logits, m->vocab, NULL, 0, JP_ACT_NONE);
+    else
+        jp_nn_sgemm(0, 1, R, m->vocab, d, 1.0f, L->h, d, m->emb, d, 0.0f, L->logits, m->vocab);
     if (m->copy) copy_mix(L, R, beam);
 }
 
@@ -712,6 +735,7 @@ void jp_s2s_free(jp_s2s *m)
         for (int i = 0; i < m->nlanes; i++) lane_free(&m->lanes[i], m);
     free(m->lanes);
     free(m->weights);
+    free(m->wt);
     free(m->enc);
     free(m->dec);
     jp_bpe_free(m->tok);
@@ -738,6 +762,40 @@ static int take(jp_safetensors *st, const char *name, int64_t a, int64_t b, floa
     if (rc != JP_OK) return rc;
     *out = *cursor;
     *cursor += (size_t)a * (b > 0 ? (size_t)b : 1);
+    return JP_OK;
+}
+
+/* dst[c][r] = src[r][c] for src [rows][cols] */
+static float *transposed(float **cur, const float *src, size_t rows, size_t cols)
+{
+    float *dst = *cur;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+    *cur += rows * cols;
+    return dst;
+}
+
+/* The decoder step's weights transposed, for jp_nn_rows512 (decode_step): 8 d x d or d x ff matrices a
+ * layer, the copy head's query and the tied embedding (for the logits). */
+static int transpose_step_weights(jp_s2s *m)
+{
+    size_t d = (size_t)m->d, ff = (size_t)m->ff;
+    size_t total = (size_t)m->ld * (6 * d * d + 2 * d * ff) + (m->copy ? d * d : 0) + (size_t)m->vocab * d;
+    if (!(m->wt = malloc(total * sizeof(float)))) return jp_fail(JP_ERR_NOMEM, "out of memory for %zu weights", total);
+    float *cur = m->wt;
+    for (int l = 0; l < m->ld; l++) {
+        layer_w *w = &m->dec[l];
+        w->sat.q = transposed(&cur, w->sa.q, d, d);
+        w->sat.k = transposed(&cur, w->sa.k, d, d);
+        w->sat.v = transposed(&cur, w->sa.v, d, d);
+        w->sat.o = transposed(&cur, w->sa.o, d, d);
+        w->cat.q = transposed(&cur, w->ca.q, d, d);
+        w->cat.o = transposed(&cur, w->ca.o, d, d);
+        w->wit = transposed(&cur, w->wi, ff, d);
+        w->wot = transposed(&cur, w->wo, d, ff);
+    }
+    if (m->copy) m->copy_q_t = transposed(&cur, m->copy_q, d, d);
+    m->emb_t = transposed(&cur, m->emb, (size_t)m->vocab, d);
     return JP_OK;
 }
 
@@ -889,6 +947,7 @@ int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int 
         }
     jp_st_close(st);
     st = NULL;
+    if (jp_nn_gemm512_ok() && (rc = transpose_step_weights(m)) != JP_OK) goto fail;
     m->nlanes = threads < max_batch ? threads : max_batch;
     m->lanes = calloc((size_t)m->nlanes, sizeof *m->lanes);
     if (!m->lanes) {
