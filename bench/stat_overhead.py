@@ -4,11 +4,11 @@
     /usr/bin/python3 bench/stat_overhead.py [--rounds 10] [--seconds 5] build/jouleprint
 
 Each run is `jouleprint stat --interval I --json -o - -- sleep S` (the report on standard output, which
-this script sends to a file), spawned by this script and
-reaped with wait4, whose rusage is the CPU time of jouleprint and of everything it waited for (its
-`sleep`). The tool reports the command's own CPU time (`attribution.tree_cpu_s`, from its own wait4 of
-the command), so the tool's cost is the difference, run by run: no baseline from another run is
-subtracted. It is given in ms and in % of one core over the run's measured duration. `stat -- true`
+this script sends to a file), spawned by this script and reaped with wait4, whose rusage is the CPU
+time of jouleprint and of everything it waited for (its `sleep`). The tool reports the command's own
+CPU time (`attribution.tree_cpu_s`, from its own wait4 of the command), so the tool's cost is the
+difference, run by run: no baseline from another run is subtracted. `stat --export-json FILE -- true`
+is measured too (the report written atomically: a temporary file, fsync, rename). It is given in ms and in % of one core over the run's measured duration. `stat -- true`
 is measured the same way (the fixed cost of a measurement: start, meter, thread, report). Rounds
 interleave the configurations in a rotating order; medians with quartiles. CPU time, not wall time, so
 a busy machine slows the runs down but hardly moves the figures (issue 19's targets: under 0.3% of a
