@@ -51,6 +51,8 @@ import build as data  # noqa: E402  (the data script: TSV reading and the tokeni
 MAX_SRC, MAX_TGT = 128, 48
 
 SIZES = {
+    "sum-xs": {"d_model": 32, "num_heads": 2, "d_ff": 128, "num_layers": 2, "num_decoder_layers": 2, "copy": True,
+               "train": {"lr": 3e-3, "batch": 32, "dropout": 0.0}},
     "sum-s": {"d_model": 64, "num_heads": 4, "d_ff": 256, "num_layers": 2, "num_decoder_layers": 2, "copy": True,
               "train": {"lr": 2e-3, "batch": 32, "dropout": 0.0}},
     "sum-m": {"d_model": 128, "num_heads": 4, "d_ff": 512, "num_layers": 3, "num_decoder_layers": 3, "copy": True,
@@ -366,6 +368,15 @@ def train(a):
         random.setstate(c["rng_python"])
         print("resumed from %s: step %d, epoch %d, batch %d, %.0f s trained" %
               (ck, state["step"], state["epoch"], state["pos"], state["seconds"]), flush=True)
+        old_h = state["recipe"].get("horizon")
+        if rec.get("schedule") == "cosine" and state["recipe"].get("schedule") == "cosine" and old_h != rec["horizon"]:
+            # a run resumed with another --max-steps: the cosine now ends there (the card says so)
+            if rec["horizon"] <= state["step"]:
+                sys.exit("--max-steps %d: the run is already at step %d" % (rec["horizon"], state["step"]))
+            print("cosine schedule: now to 0 at step %d (was %s), from step %d" % (rec["horizon"], old_h,
+                                                                                 state["step"]), flush=True)
+            state["recipe"]["horizon"] = rec["horizon"]
+            state["recipe"].setdefault("horizon_changed", []).append({"at_step": state["step"], "was": old_h})
     nparam = sum(p.numel() for p in model.parameters())
     print("%s: %d parameters, cfg %s" % (a.model, nparam, json.dumps(cfg)), flush=True)
     stop = {"now": False}
@@ -560,7 +571,10 @@ def fnv1a64(b):
 def schedule_text(rec):
     """The learning rate after warm-up, in words."""
     if rec.get("schedule", "rsqrt") == "cosine":
-        return "a cosine to 0 at step %s" % "{:,}".format(rec.get("horizon", 0))
+        t = "a cosine to 0 at step %s" % "{:,}".format(rec.get("horizon", 0))
+        for ch in rec.get("horizon_changed", []):  # resumed with another --max-steps
+            t += " (until step %s it was to end at step %s)" % ("{:,}".format(ch["at_step"]), "{:,}".format(ch["was"]))
+        return t
     return "inverse square root decay"
 
 
