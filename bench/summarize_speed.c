@@ -1,5 +1,5 @@
 /* summarize_speed: the summarization engine (jp_s2s_generate, src/nn/seq2seq.c) against PyTorch on the zoo's
- * summarization models (models/sum-s, sum-m), greedy decoding, in one run.
+ * summarization models (models/sum-xs, sum-s, sum-m: every sum-* folder), greedy decoding, in one run.
  *
  * For each model, batch size (1 and 16 by default) and thread count (1 and 2 by default), both sides get
  * the same weights (the model's model.safetensors) and the very same token ids: the first N descriptions
@@ -642,10 +642,9 @@ int main(int argc, char **argv)
         jp_sum_model_info all[MAX_MODELS];
         int n = jp_sum_list(zoo, all, MAX_MODELS);
         for (int i = 0; i < n && i < MAX_MODELS; i++)
-            if (all[i].dir[0] && (!strcmp(all[i].name, "sum-s") || !strcmp(all[i].name, "sum-m")))
-                models[nm++] = all[i];
+            if (all[i].dir[0]) models[nm++] = all[i]; /* every model of the engine (sum-xs, sum-s, sum-m) */
         if (!nm) {
-            fprintf(stderr, "%s: no summarization models (sum-s, sum-m) in %s\n", prog, zoo);
+            fprintf(stderr, "%s: no summarization models (sum-*) in %s\n", prog, zoo);
             return 1;
         }
     }

@@ -51,7 +51,7 @@ import build as data  # noqa: E402  (the data script: TSV reading and the tokeni
 MAX_SRC, MAX_TGT = 128, 48
 
 SIZES = {
-    "sum-xs": {"d_model": 32, "num_heads": 2, "d_ff": 128, "num_layers": 2, "num_decoder_layers": 2, "copy": True,
+    "sum-xs": {"d_model": 32, "num_heads": 2, "d_ff": 64, "num_layers": 2, "num_decoder_layers": 2, "copy": True,
                "train": {"lr": 3e-3, "batch": 32, "dropout": 0.0}},
     "sum-s": {"d_model": 64, "num_heads": 4, "d_ff": 256, "num_layers": 2, "num_decoder_layers": 2, "copy": True,
               "train": {"lr": 2e-3, "batch": 32, "dropout": 0.0}},
