@@ -572,8 +572,10 @@ def schedule_text(rec):
     """The learning rate after warm-up, in words."""
     if rec.get("schedule", "rsqrt") == "cosine":
         t = "a cosine to 0 at step %s" % "{:,}".format(rec.get("horizon", 0))
-        for ch in rec.get("horizon_changed", []):  # resumed with another --max-steps
-            t += " (until step %s it was to end at step %s)" % ("{:,}".format(ch["at_step"]), "{:,}".format(ch["was"]))
+        ch = rec.get("horizon_changed", [])  # resumed with another --max-steps
+        if ch:
+            t += " (%s)" % ", ".join("until step %s it was to end at step %s" % ("{:,}".format(c["at_step"]),
+                                                                               "{:,}".format(c["was"])) for c in ch)
         return t
     return "inverse square root decay"
 
