@@ -250,14 +250,16 @@ static void test_linear(void **state)
     }
 }
 
-/* jp_nn_rows512, the batch-1 product over a weight transposed at load, against a double-precision sum: 1 to 5
- * rows (4 and 1 at a time), column counts that end mid-vector and mid-block, bias or none, accumulate,
- * ReLU; columns outside the product are left alone. */
+/* jp_nn_rows512, the batch-1 product over a weight transposed at load, and jp_nn_gemm512 with a bias per
+ * column (linear layers of more rows), against a double-precision sum: 1 to 64 rows, column counts that
+ * end mid-vector and mid-block, bias or none, accumulate, ReLU; columns outside the product are left
+ * alone. */
 static void test_rows512(void **state)
 {
     (void)state;
     if (!jp_nn_gemm512_ok()) skip();
-    static const int cases[][3] = {{1, 1, 1}, {1, 784, 256}, {2, 13, 130}, {3, 64, 33}, {4, 9, 16}, {5, 200, 129}};
+    static const int cases[][3] = {{1, 1, 1},    {1, 784, 256}, {2, 13, 130}, {3, 64, 33},
+                                   {4, 9, 16},   {5, 200, 129}, {13, 96, 40}, {64, 128, 10}};
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         int m = cases[ci][0], in = cases[ci][1], out = cases[ci][2], ld = out + 3; /* C wider than the product */
         float *x = rand_buf((size_t)m * in), *wt = rand_buf((size_t)in * out), *b = rand_buf((size_t)out);
@@ -281,6 +283,12 @@ static void test_rows512(void **state)
                     want[r * ld + o] = s;
                 }
             assert_close(y, want, (size_t)m * ld, 3e-6 * sqrt((double)in), "rows512");
+            /* the same through jp_nn_gemm512's tiles, as linear layers of more rows use it: bias per
+             * column, the accumulation as a residual that is C itself */
+            memcpy(y, y0, (size_t)m * ld * sizeof(float));
+            jp_nn_gemm512(m, out, in, x, in, wt, out, y, ld, NULL, bias, mode == 2 ? y : NULL,
+                          mode == 1 ? JP_ACT_RELU : JP_ACT_NONE);
+            assert_close(y, want, (size_t)m * ld, 3e-6 * sqrt((double)in), "gemm512 with a bias per column");
         }
         free(x), free(wt), free(b), free(y), free(y0), free(want);
     }

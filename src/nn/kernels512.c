@@ -1,7 +1,7 @@
 /* AVX-512 kernels of the engine; see ops.h. Used where the CPU has AVX-512 (checked at run time).
  *
  * jp_nn_gemm512: the convolutions' matrix product with its epilogue, in registers.
- * C[M x N] = act(A[M x K] B[K x N] + bias[row] [+ R]) on register tiles of MB (8, 4, 2 or 1) rows x 32
+ * C[M x N] = act(A[M x K] B[K x N] + bias[row] + col_bias[col] [+ R]) on register tiles of MB (8, 4, 2 or 1) rows x 32
  * columns: each k broadcasts MB values of A against two 16-float vectors of B. Bias, residual and
  * activation are applied to the accumulators before the one store, so C is written once and never read
  * back (the portable product in ops.c stores each tile, then runs its epilogue over it again). A last
@@ -31,7 +31,7 @@ int jp_nn_gemm512_ok(void)
 /* One tile of MB rows x (up to) 32 columns: nb valid columns (1..32). */
 #define DEF_TILE(MB)                                                                                               \
     AVX512 static void tile##MB(int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,       \
-                                int nb, const float *bias, const float *res, jp_nn_act act)                      \
+                                int nb, const float *bias, const float *cbias, const float *res, jp_nn_act act) \
     {                                                                                                              \
         const __mmask16 k0 = jp_lanes16(nb), k1 = jp_lanes16(nb - 16);                                                       \
         __m512 acc0[MB], acc1[MB];                                                                                 \
@@ -52,6 +52,10 @@ int jp_nn_gemm512_ok(void)
                 __m512 bv = _mm512_set1_ps(bias[r]);                                                               \
                 v0 = _mm512_add_ps(v0, bv), v1 = _mm512_add_ps(v1, bv);                                            \
             }                                                                                                      \
+            if (cbias) {                                                                                           \
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, cbias));                                          \
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, cbias + 16));                                     \
+            }                                                                                                      \
             if (res) {                                                                                             \
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, res + (size_t)r * ldc));                          \
                 v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, res + (size_t)r * ldc + 16));                     \
@@ -67,7 +71,7 @@ DEF_TILE(2)
 DEF_TILE(1)
 
 AVX512 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
-                          const float *bias, const float *residual, jp_nn_act act)
+                          const float *bias, const float *col_bias, const float *residual, jp_nn_act act)
 {
     /* column blocks outside, so that a block of B (K x 32) is read from the cache by every row group */
     for (int j0 = 0; j0 < N; j0 += 32) {
@@ -75,13 +79,13 @@ AVX512 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const fl
         for (int i0 = 0; i0 < M;) {
             int mb = M - i0 >= 8 ? 8 : M - i0 >= 4 ? 4 : M - i0 >= 2 ? 2 : 1;
             const float *a = A + (size_t)i0 * lda, *b = B + j0, *bs = bias ? bias + i0 : NULL;
-            const float *rs = residual ? residual + (size_t)i0 * ldc + j0 : NULL;
+            const float *rs = residual ? residual + (size_t)i0 * ldc + j0 : NULL, *cb = col_bias ? col_bias + j0 : NULL;
             float *c = C + (size_t)i0 * ldc + j0;
             switch (mb) {
-            case 8: tile8(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
-            case 4: tile4(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
-            case 2: tile2(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
-            default: tile1(K, a, lda, b, ldb, c, ldc, nb, bs, rs, act); break;
+            case 8: tile8(K, a, lda, b, ldb, c, ldc, nb, bs, cb, rs, act); break;
+            case 4: tile4(K, a, lda, b, ldb, c, ldc, nb, bs, cb, rs, act); break;
+            case 2: tile2(K, a, lda, b, ldb, c, ldc, nb, bs, cb, rs, act); break;
+            default: tile1(K, a, lda, b, ldb, c, ldc, nb, bs, cb, rs, act); break;
             }
             i0 += mb;
         }
@@ -288,9 +292,9 @@ void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt
 }
 
 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
-                   const float *bias, const float *residual, jp_nn_act act)
+                   const float *bias, const float *col_bias, const float *residual, jp_nn_act act)
 {
-    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc, (void)bias, (void)residual,
-        (void)act;
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc, (void)bias, (void)col_bias,
+        (void)residual, (void)act;
 }
 #endif

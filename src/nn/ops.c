@@ -244,7 +244,7 @@ static void gemm_fused(int M, int N, int K, const float *A, int lda, const float
                        const float *bias, const float *residual, jp_nn_act act)
 {
     if (act != JP_ACT_GELU && jp_nn_gemm512_ok()) {
-        jp_nn_gemm512(M, N, K, A, lda, B, ldb, C, ldc, bias, residual, act);
+        jp_nn_gemm512(M, N, K, A, lda, B, ldb, C, ldc, bias, NULL, residual, act);
         return;
     }
     for (int i0 = 0; i0 < M; i0 += TILE_M) {

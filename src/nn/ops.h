@@ -76,14 +76,15 @@ void jp_nn_conv2d_wino_rows(const jp_nn_conv *c, const float *in, int n, int h, 
                             const float *residual, jp_nn_act act, float *ws, int r0, int r1);
 
 /* The convolutions' product with its epilogue in AVX-512 registers (kernels512.c): C = act(A B + bias[row]
- * [+ residual]), row-major, act none or ReLU. jp_nn_gemm512_ok says whether this CPU has AVX-512 (and
+ * + col_bias[col] [+ residual]) (either bias may be NULL; residual may be C itself), row-major, act none or
+ * ReLU. Linear layers use it with B their weight transposed at load and the bias per column. jp_nn_gemm512_ok says whether this CPU has AVX-512 (and
  * the kernels are enabled); the engine's products use it then, and their portable form otherwise.
  * jp_nn_avx512_set_enabled(0) turns off it and Winograd's convolutions (which need the same CPU): tests
  * and benchmarks compare both in one process. */
 int jp_nn_gemm512_ok(void);
 void jp_nn_avx512_set_enabled(int on);
 void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
-                   const float *bias, const float *residual, jp_nn_act act);
+                   const float *bias, const float *col_bias, const float *residual, jp_nn_act act);
 /* A few rows through a linear layer whose weight was transposed at load (Bt = W^T, K x N, row-major):
  * C[M x N] = act(A Bt + bias[col] [+ C if accumulate]), act none or ReLU. For M up to a few rows (a
  * single image's or a decoder step's linear layers), where it streams the weight once; AVX-512 only
