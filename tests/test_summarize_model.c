@@ -167,9 +167,9 @@ static void check_model(const char *dir, char **texts, int ntexts)
     }
     for (int b = 0; b < P; b++) free(srcb[b]);
 
-    /* greedy on all evaluation texts, 16 at a time (8 rows a thread: the BLAS product), then 3 at a time
-     * on one thread (3 rows, and 1 for the last text: where the CPU has AVX-512, jp_nn_rows512 over the
-     * weights transposed at load) */
+    /* greedy on all evaluation texts, 16 at a time (8 rows a thread: jp_nn_gemm512's tiles where the CPU
+     * has AVX-512, else the BLAS product), then 3 at a time on one thread (3 rows, and 1 for the last
+     * text: jp_nn_rows512), both over the weights transposed at load */
     assert_int_equal(greedy_mismatches(m, dir, texts, ntexts, greedy, G, 16), 0);
     jp_s2s *m3;
     assert_int_equal(jp_s2s_load(&m3, dir, 3, 1, 1), JP_OK);

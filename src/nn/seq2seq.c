@@ -281,18 +281,22 @@ static void copy_mix(lane *L, int R, int beam)
 
 /* ---- decoder: one position t for rows 0..R-1, row r reading source r / beam; tok[r] its input token.
  * Leaves logits [R][vocab]. */
-/* A decoding step's rows are few (a text's greedy row, or its beam): up to this many go through the
- * transposed weights (jp_nn_rows512), which stream the weight once; OpenBLAS packed the whole weight for
- * every call, most of a batch-1 step's time. */
+/* A decoding step's rows are few (a text's greedy row, its beam, a lane's batch): they go through the
+ * weights transposed at load, up to 4 rows with jp_nn_rows512 (the weight streamed once), more with
+ * jp_nn_gemm512's 8 x 32 tiles; OpenBLAS packed the whole weight for every call, most of a step's time.
+ * Both sum over k in order with one fused multiply-add each, as OpenBLAS's kernel does. */
 #define ROWS512_MAX 4
 
-/* y[R][out] (+)= x[R][in] w^T, through wt (w transposed) where it exists and R is small */
+/* y[R][out] (+)= x[R][in] w^T, through wt (w transposed) where it exists */
 static void step_linear(const float *x, int R, int in, const float *w, const float *wt, int out, float *y, int acc,
                         jp_nn_act act)
 {
-    if (wt && R <= ROWS512_MAX && jp_nn_gemm512_ok())
-        jp_nn_rows512(R, out, in, x, in, wt, out, y, out, NULL, acc, act);
-    else
+    if (wt && jp_nn_gemm512_ok()) {
+        if (R <= ROWS512_MAX)
+            jp_nn_rows512(R, out, in, x, in, wt, out, y, out, NULL, acc, act);
+        else
+            jp_nn_gemm512(R, out, in, x, in, wt, out, y, out, NULL, NULL, acc ? y : NULL, act);
+    } else
         jp_nn_linear(x, R, in, w, NULL, out, y, acc, act);
 }
 
@@ -350,8 +354,8 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
     }
     float sc = 1.0f / sqrtf((float)d);
     for (size_t i = 0; i < (size_t)R * d; i++) L->h[i] *= sc;
-    if (m->emb_t && R <= ROWS512_MAX && jp_nn_gemm512_ok())
-        jp_nn_rows512(R, m->vocab, d, L->h, d, m->emb_t, m->vocab, L->logits, m->vocab, NULL, 0, JP_ACT_NONE);
+    if (m->emb_t && jp_nn_gemm512_ok())
+        step_linear(L->h, R, d, m->emb, m->emb_t, m->vocab, L->logits, 0, JP_ACT_NONE);
     else
         jp_nn_sgemm(0, 1, R, m->vocab, d, 1.0f, L->h, d, m->emb, d, 0.0f, L->logits, m->vocab);
     if (m->copy) copy_mix(L, R, beam);
