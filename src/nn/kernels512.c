@@ -28,6 +28,23 @@ int jp_nn_gemm512_ok(void)
     return known && !disabled;
 }
 
+/* The inner loop of every 32-column tile: for k < K, acc0/acc1[r] += A[r][k] x the two vectors of row k of
+ * B, for the MB rows r. ROW(k) is where row k starts; LOAD(p, v) loads its vector v (0 or 1). */
+#define KLOOP(MB, ROW, LOAD)                                                                                       \
+    for (int k = 0; k < K; k++) {                                                                                  \
+        const float *b = ROW(k);                                                                                   \
+        __m512 b0 = LOAD(b, 0), b1 = LOAD(b, 1);                                                                   \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                     \
+            __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);                                                     \
+            acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);                                                             \
+            acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);                                                             \
+        }                                                                                                          \
+    }
+#define STRIDED_ROW(k) (B + (size_t)(k) * ldb)                 /* a row-major B */
+#define MASKED_LOAD(p, v) _mm512_maskz_loadu_ps((v) ? k1 : k0, (p) + 16 * (v)) /* nb valid columns */
+#define OFFSET_ROW(k) (B + off[k])                             /* the shifted rows of a padded input */
+#define FULL_LOAD(p, v) _mm512_loadu_ps((p) + 16 * (v))
+
 /* One tile of MB rows x (up to) 32 columns: nb valid columns (1..32). */
 #define DEF_TILE(MB)                                                                                               \
     AVX512 static void tile##MB(int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,       \
@@ -36,15 +53,7 @@ int jp_nn_gemm512_ok(void)
         const __mmask16 k0 = jp_lanes16(nb), k1 = jp_lanes16(nb - 16);                                                       \
         __m512 acc0[MB], acc1[MB];                                                                                 \
         _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();              \
-        for (int k = 0; k < K; k++) {                                                                              \
-            const float *b = B + (size_t)k * ldb;                                                                  \
-            __m512 b0 = _mm512_maskz_loadu_ps(k0, b), b1 = _mm512_maskz_loadu_ps(k1, b + 16);                      \
-            _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                 \
-                __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);                                                 \
-                acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);                                                         \
-                acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);                                                         \
-            }                                                                                                      \
-        }                                                                                                          \
+        KLOOP(MB, STRIDED_ROW, MASKED_LOAD)                                                                        \
         const __m512 zero = _mm512_setzero_ps();                                                                   \
         _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                     \
             __m512 v0 = acc0[r], v1 = acc1[r];                                                                     \
@@ -161,15 +170,7 @@ AVX512 void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const fl
                                  __m512 acc1[])                                                                   \
     {                                                                                                              \
         _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();              \
-        for (int k = 0; k < K; k++) {                                                                              \
-            const float *b = B + off[k];                                                                           \
-            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);                                          \
-            _Pragma("GCC unroll 8") for (int r = 0; r < MB; r++) {                                                 \
-                __m512 a = _mm512_set1_ps(A[(size_t)r * lda + k]);                                                 \
-                acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);                                                         \
-                acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);                                                         \
-            }                                                                                                      \
-        }                                                                                                          \
+        KLOOP(MB, OFFSET_ROW, FULL_LOAD)                                                                           \
     }
 DEF_ITILE(8)
 DEF_ITILE(4)
