@@ -70,75 +70,21 @@
 static const char USAGE[] = "[--model NAME]... [--batch B]... [--threads T]... [--rounds R] [--seconds S] "
                             "[--models-dir D] [--python PATH] [--torch-memory-format auto|channels_last|contiguous] "
                             "[--no-torch] [--json FILE]";
+static const char *const WITH_VALUE[] = {"--model", "--batch", "--threads", "--rounds", "--seconds", "--models-dir", "--python", "--json",
+                                                    "--torch-memory-format", NULL};
 static const char *prog = "classify_speed";
 
-/* One line naming what is wrong, with the usage; exit status 2. */
-static _Noreturn void bad_usage(const char *what)
-{
-    fprintf(stderr, "%s: %s; usage: %s %s\n", prog, what, prog, USAGE);
-    exit(2);
-}
-
-static long int_arg(const char *opt, const char *s, long lo, long hi)
-{
-    char *end, what[256];
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        snprintf(what, sizeof what, "bad argument '%s %s' (an integer in %ld..%ld)", opt, s, lo, hi);
-        bad_usage(what);
-    }
-    return v;
-}
-
-static double seconds_arg(const char *opt, const char *s)
-{
-    char *end, what[256];
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0 && v <= 600)) {
-        snprintf(what, sizeof what, "bad argument '%s %s' (seconds in (0, 600])", opt, s);
-        bad_usage(what);
-    }
-    return v;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) && errno == EINTR) {}
-}
+static _Noreturn void bad_usage(const char *what) { bench_bad_usage(prog, USAGE, what); }
 
 /* ---- the machine ------------------------------------------------------------------------------- */
 
+/* The machine as bench_util.h reads it, and what is measured here. */
 struct machine {
-    char cpu[160];
-    int family, model, stepping;
-    int avx2, avx512f, fma;    /* as /proc/cpuinfo's flags say */
-    long online;
-    int cores;                 /* physical, 0 if cpuinfo does not say */
-    int hypervisor;
-    char coretype[64];         /* OPENBLAS_CORETYPE, "" if unset */
-    char blas[512];
+    struct bench_machine b;
     double fault_cpu_us, fault_wall_us; /* per minor fault of a fresh 4 KiB page; 0 if unknown */
     const char *fma_isa;       /* the FMA loop's instructions, NULL if it cannot run here */
     double fma_peak[MAX_THREADS + 1], sgemm_peak[MAX_THREADS + 1]; /* GFLOP/s by thread count; 0: not measured */
-    char load0[128], load1[128], started[32];
 };
-
-/* The first processor's block of /proc/cpuinfo. */
-static void read_cpuinfo(struct machine *m)
-{
-    struct bench_cpu c;
-    bench_cpuinfo(&c);
-    jp_strlcpy(m->cpu, c.name, sizeof m->cpu);
-    m->family = c.family;
-    m->model = c.model;
-    m->stepping = c.stepping;
-    m->avx2 = c.avx2;
-    m->avx512f = c.avx512f;
-    m->fma = c.fma;
-}
 
 static double thread_cpu_s(void)
 {
@@ -307,20 +253,7 @@ static double fma_peak(fma_fn fn, int threads)
 static void measure_machine(struct machine *m, const int *threads, int nthreads)
 {
     memset(m, 0, sizeof *m);
-    read_cpuinfo(m);
-    jp_host_info host;
-    if (jp_host_read(&host) == JP_OK) {
-        if (!m->cpu[0]) jp_strlcpy(m->cpu, host.brand, sizeof m->cpu);
-        m->cores = host.cores;
-        m->hypervisor = host.hypervisor;
-    }
-    m->online = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *ct = getenv("OPENBLAS_CORETYPE");
-    jp_strlcpy(m->coretype, ct ? ct : "", sizeof m->coretype);
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(m->started, sizeof m->started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    bench_loadavg(m->load0, sizeof m->load0);
+    bench_machine_read(&m->b);
 
     /* Page faults and the FMA loop before OpenBLAS is loaded: its pool threads spin for a while when
      * they start, and would share the cores with these. */
@@ -331,7 +264,7 @@ static void measure_machine(struct machine *m, const int *threads, int nthreads)
         for (int i = 0; i < nthreads; i++)
             if (!m->fma_peak[threads[i]]) m->fma_peak[threads[i]] = fma_peak(fn, threads[i]);
     }
-    jp_nn_blas_describe(m->blas, sizeof m->blas);
+    jp_nn_blas_describe(m->b.blas, sizeof m->b.blas);
     m->sgemm_peak[1] = jp_nn_sgemm_gflops(1, SGEMM_SIZE, 3);
     for (int i = 0; i < nthreads; i++)
         if (!m->sgemm_peak[threads[i]]) m->sgemm_peak[threads[i]] = jp_nn_sgemm_gflops(threads[i], SGEMM_SIZE, 3);
@@ -340,13 +273,7 @@ static void measure_machine(struct machine *m, const int *threads, int nthreads)
 
 static void print_machine(const struct machine *m, const int *threads, int nthreads)
 {
-    printf("started %s, load average %s\n", m->started, m->load0);
-    printf("CPU: %s (family %d, model %d, stepping %d); avx2 %s, avx512f %s, fma %s\n", m->cpu[0] ? m->cpu : "?",
-           m->family, m->model, m->stepping, m->avx2 ? "yes" : "no", m->avx512f ? "yes" : "no", m->fma ? "yes" : "no");
-    printf("cores: %ld online CPUs, %d physical cores%s\n", m->online, m->cores,
-           m->hypervisor ? ", under a hypervisor (vCPUs)" : "");
-    printf("OPENBLAS_CORETYPE: %s\n", m->coretype[0] ? m->coretype : "(unset)");
-    printf("OpenBLAS (engine): %s\n", m->blas);
+    bench_machine_print(&m->b);
     if (m->fault_cpu_us > 0)
         printf("page fault: %.2f us of CPU (%.2f us elapsed) per fresh 4 KiB page\n", m->fault_cpu_us,
                m->fault_wall_us);
@@ -439,39 +366,28 @@ static void run_setting(const struct run *u, const struct machine *mach, struct 
     }
 
     struct bench_child tc = {0};
-    int torch = u->torch;
-    if (torch) {
-        char b[16], t[16];
-        snprintf(b, sizeof b, "%d", r->batch);
-        snprintf(t, sizeof t, "%d", r->threads);
-        const char *argv_torch[] = {u->python, u->script, "--model-dir", r->info.dir, "--batch", b, "--threads", t,
-                                    "--images", u->images_path, "--memory-format", u->memory_format, NULL};
-        if (bench_child_start(&tc, argv_torch, r->threads)) {
-            snprintf(r->how, sizeof r->how, "did not start");
-            bench_child_stop(&tc);
-            torch = 0;
-        } else {
-            jp_strlcpy(r->how, tc.how, sizeof r->how);
-        }
-    } else {
-        snprintf(r->how, sizeof r->how, "not run (--no-torch)");
-    }
+    char b[16], t[16];
+    snprintf(b, sizeof b, "%d", r->batch);
+    snprintf(t, sizeof t, "%d", r->threads);
+    const char *argv_torch[] = {u->python, u->script, "--model-dir", r->info.dir, "--batch", b, "--threads", t,
+                                "--images", u->images_path, "--memory-format", u->memory_format, NULL};
+    int torch = bench_child_start_or_say(&tc, u->torch, argv_torch, r->threads, r->how, sizeof r->how);
     printf("%-9s batch %-4d threads %-2d PyTorch: %s\n", r->info.name, r->batch, r->threads, r->how);
     fflush(stdout);
 
     int nb = u->nimages / r->batch;
     long next = 0;
-    sleep_s(GAP_S);
+    bench_sleep(GAP_S);
     r->jp.warmup = engine_window(m, u->images, nb, r->batch, u->seconds, &next, logits);
     if (torch) {
-        sleep_s(GAP_S);
+        bench_sleep(GAP_S);
         r->pt.warmup = bench_child_window(&tc, u->seconds);
     }
     for (int k = 0; k < u->rounds; k++) {
-        sleep_s(GAP_S);
+        bench_sleep(GAP_S);
         r->jp.w[k] = engine_window(m, u->images, nb, r->batch, u->seconds, &next, logits);
         if (torch) {
-            sleep_s(GAP_S);
+            bench_sleep(GAP_S);
             r->pt.w[k] = bench_child_window(&tc, u->seconds);
         }
     }
@@ -495,20 +411,9 @@ static void run_setting(const struct run *u, const struct machine *mach, struct 
 
 /* ---- output ------------------------------------------------------------------------------------ */
 
-/* images/s: no decimals from 100 on, one below */
-static const char *ips(char *buf, size_t len, double v)
-{
-    if (!(v > 0)) snprintf(buf, len, "-");
-    else snprintf(buf, len, v >= 100 ? "%.0f" : "%.1f", v);
-    return buf;
-}
-
 static void side_text(char *buf, size_t len, const struct side *s)
 {
-    char a[32], b[32], c[32];
-    if (!s->ok) snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, "%s (%s-%s)", ips(a, sizeof a, s->median), ips(b, sizeof b, s->lo), ips(c, sizeof c, s->hi));
+    bench_stats_text(buf, len, s->ok, s->median, s->lo, s->hi);
 }
 
 static void print_row(const struct row *r)
@@ -543,24 +448,16 @@ static void print_table(const struct row *rows, int nr)
     }
 }
 
-/* A figure, or null where there is none (failed windows are -1; JSON has no NaN). */
-static json_t *jnum(double v) { return isfinite(v) && v >= 0 ? json_real(v) : json_null(); }
-static json_t *jstr(const char *s)
-{
-    json_t *j = json_string(s);
-    return j ? j : json_null(); /* not UTF-8 */
-}
-
 static json_t *side_json(const struct side *s, int rounds, int ran)
 {
     if (!ran) return json_null();
     json_t *o = json_object(), *w = json_array();
-    for (int k = 0; k < rounds; k++) json_array_append_new(w, jnum(s->w[k]));
-    json_object_set_new(o, "warmup_images_per_s", jnum(s->warmup));
+    for (int k = 0; k < rounds; k++) json_array_append_new(w, bench_jnum(s->w[k]));
+    json_object_set_new(o, "warmup_images_per_s", bench_jnum(s->warmup));
     json_object_set_new(o, "windows_images_per_s", w);
-    json_object_set_new(o, "median", s->ok ? jnum(s->median) : json_null());
-    json_object_set_new(o, "lowest", s->ok ? jnum(s->lo) : json_null());
-    json_object_set_new(o, "highest", s->ok ? jnum(s->hi) : json_null());
+    json_object_set_new(o, "median", s->ok ? bench_jnum(s->median) : json_null());
+    json_object_set_new(o, "lowest", s->ok ? bench_jnum(s->lo) : json_null());
+    json_object_set_new(o, "highest", s->ok ? bench_jnum(s->hi) : json_null());
     return o;
 }
 
@@ -579,75 +476,39 @@ static json_t *peaks_json(const double *peak)
 static int write_json(const char *path, int argc, char **argv, const struct machine *m, const struct run *u,
                       const struct row *rows, int nr)
 {
-    json_t *root = json_object(), *cmd = json_array(), *mj = json_object(), *method = json_object(),
-           *settings = json_array();
-    for (int i = 0; i < argc; i++) json_array_append_new(cmd, jstr(argv[i]));
-    json_object_set_new(root, "program", json_string("classify_speed"));
-    json_object_set_new(root, "command", cmd);
-    json_object_set_new(root, "started", jstr(m->started));
-    json_object_set_new(root, "load_average_start", jstr(m->load0));
-    json_object_set_new(root, "load_average_end", jstr(m->load1));
-
-    json_object_set_new(mj, "cpu", jstr(m->cpu));
-    json_object_set_new(mj, "family", json_integer(m->family));
-    json_object_set_new(mj, "model", json_integer(m->model));
-    json_object_set_new(mj, "stepping", json_integer(m->stepping));
-    json_t *flags = json_object();
-    json_object_set_new(flags, "avx2", json_boolean(m->avx2));
-    json_object_set_new(flags, "avx512f", json_boolean(m->avx512f));
-    json_object_set_new(flags, "fma", json_boolean(m->fma));
-    json_object_set_new(mj, "flags", flags);
-    json_object_set_new(mj, "online_cpus", json_integer(m->online));
-    json_object_set_new(mj, "physical_cores", json_integer(m->cores));
-    json_object_set_new(mj, "hypervisor", json_boolean(m->hypervisor));
-    json_object_set_new(mj, "openblas_coretype", m->coretype[0] ? jstr(m->coretype) : json_null());
-    json_object_set_new(mj, "openblas", jstr(m->blas));
-    json_object_set_new(mj, "page_fault_cpu_us", m->fault_cpu_us > 0 ? jnum(m->fault_cpu_us) : json_null());
-    json_object_set_new(mj, "page_fault_elapsed_us", m->fault_wall_us > 0 ? jnum(m->fault_wall_us) : json_null());
-    json_object_set_new(mj, "fma_isa", m->fma_isa ? jstr(m->fma_isa) : json_null());
+    json_t *root = bench_json_root("classify_speed", argc, argv, &m->b), *mj = bench_machine_json(&m->b),
+           *method = bench_json_method(u->rounds, u->seconds, GAP_S), *settings = json_array();
+    json_object_set_new(mj, "page_fault_cpu_us", m->fault_cpu_us > 0 ? bench_jnum(m->fault_cpu_us) : json_null());
+    json_object_set_new(mj, "page_fault_elapsed_us", m->fault_wall_us > 0 ? bench_jnum(m->fault_wall_us) : json_null());
+    json_object_set_new(mj, "fma_isa", m->fma_isa ? bench_jstr(m->fma_isa) : json_null());
     json_object_set_new(mj, "fma_chains", json_integer(FMA_CHAINS));
     json_object_set_new(mj, "fma_peak_gflops", peaks_json(m->fma_peak));
     json_object_set_new(mj, "sgemm_size", json_integer(SGEMM_SIZE));
     json_object_set_new(mj, "sgemm_peak_gflops", peaks_json(m->sgemm_peak));
     json_object_set_new(root, "machine", mj);
 
-    json_object_set_new(method, "rounds", json_integer(u->rounds));
-    json_object_set_new(method, "window_s", json_real(u->seconds));
-    json_object_set_new(method, "gap_before_window_s", json_real(GAP_S));
-    json_object_set_new(method, "order", json_string("engine warm-up, PyTorch warm-up, then each round: engine, "
-                                                      "PyTorch"));
     json_object_set_new(method, "images", json_integer(u->nimages));
-    json_object_set_new(method, "torch_memory_format", jstr(u->memory_format));
+    json_object_set_new(method, "torch_memory_format", bench_jstr(u->memory_format));
     json_object_set_new(root, "method", method);
 
     for (int i = 0; i < nr; i++) {
         const struct row *r = &rows[i];
-        json_t *s = json_object(), *ratios = json_array();
-        json_object_set_new(s, "model", jstr(r->info.name));
+        json_t *s = json_object();
+        json_object_set_new(s, "model", bench_jstr(r->info.name));
         json_object_set_new(s, "flops_per_image", json_real(r->info.flops));
         json_object_set_new(s, "batch", json_integer(r->batch));
         json_object_set_new(s, "threads", json_integer(r->threads));
-        json_object_set_new(s, "load_average_before", jstr(r->load0));
-        json_object_set_new(s, "load_average_after", jstr(r->load1));
-        json_object_set_new(s, "pytorch_configuration", jstr(r->how));
-        json_object_set_new(s, "engine", side_json(&r->jp, u->rounds, 1));
-        json_object_set_new(s, "pytorch", side_json(&r->pt, u->rounds, r->pt.warmup > 0 || r->pt.ok));
-        int both = r->jp.ok && r->pt.ok;
-        for (int k = 0; both && k < u->rounds; k++) json_array_append_new(ratios, jnum(r->ratio[k]));
-        json_object_set_new(s, "ratio_of_medians", both ? jnum(r->jp.median / r->pt.median) : json_null());
-        json_object_set_new(s, "per_round_ratios", ratios);
-        json_object_set_new(s, "median_per_round_ratio", both ? jnum(r->ratio_median) : json_null());
-        json_object_set_new(s, "engine_gflops", r->jp.ok ? jnum(r->gflops) : json_null());
-        json_object_set_new(s, "engine_pct_of_fma_peak", r->jp.ok ? jnum(r->pct_fma) : json_null());
-        json_object_set_new(s, "engine_pct_of_sgemm_peak", r->jp.ok ? jnum(r->pct_sgemm) : json_null());
-        json_object_set_new(s, "pytorch_gflops", r->pt.ok ? jnum(r->info.flops * r->pt.median / 1e9) : json_null());
+        bench_json_comparison(s, r->load0, r->load1, r->how, side_json(&r->jp, u->rounds, 1),
+                              side_json(&r->pt, u->rounds, r->pt.warmup > 0 || r->pt.ok), r->jp.ok && r->pt.ok,
+                              r->jp.median / r->pt.median, r->ratio, u->rounds, r->ratio_median);
+        json_object_set_new(s, "engine_gflops", r->jp.ok ? bench_jnum(r->gflops) : json_null());
+        json_object_set_new(s, "engine_pct_of_fma_peak", r->jp.ok ? bench_jnum(r->pct_fma) : json_null());
+        json_object_set_new(s, "engine_pct_of_sgemm_peak", r->jp.ok ? bench_jnum(r->pct_sgemm) : json_null());
+        json_object_set_new(s, "pytorch_gflops", r->pt.ok ? bench_jnum(r->info.flops * r->pt.median / 1e9) : json_null());
         json_array_append_new(settings, s);
     }
     json_object_set_new(root, "settings", settings);
-    int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(root);
-    if (rc) fprintf(stderr, "%s: cannot be written\n", path);
-    return rc ? -1 : 0;
+    return bench_json_write(root, path);
 }
 
 /* ---- main -------------------------------------------------------------------------------------- */
@@ -656,45 +517,21 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
 
 int main(int argc, char **argv)
 {
-    int nmodels = 0, nbatch = 0, nthreads = 0, batches[8], threads_list[8], rounds = 5, torch = 1;
-    double seconds = 1.0;
-    const char *models_dir = NULL, *python = "/usr/bin/python3", *json_path = NULL, *memory_format = "auto",
-               *only[16];
+    struct bench_settings set = {.rounds = 5, .seconds = 1.0, .max_batch = MAX_BATCH, .max_threads = MAX_THREADS,
+                                 .max_rounds = MAX_ROUNDS};
+    int torch = 1;
+    const char *models_dir = NULL, *python = "/usr/bin/python3", *json_path = NULL, *memory_format = "auto";
     char what[256];
     if (argc > 0 && argv[0][0]) prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int has = i + 1 < argc;
         if (!strcmp(a, "--no-torch")) {
             torch = 0;
             continue;
         }
-        if (!strcmp(a, "--model") || !strcmp(a, "--batch") || !strcmp(a, "--threads") || !strcmp(a, "--rounds") ||
-            !strcmp(a, "--seconds") || !strcmp(a, "--models-dir") || !strcmp(a, "--python") || !strcmp(a, "--json") ||
-            !strcmp(a, "--torch-memory-format")) {
-            if (!has) {
-                snprintf(what, sizeof what, "bad argument '%s' (it needs a value)", a);
-                bad_usage(what);
-            }
-        } else {
-            snprintf(what, sizeof what, "bad argument '%s'", a);
-            bad_usage(what);
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) {
-            if (nmodels == 16) bad_usage("bad argument '--model' (at most 16)");
-            only[nmodels++] = v;
-        } else if (!strcmp(a, "--batch")) {
-            if (nbatch == 8) bad_usage("bad argument '--batch' (at most 8)");
-            batches[nbatch++] = (int)int_arg(a, v, 1, MAX_BATCH);
-        } else if (!strcmp(a, "--threads")) {
-            if (nthreads == 8) bad_usage("bad argument '--threads' (at most 8)");
-            threads_list[nthreads++] = (int)int_arg(a, v, 1, MAX_THREADS);
-        } else if (!strcmp(a, "--rounds")) {
-            rounds = (int)int_arg(a, v, 1, MAX_ROUNDS);
-        } else if (!strcmp(a, "--seconds")) {
-            seconds = seconds_arg(a, v);
-        } else if (!strcmp(a, "--models-dir")) {
+        const char *v = bench_option_value(prog, USAGE, argc, argv, &i, WITH_VALUE);
+        if (bench_settings_arg(&set, prog, USAGE, a, v)) continue;
+        if (!strcmp(a, "--models-dir")) {
             models_dir = v;
         } else if (!strcmp(a, "--python")) {
             python = v;
@@ -708,14 +545,7 @@ int main(int argc, char **argv)
             memory_format = v;
         }
     }
-    if (!nbatch) {
-        batches[nbatch++] = 1;
-        batches[nbatch++] = 64;
-    }
-    if (!nthreads) {
-        threads_list[nthreads++] = 1;
-        threads_list[nthreads++] = 2;
-    }
+    bench_default_settings(set.batches, &set.nbatch, 64, set.threads, &set.nthreads);
     signal(SIGPIPE, SIG_IGN);
 
     char zoo[PATH_MAX], script[PATH_MAX + 64];
@@ -727,10 +557,10 @@ int main(int argc, char **argv)
     jp_classify_model_info *models = calloc(32, sizeof *models);
     int nm = 0;
     if (!models) return 1;
-    if (nmodels) {
-        for (int i = 0; i < nmodels; i++)
-            if (jp_classify_find(zoo, only[i], &models[nm++]) != JP_OK) {
-                snprintf(what, sizeof what, "bad argument '--model %s' (%s)", only[i], jp_last_error());
+    if (set.nmodels) {
+        for (int i = 0; i < set.nmodels; i++)
+            if (jp_classify_find(zoo, set.models[i], &models[nm++]) != JP_OK) {
+                snprintf(what, sizeof what, "bad argument '--model %s' (%s)", set.models[i], jp_last_error());
                 bad_usage(what);
             }
     } else {
@@ -755,9 +585,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", jp_last_error());
         return 1;
     }
-    for (int i = 0; i < nbatch; i++)
-        if (batches[i] > data.n) {
-            snprintf(what, sizeof what, "bad argument '--batch %d' (more than the %d test images)", batches[i], data.n);
+    for (int i = 0; i < set.nbatch; i++)
+        if (set.batches[i] > data.n) {
+            snprintf(what, sizeof what, "bad argument '--batch %d' (more than the %d test images)", set.batches[i],
+                     data.n);
             bad_usage(what);
         }
 
@@ -787,31 +618,31 @@ int main(int argc, char **argv)
 
     /* thread counts in increasing order, for the peaks */
     int sorted_threads[8];
-    memcpy(sorted_threads, threads_list, sizeof sorted_threads);
-    qsort(sorted_threads, (size_t)nthreads, sizeof *sorted_threads, cmp_int);
+    memcpy(sorted_threads, set.threads, sizeof sorted_threads);
+    qsort(sorted_threads, (size_t)set.nthreads, sizeof *sorted_threads, cmp_int);
     struct machine mach;
-    measure_machine(&mach, sorted_threads, nthreads);
-    print_machine(&mach, sorted_threads, nthreads);
+    measure_machine(&mach, sorted_threads, set.nthreads);
+    print_machine(&mach, sorted_threads, set.nthreads);
     printf("method: %d rounds of %g s windows, engine then PyTorch, after one warm-up window each, %.2f s of quiet "
-           "before each window; %d test images, whole batches\n\n", rounds, seconds, GAP_S, data.n);
+           "before each window; %d test images, whole batches\n\n", set.rounds, set.seconds, GAP_S, data.n);
     fflush(stdout);
 
-    struct run u = {rounds, seconds, python, script, images_path, memory_format, images, data.n, torch};
-    int cap = nm * nbatch * nthreads, nr = 0;
+    struct run u = {set.rounds, set.seconds, python, script, images_path, memory_format, images, data.n, torch};
+    int cap = nm * set.nbatch * set.nthreads, nr = 0;
     struct row *rows = calloc((size_t)cap, sizeof *rows);
     if (!rows) return 1;
     for (int mi = 0; mi < nm; mi++)
-        for (int ti = 0; ti < nthreads; ti++)
-            for (int bi = 0; bi < nbatch; bi++) {
+        for (int ti = 0; ti < set.nthreads; ti++)
+            for (int bi = 0; bi < set.nbatch; bi++) {
                 struct row *r = &rows[nr++];
                 r->info = models[mi];
-                r->batch = batches[bi];
-                r->threads = threads_list[ti];
+                r->batch = set.batches[bi];
+                r->threads = set.threads[ti];
                 run_setting(&u, &mach, r);
                 print_row(r);
             }
-    bench_loadavg(mach.load1, sizeof mach.load1);
-    printf("\nload average at the end: %s\n", mach.load1);
+    bench_loadavg(mach.b.load1, sizeof mach.b.load1);
+    printf("\nload average at the end: %s\n", mach.b.load1);
     print_table(rows, nr);
 
     int rc = 0;

@@ -88,14 +88,7 @@ int main(int argc, char **argv)
         only[nmodels++] = "gen-s";
         only[nmodels++] = "gen-m";
     }
-    if (!nbatch) {
-        batches[nbatch++] = 1;
-        batches[nbatch++] = 16;
-    }
-    if (!nthreads) {
-        threads_list[nthreads++] = 1;
-        threads_list[nthreads++] = 2;
-    }
+    bench_default_settings(batches, &nbatch, 16, threads_list, &nthreads);
     for (int i = 0; i < nbatch; i++)
         if (batches[i] < 1 || batches[i] > JP_GENERATE_MAX_PROMPTS) return fprintf(stderr, "--batch: 1..%d\n", JP_GENERATE_MAX_PROMPTS), 2;
     for (int i = 0; i < nthreads; i++)

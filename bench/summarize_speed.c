@@ -59,86 +59,18 @@
 
 static const char USAGE[] = "[--model NAME]... [--batch B]... [--threads T]... [--rounds R] [--seconds S] "
                             "[--texts N] [--models-dir D] [--python PATH] [--no-torch] [--json FILE]";
+static const char *const WITH_VALUE[] = {"--model", "--batch", "--threads", "--rounds", "--seconds", "--texts", "--models-dir",
+                                                    "--python", "--json", NULL};
 static const char *prog = "summarize_speed";
 
-/* One line naming what is wrong, with the usage; exit status 2. */
-static _Noreturn void bad_usage(const char *what)
-{
-    fprintf(stderr, "%s: %s; usage: %s %s\n", prog, what, prog, USAGE);
-    exit(2);
-}
-
-static long int_arg(const char *opt, const char *s, long lo, long hi)
-{
-    char *end, what[256];
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        snprintf(what, sizeof what, "bad argument '%s %s' (an integer in %ld..%ld)", opt, s, lo, hi);
-        bad_usage(what);
-    }
-    return v;
-}
-
-static double seconds_arg(const char *opt, const char *s)
-{
-    char *end, what[256];
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0 && v <= 600)) {
-        snprintf(what, sizeof what, "bad argument '%s %s' (seconds in (0, 600])", opt, s);
-        bad_usage(what);
-    }
-    return v;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) && errno == EINTR) {}
-}
+static _Noreturn void bad_usage(const char *what) { bench_bad_usage(prog, USAGE, what); }
 
 /* ---- the machine ------------------------------------------------------------------------------- */
 
-struct machine {
-    struct bench_cpu cpu;
-    long online;
-    int cores, hypervisor;
-    char coretype[64]; /* OPENBLAS_CORETYPE, read (never set), "" if unset */
-    char blas[512];
-    char started[32], load0[128], load1[128];
-};
-
-static void read_machine(struct machine *m)
+static void read_machine(struct bench_machine *m)
 {
-    memset(m, 0, sizeof *m);
-    bench_cpuinfo(&m->cpu);
-    jp_host_info host;
-    if (jp_host_read(&host) == JP_OK) {
-        if (!m->cpu.name[0]) jp_strlcpy(m->cpu.name, host.brand, sizeof m->cpu.name);
-        m->cores = host.cores;
-        m->hypervisor = host.hypervisor;
-    }
-    m->online = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *ct = getenv("OPENBLAS_CORETYPE");
-    jp_strlcpy(m->coretype, ct ? ct : "", sizeof m->coretype);
+    bench_machine_read(m);
     jp_nn_blas_describe(m->blas, sizeof m->blas);
-    time_t now = time(NULL);
-    struct tm tm;
-    strftime(m->started, sizeof m->started, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    bench_loadavg(m->load0, sizeof m->load0);
-}
-
-static void print_machine(const struct machine *m)
-{
-    printf("started %s, load average %s\n", m->started, m->load0);
-    printf("CPU: %s (family %d, model %d, stepping %d); avx2 %s, avx512f %s, fma %s\n",
-           m->cpu.name[0] ? m->cpu.name : "?", m->cpu.family, m->cpu.model, m->cpu.stepping,
-           m->cpu.avx2 ? "yes" : "no", m->cpu.avx512f ? "yes" : "no", m->cpu.fma ? "yes" : "no");
-    printf("cores: %ld online CPUs, %d physical cores%s\n", m->online, m->cores,
-           m->hypervisor ? ", under a hypervisor (vCPUs)" : "");
-    printf("OPENBLAS_CORETYPE: %s\n", m->coretype[0] ? m->coretype : "(unset)");
-    printf("OpenBLAS (engine): %s\n", m->blas);
 }
 
 /* ---- the texts ----------------------------------------------------------------------------------- */
@@ -345,41 +277,30 @@ static void run_setting(const struct run *u, struct row *r)
     if ((fd = write_ids(&e, &t, r->batch, &r->mean_generated)) < 0) goto done;
 
     struct bench_child tc = {0};
-    int torch = u->torch;
-    if (torch) {
-        char b[16], th[16], ml[16], ids[32];
-        snprintf(b, sizeof b, "%d", r->batch);
-        snprintf(th, sizeof th, "%d", r->threads);
-        snprintf(ml, sizeof ml, "%d", si.max_target);
-        snprintf(ids, sizeof ids, "/dev/fd/%d", fd);
-        const char *argv_torch[] = {u->python, u->script, "--model-dir", r->info.dir, "--ids", ids, "--batch", b,
-                                    "--threads", th, "--max-len", ml, NULL};
-        if (bench_child_start(&tc, argv_torch, r->threads)) {
-            snprintf(r->how, sizeof r->how, "did not start");
-            bench_child_stop(&tc);
-            torch = 0;
-        } else {
-            jp_strlcpy(r->how, tc.how, sizeof r->how);
-        }
-    } else {
-        snprintf(r->how, sizeof r->how, "not run (--no-torch)");
-    }
+    char b[16], th[16], ml[16], ids[32];
+    snprintf(b, sizeof b, "%d", r->batch);
+    snprintf(th, sizeof th, "%d", r->threads);
+    snprintf(ml, sizeof ml, "%d", si.max_target);
+    snprintf(ids, sizeof ids, "/dev/fd/%d", fd);
+    const char *argv_torch[] = {u->python, u->script, "--model-dir", r->info.dir, "--ids", ids, "--batch", b,
+                                "--threads", th, "--max-len", ml, NULL};
+    int torch = bench_child_start_or_say(&tc, u->torch, argv_torch, r->threads, r->how, sizeof r->how);
     printf("%-6s batch %-3d threads %-2d PyTorch: %s\n", r->info.name, r->batch, r->threads, r->how);
     fflush(stdout);
 
     long next = 0;
     double tok;
-    sleep_s(GAP_S);
+    bench_sleep(GAP_S);
     r->jp.warmup = engine_window(&e, &t, r->batch, u->seconds, &next, &tok);
     if (torch) {
-        sleep_s(GAP_S);
+        bench_sleep(GAP_S);
         r->pt.warmup = bench_child_window2(&tc, u->seconds, &tok);
     }
     for (int k = 0; k < u->rounds; k++) {
-        sleep_s(GAP_S);
+        bench_sleep(GAP_S);
         r->jp.w[k] = engine_window(&e, &t, r->batch, u->seconds, &next, &r->jp.tok[k]);
         if (torch) {
-            sleep_s(GAP_S);
+            bench_sleep(GAP_S);
             r->pt.w[k] = bench_child_window2(&tc, u->seconds, &r->pt.tok[k]);
         }
     }
@@ -403,24 +324,10 @@ done:
 
 /* ---- output ------------------------------------------------------------------------------------ */
 
-/* a rate: no decimals from 100 on, one below */
-static const char *rate(char *buf, size_t len, double v)
-{
-    if (!(v > 0)) snprintf(buf, len, "-");
-    else snprintf(buf, len, v >= 100 ? "%.0f" : "%.1f", v);
-    return buf;
-}
-
 static void side_text(char *buf, size_t len, const struct side *s, int tokens)
 {
-    char a[32], b[32], c[32];
-    if (!s->ok) snprintf(buf, len, "-");
-    else if (tokens)
-        snprintf(buf, len, "%s (%s-%s)", rate(a, sizeof a, s->tok_median), rate(b, sizeof b, s->tok_lo),
-                 rate(c, sizeof c, s->tok_hi));
-    else
-        snprintf(buf, len, "%s (%s-%s)", rate(a, sizeof a, s->median), rate(b, sizeof b, s->lo),
-                 rate(c, sizeof c, s->hi));
+    if (tokens) bench_stats_text(buf, len, s->ok, s->tok_median, s->tok_lo, s->tok_hi);
+    else bench_stats_text(buf, len, s->ok, s->median, s->lo, s->hi);
 }
 
 static void print_row(const struct row *r)
@@ -456,69 +363,35 @@ static void print_table(const struct row *rows, int nr)
     }
 }
 
-/* A figure, or null where there is none (failed windows are -1; JSON has no NaN). */
-static json_t *jnum(double v) { return isfinite(v) && v >= 0 ? json_real(v) : json_null(); }
-static json_t *jstr(const char *s)
-{
-    json_t *j = json_string(s);
-    return j ? j : json_null(); /* not UTF-8 */
-}
-
 static json_t *side_json(const struct side *s, int rounds, int ran)
 {
     if (!ran) return json_null();
     json_t *o = json_object(), *w = json_array(), *tk = json_array();
     for (int k = 0; k < rounds; k++) {
-        json_array_append_new(w, jnum(s->w[k]));
-        json_array_append_new(tk, jnum(s->tok[k]));
+        json_array_append_new(w, bench_jnum(s->w[k]));
+        json_array_append_new(tk, bench_jnum(s->tok[k]));
     }
-    json_object_set_new(o, "warmup_summaries_per_s", jnum(s->warmup));
+    json_object_set_new(o, "warmup_summaries_per_s", bench_jnum(s->warmup));
     json_object_set_new(o, "windows_summaries_per_s", w);
     json_object_set_new(o, "windows_tokens_per_s", tk);
-    json_object_set_new(o, "median", s->ok ? jnum(s->median) : json_null());
-    json_object_set_new(o, "lowest", s->ok ? jnum(s->lo) : json_null());
-    json_object_set_new(o, "highest", s->ok ? jnum(s->hi) : json_null());
-    json_object_set_new(o, "tokens_median", s->ok ? jnum(s->tok_median) : json_null());
-    json_object_set_new(o, "tokens_lowest", s->ok ? jnum(s->tok_lo) : json_null());
-    json_object_set_new(o, "tokens_highest", s->ok ? jnum(s->tok_hi) : json_null());
+    json_object_set_new(o, "median", s->ok ? bench_jnum(s->median) : json_null());
+    json_object_set_new(o, "lowest", s->ok ? bench_jnum(s->lo) : json_null());
+    json_object_set_new(o, "highest", s->ok ? bench_jnum(s->hi) : json_null());
+    json_object_set_new(o, "tokens_median", s->ok ? bench_jnum(s->tok_median) : json_null());
+    json_object_set_new(o, "tokens_lowest", s->ok ? bench_jnum(s->tok_lo) : json_null());
+    json_object_set_new(o, "tokens_highest", s->ok ? bench_jnum(s->tok_hi) : json_null());
     return o;
 }
 
-static int write_json(const char *path, int argc, char **argv, const struct machine *m, const struct run *u,
+static int write_json(const char *path, int argc, char **argv, const struct bench_machine *m, const struct run *u,
                       const struct row *rows, int nr)
 {
-    json_t *root = json_object(), *cmd = json_array(), *mj = json_object(), *method = json_object(),
-           *settings = json_array();
-    for (int i = 0; i < argc; i++) json_array_append_new(cmd, jstr(argv[i]));
-    json_object_set_new(root, "program", json_string("summarize_speed"));
-    json_object_set_new(root, "command", cmd);
-    json_object_set_new(root, "started", jstr(m->started));
-    json_object_set_new(root, "load_average_start", jstr(m->load0));
-    json_object_set_new(root, "load_average_end", jstr(m->load1));
+    json_t *root = bench_json_root("summarize_speed", argc, argv, m),
+           *method = bench_json_method(u->rounds, u->seconds, GAP_S), *settings = json_array();
+    json_object_set_new(root, "machine", bench_machine_json(m));
 
-    json_object_set_new(mj, "cpu", jstr(m->cpu.name));
-    json_object_set_new(mj, "family", json_integer(m->cpu.family));
-    json_object_set_new(mj, "model", json_integer(m->cpu.model));
-    json_object_set_new(mj, "stepping", json_integer(m->cpu.stepping));
-    json_t *flags = json_object();
-    json_object_set_new(flags, "avx2", json_boolean(m->cpu.avx2));
-    json_object_set_new(flags, "avx512f", json_boolean(m->cpu.avx512f));
-    json_object_set_new(flags, "fma", json_boolean(m->cpu.fma));
-    json_object_set_new(mj, "flags", flags);
-    json_object_set_new(mj, "online_cpus", json_integer(m->online));
-    json_object_set_new(mj, "physical_cores", json_integer(m->cores));
-    json_object_set_new(mj, "hypervisor", json_boolean(m->hypervisor));
-    json_object_set_new(mj, "openblas_coretype", m->coretype[0] ? jstr(m->coretype) : json_null());
-    json_object_set_new(mj, "openblas", jstr(m->blas));
-    json_object_set_new(root, "machine", mj);
-
-    json_object_set_new(method, "rounds", json_integer(u->rounds));
-    json_object_set_new(method, "window_s", json_real(u->seconds));
-    json_object_set_new(method, "gap_before_window_s", json_real(GAP_S));
-    json_object_set_new(method, "order", json_string("engine warm-up, PyTorch warm-up, then each round: engine, "
-                                                      "PyTorch"));
     json_object_set_new(method, "texts", json_integer(u->ntexts));
-    json_object_set_new(method, "texts_file", jstr(u->pairs->path));
+    json_object_set_new(method, "texts_file", bench_jstr(u->pairs->path));
     json_object_set_new(method, "decoding", json_string("greedy, max_len = the model's max_target (at most "
                                                          "max_target - 1 tokens, then </s>)"));
     json_object_set_new(method, "generated_tokens", json_string("the ids of each summary plus its </s> (unless it "
@@ -527,38 +400,29 @@ static int write_json(const char *path, int argc, char **argv, const struct mach
 
     for (int i = 0; i < nr; i++) {
         const struct row *r = &rows[i];
-        json_t *s = json_object(), *ratios = json_array();
-        json_object_set_new(s, "model", jstr(r->info.name));
+        json_t *s = json_object();
+        json_object_set_new(s, "model", bench_jstr(r->info.name));
         json_object_set_new(s, "parameters", json_integer((json_int_t)r->info.params));
         json_object_set_new(s, "batch", json_integer(r->batch));
         json_object_set_new(s, "threads", json_integer(r->threads));
-        json_object_set_new(s, "mean_generated_tokens", jnum(r->mean_generated));
-        json_object_set_new(s, "load_average_before", jstr(r->load0));
-        json_object_set_new(s, "load_average_after", jstr(r->load1));
-        json_object_set_new(s, "pytorch_configuration", jstr(r->how));
-        json_object_set_new(s, "engine", side_json(&r->jp, u->rounds, 1));
-        json_object_set_new(s, "pytorch", side_json(&r->pt, u->rounds, r->pt.warmup > 0 || r->pt.ok));
-        int both = r->jp.ok && r->pt.ok;
-        for (int k = 0; both && k < u->rounds; k++) json_array_append_new(ratios, jnum(r->ratio[k]));
-        json_object_set_new(s, "ratio_of_medians", both ? jnum(r->jp.median / r->pt.median) : json_null());
-        json_object_set_new(s, "per_round_ratios", ratios);
-        json_object_set_new(s, "median_per_round_ratio", both ? jnum(r->ratio_median) : json_null());
+        json_object_set_new(s, "mean_generated_tokens", bench_jnum(r->mean_generated));
+        bench_json_comparison(s, r->load0, r->load1, r->how, side_json(&r->jp, u->rounds, 1),
+                              side_json(&r->pt, u->rounds, r->pt.warmup > 0 || r->pt.ok), r->jp.ok && r->pt.ok,
+                              r->jp.median / r->pt.median, r->ratio, u->rounds, r->ratio_median);
         json_array_append_new(settings, s);
     }
     json_object_set_new(root, "settings", settings);
-    int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(root);
-    if (rc) fprintf(stderr, "%s: cannot be written\n", path);
-    return rc ? -1 : 0;
+    return bench_json_write(root, path);
 }
 
 /* ---- main -------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
-    int nmodels = 0, nbatch = 0, nthreads = 0, batches[8], threads_list[8], rounds = 5, ntexts = 64, torch = 1;
-    double seconds = 1.0;
-    const char *models_dir = NULL, *python = "/usr/bin/python3", *json_path = NULL, *only[MAX_MODELS];
+    struct bench_settings set = {.rounds = 5, .seconds = 1.0, .max_batch = MAX_BATCH, .max_threads = MAX_THREADS,
+                                 .max_rounds = MAX_ROUNDS};
+    int ntexts = 64, torch = 1;
+    const char *models_dir = NULL, *python = "/usr/bin/python3", *json_path = NULL;
     char what[1400];
     if (argc > 0 && argv[0][0]) prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     for (int i = 1; i < argc; i++) {
@@ -567,33 +431,10 @@ int main(int argc, char **argv)
             torch = 0;
             continue;
         }
-        if (!strcmp(a, "--model") || !strcmp(a, "--batch") || !strcmp(a, "--threads") || !strcmp(a, "--rounds") ||
-            !strcmp(a, "--seconds") || !strcmp(a, "--texts") || !strcmp(a, "--models-dir") ||
-            !strcmp(a, "--python") || !strcmp(a, "--json")) {
-            if (i + 1 >= argc) {
-                snprintf(what, sizeof what, "bad argument '%s' (it needs a value)", a);
-                bad_usage(what);
-            }
-        } else {
-            snprintf(what, sizeof what, "bad argument '%s'", a);
-            bad_usage(what);
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) {
-            if (nmodels == MAX_MODELS) bad_usage("bad argument '--model' (at most 16)");
-            only[nmodels++] = v;
-        } else if (!strcmp(a, "--batch")) {
-            if (nbatch == 8) bad_usage("bad argument '--batch' (at most 8)");
-            batches[nbatch++] = (int)int_arg(a, v, 1, MAX_BATCH);
-        } else if (!strcmp(a, "--threads")) {
-            if (nthreads == 8) bad_usage("bad argument '--threads' (at most 8)");
-            threads_list[nthreads++] = (int)int_arg(a, v, 1, MAX_THREADS);
-        } else if (!strcmp(a, "--rounds")) {
-            rounds = (int)int_arg(a, v, 1, MAX_ROUNDS);
-        } else if (!strcmp(a, "--seconds")) {
-            seconds = seconds_arg(a, v);
-        } else if (!strcmp(a, "--texts")) {
-            ntexts = (int)int_arg(a, v, 1, MAX_TEXTS);
+        const char *v = bench_option_value(prog, USAGE, argc, argv, &i, WITH_VALUE);
+        if (bench_settings_arg(&set, prog, USAGE, a, v)) continue;
+        if (!strcmp(a, "--texts")) {
+            ntexts = (int)bench_int_arg(prog, USAGE, a, v, 1, MAX_TEXTS);
         } else if (!strcmp(a, "--models-dir")) {
             models_dir = v;
         } else if (!strcmp(a, "--python")) {
@@ -602,17 +443,10 @@ int main(int argc, char **argv)
             json_path = v;
         }
     }
-    if (!nbatch) {
-        batches[nbatch++] = 1;
-        batches[nbatch++] = 16;
-    }
-    if (!nthreads) {
-        threads_list[nthreads++] = 1;
-        threads_list[nthreads++] = 2;
-    }
-    for (int i = 0; i < nbatch; i++)
-        if (batches[i] > ntexts) {
-            snprintf(what, sizeof what, "bad argument '--batch %d' (more than the %d texts of --texts)", batches[i],
+    bench_default_settings(set.batches, &set.nbatch, 16, set.threads, &set.nthreads);
+    for (int i = 0; i < set.nbatch; i++)
+        if (set.batches[i] > ntexts) {
+            snprintf(what, sizeof what, "bad argument '--batch %d' (more than the %d texts of --texts)", set.batches[i],
                      ntexts);
             bad_usage(what);
         }
@@ -626,14 +460,14 @@ int main(int argc, char **argv)
     /* the models: the named ones in the order given, else the zoo's seq2seq models (in order of FLOPs) */
     jp_sum_model_info models[MAX_MODELS];
     int nm = 0;
-    if (nmodels) {
-        for (int i = 0; i < nmodels; i++) {
-            if (jp_sum_find(zoo, only[i], &models[nm]) != JP_OK) {
-                snprintf(what, sizeof what, "bad argument '--model %s' (%s)", only[i], jp_last_error());
+    if (set.nmodels) {
+        for (int i = 0; i < set.nmodels; i++) {
+            if (jp_sum_find(zoo, set.models[i], &models[nm]) != JP_OK) {
+                snprintf(what, sizeof what, "bad argument '--model %s' (%s)", set.models[i], jp_last_error());
                 bad_usage(what);
             }
             if (!models[nm].dir[0]) {
-                snprintf(what, sizeof what, "bad argument '--model %s' (not a model of the engine)", only[i]);
+                snprintf(what, sizeof what, "bad argument '--model %s' (not a model of the engine)", set.models[i]);
                 bad_usage(what);
             }
             nm++;
@@ -664,26 +498,26 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct machine mach;
+    struct bench_machine mach;
     read_machine(&mach);
-    print_machine(&mach);
+    bench_machine_print(&mach);
     printf("method: greedy decoding (max_len 48: at most 47 tokens, then </s>); the first %d descriptions of %s%s, "
            "tokenized once, truncated to 128 tokens, whole batches; %d rounds of %g s windows, engine then PyTorch, "
            "after one warm-up window each, %.2f s of quiet before each window\n\n",
-           ntexts, pairs.path, (size_t)ntexts > pairs.n ? " (cycled)" : "", rounds, seconds, GAP_S);
+           ntexts, pairs.path, (size_t)ntexts > pairs.n ? " (cycled)" : "", set.rounds, set.seconds, GAP_S);
     fflush(stdout);
 
-    struct run u = {rounds, ntexts, torch, seconds, python, script, &pairs};
-    int cap = nm * nbatch * nthreads, nr = 0;
+    struct run u = {set.rounds, ntexts, torch, set.seconds, python, script, &pairs};
+    int cap = nm * set.nbatch * set.nthreads, nr = 0;
     struct row *rows = calloc((size_t)cap, sizeof *rows);
     if (!rows) return 1;
     for (int mi = 0; mi < nm; mi++)
-        for (int ti = 0; ti < nthreads; ti++)
-            for (int bi = 0; bi < nbatch; bi++) {
+        for (int ti = 0; ti < set.nthreads; ti++)
+            for (int bi = 0; bi < set.nbatch; bi++) {
                 struct row *r = &rows[nr++];
                 r->info = models[mi];
-                r->batch = batches[bi];
-                r->threads = threads_list[ti];
+                r->batch = set.batches[bi];
+                r->threads = set.threads[ti];
                 run_setting(&u, r);
                 print_row(r);
             }
