@@ -31,7 +31,6 @@ import json
 import os
 import re
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -129,22 +128,10 @@ def main():
     print(f"READY torch {torch.__version__} (ATen {cap.group(1) if cap else '?'}), {', '.join(how)}, {fmt}, "
           f"inference_mode, "
           f"{torch.get_num_threads()} threads, max |traced - eager| {diff:.2e}", flush=True)
-    for line in sys.stdin:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] != "GO":
-            break
-        seconds = float(parts[1])
-        images = 0
-        with torch.inference_mode():
-            t0 = time.perf_counter()
-            while True:
-                one_batch()
-                images += b
-                el = time.perf_counter() - t0
-                if el >= seconds:
-                    break
-        print(f"DONE {images} {el:.6f}", flush=True)
-
+    def step():
+        one_batch()
+        return b, None
+    torch_tune.serve_windows(step)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import torch
 
@@ -70,22 +69,10 @@ def main():
         train.ddim_sample(net, ac, labels, noise, a.steps, a.guidance)
     print(f"READY torch {torch.__version__}, {', '.join(how)}, inference_mode, {torch.get_num_threads()} threads",
           flush=True)
-    for line in sys.stdin:
-        parts = line.split()
-        if not parts or parts[0] != "GO":
-            break
-        seconds = float(parts[1])
-        images = 0
-        with torch.inference_mode():
-            t0 = time.perf_counter()
-            while True:
-                train.ddim_sample(net, ac, labels, noise, a.steps, a.guidance)
-                images += a.batch
-                el = time.perf_counter() - t0
-                if el >= seconds:
-                    break
-        print(f"DONE {images} {el:.6f}", flush=True)
-
+    def step():
+        train.ddim_sample(net, ac, labels, noise, a.steps, a.guidance)
+        return a.batch, None
+    torch_tune.serve_windows(step)
 
 if __name__ == "__main__":
     main()

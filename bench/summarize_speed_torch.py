@@ -66,6 +66,7 @@ from typing import List, Tuple
 
 sys.path.insert(0, os.path.join(HERE, "..", "models", "sum"))
 import train  # noqa: E402  (models/sum/train.py: Seq2Seq, greedy())
+import torch_tune  # noqa: E402  (bench/, beside this script: the window protocol)
 
 
 def read_safetensors(path):
@@ -321,24 +322,13 @@ def main():
           + ("; " + "; ".join(notes) if notes else ""), flush=True)
 
     k = 0
-    for line in sys.stdin:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] != "GO":
-            break
-        seconds = float(parts[1])
-        summaries = tokens = 0
-        with torch.inference_mode():
-            t0 = time.perf_counter()
-            while True:
-                _r, n = run(k % nb)
-                k += 1
-                summaries += B
-                tokens += n
-                el = time.perf_counter() - t0
-                if el >= seconds:
-                    break
-        print(f"DONE {summaries} {el:.6f} {tokens}", flush=True)
 
+    def step():
+        nonlocal k
+        _r, n = run(k % nb)
+        k += 1
+        return B, n
+    torch_tune.serve_windows(step)
 
 if __name__ == "__main__":
     main()
