@@ -244,6 +244,15 @@ AVX512 void jp_nn_conv_implicit512(const jp_nn_conv *c, const float *padded, int
     }
 }
 
+AVX512 void jp_nn_linear512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                            const float *bias, int accumulate, jp_nn_act act)
+{
+    if (M <= 4) /* the weight streamed once per 4 rows */
+        jp_nn_rows512(M, N, K, A, lda, Bt, ldb, C, ldc, bias, accumulate, act);
+    else /* a 32-column block of the weight read from the cache by every group of 8 rows */
+        jp_nn_gemm512(M, N, K, A, lda, Bt, ldb, C, ldc, NULL, bias, accumulate ? C : NULL, act);
+}
+
 /* out[p][oy][ox] = max of in[p][2oy..2oy+1][2ox..2ox+1]; max(a, b) is a > b ? a : b, as in ops.c, so a
  * NaN propagates the same way. */
 AVX512 void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
@@ -278,6 +287,13 @@ void jp_nn_maxpool2x2_512(const float *in, int planes, int h, int w, float *out)
 }
 
 int jp_nn_gemm512_ok(void) { return 0; }
+
+void jp_nn_linear512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                     const float *bias, int accumulate, jp_nn_act act)
+{
+    (void)M, (void)N, (void)K, (void)A, (void)lda, (void)Bt, (void)ldb, (void)C, (void)ldc, (void)bias,
+        (void)accumulate, (void)act;
+}
 
 void jp_nn_conv_implicit512(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,
                             const float *residual, jp_nn_act act, const int *off, int r0, int r1)

@@ -76,8 +76,7 @@ static int load_linear(jp_nn_model *m, jp_safetensors *st, const char *prefix, i
     if (bias && (rc = read_f32(st, bname, l->b, 1, out))) return rc;
     if (jp_nn_gemm512_ok()) { /* a few rows at a time (batch 1) stream the transposed weight (ops.h) */
         if (!(l->wt = jp_nnm_falloc(m, (size_t)in * out))) return jp_fail(JP_ERR_NOMEM, "out of memory loading %s", prefix);
-        for (int o = 0; o < out; o++)
-            for (int i = 0; i < in; i++) l->wt[(size_t)i * out + o] = l->w[(size_t)o * in + i];
+        jp_nn_transpose(l->w, (size_t)out, (size_t)in, l->wt);
     }
     return JP_OK;
 }

@@ -116,24 +116,13 @@ void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
     jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < t.rows ? m->threads : t.rows);
 }
 
-/* Rows up to this many go through jp_nn_rows512 (the transposed weight streamed once per 4 rows); more
- * through jp_nn_gemm512's 8 x 32 tiles over it (a 32-column block of the weight read from the cache by
- * every group of 8 rows). Both apply bias, accumulation and ReLU in registers; OpenBLAS (the portable
- * path) packed the weight for every call. */
-#define ROWS512_MAX 4
-
 /* Columns o0 .. o1-1 of a linear layer over rows of x. */
 static void lin_cols(const linear *l, const float *x, int rows, float *y, int acc, jp_nn_act act, int o0, int o1)
 {
     if (o1 <= o0) return;
     if (l->wt && jp_nn_gemm512_ok()) {
-        jp_nn_act a = act == JP_ACT_GELU ? JP_ACT_NONE : act;
-        const float *cb = l->b ? l->b + o0 : NULL;
-        if (rows <= ROWS512_MAX)
-            jp_nn_rows512(rows, o1 - o0, l->in, x, l->in, l->wt + o0, l->out, y + o0, l->out, cb, acc, a);
-        else
-            jp_nn_gemm512(rows, o1 - o0, l->in, x, l->in, l->wt + o0, l->out, y + o0, l->out, NULL, cb,
-                          acc ? y + o0 : NULL, a);
+        jp_nn_linear512(rows, o1 - o0, l->in, x, l->in, l->wt + o0, l->out, y + o0, l->out, l->b ? l->b + o0 : NULL,
+                        acc, act == JP_ACT_GELU ? JP_ACT_NONE : act);
         if (act == JP_ACT_GELU)
             for (int r = 0; r < rows; r++) jp_nn_gelu(y + (size_t)r * l->out + o0, (size_t)(o1 - o0));
         return;

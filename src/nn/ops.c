@@ -477,6 +477,12 @@ void jp_nn_cnhw_to_rows(const float *in, int c, int n, int hw, float *out)
             memcpy(out + ((size_t)b * c + ci) * hw, in + ((size_t)ci * n + b) * hw, (size_t)hw * sizeof *out);
 }
 
+void jp_nn_transpose(const float *src, size_t rows, size_t cols, float *dst)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
 void jp_nn_nchw_to_cnhw(const float *in, int n, int c, int hw, float *out)
 {
     for (int b = 0; b < n; b++)

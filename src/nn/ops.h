@@ -91,6 +91,12 @@ void jp_nn_gemm512(int M, int N, int K, const float *A, int lda, const float *B,
  * (jp_nn_gemm512_ok). */
 void jp_nn_rows512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
                    const float *bias, int accumulate, jp_nn_act act);
+/* A linear layer's rows through its weight transposed at load, bias per column: jp_nn_rows512 up to 4
+ * rows, jp_nn_gemm512's tiles for more (the accumulation as a residual that is C itself). AVX-512 only. */
+void jp_nn_linear512(int M, int N, int K, const float *A, int lda, const float *Bt, int ldb, float *C, int ldc,
+                     const float *bias, int accumulate, jp_nn_act act);
+/* Transposes src [rows][cols] into dst [cols][rows]. */
+void jp_nn_transpose(const float *src, size_t rows, size_t cols, float *dst);
 /* jp_nn_conv2d_padded_rows with its tiles in AVX-512 registers (act none or ReLU; off: the cin*k*k row
  * offsets of the padded input, as that function computes them). */
 void jp_nn_conv_implicit512(const jp_nn_conv *c, const float *padded, int n, int h, int w, float *out,

@@ -281,22 +281,15 @@ static void copy_mix(lane *L, int R, int beam)
 
 /* ---- decoder: one position t for rows 0..R-1, row r reading source r / beam; tok[r] its input token.
  * Leaves logits [R][vocab]. */
-/* A decoding step's rows are few (a text's greedy row, its beam, a lane's batch): they go through the
- * weights transposed at load, up to 4 rows with jp_nn_rows512 (the weight streamed once), more with
- * jp_nn_gemm512's 8 x 32 tiles; OpenBLAS packed the whole weight for every call, most of a step's time.
- * Both sum over k in order with one fused multiply-add each, as OpenBLAS's kernel does. */
-#define ROWS512_MAX 4
-
-/* y[R][out] (+)= x[R][in] w^T, through wt (w transposed) where it exists */
+/* y[R][out] (+)= x[R][in] w^T: through wt (w transposed at load, jp_nn_linear512) where it exists, else
+ * OpenBLAS, which packed the whole weight for every call, most of a decoding step's time. Both sum over k
+ * in order with one fused multiply-add each. */
 static void step_linear(const float *x, int R, int in, const float *w, const float *wt, int out, float *y, int acc,
                         jp_nn_act act)
 {
-    if (wt && jp_nn_gemm512_ok()) {
-        if (R <= ROWS512_MAX)
-            jp_nn_rows512(R, out, in, x, in, wt, out, y, out, NULL, acc, act);
-        else
-            jp_nn_gemm512(R, out, in, x, in, wt, out, y, out, NULL, NULL, acc ? y : NULL, act);
-    } else
+    if (wt && jp_nn_gemm512_ok())
+        jp_nn_linear512(R, out, in, x, in, wt, out, y, out, NULL, acc, act);
+    else
         jp_nn_linear(x, R, in, w, NULL, out, y, acc, act);
 }
 
@@ -354,10 +347,7 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
     }
     float sc = 1.0f / sqrtf((float)d);
     for (size_t i = 0; i < (size_t)R * d; i++) L->h[i] *= sc;
-    if (m->emb_t && jp_nn_gemm512_ok())
-        step_linear(L->h, R, d, m->emb, m->emb_t, m->vocab, L->logits, 0, JP_ACT_NONE);
-    else
-        jp_nn_sgemm(0, 1, R, m->vocab, d, 1.0f, L->h, d, m->emb, d, 0.0f, L->logits, m->vocab);
+    step_linear(L->h, R, d, m->emb, m->emb_t, m->vocab, L->logits, 0, JP_ACT_NONE); /* the tied embedding */
     if (m->copy) copy_mix(L, R, beam);
 }
 
@@ -769,12 +759,11 @@ static int take(jp_safetensors *st, const char *name, int64_t a, int64_t b, floa
     return JP_OK;
 }
 
-/* dst[c][r] = src[r][c] for src [rows][cols] */
+/* src [rows][cols] transposed at *cur, which moves past it */
 static float *transposed(float **cur, const float *src, size_t rows, size_t cols)
 {
     float *dst = *cur;
-    for (size_t r = 0; r < rows; r++)
-        for (size_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+    jp_nn_transpose(src, rows, cols, dst);
     *cur += rows * cols;
     return dst;
 }
