@@ -122,9 +122,11 @@ int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...) __at
  * (the child gets them). stdout_to_stderr: the command's stdout goes to stderr, for when the tool's
  * report goes to stdout (-o -, --export-json -) and stdout must carry the report alone. *status is the
  * shell-style exit status (128+signal when killed), *cpu_s the child tree's CPU time (user+system,
- * including waited-for descendants). Returns 0, or -1 with a message printed when the command cannot be
- * started. */
-int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, int *status, double *cpu_s);
+ * including waited-for descendants). deferred: a meter started with jp_meter_start_deferred, whose
+ * sampling thread is started if the command outlives the meter's first interval (none for a short
+ * command), or NULL. Returns 0, or -1 with a message printed when the command cannot be started, or -2
+ * with a message printed when it ran but the meter's sampling thread could not be started. */
+int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, jp_meter *deferred, int *status, double *cpu_s);
 
 /* Options shared by the measuring subcommands. Returns 1 if opt was one of them (consumed),
  * 0 if not, -1 on a bad value (message printed). */

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,11 +119,53 @@ int cli_pathf(const char *cmd, char *buf, size_t len, const char *fmt, ...)
     return 0;
 }
 
-int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, int *status, double *cpu_s)
+struct first_interval {
+    jp_meter *m;
+    int rc; /* of jp_meter_start_sampling */
+};
+
+/* The command is started (pid > 0): the meter's sampling thread is started only if it outlives the
+ * meter's first interval, waited for here on a pidfd, which becomes readable when it exits (not reaped:
+ * jp_spawn_run reaps it, with its rusage). Without pidfds (Linux before 5.3), at once. */
+static void first_interval(void *arg, pid_t pid)
+{
+    struct first_interval *fi = arg;
+    if (pid <= 0) return;
+    int fd = -1;
+#ifdef SYS_pidfd_open
+    fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+    if (fd >= 0) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double left = jp_meter_interval(fi->m);
+        for (;;) {
+            struct pollfd pf = {fd, POLLIN, 0};
+            int r = poll(&pf, 1, (int)ceil(left * 1000));
+            if (r > 0) {
+                close(fd);
+                return; /* it has exited: no thread */
+            }
+            if (r == 0 || errno != EINTR) break;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            left = jp_meter_interval(fi->m) - ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9);
+            if (left <= 0) break;
+        }
+        close(fd);
+    }
+    fi->rc = jp_meter_start_sampling(fi->m);
+}
+
+int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, jp_meter *deferred, int *status, double *cpu_s)
 {
     jp_spawn_config sc;
     jp_spawn_config_init(&sc);
     if (stdout_to_stderr) sc.out = 2;
+    struct first_interval fi = {deferred, JP_OK};
+    if (deferred) {
+        sc.on_start = first_interval;
+        sc.arg = &fi;
+    }
     /* as time(1): a Ctrl-C is the command's to act on; this process reports what it did */
     struct sigaction ign, old_int, old_quit;
     memset(&ign, 0, sizeof ign);
@@ -134,6 +179,10 @@ int cli_run(const char *cmd, char **argv, bool stdout_to_stderr, int *status, do
     if (rc != JP_OK) {
         cli_error(cmd, "%s", jp_last_error());
         return -1;
+    }
+    if (fi.rc != JP_OK) {
+        cli_error(cmd, "%s", jp_last_error());
+        return -2;
     }
     *status = r.exit_status;
     *cpu_s = r.cpu_s;

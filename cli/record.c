@@ -77,7 +77,7 @@ int cmd_record(int argc, char **argv)
         cli_error("record", "%s", jp_last_error());
         rc = CLI_EXIT_FAIL;
     } else {
-        int ran = cli_run("record", cmdv, to_stderr, &st, &cpu);
+        int ran = cli_run("record", cmdv, to_stderr, NULL, &st, &cpu);
         jp_meter_stop(m);
         if (ran != 0) rc = CLI_EXIT_NOEXEC;
     }

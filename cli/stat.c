@@ -380,7 +380,7 @@ int cmd_stat(int argc, char **argv)
     for (int w = 0; w < warmups; w++) {
         int st;
         double cpu;
-        if (cli_run("stat", cmdv, to_stderr, &st, &cpu) != 0) {
+        if (cli_run("stat", cmdv, to_stderr, NULL, &st, &cpu) != 0) {
             rc = CLI_EXIT_NOEXEC;
             goto done;
         }
@@ -388,17 +388,18 @@ int cmd_stat(int argc, char **argv)
     for (int r = 0; r < repeats; r++) {
         struct run *x = &runs[r];
         x->dom_j = dom + (size_t)r * nd;
-        if (jp_meter_start(m) != JP_OK) {
+        /* the sampling thread only for a command that outlives the first interval (cli_run) */
+        if (jp_meter_start_deferred(m) != JP_OK) {
             cli_error("stat", "%s", jp_last_error());
             rc = CLI_EXIT_FAIL;
             goto done;
         }
         int st = 0;
         double cpu = 0;
-        int ran = cli_run("stat", cmdv, to_stderr, &st, &cpu);
+        int ran = cli_run("stat", cmdv, to_stderr, m, &st, &cpu);
         jp_meter_stop(m);
         if (ran != 0) {
-            rc = CLI_EXIT_NOEXEC;
+            rc = ran == -2 ? CLI_EXIT_FAIL : CLI_EXIT_NOEXEC;
             goto done;
         }
         jp_meter_set_tree_cpu(m, cpu);

@@ -70,8 +70,9 @@ extern "C" {
  * before 6 but counted by none), jp_metric_lower_is_better, jp_metric_is_fraction,
  * jp_metric_default_tolerance (bench.h), jp_gen_png_read, jp_png_encode_grey, jp_workloads_is_zoo
  * (workloads.h); 8: + jp_classify_run_timed, jp_workloads_session_begin, jp_workloads_session_end
- * (workloads.h); 9: jp_ocr_config gains `timed` and jp_ocr_result `lines_timed` (at their ends) */
-#define JP_ABI_VERSION 9
+ * (workloads.h); 9: jp_ocr_config gains `timed` and jp_ocr_result `lines_timed` (at their ends); 10: +
+ * jp_meter_start_deferred, jp_meter_start_sampling */
+#define JP_ABI_VERSION 10
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);
@@ -258,6 +259,15 @@ int jp_meter_baseline(jp_meter *m, double seconds);
 /* Starts (or restarts, clearing the previous measurement) sampling. Until jp_meter_phase is called,
  * everything is measured into one phase named "run". */
 int jp_meter_start(jp_meter *m);
+/* For a caller that waits for something that may be short (a command it runs): jp_meter_start_deferred
+ * starts a measurement as jp_meter_start does, reading the sources at once, but makes no sampling thread
+ * until jp_meter_start_sampling, which the caller calls once the measurement has outlived its first
+ * interval (jp_meter_interval); a sample already due is then taken at once. A measurement stopped
+ * before that has its start and final reads only, as one shorter than an interval has anyway, and cost
+ * no thread. jp_meter_start_sampling on a meter that samples already does nothing; on one that is not
+ * running it fails with JP_ERR_STATE. */
+int jp_meter_start_deferred(jp_meter *m);
+int jp_meter_start_sampling(jp_meter *m);
 /* Names phases (up to 31 bytes). The first call after start names the first phase, however long
  * after the start it comes: what was measured before it belongs to that phase. Every later call
  * ends the current phase and begins a new one. Called before start, it names the first phase. */

@@ -61,6 +61,7 @@ struct jp_meter {
     pthread_cond_t cv;
     pthread_t thread;
     bool running, stop_flag, measured;
+    bool sampling; /* the sampling thread runs (jp_meter_start; jp_meter_start_sampling after a deferred start) */
     double t_start, t_last, t_stop;
 
     struct phase *phases;
@@ -465,7 +466,18 @@ static bool tree_cpu(jp_meter *m, double *out)
     return jp_proc_tree_cpu(&m->env.roots, m->cfg.pid, out) == JP_OK;
 }
 
-int jp_meter_start(jp_meter *m)
+/* Starts the sampling thread; caller holds the lock. */
+static int start_thread(jp_meter *m)
+{
+    m->stop_flag = false;
+    int e = pthread_create(&m->thread, NULL, sampler, m);
+    if (e != 0) return jp_fail(JP_ERR_THREAD, "cannot start the sampling thread: %s", strerror(e));
+    m->sampling = true;
+    return JP_OK;
+}
+
+/* jp_meter_start, with its sampling thread (thread) or without it until jp_meter_start_sampling. */
+static int start(jp_meter *m, bool thread)
 {
     if (!m) return jp_fail(JP_ERR_INVAL, "jp_meter_start: meter is NULL");
     pthread_mutex_lock(&m->mu);
@@ -494,14 +506,34 @@ int jp_meter_start(jp_meter *m)
     m->t_start = m->t_last = t;
     m->phases[0].t0 = m->phases[0].t1 = t;
     m->stop_flag = false;
-    if (pthread_create(&m->thread, NULL, sampler, m) != 0) {
+    m->sampling = false;
+    if (thread && (rc = start_thread(m)) != JP_OK) {
         pthread_mutex_unlock(&m->mu);
-        return jp_fail(JP_ERR_THREAD, "cannot start the sampling thread: %s", strerror(errno));
+        return rc;
     }
     m->running = true;
     m->measured = false;
     pthread_mutex_unlock(&m->mu);
     return JP_OK;
+}
+
+int jp_meter_start(jp_meter *m) { return start(m, true); }
+
+/* No thread for a measurement that ends within its first interval: making one and joining it was
+ * about 0.2 ms of CPU and 6 page faults of `jouleprint stat -- true` (BENCHMARKS.md). */
+int jp_meter_start_deferred(jp_meter *m) { return start(m, false); }
+
+int jp_meter_start_sampling(jp_meter *m)
+{
+    if (!m) return jp_fail(JP_ERR_INVAL, "jp_meter_start_sampling: meter is NULL");
+    pthread_mutex_lock(&m->mu);
+    int rc = JP_OK;
+    if (!m->running)
+        rc = jp_fail(JP_ERR_STATE, "jp_meter_start_sampling: the meter is not running");
+    else if (!m->sampling)
+        rc = start_thread(m); /* its first sample is due at the start + one interval: at once if that passed */
+    pthread_mutex_unlock(&m->mu);
+    return rc;
 }
 
 int jp_meter_phase(jp_meter *m, const char *name)
@@ -539,11 +571,14 @@ int jp_meter_stop(jp_meter *m)
         pthread_mutex_unlock(&m->mu);
         return jp_fail(JP_ERR_STATE, "jp_meter_stop: the meter is not running");
     }
-    m->stop_flag = true;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-    pthread_join(m->thread, NULL);
-    pthread_mutex_lock(&m->mu);
+    if (m->sampling) {
+        m->stop_flag = true;
+        pthread_cond_signal(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->thread, NULL);
+        pthread_mutex_lock(&m->mu);
+        m->sampling = false;
+    }
     sample_locked(m, jp_now());
     /* A read skipped mid-run is covered by the next good one; the last read has no next one, so a
      * counter that failed it (a flaky query) would lose the time since its previous good read.
