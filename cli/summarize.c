@@ -33,13 +33,17 @@ static const char help[] =
     "      --max-len L    at most L tokens out, </s> included (default: the model's, 48)\n"
     "      --length-penalty A  beam scores are log p / length^A (default 1)\n"
     "      --no-repeat-ngram N never repeat an N-gram in one summary (default 0: off)\n"
+    "      --words on|off on (default): write only words of the text or of the model's word list\n"
+    "                     (words.txt: 464 words such as \"library\", \"tool\", \"for\"), ignoring case, so\n"
+    "                     no word is misspelled from pieces; off: the model's own choice of pieces\n"
     "  -b, --batch B      texts per generate call (default 16)\n"
     "  -t, --threads T    inference threads (default 1)\n"
     "      --models-dir D the models' folder (as for classify: $JP_MODELS_DIR, else models/ of the\n"
     "                     source tree or of the install)\n"
     "      --json         one JSON object (keys: model, params, flops_per_summary, n, beam, max_len,\n"
-    "                     batch, threads, summaries, rouge, truncated, tokens_dropped, load_s, infer_s,\n"
-    "                     load_j, infer_j, energy_j, j_per_summary, phases, carbon_g,\n"
+    "                     no_repeat_ngram, words, batch, threads, summaries, rouge, truncated,\n"
+    "                     tokens_dropped, load_s, infer_s, load_j, infer_j, energy_j, j_per_summary,\n"
+    "                     phases, carbon_g,\n"
     "                     carbon_g_per_summary, region, intensity_g_per_kwh, intensity_year, pue,\n"
     "                     estimated, domains, ...)\n"
     "  -o, --output FILE  write the report to FILE (default stdout)\n" CLI_CARBON_HELP CLI_METER_HELP
@@ -135,6 +139,8 @@ static void write_json(FILE *out, const jp_sum_result *r, const jp_sum_config *c
     json_object_set_new(o, "n", json_integer((json_int_t)r->n));
     json_object_set_new(o, "beam", json_integer(c->gen.beam));
     json_object_set_new(o, "max_len", json_integer(c->gen.max_len));
+    json_object_set_new(o, "no_repeat_ngram", json_integer(c->gen.no_repeat_ngram));
+    json_object_set_new(o, "words", json_boolean(c->gen.words));
     json_object_set_new(o, "batch", json_integer(c->batch));
     json_object_set_new(o, "threads", json_integer(c->threads));
     json_t *s = json_array();
@@ -236,7 +242,8 @@ int cmd_summarize(int argc, char **argv)
         {"max-len", required_argument, NULL, 'X'}, {"length-penalty", required_argument, NULL, 'P'},
         {"no-repeat-ngram", required_argument, NULL, 'N'}, {"batch", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'}, {"models-dir", required_argument, NULL, 'M'},
-        {"json", no_argument, NULL, 'j'},          {"output", required_argument, NULL, 'o'},
+        {"words", required_argument, NULL, 'W'},   {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
         CLI_CARBON_LONGOPTS,                       {0, 0, 0, 0}};
     struct cli_meter_opts mo;
@@ -291,6 +298,14 @@ int cmd_summarize(int argc, char **argv)
             c.threads = (int)v;
             break;
         case 'M': c.models_dir = optarg; break;
+        case 'W':
+            if (!strcmp(optarg, "on")) c.gen.words = 1;
+            else if (!strcmp(optarg, "off")) c.gen.words = 0;
+            else {
+                cli_error("summarize", "--words %s: expected on or off", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
         case 'j': json = 1; break;
         case 'o': outpath = optarg; break;
         case 'h': fputs(help, stdout); return 0;

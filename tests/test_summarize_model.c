@@ -75,6 +75,92 @@ static int read_eval(char ***out)
     return n;
 }
 
+/* ---- the word constraint, checked with a word list of the test's own (a sorted array, no hashing) */
+
+static int word_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The words of text (runs of word bytes, ASCII lower-cased), appended to list[*n..] (cap max). */
+static void words_of(const char *text, char **list, int *n, int max)
+{
+    for (const char *p = text; *p;) {
+        if (!word_byte((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        const char *e = p;
+        while (*e && word_byte((unsigned char)*e)) e++;
+        assert_true(*n < max);
+        char *w = strndup(p, (size_t)(e - p));
+        for (char *c = w; *c; c++)
+            if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        list[(*n)++] = w;
+        p = e;
+    }
+}
+
+static int has_word(char **list, int n, const char *w)
+{
+    return bsearch(&w, list, (size_t)n, sizeof *list, cmp_str) != NULL;
+}
+
+/* Summarizes the first ntexts texts with gen (words on or off) and counts the output words that are
+ * neither in the model's words.txt nor in the text as the model read it (its first max_source tokens). */
+static int unknown_words(jp_s2s *m, const char *dir, char **texts, int ntexts, const jp_s2s_gen *g, int *total)
+{
+    jp_s2s_info info;
+    jp_s2s_info_get(m, &info);
+    char path[1600];
+    snprintf(path, sizeof path, "%s/words.txt", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char *list[4096];
+    int nlist = 0, nw = 0;
+    char line[128];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "jouleprint-words 1\n");
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(sscanf(line, "words %d", &nw), 1);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        assert_true(nlist < 4096);
+        list[nlist++] = strdup(line);
+    }
+    fclose(f);
+    assert_int_equal(nlist, nw);
+    qsort(list, (size_t)nlist, sizeof *list, cmp_str);
+    int unknown = 0;
+    *total = 0;
+    for (int i = 0; i < ntexts; i++) {
+        int32_t src[128], out[48];
+        int32_t *po[1] = {out};
+        long n = jp_bpe_encode(jp_s2s_tokenizer(m), texts[i], strlen(texts[i]), src, 128);
+        int slen = (int)(n < info.max_source ? n : info.max_source), olen;
+        const int32_t *ps[1] = {src};
+        assert_int_equal(jp_s2s_generate(m, ps, &slen, 1, g, po, &olen), JP_OK);
+        static char text[8192], summary[1024];
+        jp_bpe_decode(jp_s2s_tokenizer(m), src, (size_t)slen, text, sizeof text);
+        jp_bpe_decode(jp_s2s_tokenizer(m), out, (size_t)olen, summary, sizeof summary);
+        static char *sw[4096], *ow[256];
+        int nsw = 0, now = 0;
+        words_of(text, sw, &nsw, 4096);
+        words_of(summary, ow, &now, 256);
+        qsort(sw, (size_t)nsw, sizeof *sw, cmp_str);
+        for (int k = 0; k < now; k++) {
+            if (!has_word(list, nlist, ow[k]) && !has_word(sw, nsw, ow[k])) {
+                if (g->words && unknown < 5) printf("  text %d: \"%s\" has the unknown word \"%s\"\n", i, summary, ow[k]);
+                unknown++;
+            }
+            (*total)++;
+        }
+        for (int k = 0; k < nsw; k++) free(sw[k]);
+        for (int k = 0; k < now; k++) free(ow[k]);
+    }
+    for (int k = 0; k < nlist; k++) free(list[k]);
+    return unknown;
+}
+
 /* Greedy outputs of all texts, `batch` at a time, against PyTorch's: how many differ. */
 static int greedy_mismatches(jp_s2s *m, const char *dir, char **texts, int ntexts, const int64_t *greedy, int G,
                              int batch)
@@ -197,6 +283,23 @@ static void check_model(const char *dir, char **texts, int ntexts)
     assert_true(l4 <= 5);
     for (int i = 0; i + 1 < l4; i++)
         for (int j = i + 1; j + 1 < l4; j++) assert_false(o4[i] == o4[j] && o4[i + 1] == o4[j + 1]);
+    /* the word constraint: with it, every output word of the first 200 texts is a word of the text or of
+     * words.txt, greedy and with beam 4 (no repeated 3-gram); without it, the same check finds words the
+     * model spelled from pieces (so the check can fail) */
+    jp_s2s_gen gw;
+    jp_s2s_gen_init(&gw);
+    int total, off = unknown_words(m, dir, texts, 200, &gw, &total);
+    printf("%s: words off, greedy: %d of %d output words unknown\n", dir, off, total);
+    assert_true(off > 0);
+    gw.words = 1;
+    assert_int_equal(unknown_words(m, dir, texts, 200, &gw, &total), 0);
+    assert_true(total > 200);
+    gw.beam = 4;
+    gw.no_repeat_ngram = 3;
+    assert_int_equal(unknown_words(m, dir, texts, 200, &gw, &total), 0);
+    assert_true(total > 200);
+    gw.words = 2;
+    assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gw, po4, &l4), JP_ERR_RANGE);
     gb.beam = 5;
     assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gb, po4, &l4), JP_ERR_RANGE); /* loaded for 4 */
     slen[0] = info.max_source + 1;

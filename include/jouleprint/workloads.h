@@ -428,6 +428,9 @@ typedef struct jp_s2s_gen {
     double length_penalty; /* beam search: a hypothesis scores sum(log p) / length^length_penalty (1.0) */
     int max_len;           /* generated tokens at most, </s> included (0: the model's max_target) */
     int no_repeat_ngram;   /* > 0: never generate an n-gram of this size twice in one output (0: off) */
+    int words;             /* 1: every word written is a word of the text being summarized or of the model
+                            * folder's word list (words.txt, if it has one), ignoring case; a word is a run
+                            * of ASCII letters, digits and non-ASCII bytes. 0: off (default) */
 } jp_s2s_gen;
 void jp_s2s_gen_init(jp_s2s_gen *g);
 /* Generates for batch texts given as ids (src_len[b] in 1..max_source). out[b] receives up to max_len
@@ -470,7 +473,8 @@ typedef struct jp_sum_config {
     size_t n;
     int batch;                   /* texts per generate call (default 16) */
     int threads;                 /* default 1 */
-    jp_s2s_gen gen;              /* beam, length penalty, max length, no-repeat n-gram */
+    jp_s2s_gen gen;              /* beam, length penalty, max length, no-repeat n-gram, words (on by default
+                                  * here, off in jp_s2s_gen_init) */
 } jp_sum_config;
 void jp_sum_config_init(jp_sum_config *cfg);
 

@@ -636,6 +636,8 @@ def export(a):
     tensors = {k: v for k, v in model.state_dict().items()}
     write_safetensors(os.path.join(out, "model.safetensors"), tensors)
     shutil.copyfile(tok_path, os.path.join(out, "tokenizer.txt"))
+    # the word list of the word constraint (data/summarize/build.py: write_words)
+    shutil.copyfile(os.path.join(ROOT, "data", "summarize", "words.txt"), os.path.join(out, "words.txt"))
     with open(tok_path, "rb") as f:
         tok_hash = "%016x" % fnv1a64(f.read())
     rows, ev = load_split(os.path.join(ROOT, "data", "summarize", "eval.tsv"), tok, cfg["max_source_positions"])

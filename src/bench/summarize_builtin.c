@@ -19,7 +19,7 @@
 
 struct opts {
     const char *model, *models_dir, *data;
-    int batch, threads, beam, max_len, no_repeat;
+    int batch, threads, beam, max_len, no_repeat, words;
 };
 
 static int parse_int(const char *key, const char *v, int lo, int hi, int *out, char *why, size_t whylen)
@@ -40,6 +40,7 @@ static int parse(const struct jp_spec_option *o, size_t n, struct opts *out, cha
     out->batch = 16;
     out->threads = 1;
     out->beam = 1;
+    out->words = 1;
     for (size_t i = 0; i < n; i++) {
         const char *k = o[i].key, *v = o[i].value;
         int rc = JP_OK;
@@ -51,9 +52,16 @@ static int parse(const struct jp_spec_option *o, size_t n, struct opts *out, cha
         else if (!strcmp(k, "beam")) rc = parse_int(k, v, 1, 16, &out->beam, why, whylen);
         else if (!strcmp(k, "max_len") || !strcmp(k, "max-len")) rc = parse_int(k, v, 2, 1024, &out->max_len, why, whylen);
         else if (!strcmp(k, "no_repeat_ngram")) rc = parse_int(k, v, 0, 16, &out->no_repeat, why, whylen);
-        else {
+        else if (!strcmp(k, "words")) {
+            if (!strcmp(v, "on")) out->words = 1;
+            else if (!strcmp(v, "off")) out->words = 0;
+            else {
+                snprintf(why, whylen, "option words: \"%s\" is not on or off", v);
+                return JP_ERR_INVAL;
+            }
+        } else {
             snprintf(why, whylen,
-                     "summarize has no option \"%s\" (model, beam, max_len, no_repeat_ngram, batch, threads, "
+                     "summarize has no option \"%s\" (model, beam, max_len, no_repeat_ngram, words, batch, threads, "
                      "models_dir, data)",
                      k);
             return JP_ERR_INVAL;
@@ -125,6 +133,7 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, long tim
     c.gen.beam = o.beam;
     c.gen.max_len = o.max_len;
     c.gen.no_repeat_ngram = o.no_repeat;
+    c.gen.words = o.words;
     jp_sum_result r;
     rc = jp_sum_run(&c, m, &r);
     if (rc == JP_OK) {

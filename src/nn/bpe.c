@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "jouleprint/workloads.h"
+#include "nn/words.h"
 #include "util.h"
 
 #define NSPECIAL 3
@@ -315,4 +316,14 @@ size_t jp_bpe_decode(const jp_bpe *t, const int32_t *ids, size_t n, char *buf, s
     if (len) buf[w < len ? w : len - 1] = '\0';
     free(raw);
     return w;
+}
+
+const unsigned char *jp_bpe_piece(const jp_bpe *t, int id, size_t *len)
+{
+    if (id < NSPECIAL || id >= t->vocab) {
+        *len = 0;
+        return NULL;
+    }
+    *len = t->len[id];
+    return t->pool + t->off[id];
 }

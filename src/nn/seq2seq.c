@@ -31,6 +31,7 @@
 #include "nn/blas.h"
 #include "nn/ops.h"
 #include "nn/safetensors.h"
+#include "nn/words.h"
 #include "util.h"
 
 #define MAX_THREADS 64
@@ -69,6 +70,9 @@ typedef struct lane {
     int32_t *fin_tok;  /* [src][beam][max_target] */
     int *fin_len, *fin_n, *done;
     float *fin_score;
+    /* the word constraint (jp_s2s_gen.words): the words of this job's sources, salted by source */
+    jp_wordset src_words;
+    unsigned char *src_bytes; /* [max_src * max_piece] one source's bytes */
     /* a job */
     const int32_t *const *src;
     const int *src_len;
@@ -95,6 +99,8 @@ struct jp_s2s {
     float *copy_q, *copy_gw, *copy_gb; /* [d][d], [2d], [1] */
     layer_w *enc, *dec;
     jp_bpe *tok;
+    jp_wordset words; /* the model's word list (words.txt), or empty */
+    int has_words, max_piece; /* max_piece: the longest token's bytes */
     int max_batch, max_beam, threads, nlanes;
     lane *lanes;
 };
@@ -353,6 +359,91 @@ static void decode_step(lane *L, int R, int beam, const int32_t *tok, int tok_st
 
 /* ---- jobs ------------------------------------------------------------------------------------- */
 
+/* ---- the word constraint (jp_s2s_gen.words, nn/words.h) ---- */
+
+/* Where a sequence leaves its last word: open (*h the hash of its bytes so far) or not. */
+typedef struct word_state {
+    int open;
+    uint64_t h;
+} word_state;
+
+static void scan_bytes(word_state *w, const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (jp_word_byte(b[i])) {
+            w->h = jp_word_step(w->open ? w->h : JP_WORD_START, b[i]);
+            w->open = 1;
+        } else {
+            w->open = 0;
+        }
+    }
+}
+
+/* The state after seq[0..len): found from the token where its last word starts (tokens are walked back
+ * while each starts with a word byte and the one before ends with one), so no state is carried between
+ * steps and beam reordering needs nothing more. */
+static word_state word_state_of(const jp_s2s *m, const int32_t *seq, int len)
+{
+    word_state w = {0, JP_WORD_START};
+    int i = len;
+    size_t n;
+    while (i > 0) {
+        const unsigned char *b = jp_bpe_piece(m->tok, seq[i - 1], &n);
+        if (!b || !jp_word_byte(b[n - 1])) break;
+        i--;
+        if (!jp_word_byte(b[0])) break;
+    }
+    for (; i < len; i++) {
+        const unsigned char *b = jp_bpe_piece(m->tok, seq[i], &n);
+        if (b) scan_bytes(&w, b, n);
+        else w.open = 0;
+    }
+    return w;
+}
+
+static unsigned word_flags(const lane *L, int s, uint64_t h)
+{
+    return jp_wordset_get(&L->m->words, h, 0) | jp_wordset_get(&L->src_words, h, (uint64_t)s + 1);
+}
+
+/* Whether token v may follow state w for source s: every word it ends is a whole word of the source or
+ * of the list, and the word it leaves open is a prefix of one, or, when v is the last token the length
+ * allows (last), a whole word. </s> ends the open word; <pad> and <s> are never written. */
+static int word_ok(const lane *L, int s, word_state w, int v, int last)
+{
+    const jp_s2s *m = L->m;
+    if (v == m->eos) return !w.open || (word_flags(L, s, w.h) & JP_WORD_WHOLE);
+    size_t n;
+    const unsigned char *b = jp_bpe_piece(m->tok, v, &n);
+    if (!b) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jp_word_byte(b[i])) {
+            w.h = jp_word_step(w.open ? w.h : JP_WORD_START, b[i]);
+            w.open = 1;
+        } else if (w.open) {
+            if (!(word_flags(L, s, w.h) & JP_WORD_WHOLE)) return 0;
+            w.open = 0;
+        }
+    }
+    return !w.open || (word_flags(L, s, w.h) & (last ? JP_WORD_WHOLE : JP_WORD_PREFIX));
+}
+
+/* The words of this job's sources into L->src_words (salt: source index + 1). */
+static void source_words(lane *L)
+{
+    const jp_s2s *m = L->m;
+    jp_wordset_clear(&L->src_words);
+    for (int s = 0; s < L->n; s++) {
+        size_t o = 0, n;
+        for (int t = 0; t < L->src_len[s]; t++) {
+            const unsigned char *b = jp_bpe_piece(m->tok, L->src[s][t], &n);
+            if (b) memcpy(L->src_bytes + o, b, n), o += n;
+            else L->src_bytes[o++] = ' ';
+        }
+        jp_wordset_add(&L->src_words, L->src_bytes, o, (uint64_t)s + 1); /* sized at load: never full */
+    }
+}
+
 static void job_logits(lane *L)
 {
     jp_s2s *m = L->m;
@@ -378,14 +469,25 @@ static void job_greedy(lane *L, int steps)
         L->done[r] = 0;
         L->out_len[r] = 0;
     }
-    int left = L->n;
+    int left = L->n, words = L->gen->words;
+    if (words) source_words(L);
     for (int t = 0; t < steps && left > 0; t++) {
         decode_step(L, L->n, 1, in + t, T, t);
         for (int r = 0; r < L->n; r++) {
             const float *lg = L->logits + (size_t)r * V;
             int best = 0;
-            for (int v = 1; v < V; v++)
-                if (lg[v] > lg[best]) best = v;
+            if (!words) {
+                for (int v = 1; v < V; v++)
+                    if (lg[v] > lg[best]) best = v;
+            } else if (!L->done[r]) {
+                /* the best token the word constraint allows (one always is: </s> after a whole word,
+                 * else the next byte of a word that the open one begins) */
+                word_state w = word_state_of(m, in + (size_t)r * T + 1, t);
+                best = -1;
+                for (int v = 0; v < V; v++)
+                    if ((best < 0 || lg[v] > lg[best]) && word_ok(L, r, w, v, t == steps - 1)) best = v;
+                if (best < 0) best = m->eos;
+            }
             in[(size_t)r * T + t + 1] = best;
             if (L->done[r]) continue;
             if (best == m->eos) {
@@ -446,6 +548,7 @@ static void job_beam(lane *L, int steps)
     const jp_s2s_gen *g = L->gen;
     int V = m->vocab, T = m->max_tgt, B = g->beam, R = L->n * B, C = 2 * B;
     encode(L);
+    if (g->words) source_words(L);
     L->cur = 0;
     for (int r = 0; r < R; r++) {
         L->seq[0][(size_t)r * T] = m->bos;
@@ -471,10 +574,12 @@ static void job_beam(lane *L, int steps)
                 if (!m->copy) log_softmax(lg, V); /* the copy head's output is log P already */
                 /* the sequence so far, without <s> */
                 ban_ngrams(lg, L->seq[cur] + (size_t)r * T + 1, t, g->no_repeat_ngram);
+                word_state w = {0, 0};
+                if (g->words) w = word_state_of(m, L->seq[cur] + (size_t)r * T + 1, t);
                 for (int v = 0; v < V; v++) {
                     float sc = L->score[r] + lg[v];
                     if (sc == -INFINITY) continue;
-                    if (nc < C || sc > L->cand_s[nc - 1]) {
+                    if ((nc < C || sc > L->cand_s[nc - 1]) && (!g->words || word_ok(L, s, w, v, t == steps - 1))) {
                         int k = nc < C ? nc++ : C - 1;
                         while (k > 0 && L->cand_s[k - 1] < sc) {
                             L->cand_s[k] = L->cand_s[k - 1];
@@ -640,6 +745,7 @@ void jp_s2s_gen_init(jp_s2s_gen *g)
     g->length_penalty = 1.0;
     g->max_len = 0;
     g->no_repeat_ngram = 0;
+    g->words = 0;
 }
 
 int jp_s2s_generate(jp_s2s *m, const int32_t *const *src, const int *src_len, int batch, const jp_s2s_gen *g,
@@ -654,6 +760,7 @@ int jp_s2s_generate(jp_s2s *m, const int32_t *const *src, const int *src_len, in
         return jp_fail(JP_ERR_RANGE, "max length %d outside 2..%d", g->max_len, m->max_tgt);
     if (g->no_repeat_ngram < 0 || g->no_repeat_ngram > m->max_tgt)
         return jp_fail(JP_ERR_RANGE, "no-repeat n-gram size %d outside 0..%d", g->no_repeat_ngram, m->max_tgt);
+    if (g->words != 0 && g->words != 1) return jp_fail(JP_ERR_RANGE, "words %d: expected 0 (off) or 1 (on)", g->words);
     if (!(g->length_penalty >= -10 && g->length_penalty <= 10))
         return jp_fail(JP_ERR_RANGE, "length penalty %g outside -10..10", g->length_penalty);
     return run_lanes(m, src, src_len, batch, g, out, out_len, NULL, 0, NULL);
@@ -686,7 +793,8 @@ static void lane_free(lane *L, const jp_s2s *m)
     free(L->soff), free(L->slen), free(L->x), free(L->h), free(L->q), free(L->k), free(L->v), free(L->ctx);
     free(L->ff), free(L->logits), free(L->gate), free(L->mass), free(L->score), free(L->parent), free(L->next_tok), free(L->next_score);
     free(L->cand_s), free(L->cand_r), free(L->cand_t), free(L->fin_tok), free(L->fin_len), free(L->fin_n);
-    free(L->done), free(L->fin_score);
+    free(L->done), free(L->fin_score), free(L->src_bytes);
+    jp_wordset_free(&L->src_words);
 }
 
 static void *zalloc(size_t n, size_t size) { return calloc(n > 0 ? n : 1, size); }
@@ -718,8 +826,10 @@ static int lane_alloc(lane *L, jp_s2s *m, int cap)
     A(L->cand_s, 2 * B), A(L->cand_r, 2 * B), A(L->cand_t, 2 * B);
     A(L->fin_tok, (size_t)cap * B * T), A(L->fin_len, (size_t)cap * B), A(L->fin_score, (size_t)cap * B);
     A(L->fin_n, cap), A(L->done, R);
+    A(L->src_bytes, (size_t)m->max_src * m->max_piece);
 #undef A
-    return ok;
+    /* each source byte adds at most one prefix */
+    return ok && jp_wordset_init(&L->src_words, (size_t)cap * m->max_src * m->max_piece) == JP_OK;
 }
 
 void jp_s2s_free(jp_s2s *m)
@@ -733,6 +843,7 @@ void jp_s2s_free(jp_s2s *m)
     free(m->enc);
     free(m->dec);
     jp_bpe_free(m->tok);
+    jp_wordset_free(&m->words);
     free(m);
 }
 
@@ -881,6 +992,18 @@ int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int 
                      tpath, hex, cpath, json_is_string(th) ? json_string_value(th) : "(missing)");
         goto fail;
     }
+    for (int v = 0; v < m->vocab; v++) {
+        size_t n;
+        jp_bpe_piece(m->tok, v, &n);
+        if ((int)n > m->max_piece) m->max_piece = (int)n;
+    }
+    /* the word list of the word constraint, where the folder has one */
+    char lpath[PATH_MAX];
+    if ((rc = jp_pathf(lpath, sizeof lpath, "%s/words.txt", dir)) != JP_OK) goto fail;
+    rc = jp_wordset_load(&m->words, lpath);
+    if (rc == JP_ERR_NOTFOUND) jp_clear_error();
+    else if (rc != JP_OK) goto fail;
+    m->has_words = rc == JP_OK;
     if ((rc = jp_st_open(&st, wpath)) != JP_OK) goto fail;
     size_t d = (size_t)m->d, ff = (size_t)m->ff;
     size_t total = (size_t)m->vocab * d + (size_t)(m->max_src + m->max_tgt) * d + 2 * d +

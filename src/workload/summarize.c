@@ -300,6 +300,7 @@ void jp_sum_config_init(jp_sum_config *cfg)
     cfg->batch = 16;
     cfg->threads = 1;
     jp_s2s_gen_init(&cfg->gen);
+    cfg->gen.words = 1; /* the workload writes known words (jp_s2s_gen.words); the engine's default is off */
 }
 
 void jp_sum_result_free(jp_sum_result *r)
