@@ -36,12 +36,15 @@ static const char help[] =
     "      --words on|off on (default): write only words of the text or of the model's word list\n"
     "                     (words.txt: 464 words such as \"library\", \"tool\", \"for\"), ignoring case, so\n"
     "                     no word is misspelled from pieces; off: the model's own choice of pieces\n"
+    "      --span-bonus B add B to the log-probability of a token that continues a phrase of the\n"
+    "                     text (it follows the token just written somewhere in the text), so the\n"
+    "                     summary copies phrases, not scattered words (default 2.5; 0: off)\n"
     "  -b, --batch B      texts per generate call (default 16)\n"
     "  -t, --threads T    inference threads (default 1)\n"
     "      --models-dir D the models' folder (as for classify: $JP_MODELS_DIR, else models/ of the\n"
     "                     source tree or of the install)\n"
     "      --json         one JSON object (keys: model, params, flops_per_summary, n, beam, max_len,\n"
-    "                     no_repeat_ngram, words, batch, threads, summaries, rouge, truncated,\n"
+    "                     no_repeat_ngram, words, span_bonus, batch, threads, summaries, rouge, truncated,\n"
     "                     tokens_dropped, load_s, infer_s, load_j, infer_j, energy_j, j_per_summary,\n"
     "                     phases, carbon_g,\n"
     "                     carbon_g_per_summary, region, intensity_g_per_kwh, intensity_year, pue,\n"
@@ -141,6 +144,7 @@ static void write_json(FILE *out, const jp_sum_result *r, const jp_sum_config *c
     json_object_set_new(o, "max_len", json_integer(c->gen.max_len));
     json_object_set_new(o, "no_repeat_ngram", json_integer(c->gen.no_repeat_ngram));
     json_object_set_new(o, "words", json_boolean(c->gen.words));
+    json_object_set_new(o, "span_bonus", json_real(c->gen.span_bonus));
     json_object_set_new(o, "batch", json_integer(c->batch));
     json_object_set_new(o, "threads", json_integer(c->threads));
     json_t *s = json_array();
@@ -198,8 +202,13 @@ static void write_human(FILE *out, const jp_sum_result *r, const jp_sum_config *
         for (size_t i = 0; i < show; i++) fprintf(out, "%s\n", r->summaries[i]);
         if (show < r->n) fprintf(out, "... (%zu more; --json gives all)\n", r->n - show);
     }
-    fprintf(out, "\n jouleprint summarize: %s, %zu text%s, beam %d, %d thread%s\n\n", r->model.name, r->n,
-            r->n == 1 ? "" : "s", c->gen.beam, c->threads, c->threads == 1 ? "" : "s");
+    fprintf(out, "\n jouleprint summarize: %s, %zu text%s, ", r->model.name, r->n, r->n == 1 ? "" : "s");
+    if (r->model.dir[0]) { /* a model: its decoding */
+        fprintf(out, "beam %d", c->gen.beam);
+        if (c->gen.no_repeat_ngram) fprintf(out, ", no repeated %d-gram", c->gen.no_repeat_ngram);
+        fprintf(out, ", words %s, span bonus %g, ", c->gen.words ? "on" : "off", c->gen.span_bonus);
+    }
+    fprintf(out, "%d thread%s\n\n", c->threads, c->threads == 1 ? "" : "s");
     if (r->scores)
         fprintf(out, "  %-11s ROUGE-1 %.2f  ROUGE-2 %.2f  ROUGE-L %.2f  (F1 x 100, mean over %zu references)\n", "ROUGE",
                 r->mean.r1.f * 100, r->mean.r2.f * 100, r->mean.rl.f * 100, r->n);
@@ -242,8 +251,8 @@ int cmd_summarize(int argc, char **argv)
         {"max-len", required_argument, NULL, 'X'}, {"length-penalty", required_argument, NULL, 'P'},
         {"no-repeat-ngram", required_argument, NULL, 'N'}, {"batch", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'}, {"models-dir", required_argument, NULL, 'M'},
-        {"words", required_argument, NULL, 'W'},   {"json", no_argument, NULL, 'j'},
-        {"output", required_argument, NULL, 'o'},
+        {"words", required_argument, NULL, 'W'},   {"span-bonus", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},          {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},          CLI_METER_LONGOPTS,
         CLI_CARBON_LONGOPTS,                       {0, 0, 0, 0}};
     struct cli_meter_opts mo;
@@ -298,6 +307,16 @@ int cmd_summarize(int argc, char **argv)
             c.threads = (int)v;
             break;
         case 'M': c.models_dir = optarg; break;
+        case 'S': {
+            char *end;
+            double d = strtod(optarg, &end);
+            if (end == optarg || *end || !(d >= 0 && d <= 100)) {
+                cli_error("summarize", "--span-bonus %s: expected a number from 0 to 100", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            c.gen.span_bonus = d;
+            break;
+        }
         case 'W':
             if (!strcmp(optarg, "on")) c.gen.words = 1;
             else if (!strcmp(optarg, "off")) c.gen.words = 0;

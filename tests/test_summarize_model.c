@@ -161,6 +161,34 @@ static int unknown_words(jp_s2s *m, const char *dir, char **texts, int ntexts, c
     return unknown;
 }
 
+/* Greedy outputs of the first ntexts texts with span bonus `bonus` (words off): how many times a token
+ * that occurs in the text with a token after it is followed, in the output, by a token that never
+ * follows it in the text (with a bonus of 100 on log-probabilities that are never below -100, none). */
+static int span_breaks(jp_s2s *m, char **texts, int ntexts, double bonus)
+{
+    jp_s2s_info info;
+    jp_s2s_info_get(m, &info);
+    jp_s2s_gen g;
+    jp_s2s_gen_init(&g);
+    g.span_bonus = bonus;
+    int breaks = 0;
+    for (int i = 0; i < ntexts; i++) {
+        int32_t src[128], out[48];
+        int32_t *po[1] = {out};
+        long n = jp_bpe_encode(jp_s2s_tokenizer(m), texts[i], strlen(texts[i]), src, 128);
+        int slen = (int)(n < info.max_source ? n : info.max_source), olen;
+        const int32_t *ps[1] = {src};
+        assert_int_equal(jp_s2s_generate(m, ps, &slen, 1, &g, po, &olen), JP_OK);
+        for (int k = 1; k < olen; k++) {
+            int followed = 0, same = 0;
+            for (int j = 0; j + 1 < slen; j++)
+                if (src[j] == out[k - 1]) followed = 1, same |= src[j + 1] == out[k];
+            breaks += followed && !same;
+        }
+    }
+    return breaks;
+}
+
 /* Greedy outputs of all texts, `batch` at a time, against PyTorch's: how many differ. */
 static int greedy_mismatches(jp_s2s *m, const char *dir, char **texts, int ntexts, const int64_t *greedy, int G,
                              int batch)
@@ -300,6 +328,15 @@ static void check_model(const char *dir, char **texts, int ntexts)
     assert_true(total > 200);
     gw.words = 2;
     assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gw, po4, &l4), JP_ERR_RANGE);
+    gw.words = 1;
+    gw.span_bonus = -1;
+    assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gw, po4, &l4), JP_ERR_RANGE);
+    /* the span bonus: a large one makes greedy decoding continue the text's phrases wherever it can */
+    int free_breaks = span_breaks(m, texts, 100, 0);
+    printf("%s: span bonus 0: %d places where the output leaves a phrase of the text it could continue\n", dir,
+           free_breaks);
+    assert_true(free_breaks > 0);
+    assert_int_equal(span_breaks(m, texts, 100, 100), 0);
     gb.beam = 5;
     assert_int_equal(jp_s2s_generate(m, s0, slen, 1, &gb, po4, &l4), JP_ERR_RANGE); /* loaded for 4 */
     slen[0] = info.max_source + 1;
@@ -499,6 +536,26 @@ static void test_cli(void **state)
     assert_int_equal(ft_run_cli(out, err, mis), 2);
     assert_non_null(strstr(read_all(err), "not this model's tokenizer"));
     assert_int_equal(lines_in(read_all(err)), 1);
+    /* the decoding options: their defaults in the JSON, and a bad value refused in one line */
+    const char *dflt[] = {"summarize", "--model", "sum-xs", "--text", "foo is a tool for bar files.", "--json",
+                          "--models-dir", models, NULL};
+    assert_int_equal(ft_run_cli(out, err, dflt), 0);
+    json_t *dj = json_load_file(out, 0, &je);
+    assert_non_null(dj);
+    assert_true(json_is_true(json_object_get(dj, "words")));
+    assert_float_equal(json_real_value(json_object_get(dj, "span_bonus")), JP_SUM_SPAN_BONUS, 1e-12);
+    json_decref(dj);
+    const char *opts[][3] = {{"--words", "maybe", "--words maybe: expected on or off"},
+                             {"--span-bonus", "-1", "--span-bonus -1: expected a number from 0 to 100"},
+                             {"--span-bonus", "x", "--span-bonus x: expected a number from 0 to 100"}};
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        const char *a[] = {"summarize", "--model", "sum-xs", "--text", "x y", opts[k][0], opts[k][1], "--models-dir",
+                           models, NULL};
+        assert_int_equal(ft_run_cli(out, err, a), 2);
+        char *e = read_all(err);
+        if (!strstr(e, opts[k][2])) fail_msg("expected \"%s\", got: %s", opts[k][2], e);
+        assert_int_equal(lines_in(e), 1);
+    }
     /* too long: summarized, with one warning saying how much was dropped */
     const char *lng[] = {"summarize", "--model", "sum-s", "--text", longtext, "--models-dir", models, NULL};
     assert_int_equal(ft_run_cli(out, err, lng), 0);
@@ -528,6 +585,14 @@ static void test_builtin(void **state)
     strcpy(o[2].key, "beam"), strcpy(o[2].value, "0");
     assert_int_equal(b->check(o, 3, why, sizeof why), JP_ERR_INVAL);
     assert_non_null(strstr(why, "beam"));
+    strcpy(o[2].key, "span_bonus"), strcpy(o[2].value, "-0.5");
+    assert_int_equal(b->check(o, 3, why, sizeof why), JP_ERR_INVAL);
+    assert_non_null(strstr(why, "option span_bonus: \"-0.5\" is not a number from 0 to 100"));
+    strcpy(o[2].key, "words"), strcpy(o[2].value, "yes");
+    assert_int_equal(b->check(o, 3, why, sizeof why), JP_ERR_INVAL);
+    assert_non_null(strstr(why, "option words: \"yes\" is not on or off"));
+    strcpy(o[2].value, "off");
+    assert_int_equal(b->check(o, 3, why, sizeof why), JP_OK);
     assert_int_equal(b->check(o, 2, why, sizeof why), JP_OK);
     long done = 0;
     assert_int_equal(b->run(o, 2, 20, 20, outp, refp, NULL, &done), JP_OK);

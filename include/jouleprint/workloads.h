@@ -431,6 +431,9 @@ typedef struct jp_s2s_gen {
     int words;             /* 1: every word written is a word of the text being summarized or of the model
                             * folder's word list (words.txt, if it has one), ignoring case; a word is a run
                             * of ASCII letters, digits and non-ASCII bytes. 0: off (default) */
+    double span_bonus;     /* >= 0: added to the log-probability of each token that follows, somewhere in
+                            * the text, the token just written (continuing a phrase of the text); 0: off
+                            * (default) */
 } jp_s2s_gen;
 void jp_s2s_gen_init(jp_s2s_gen *g);
 /* Generates for batch texts given as ids (src_len[b] in 1..max_source). out[b] receives up to max_len
@@ -473,9 +476,10 @@ typedef struct jp_sum_config {
     size_t n;
     int batch;                   /* texts per generate call (default 16) */
     int threads;                 /* default 1 */
-    jp_s2s_gen gen;              /* beam, length penalty, max length, no-repeat n-gram, words (on by default
-                                  * here, off in jp_s2s_gen_init) */
+    jp_s2s_gen gen;              /* beam, length penalty, max length, no-repeat n-gram; words (on) and span
+                                  * bonus (JP_SUM_SPAN_BONUS) by default here, both off in jp_s2s_gen_init */
 } jp_sum_config;
+#define JP_SUM_SPAN_BONUS 2.5
 void jp_sum_config_init(jp_sum_config *cfg);
 
 typedef struct jp_sum_result {

@@ -20,6 +20,7 @@
 struct opts {
     const char *model, *models_dir, *data;
     int batch, threads, beam, max_len, no_repeat, words;
+    double span_bonus;
 };
 
 static int parse_int(const char *key, const char *v, int lo, int hi, int *out, char *why, size_t whylen)
@@ -41,6 +42,7 @@ static int parse(const struct jp_spec_option *o, size_t n, struct opts *out, cha
     out->threads = 1;
     out->beam = 1;
     out->words = 1;
+    out->span_bonus = JP_SUM_SPAN_BONUS;
     for (size_t i = 0; i < n; i++) {
         const char *k = o[i].key, *v = o[i].value;
         int rc = JP_OK;
@@ -52,7 +54,14 @@ static int parse(const struct jp_spec_option *o, size_t n, struct opts *out, cha
         else if (!strcmp(k, "beam")) rc = parse_int(k, v, 1, 16, &out->beam, why, whylen);
         else if (!strcmp(k, "max_len") || !strcmp(k, "max-len")) rc = parse_int(k, v, 2, 1024, &out->max_len, why, whylen);
         else if (!strcmp(k, "no_repeat_ngram")) rc = parse_int(k, v, 0, 16, &out->no_repeat, why, whylen);
-        else if (!strcmp(k, "words")) {
+        else if (!strcmp(k, "span_bonus")) {
+            char *end;
+            out->span_bonus = strtod(v, &end);
+            if (end == v || *end || !(out->span_bonus >= 0 && out->span_bonus <= 100)) {
+                snprintf(why, whylen, "option span_bonus: \"%s\" is not a number from 0 to 100", v);
+                return JP_ERR_INVAL;
+            }
+        } else if (!strcmp(k, "words")) {
             if (!strcmp(v, "on")) out->words = 1;
             else if (!strcmp(v, "off")) out->words = 0;
             else {
@@ -61,7 +70,8 @@ static int parse(const struct jp_spec_option *o, size_t n, struct opts *out, cha
             }
         } else {
             snprintf(why, whylen,
-                     "summarize has no option \"%s\" (model, beam, max_len, no_repeat_ngram, words, batch, threads, "
+                     "summarize has no option \"%s\" (model, beam, max_len, no_repeat_ngram, words, span_bonus, "
+                     "batch, threads, "
                      "models_dir, data)",
                      k);
             return JP_ERR_INVAL;
@@ -134,6 +144,7 @@ static int run(const struct jp_spec_option *opts, size_t nopts, long n, long tim
     c.gen.max_len = o.max_len;
     c.gen.no_repeat_ngram = o.no_repeat;
     c.gen.words = o.words;
+    c.gen.span_bonus = o.span_bonus;
     jp_sum_result r;
     rc = jp_sum_run(&c, m, &r);
     if (rc == JP_OK) {

@@ -444,6 +444,22 @@ static void source_words(lane *L)
     }
 }
 
+/* The span bonus (jp_s2s_gen.span_bonus): adds b to row lg's score of every token that follows, somewhere
+ * in source s, the token last just written, so that decoding prefers to continue a phrase of the text it
+ * has started copying. Each such token once; banned tokens (-inf) stay banned. L->mass is the scratch
+ * (zero before and after). */
+static void span_bonus(lane *L, int s, float *lg, int last, float b)
+{
+    const int32_t *src = L->src[s];
+    int n = L->src_len[s];
+    for (int j = 0; j + 1 < n; j++)
+        if (src[j] == last && L->mass[src[j + 1]] == 0) {
+            L->mass[src[j + 1]] = 1;
+            if (lg[src[j + 1]] > -INFINITY) lg[src[j + 1]] += b;
+        }
+    for (int j = 0; j + 1 < n; j++) L->mass[src[j + 1]] = 0;
+}
+
 static void job_logits(lane *L)
 {
     jp_s2s *m = L->m;
@@ -474,7 +490,8 @@ static void job_greedy(lane *L, int steps)
     for (int t = 0; t < steps && left > 0; t++) {
         decode_step(L, L->n, 1, in + t, T, t);
         for (int r = 0; r < L->n; r++) {
-            const float *lg = L->logits + (size_t)r * V;
+            float *lg = L->logits + (size_t)r * V;
+            if (L->gen->span_bonus != 0 && t > 0) span_bonus(L, r, lg, in[(size_t)r * T + t], (float)L->gen->span_bonus);
             int best = 0;
             if (!words) {
                 for (int v = 1; v < V; v++)
@@ -574,6 +591,7 @@ static void job_beam(lane *L, int steps)
                 if (!m->copy) log_softmax(lg, V); /* the copy head's output is log P already */
                 /* the sequence so far, without <s> */
                 ban_ngrams(lg, L->seq[cur] + (size_t)r * T + 1, t, g->no_repeat_ngram);
+                if (g->span_bonus != 0 && t > 0) span_bonus(L, s, lg, L->seq[cur][(size_t)r * T + t], (float)g->span_bonus);
                 word_state w = {0, 0};
                 if (g->words) w = word_state_of(m, L->seq[cur] + (size_t)r * T + 1, t);
                 for (int v = 0; v < V; v++) {
@@ -746,6 +764,7 @@ void jp_s2s_gen_init(jp_s2s_gen *g)
     g->max_len = 0;
     g->no_repeat_ngram = 0;
     g->words = 0;
+    g->span_bonus = 0;
 }
 
 int jp_s2s_generate(jp_s2s *m, const int32_t *const *src, const int *src_len, int batch, const jp_s2s_gen *g,
@@ -761,6 +780,8 @@ int jp_s2s_generate(jp_s2s *m, const int32_t *const *src, const int *src_len, in
     if (g->no_repeat_ngram < 0 || g->no_repeat_ngram > m->max_tgt)
         return jp_fail(JP_ERR_RANGE, "no-repeat n-gram size %d outside 0..%d", g->no_repeat_ngram, m->max_tgt);
     if (g->words != 0 && g->words != 1) return jp_fail(JP_ERR_RANGE, "words %d: expected 0 (off) or 1 (on)", g->words);
+    if (!(g->span_bonus >= 0 && g->span_bonus <= 100))
+        return jp_fail(JP_ERR_RANGE, "span bonus %g outside 0..100", g->span_bonus);
     if (!(g->length_penalty >= -10 && g->length_penalty <= 10))
         return jp_fail(JP_ERR_RANGE, "length penalty %g outside -10..10", g->length_penalty);
     return run_lanes(m, src, src_len, batch, g, out, out_len, NULL, 0, NULL);
