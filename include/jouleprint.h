@@ -71,8 +71,9 @@ extern "C" {
  * jp_metric_default_tolerance (bench.h), jp_gen_png_read, jp_png_encode_grey, jp_workloads_is_zoo
  * (workloads.h); 8: + jp_classify_run_timed, jp_workloads_session_begin, jp_workloads_session_end
  * (workloads.h); 9: jp_ocr_config gains `timed` and jp_ocr_result `lines_timed` (at their ends); 10: +
- * jp_meter_start_deferred, jp_meter_start_sampling */
-#define JP_ABI_VERSION 10
+ * jp_meter_start_deferred, jp_meter_start_sampling; 11: jp_s2s_gen gains `words` and `span_bonus` (at its
+ * end; jp_sum_config, which holds one, grows with it) (workloads.h) */
+#define JP_ABI_VERSION 11
 /* JP_ABI_VERSION and JP_VERSION of the library actually loaded (not of the header compiled against). */
 int jp_abi_version(void);
 const char *jp_version(void);

@@ -766,7 +766,10 @@ Nothing was tuned on the evaluation set.
 [a-z0-9] after lower-casing, no stemming (the rules of Google's rouge-score package without its stemmer).
 PyTorch greedy decoding took {tgen:.0f} s for the 1,000 texts at export. Beam search and the energy per
 summary of each decoding, beside lead-1 and ots, are measured with the C engine (`jouleprint summarize
---data data/summarize --n 1000 --json`): README.md "Summarization" and BENCHMARKS.md have the table.
+--data data/summarize --n 1000 --json`): README.md "Summarization" and BENCHMARKS.md have the table. jouleprint's default decoding
+also writes only words of the text or of words.txt (this folder's copy of data/summarize/words.txt) and
+favours continuing the text's phrases (`--words`, `--span-bonus`: README.md "Summarization", "Decoding");
+the figures above are the model's own choice, which PyTorch's greedy output is.
 
 **Parity.** parity.safetensors holds 4 evaluation texts with the logits (with the copy head: log P) PyTorch computes for the first 8
 decoder positions (teacher-forced on the reference) and PyTorch's greedy output tokens for all 1,000
