@@ -4,6 +4,7 @@
 
 #include "source/source.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -139,4 +140,16 @@ int ft_probe(const struct jp_source_ops *ops, const struct jp_source_env *env, c
     int rc = jp_source_probe(ops, env);
     snprintf(why, len, "%s", rc == JP_OK ? "" : jp_last_error());
     return rc;
+}
+
+int ft_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
 }

@@ -27,6 +27,8 @@ void ft_remove(const char *root, const char *relpath);
  * stdout goes to outfile and stderr to errfile (NULL: /dev/null; the same path: both into one file).
  * Returns the exit status (128 + signal if killed); fails the test if JP_CLI is not set. */
 int ft_run_cli(const char *outfile, const char *errfile, const char *const *args);
+/* Entries of a folder, "." and ".." and other dot names left out; -1 if it cannot be read. */
+int ft_count_entries(const char *dir);
 
 /* jp_source_probe (src/source/source.h) with its jp_last_error() copied into why ("" when usable). */
 struct jp_source_ops;

@@ -1,7 +1,6 @@
 /* `jouleprint generate` end to end with the committed gen-s: the same command twice writes identical
  * PNG bytes; the manifest and --json carry the figures; bad input gets one line and writes nothing. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <setjmp.h>
@@ -54,17 +53,6 @@ static unsigned char *slurp(const char *path, size_t *n)
     return b;
 }
 
-static int count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
 
 static void test_deterministic(void **state)
 {
@@ -99,7 +87,7 @@ static void test_deterministic(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "steps")), 4);
     assert_int_equal(json_array_size(json_object_get(j, "images")), 6);
     json_decref(j);
-    assert_int_equal(count_files(a), 7);
+    assert_int_equal(ft_count_entries(a), 7);
 
     const char *run_b[] = {"generate", "--model", "gen-s", "--prompt", "a photo of a sneaker", "--prompt", "Trouser",
                            "--n", "3", "--steps", "4", "--seed", "42", "--batch", "4", "--threads", "2",
@@ -280,7 +268,7 @@ static void test_bad_input(void **state)
                                 "-o", "/proc/jouleprint-cannot-be-here", NULL};
     expect_refused(unwritable, "-o /proc/jouleprint-cannot-be-here");
     /* the refused runs with -o wrote nothing there */
-    assert_true(count_files(d) <= 0);
+    assert_true(ft_count_entries(d) <= 0);
     char pf[512];
     snprintf(pf, sizeof pf, "%s/prompts.txt", tmpdir);
     FILE *f = fopen(pf, "w");

@@ -5,7 +5,6 @@
  * /proc/self/task; the energy comes from a fake powercap counter the test moves itself.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,13 +21,8 @@
 
 static int threads(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    if (!d) fail_msg("/proc/self/task cannot be read");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
+    int n = ft_count_entries("/proc/self/task");
+    if (n < 0) fail_msg("/proc/self/task cannot be read");
     return n;
 }
 

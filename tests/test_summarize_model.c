@@ -105,12 +105,23 @@ static int has_word(char **list, int n, const char *w)
     return bsearch(&w, list, (size_t)n, sizeof *list, cmp_str) != NULL;
 }
 
+/* Encodes text (cut to the model's source length) into src and summarizes it with g into out. */
+static void summarize_one(jp_s2s *m, const char *text, const jp_s2s_gen *g, int32_t src[128], int *slen,
+                          int32_t out[48], int *olen)
+{
+    jp_s2s_info info;
+    jp_s2s_info_get(m, &info);
+    long n = jp_bpe_encode(jp_s2s_tokenizer(m), text, strlen(text), src, 128);
+    *slen = (int)(n < info.max_source ? n : info.max_source);
+    const int32_t *ps[1] = {src};
+    int32_t *po[1] = {out};
+    assert_int_equal(jp_s2s_generate(m, ps, slen, 1, g, po, olen), JP_OK);
+}
+
 /* Summarizes the first ntexts texts with gen (words on or off) and counts the output words that are
  * neither in the model's words.txt nor in the text as the model read it (its first max_source tokens). */
 static int unknown_words(jp_s2s *m, const char *dir, char **texts, int ntexts, const jp_s2s_gen *g, int *total)
 {
-    jp_s2s_info info;
-    jp_s2s_info_get(m, &info);
     char path[1600];
     snprintf(path, sizeof path, "%s/words.txt", dir);
     FILE *f = fopen(path, "r");
@@ -134,11 +145,8 @@ static int unknown_words(jp_s2s *m, const char *dir, char **texts, int ntexts, c
     *total = 0;
     for (int i = 0; i < ntexts; i++) {
         int32_t src[128], out[48];
-        int32_t *po[1] = {out};
-        long n = jp_bpe_encode(jp_s2s_tokenizer(m), texts[i], strlen(texts[i]), src, 128);
-        int slen = (int)(n < info.max_source ? n : info.max_source), olen;
-        const int32_t *ps[1] = {src};
-        assert_int_equal(jp_s2s_generate(m, ps, &slen, 1, g, po, &olen), JP_OK);
+        int slen, olen;
+        summarize_one(m, texts[i], g, src, &slen, out, &olen);
         static char text[8192], summary[1024];
         jp_bpe_decode(jp_s2s_tokenizer(m), src, (size_t)slen, text, sizeof text);
         jp_bpe_decode(jp_s2s_tokenizer(m), out, (size_t)olen, summary, sizeof summary);
@@ -166,19 +174,14 @@ static int unknown_words(jp_s2s *m, const char *dir, char **texts, int ntexts, c
  * follows it in the text (with a bonus of 100 on log-probabilities that are never below -100, none). */
 static int span_breaks(jp_s2s *m, char **texts, int ntexts, double bonus)
 {
-    jp_s2s_info info;
-    jp_s2s_info_get(m, &info);
     jp_s2s_gen g;
     jp_s2s_gen_init(&g);
     g.span_bonus = bonus;
     int breaks = 0;
     for (int i = 0; i < ntexts; i++) {
         int32_t src[128], out[48];
-        int32_t *po[1] = {out};
-        long n = jp_bpe_encode(jp_s2s_tokenizer(m), texts[i], strlen(texts[i]), src, 128);
-        int slen = (int)(n < info.max_source ? n : info.max_source), olen;
-        const int32_t *ps[1] = {src};
-        assert_int_equal(jp_s2s_generate(m, ps, &slen, 1, &g, po, &olen), JP_OK);
+        int slen, olen;
+        summarize_one(m, texts[i], &g, src, &slen, out, &olen);
         for (int k = 1; k < olen; k++) {
             int followed = 0, same = 0;
             for (int j = 0; j + 1 < slen; j++)

@@ -727,9 +727,21 @@ def export(a):
                        tgen=t_gen, torch=torch.__version__, machine=platform.machine(), warm=WARMUP,
                        sched=sched, how_far=how_far, src_pos=cfg["max_source_positions"],
                        tgt_pos=cfg["max_target_positions"], tgt_max=cfg["max_target_positions"] - 1)
-    with open(os.path.join(out, "README.md"), "w") as f:
+    # the engine's section (ROUGE and energy measured with jouleprint, written by hand from its table) is
+    # the weights' as well as the card's: kept from the card this export replaces, marked as such
+    card_path = os.path.join(out, "README.md")
+    if os.path.exists(card_path):
+        old = open(card_path).read()
+        at = old.find(ENGINE_SECTION)
+        if at >= 0:
+            kept, stale = old[at:], ENGINE_SECTION + " (of the previous weights: measure again)"
+            card += "\n" + (kept if kept.startswith(stale) else kept.replace(ENGINE_SECTION, stale, 1))
+    with open(card_path, "w") as f:
         f.write(card)
     print(card)
+
+
+ENGINE_SECTION = "## With jouleprint's engine"
 
 
 CARD = """# Model card: {name}
