@@ -409,10 +409,11 @@ typedef struct jp_s2s_info {
     double flops_source_token, flops_generated_token; /* from config.json (the training script's figures) */
     int max_batch, max_beam, threads;
 } jp_s2s_info;
-/* Loads dir's three files; workspace for max_batch texts of beam width up to max_beam is allocated now
- * and none while generating. A truncated or inconsistent safetensors file, a tensor of the wrong shape,
- * a config the engine cannot run, or a tokenizer that is not the one the config names (vocabulary size
- * or FNV-1a hash) fails with JP_ERR_PARSE and a message naming the file. threads: 1..64. */
+/* Loads dir's three files, and its word list (words.txt, for jp_s2s_gen.words) where it has one;
+ * workspace for max_batch texts of beam width up to max_beam is allocated now and none while generating.
+ * A truncated or inconsistent safetensors file, a tensor of the wrong shape, a config the engine cannot
+ * run, a tokenizer that is not the one the config names (vocabulary size or FNV-1a hash), or a damaged
+ * word list fails with JP_ERR_PARSE and a message naming the file (and line). threads: 1..64. */
 int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int threads);
 void jp_s2s_free(jp_s2s *m);
 void jp_s2s_info_get(const jp_s2s *m, jp_s2s_info *info);

@@ -16,7 +16,10 @@
  * Each source is encoded on its own (rows of all sources side by side for the linear layers, attention
  * per source), so no padding is needed. The decoder runs one position at a time over all rows (batch x
  * beam) with a key/value cache per layer; the cross-attention keys and values of the encoder output are
- * computed once per text. Threads: the batch is split into up to T slices ("lanes"), each with its own
+ * computed once per text. Decoding may be steered (jp_s2s_gen): words (every word written is one of the
+ * source's or of words.txt, checked on prefix sets for the candidates that could enter the beam) and a
+ * span bonus (added to the score of each token that follows the last one somewhere in the source).
+ * Threads: the batch is split into up to T slices ("lanes"), each with its own
  * workspace, run side by side. Every buffer is allocated at load; generating allocates nothing (the
  * worker threads of a call are started per call, outside the decoding loop). */
 #define _POSIX_C_SOURCE 200809L
@@ -100,7 +103,7 @@ struct jp_s2s {
     layer_w *enc, *dec;
     jp_bpe *tok;
     jp_wordset words; /* the model's word list (words.txt), or empty */
-    int has_words, max_piece; /* max_piece: the longest token's bytes */
+    int max_piece;    /* the longest token's bytes */
     int max_batch, max_beam, threads, nlanes;
     lane *lanes;
 };
@@ -1022,9 +1025,8 @@ int jp_s2s_load(jp_s2s **out, const char *dir, int max_batch, int max_beam, int 
     char lpath[PATH_MAX];
     if ((rc = jp_pathf(lpath, sizeof lpath, "%s/words.txt", dir)) != JP_OK) goto fail;
     rc = jp_wordset_load(&m->words, lpath);
-    if (rc == JP_ERR_NOTFOUND) jp_clear_error();
+    if (rc == JP_ERR_NOTFOUND) jp_clear_error(); /* none: the constraint allows the text's own words only */
     else if (rc != JP_OK) goto fail;
-    m->has_words = rc == JP_OK;
     if ((rc = jp_st_open(&st, wpath)) != JP_OK) goto fail;
     size_t d = (size_t)m->d, ff = (size_t)m->ff;
     size_t total = (size_t)m->vocab * d + (size_t)(m->max_src + m->max_tgt) * d + 2 * d +
