@@ -106,6 +106,48 @@ static void run_conv_case(const struct conv_case *c, int with_residual, int relu
     free(resd), free(wino);
 }
 
+/* Winograd's convolution with 2x2 max pooling in its output transform (jp_nn_conv2d_wino_pool_rows)
+ * against the convolution then jp_nn_maxpool2d: equal to the bit (a constant added and a rounding keep the
+ * order of values, and the maximum commutes with ReLU), over two row ranges as two threads take them. */
+static void test_wino_pool(void **state)
+{
+    (void)state;
+    static const struct conv_case cases[] = {
+        {2, 16, 16, 28, 28, 3, 1, 1}, {2, 17, 24, 6, 10, 3, 1, 1}, {1, 16, 32, 4, 36, 3, 1, 1},
+        {3, 40, 33, 14, 14, 3, 1, 1}, {1, 16, 16, 2, 2, 3, 1, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct conv_case *c = &cases[k];
+        float *in = rand_buf((size_t)c->n * c->cin * c->h * c->w), *wt = rand_buf((size_t)c->cout * c->cin * 9);
+        float *b = rand_buf((size_t)c->cout);
+        jp_nn_conv cv = {c->cin, c->cout, 3, 1, 1, wt, b, NULL};
+        if (!jp_nn_conv_wino_ok(&cv)) { /* no AVX-512 here: nothing to compare */
+            free(in), free(wt), free(b);
+            return;
+        }
+        float *wino = malloc(jp_nn_wino_weights_size(&cv) * sizeof *wino);
+        jp_nn_wino_pack(&cv, cv.wino = wino);
+        size_t full = (size_t)c->cout * c->n * c->h * c->w, pooled = full / 4;
+        size_t cs = jp_nn_conv_col_size(&cv, c->n, c->h, c->w);
+        float *col = malloc(cs * sizeof *col), *out = malloc(full * sizeof *out);
+        float *want = malloc(pooled * sizeof *want), *got = malloc(pooled * sizeof *got);
+        assert_true(wino && col && out && want && got);
+        for (int relu = 0; relu < 2; relu++) {
+            jp_nn_act act = relu ? JP_ACT_RELU : JP_ACT_NONE;
+            jp_nn_conv2d(&cv, in, c->n, c->h, c->w, out, NULL, act, col);
+            jp_nn_maxpool2d(out, c->cout * c->n, c->h, c->w, 2, 2, 0, want);
+            for (size_t i = 0; i < pooled; i++) got[i] = NAN; /* every output must be written */
+            int rows = jp_nn_wino_tile_rows(c->n, c->h), mid = rows / 3;
+            jp_nn_conv2d_wino_pool_rows(&cv, in, c->n, c->h, c->w, got, act, col, 0, mid);
+            jp_nn_conv2d_wino_pool_rows(&cv, in, c->n, c->h, c->w, got, act, col, mid, rows);
+            for (size_t i = 0; i < pooled; i++)
+                if (!(got[i] == want[i]))
+                    fail_msg("case %zu relu %d: pooled %zu is %g, conv then pool gives %g", k, relu, i, got[i], want[i]);
+        }
+        free(in), free(wt), free(b), free(wino), free(col), free(out), free(want), free(got);
+    }
+}
+
 static void test_conv2d(void **state)
 {
     (void)state;
@@ -399,7 +441,8 @@ static void test_layouts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv2d),    cmocka_unit_test(test_fold_bn),
+        cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_wino_pool),    cmocka_unit_test(test_fold_bn),
         cmocka_unit_test(test_pooling),   cmocka_unit_test(test_linear), cmocka_unit_test(test_rows512),
         cmocka_unit_test(test_norms_and_activations), cmocka_unit_test(test_attention),
         cmocka_unit_test(test_layouts),

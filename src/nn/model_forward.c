@@ -35,20 +35,24 @@ static const float *to_cnhw(jp_nn_model *m, const float *in, int n, float *scrat
 static void forward_cnn(jp_nn_model *m, lane *L, const float *in, int n, float *logits)
 {
     const float *x = to_cnhw(m, in, n, L->buf[0]);
-    int h = m->h, w = m->w, c = m->c;
+    int h = m->h, w = m->w, c = m->c, xb = 0; /* x is buf[xb] (or the input, read once) */
     for (int i = 0; i < m->nconvs; i++) {
         const jp_nn_conv *cv = &m->convs[i];
-        jp_nnm_conv(m, L, cv, x, n, h, w, L->buf[1], NULL, JP_ACT_RELU);
-        h = jp_nn_out_size(h, cv->k, 1, cv->pad);
-        w = jp_nn_out_size(w, cv->k, 1, cv->pad);
-        jp_nn_maxpool2d(L->buf[1], cv->cout * n, h, w, 2, 2, 0, L->buf[0]);
+        if (cv->k == 3 && cv->pad == 1 && jp_nnm_conv_pool(m, L, cv, x, n, h, w, L->buf[1 - xb], JP_ACT_RELU)) {
+            xb = 1 - xb; /* convolution and pooling in one pass */
+        } else {
+            jp_nnm_conv(m, L, cv, x, n, h, w, L->buf[1 - xb], NULL, JP_ACT_RELU);
+            h = jp_nn_out_size(h, cv->k, 1, cv->pad);
+            w = jp_nn_out_size(w, cv->k, 1, cv->pad);
+            jp_nn_maxpool2d(L->buf[1 - xb], cv->cout * n, h, w, 2, 2, 0, L->buf[xb]);
+        }
         h /= 2;
         w /= 2;
         c = cv->cout;
-        x = L->buf[0];
+        x = L->buf[xb];
     }
-    jp_nn_cnhw_to_rows(x, c, n, h * w, L->buf[1]);
-    jp_nnm_lin(m, L->buf[1], n, &m->fc[0], L->buf[2], 0, JP_ACT_RELU);
+    jp_nn_cnhw_to_rows(x, c, n, h * w, L->buf[1 - xb]);
+    jp_nnm_lin(m, L->buf[1 - xb], n, &m->fc[0], L->buf[2], 0, JP_ACT_RELU);
     head(m, L, L->buf[2], n, logits);
 }
 

@@ -174,6 +174,11 @@ static inline int jp_nnm_split(int total, int li, int lanes) { return (int)((lon
 void jp_nnm_pool_run(jp_nn_model *m, task_fn fn, void *arg, int lanes);
 void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
                  const float *res, jp_nn_act act);
+/* A convolution followed by 2x2 stride-2 max pooling in one pass (jp_nn_conv2d_wino_pool_rows), where the
+ * convolution runs Winograd's (c->wino), the activation is none or ReLU and h and w are even: out gets
+ * the pooled [cout][n][h/2][w/2]; returns 1. Otherwise does nothing and returns 0. */
+int jp_nnm_conv_pool(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
+                     jp_nn_act act);
 void jp_nnm_lin(jp_nn_model *m, const float *x, int rows, const linear *l, float *y, int acc, jp_nn_act act);
 void jp_nnm_attn(jp_nn_model *m, lane *L, const float *qkv, int n, float *ctx);
 int jp_nnm_start_pool(jp_nn_model *m);

@@ -80,7 +80,7 @@ struct conv_task {
     const jp_nn_conv *c;
     const float *in, *res;
     float *out;
-    int n, h, w, rows, wino;
+    int n, h, w, rows, wino, pool;
     jp_nn_act act;
 };
 
@@ -88,7 +88,9 @@ static void conv_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
 {
     struct conv_task *t = arg;
     int r0 = jp_nnm_split(t->rows, li, lanes), r1 = jp_nnm_split(t->rows, li + 1, lanes);
-    if (t->wino) /* rows of 2x2 tiles, each lane in its own workspace */
+    if (t->pool)
+        jp_nn_conv2d_wino_pool_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->act, m->lanes[li].col, r0, r1);
+    else if (t->wino) /* rows of 2x2 tiles, each lane in its own workspace */
         jp_nn_conv2d_wino_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, m->lanes[li].col, r0, r1);
     else if (jp_nn_conv_is_implicit(t->c))
         jp_nn_conv2d_padded_rows(t->c, t->in, t->n, t->h, t->w, t->out, t->res, t->act, r0, r1);
@@ -105,7 +107,7 @@ void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
         jp_nn_conv2d(c, in, n, h, w, out, res, act, L->col);
         return;
     }
-    struct conv_task t = {c, in, res, out, n, h, w, n * oh, 0, act};
+    struct conv_task t = {c, in, res, out, n, h, w, n * oh, 0, 0, act};
     if (c->wino && act != JP_ACT_GELU) { /* Winograd: the lanes take rows of 2x2 tiles */
         t.wino = 1;
         t.rows = jp_nn_wino_tile_rows(n, h);
@@ -114,6 +116,21 @@ void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
         t.in = L->col;
     }
     jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < t.rows ? m->threads : t.rows);
+}
+
+int jp_nnm_conv_pool(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
+                     jp_nn_act act)
+{
+    if (!c->wino || (act != JP_ACT_NONE && act != JP_ACT_RELU) || h % 2 || w % 2) return 0;
+    int rows = jp_nn_wino_tile_rows(n, h);
+    double flops = 2.0 * c->cout * n * h * w * (double)c->cin * 9;
+    if (!m->intra || flops < PAR_MIN_FLOPS || rows < 2) {
+        jp_nn_conv2d_wino_pool_rows(c, in, n, h, w, out, act, L->col, 0, rows);
+        return 1;
+    }
+    struct conv_task t = {c, in, NULL, out, n, h, w, rows, 1, 1, act};
+    jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < rows ? m->threads : rows);
+    return 1;
 }
 
 /* Columns o0 .. o1-1 of a linear layer over rows of x. */

@@ -74,6 +74,11 @@ void jp_nn_conv2d_wino(const jp_nn_conv *c, const float *in, int n, int h, int w
 int jp_nn_wino_tile_rows(int n, int h);
 void jp_nn_conv2d_wino_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
                             const float *residual, jp_nn_act act, float *ws, int r0, int r1);
+/* The same convolution (activation none or ReLU, no residual; h and w even) followed by 2x2 stride-2 max
+ * pooling in the output transform: each 2x2 tile is one pooling window, so out is [cout][n][h/2][w/2] and
+ * the full-size output is never written (jp_nn_conv2d then jp_nn_maxpool2d, in one pass). */
+void jp_nn_conv2d_wino_pool_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
+                                 jp_nn_act act, float *ws, int r0, int r1);
 
 /* The convolutions' product with its epilogue in AVX-512 registers (kernels512.c): C = act(A B + bias[row]
  * + col_bias[col] [+ residual]) (either bias may be NULL; residual may be C itself), row-major, act none or

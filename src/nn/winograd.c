@@ -206,8 +206,27 @@ AVX512 static inline void out_tf16(const float *m, size_t es, float bias, float 
     }
 }
 
+/* The output transform of 16 tiles followed by 2x2 max pooling: each tile's 4 outputs (with bias and
+ * activation; the maximum commutes with ReLU) become one value, ncol of them stored at o. */
+AVX512 static inline void out_tf16_pool(const float *m, size_t es, float bias, float *o, int ncol, jp_nn_act act)
+{
+    __m512 s0[4], s1[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        __m512 m0 = _mm512_loadu_ps(m + (size_t)(0 + q) * es), m1 = _mm512_loadu_ps(m + (size_t)(4 + q) * es);
+        __m512 m2 = _mm512_loadu_ps(m + (size_t)(8 + q) * es), m3 = _mm512_loadu_ps(m + (size_t)(12 + q) * es);
+        s0[q] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s1[q] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    __m512 a0 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), a1 = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
+    __m512 b0 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b1 = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
+    __m512 y = _mm512_add_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(b0, b1)), _mm512_set1_ps(bias));
+    if (act == JP_ACT_RELU) y = _mm512_max_ps(y, _mm512_setzero_ps());
+    _mm512_mask_storeu_ps(o, jp_lanes16(ncol), y);
+}
+
 AVX512 static void conv_wino_avx512(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
-                                    const float *residual, jp_nn_act act, float *ws, int r0, int r1)
+                                    const float *residual, jp_nn_act act, float *ws, int r0, int r1, int pool)
 {
     struct plan p = make_plan(c, n, h, w);
     int cin = c->cin, cout = c->cout, tw = p.tw, th = p.th;
@@ -244,6 +263,20 @@ AVX512 static void conv_wino_avx512(const jp_nn_conv *c, const float *in, int n,
                 }
         }
         for (int e = 0; e < 16; e++) product(p.mrows, (int)p.ncols, cin, c->wino + e * esU, V + e * es, ldb, M + e * es, ldb);
+        if (pool) { /* out is [cout][n][h / 2][w / 2]: one value per tile */
+            size_t pplane = (size_t)(h / 2) * (w / 2);
+            for (int co = 0; co < cout; co++) {
+                float bias = c->b ? c->b[co] : 0.0f;
+                for (int g = g0; g < g1; g++) {
+                    int b = g / th, ty = g % th;
+                    float *o = out + (size_t)co * n * pplane + (size_t)b * pplane + (size_t)ty * (w / 2);
+                    const float *m = M + (size_t)co * ldb + (size_t)(g - g0) * tw;
+                    for (int tx0 = 0; tx0 < tw; tx0 += 16)
+                        out_tf16_pool(m + tx0, es, bias, o + tx0, tw - tx0 < 16 ? tw - tx0 : 16, act);
+                }
+            }
+            continue;
+        }
         for (int co = 0; co < cout; co++) {
             float bias = c->b ? c->b[co] : 0.0f;
             for (int g = g0; g < g1; g++) {
@@ -269,9 +302,19 @@ void jp_nn_conv2d_wino_rows(const jp_nn_conv *c, const float *in, int n, int h, 
                             const float *residual, jp_nn_act act, float *ws, int r0, int r1)
 {
 #if WINO_X86
-    conv_wino_avx512(c, in, n, h, w, out, residual, act, ws, r0, r1);
+    conv_wino_avx512(c, in, n, h, w, out, residual, act, ws, r0, r1, 0);
 #else
     (void)c, (void)in, (void)n, (void)h, (void)w, (void)out, (void)residual, (void)act, (void)ws, (void)r0, (void)r1;
+#endif
+}
+
+void jp_nn_conv2d_wino_pool_rows(const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
+                                 jp_nn_act act, float *ws, int r0, int r1)
+{
+#if WINO_X86
+    conv_wino_avx512(c, in, n, h, w, out, NULL, act, ws, r0, r1, 1);
+#else
+    (void)c, (void)in, (void)n, (void)h, (void)w, (void)out, (void)act, (void)ws, (void)r0, (void)r1;
 #endif
 }
 
