@@ -167,6 +167,18 @@ static __mmask16 cols_mask(int c0, int w)
     return (__mmask16)m;
 }
 
+/* A^T M of 16 tiles (M[e] at m + e * es): the two rows s0 and s1 of each tile's 2 x 4 intermediate. */
+AVX512 static inline void at_m16(const float *m, size_t es, __m512 s0[4], __m512 s1[4])
+{
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        __m512 m0 = _mm512_loadu_ps(m + (size_t)(0 + q) * es), m1 = _mm512_loadu_ps(m + (size_t)(4 + q) * es);
+        __m512 m2 = _mm512_loadu_ps(m + (size_t)(8 + q) * es), m3 = _mm512_loadu_ps(m + (size_t)(12 + q) * es);
+        s0[q] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+        s1[q] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+}
+
 /* The output transform of 16 tiles (M[e] at m + e * es) into output rows o0 and o1 (o1 NULL past the
  * last row), ncol valid columns from 2 * tx0, with bias, residual rows (or NULL) and activation. */
 AVX512 static inline void out_tf16(const float *m, size_t es, float bias, float *o0, float *o1, const float *res0,
@@ -175,13 +187,7 @@ AVX512 static inline void out_tf16(const float *m, size_t es, float bias, float 
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     __m512 s0[4], s1[4];
-#pragma GCC unroll 4
-    for (int q = 0; q < 4; q++) { /* A^T M: rows */
-        __m512 m0 = _mm512_loadu_ps(m + (size_t)(0 + q) * es), m1 = _mm512_loadu_ps(m + (size_t)(4 + q) * es);
-        __m512 m2 = _mm512_loadu_ps(m + (size_t)(8 + q) * es), m3 = _mm512_loadu_ps(m + (size_t)(12 + q) * es);
-        s0[q] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-        s1[q] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-    }
+    at_m16(m, es, s0, s1);
     const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
     __mmask16 k0 = jp_lanes16(ncol), k1 = jp_lanes16(ncol - 16);
 #pragma GCC unroll 2
@@ -211,13 +217,7 @@ AVX512 static inline void out_tf16(const float *m, size_t es, float bias, float 
 AVX512 static inline void out_tf16_pool(const float *m, size_t es, float bias, float *o, int ncol, jp_nn_act act)
 {
     __m512 s0[4], s1[4];
-#pragma GCC unroll 4
-    for (int q = 0; q < 4; q++) {
-        __m512 m0 = _mm512_loadu_ps(m + (size_t)(0 + q) * es), m1 = _mm512_loadu_ps(m + (size_t)(4 + q) * es);
-        __m512 m2 = _mm512_loadu_ps(m + (size_t)(8 + q) * es), m3 = _mm512_loadu_ps(m + (size_t)(12 + q) * es);
-        s0[q] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-        s1[q] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-    }
+    at_m16(m, es, s0, s1);
     __m512 a0 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]), a1 = _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]);
     __m512 b0 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]), b1 = _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]);
     __m512 y = _mm512_add_ps(_mm512_max_ps(_mm512_max_ps(a0, a1), _mm512_max_ps(b0, b1)), _mm512_set1_ps(bias));
