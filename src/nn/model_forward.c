@@ -187,18 +187,6 @@ int jp_nn_forward_u8_features(jp_nn_model *m, const uint8_t *pixels, int batch, 
     return rc;
 }
 
-/* The median of n <= SPLIT_TRIALS durations (insertion sort of a copy). */
-static double median_s(const double *v, int n)
-{
-    double s[SPLIT_TRIALS];
-    for (int i = 0; i < n; i++) {
-        int j = i;
-        for (; j > 0 && s[j - 1] > v[i]; j--) s[j] = s[j - 1];
-        s[j] = v[i];
-    }
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits)
 {
     if (!m || !input || !logits) return jp_fail(JP_ERR_INVAL, "jp_nn_forward: NULL argument");
@@ -206,19 +194,18 @@ int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits)
         return jp_fail(JP_ERR_RANGE, "jp_nn_forward: batch %d outside 1..%d (the max_batch given at load)", batch,
                        m->max_batch);
     if (batch == 1 || m->threads == 1) {
-        int split = m->threads > 1, trial = split && m->split_trials < 2 * SPLIT_TRIALS;
-        if (trial)
-            split = m->split_trials % 2 == 0;
-        else if (split)
-            split = m->split_single;
-        double t0 = trial ? jp_now() : 0.0;
+        int split = 0, timed = 0;
+        double t0 = 0;
+        if (m->threads > 1) {
+            t0 = jp_now();
+            split = jp_nn_split_next(&m->split, t0, &timed);
+        }
         m->intra = split;
         run_images(m, &m->lanes[0], input, 0, batch, logits);
         m->intra = 0;
-        if (trial) {
-            m->split_s[split][m->split_trials / 2] = jp_now() - t0;
-            if (++m->split_trials == 2 * SPLIT_TRIALS)
-                m->split_single = median_s(m->split_s[1], SPLIT_TRIALS) < median_s(m->split_s[0], SPLIT_TRIALS);
+        if (timed) {
+            double t1 = jp_now();
+            jp_nn_split_record(&m->split, split, t1 - t0, t1);
         }
         return JP_OK;
     }

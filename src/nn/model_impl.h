@@ -13,7 +13,8 @@
  * Threads: a model loaded with T threads keeps T-1 worker threads (OpenBLAS itself is kept on one
  * thread). A batch of two or more images is split into up to T slices run side by side, one forward
  * pass each; a single image runs on the calling thread with each large convolution, linear layer and
- * attention split across the T threads (by output rows, output columns, heads). Workers spin briefly
+ * attention split across the T threads (by output rows, output columns, heads) where timing both ways
+ * says that is faster (split_choice.h). Workers spin briefly
  * before sleeping, so that the many short hand-offs of a single image stay cheap. Every buffer is
  * allocated at load: jp_nn_forward allocates nothing. */
 #ifndef JP_NN_MODEL_IMPL_H
@@ -33,6 +34,7 @@
 #include "nn/blas.h"
 #include "nn/ops.h"
 #include "nn/safetensors.h"
+#include "nn/split_choice.h"
 #include "util.h"
 #include "nn/nn.h"
 
@@ -46,7 +48,6 @@
 #define MAX_THREADS 64
 /* Below this many FLOPs an operation on a single image is not worth splitting across threads. */
 #define PAR_MIN_FLOPS 150000.0
-#define SPLIT_TRIALS 8
 /* How long a worker (or the caller waiting for workers) spins before sleeping, seconds. */
 #define SPIN_S 200e-6
 
@@ -133,13 +134,11 @@ struct jp_nn_model {
     void *task_arg;
     int task_lanes;
     int intra; /* the forward pass in progress is one image with operations split across lanes */
-    /* Whether a single image is split across the lanes at all: on 2 threads that is faster for some models
-     * (mlp) and slower for others (the ResNets and the ViT: each operation is too short for two cores to
-     * gain on the synchronization). The first 2 x SPLIT_TRIALS single images alternate split and unsplit,
-     * timed; after them single images take the faster way (split_single). The results are the same
-     * either way: a split divides rows, columns or heads, never a sum. */
-    int split_trials, split_single;
-    double split_s[2][SPLIT_TRIALS];
+    /* Whether a single image is split across the lanes at all (split_choice.h): on 2 threads that is
+     * faster for some models (mlp) and slower for others (the ResNets and the ViT on a busy machine: each
+     * operation is too short for two cores to gain on the synchronization). Timed both ways, again every
+     * JP_SPLIT_REPROBE_S seconds. */
+    jp_nn_split_choice split;
     const float *job_in;
     float *job_logits;
     float *job_feats; /* jp_nn_forward_features: [batch][cls.in], or NULL */

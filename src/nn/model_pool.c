@@ -76,6 +76,15 @@ void jp_nnm_pool_run(jp_nn_model *m, task_fn fn, void *arg, int lanes)
 
 /* ---- operations that a single image splits across lanes ------------------------------------- */
 
+/* The lanes that an operation of this many FLOPs, in this many units of work (rows, column groups,
+ * heads), splits across: 0 when it runs on the calling lane alone (not a split image, too small to pay
+ * for the hand-off, or a single unit). */
+static int split_lanes(const jp_nn_model *m, double flops, int units)
+{
+    if (!m->intra || flops < PAR_MIN_FLOPS || units < 2) return 0;
+    return m->threads < units ? m->threads : units;
+}
+
 struct conv_task {
     const jp_nn_conv *c;
     const float *in, *res;
@@ -103,19 +112,21 @@ void jp_nnm_conv(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, 
 {
     int oh = jp_nn_out_size(h, c->k, c->stride, c->pad), ow = jp_nn_out_size(w, c->k, c->stride, c->pad);
     double flops = 2.0 * c->cout * n * oh * ow * (double)c->cin * c->k * c->k;
-    if (!m->intra || flops < PAR_MIN_FLOPS || n * oh < 2) {
-        jp_nn_conv2d(c, in, n, h, w, out, res, act, L->col);
-        return;
-    }
     struct conv_task t = {c, in, res, out, n, h, w, n * oh, 0, 0, act};
     if (c->wino && act != JP_ACT_GELU) { /* Winograd: the lanes take rows of 2x2 tiles */
         t.wino = 1;
         t.rows = jp_nn_wino_tile_rows(n, h);
-    } else if (jp_nn_conv_is_implicit(c)) { /* pad once here; the lanes read the padded copy */
+    }
+    int lanes = split_lanes(m, flops, t.rows);
+    if (!lanes) {
+        jp_nn_conv2d(c, in, n, h, w, out, res, act, L->col);
+        return;
+    }
+    if (!t.wino && jp_nn_conv_is_implicit(c)) { /* pad once here; the lanes read the padded copy */
         jp_nn_conv_pad(c, in, n, h, w, L->col);
         t.in = L->col;
     }
-    jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < t.rows ? m->threads : t.rows);
+    jp_nnm_pool_run(m, conv_task_fn, &t, lanes);
 }
 
 int jp_nnm_conv_pool(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *in, int n, int h, int w, float *out,
@@ -123,13 +134,13 @@ int jp_nnm_conv_pool(jp_nn_model *m, lane *L, const jp_nn_conv *c, const float *
 {
     if (!c->wino || (act != JP_ACT_NONE && act != JP_ACT_RELU) || h % 2 || w % 2) return 0;
     int rows = jp_nn_wino_tile_rows(n, h);
-    double flops = 2.0 * c->cout * n * h * w * (double)c->cin * 9;
-    if (!m->intra || flops < PAR_MIN_FLOPS || rows < 2) {
+    int lanes = split_lanes(m, 2.0 * c->cout * n * h * w * (double)c->cin * 9, rows);
+    if (!lanes) {
         jp_nn_conv2d_wino_pool_rows(c, in, n, h, w, out, act, L->col, 0, rows);
         return 1;
     }
     struct conv_task t = {c, in, NULL, out, n, h, w, rows, 1, 1, act};
-    jp_nnm_pool_run(m, conv_task_fn, &t, m->threads < rows ? m->threads : rows);
+    jp_nnm_pool_run(m, conv_task_fn, &t, lanes);
     return 1;
 }
 
@@ -168,13 +179,13 @@ static void lin_task_fn(jp_nn_model *m, int li, int lanes, void *arg)
 void jp_nnm_lin(jp_nn_model *m, const float *x, int rows, const linear *l, float *y, int acc, jp_nn_act act)
 {
     double flops = 2.0 * rows * l->in * (double)l->out;
-    int units = (l->out + 15) / 16;
-    if (!m->intra || flops < PAR_MIN_FLOPS || units < 2) {
+    int lanes = split_lanes(m, flops, (l->out + 15) / 16);
+    if (!lanes) {
         lin_cols(l, x, rows, y, acc, act, 0, l->out);
         return;
     }
     struct lin_task t = {l, x, y, rows, acc, act};
-    jp_nnm_pool_run(m, lin_task_fn, &t, m->threads < units ? m->threads : units);
+    jp_nnm_pool_run(m, lin_task_fn, &t, lanes);
 }
 
 struct attn_task {
@@ -195,12 +206,13 @@ void jp_nnm_attn(jp_nn_model *m, lane *L, const float *qkv, int n, float *ctx)
 {
     int pairs = n * m->heads;
     double flops = 4.0 * n * m->tokens * (double)m->tokens * m->dim;
-    if (!m->intra || flops < PAR_MIN_FLOPS || pairs < 2) {
+    int lanes = split_lanes(m, flops, pairs);
+    if (!lanes) {
         jp_nn_attention(qkv, n, m->tokens, m->dim, m->heads, ctx, L->scores);
         return;
     }
     struct attn_task a = {qkv, ctx, n, m->tokens, m->dim, m->heads};
-    jp_nnm_pool_run(m, attn_task_fn, &a, m->threads < pairs ? m->threads : pairs);
+    jp_nnm_pool_run(m, attn_task_fn, &a, lanes);
 }
 
 int jp_nnm_start_pool(jp_nn_model *m)
