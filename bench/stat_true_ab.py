@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """A/B of `jouleprint stat --json -o - -- true` between builds: the tool's own CPU, run after run.
 
-    /usr/bin/python3 bench/stat_true_ab.py ROUNDS NAME=BINARY [NAME=BINARY ...]
+    /usr/bin/python3 bench/stat_true_ab.py ROUNDS [--run "STAT ARGS -- COMMAND"] NAME=BINARY [NAME=BINARY ...]
     e.g. bench/stat_true_ab.py 200 before=../base/build/jouleprint after=build/jouleprint
+         bench/stat_true_ab.py 40 --run "--interval 100ms -- sleep 1" before=... after=...
+
+--run replaces `-- true` (what follows `stat --json -o -`), for a command that runs long enough to be
+sampled.
 
 The tool's own CPU is wait4's rusage (user + system) of the jouleprint process minus the command's CPU
 that the tool reports (attribution.tree_cpu_s), as bench/stat_overhead.py takes it; minflt is of the
@@ -10,10 +14,10 @@ tool and its reaped `true` together. Every round runs every binary once, in a ro
 back (warm caches; stat_overhead.py's `stat -- true` follows 5-s sleeps instead); the first round is
 a warm-up. Medians with quartiles, and each binary's ratio to the first's. NAME=BINARY@VAR=VALUE runs
 that binary with one environment variable set."""
-import json, os, statistics, sys, tempfile
+import json, os, shlex, statistics, sys, tempfile
 
 def run(binary, out, env):
-    argv = [binary, "stat", "--json", "-o", "-", "--", "true"]
+    argv = [binary, "stat", "--json", "-o", "-"] + RUN
     devnull = os.open(os.devnull, os.O_WRONLY)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
@@ -28,9 +32,14 @@ def q(v):
     return statistics.median(v), qs[0], qs[2]
 
 rounds = int(sys.argv[1])
+args = sys.argv[2:]
+RUN = ["--", "true"]
+if len(args) >= 2 and args[0] == "--run":
+    RUN = shlex.split(args[1])
+    args = args[2:]
 bins = []
 envs = {}
-for a in sys.argv[2:]:
+for a in args:
     n, b = a.split("=", 1)
     e = dict(os.environ)
     if "@" in b:
@@ -49,7 +58,7 @@ with tempfile.TemporaryDirectory() as tmp:
             if r:
                 res[n].append(ms); flt[n].append(f)
 load = " ".join(open("/proc/loadavg").read().split()[:3])
-print("%d rounds, load average %s at the end" % (rounds, load))
+print("%d rounds of `stat --json -o - %s`, load average %s at the end" % (rounds, " ".join(RUN), load))
 base = statistics.median(res[bins[0][0]])
 for n, b in bins:
     m, lo, hi = q(res[n])

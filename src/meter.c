@@ -341,21 +341,26 @@ static void read_all(jp_meter *m, double t)
     }
 }
 
+/* Room for twice as many samples in the timeline (256 at first). */
+static int grow_timeline(jp_meter *m)
+{
+    size_t cap = m->cap_s ? 2 * m->cap_s : 256;
+    double *nt = realloc(m->tl_t, cap * sizeof *nt);
+    if (nt) m->tl_t = nt;
+    double *nw = realloc(m->tl_w, cap * (m->ndom + 1) * sizeof *nw);
+    if (nw) m->tl_w = nw;
+    uint32_t *np = realloc(m->tl_ph, cap * sizeof *np);
+    if (np) m->tl_ph = np;
+    double *na = m->naux ? realloc(m->tl_aux, cap * m->naux * sizeof *na) : NULL;
+    if (na) m->tl_aux = na;
+    if (!nt || !nw || !np || (m->naux && !na)) return JP_ERR_NOMEM;
+    m->cap_s = cap;
+    return JP_OK;
+}
+
 static int push_sample(jp_meter *m, double t, const double *w)
 {
-    if (m->ns == m->cap_s) {
-        size_t cap = m->cap_s ? 2 * m->cap_s : 256;
-        double *nt = realloc(m->tl_t, cap * sizeof *nt);
-        if (nt) m->tl_t = nt;
-        double *nw = realloc(m->tl_w, cap * (m->ndom + 1) * sizeof *nw);
-        if (nw) m->tl_w = nw;
-        uint32_t *np = realloc(m->tl_ph, cap * sizeof *np);
-        if (np) m->tl_ph = np;
-        double *na = m->naux ? realloc(m->tl_aux, cap * m->naux * sizeof *na) : NULL;
-        if (na) m->tl_aux = na;
-        if (!nt || !nw || !np || (m->naux && !na)) return JP_ERR_NOMEM;
-        m->cap_s = cap;
-    }
+    if (m->ns == m->cap_s && grow_timeline(m) != JP_OK) return JP_ERR_NOMEM;
     m->tl_t[m->ns] = t;
     memcpy(m->tl_w + m->ns * (m->ndom + 1), w, (m->ndom + 1) * sizeof *w);
     m->tl_ph[m->ns] = (uint32_t)(m->nphase - 1);
@@ -470,6 +475,11 @@ static bool tree_cpu(jp_meter *m, double *out)
 static int start_thread(jp_meter *m)
 {
     m->stop_flag = false;
+    /* The timeline's first room is made here, on the caller's thread: glibc gives a thread's first
+     * allocation an arena of its own (an mmap of 128 MB of address space and fresh pages), which the
+     * sampling thread then never needs; a later growth reallocates in the caller's arena. A failure
+     * here is tried again at the first sample. */
+    if (m->cfg.keep_timeline && m->cap_s == 0) (void)grow_timeline(m);
     int e = pthread_create(&m->thread, NULL, sampler, m);
     if (e != 0) return jp_fail(JP_ERR_THREAD, "cannot start the sampling thread: %s", strerror(e));
     m->sampling = true;

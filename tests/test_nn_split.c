@@ -1,8 +1,9 @@
 /* The choice between splitting a single image across a model's threads or not (src/nn/split_choice.h),
- * driven with made-up times: the first round alternates and picks the faster median, an outlier does
- * not sway it, the choice holds between rounds, a new round starts JP_SPLIT_REPROBE_S after the last
- * and can reverse the choice when the machine changed (a second core taken by other work), and a later
- * round ends at a trial of the other way far slower than the way chosen. */
+ * driven with made-up times per image: the first probe picks the faster way, the split only by a
+ * margin; a split that is mostly fast but stalls every few images behind a busy neighbour loses on its
+ * mean (its median would win); the choice follows a machine that changes, at the next probe; a far
+ * slower probe is cut short; a pause between images is not counted; the probes take a small share of
+ * the images; between windows and probes the clock is read once per millisecond of images. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,118 +14,172 @@
 
 #include "nn/split_choice.h"
 
-/* Runs one whole round of trials from time t, its even trials expected to run the way first; each split
- * image takes split_s and each unsplit one unsplit_s (the k-th split one outlier_s instead, when
- * k >= 0); returns the time at its end. */
-static double round_of(jp_nn_split_choice *c, double t, int first, double split_s, double unsplit_s, int k,
-                       double outlier_s)
+/* Times per image of each way: the k-th image run that way takes fast_s, or stall_s when every > 0
+ * and k % every == every - 1. */
+struct way_time {
+    double fast_s, stall_s;
+    int every;
+};
+
+static double time_of(const struct way_time *w, int k)
 {
-    int nsplit = 0;
-    for (int i = 0; i < 2 * JP_SPLIT_TRIALS; i++) {
-        int timed = 0;
-        int split = jp_nn_split_next(c, t, &timed);
-        assert_int_equal(timed, 1);
-        assert_int_equal(split, i % 2 == 0 ? first : !first);
-        double s = split ? (nsplit++ == k ? outlier_s : split_s) : unsplit_s;
-        t += s;
-        jp_nn_split_record(c, split, s, t);
+    return w->every > 0 && k % w->every == w->every - 1 ? w->stall_s : w->fast_s;
+}
+
+static long clock_reads;
+
+/* Runs images from *t for the given seconds of made-up time, as model_forward.c does (the clock read
+ * only where jp_nn_split_clock says); counts each way's images. */
+static void run_for(jp_nn_split_choice *c, double *t, double seconds, const struct way_time *unsplit,
+                    const struct way_time *split, int images[2])
+{
+    static int k[2];
+    double end = *t + seconds;
+    while (*t < end) {
+        int way = c->split;
+        if (jp_nn_split_clock(c)) {
+            way = jp_nn_split_next(c, *t);
+            clock_reads++;
+        }
+        assert_true(way == 0 || way == 1);
+        *t += time_of(way ? split : unsplit, k[way]++);
+        if (images) images[way]++;
     }
-    return t;
 }
 
-/* The way the next image runs, asserting that it is not timed. */
-static int chosen(jp_nn_split_choice *c, double now)
-{
-    int timed = 1;
-    int split = jp_nn_split_next(c, now, &timed);
-    assert_int_equal(timed, 0);
-    return split;
-}
-
-static void test_first_round(void **state)
+static void test_first_probe(void **state)
 {
     (void)state;
     jp_nn_split_choice c;
     memset(&c, 0, sizeof c);
-    double t = round_of(&c, 100.0, 0, 0.001, 0.002, -1, 0);
-    for (int i = 0; i < 100; i++) assert_int_equal(chosen(&c, t + i * 0.01), 1); /* until the next round */
+    struct way_time slow = {0.002, 0, 0}, fast = {0.001, 0, 0};
+    double t = 100.0;
+    assert_int_equal(jp_nn_split_next(&c, t), 0); /* unsplit at first */
+    run_for(&c, &t, 0.5, &slow, &fast, NULL);
+    assert_int_equal(c.split, 1);
     memset(&c, 0, sizeof c);
-    t = round_of(&c, 100.0, 0, 0.003, 0.002, -1, 0);
-    assert_int_equal(chosen(&c, t), 0);
+    t = 100.0;
+    run_for(&c, &t, 0.5, &fast, &slow, NULL);
+    assert_int_equal(c.split, 0);
 }
 
-static void test_outlier(void **state)
+static void test_margin(void **state)
 {
     (void)state;
     jp_nn_split_choice c;
     memset(&c, 0, sizeof c);
-    /* split 1 ms but one image of 100 ms (a preemption), unsplit 1.5 ms: the mean of the split images
-     * would lose, their median wins */
-    double t = round_of(&c, 5.0, 0, 0.001, 0.0015, 3, 0.1);
-    assert_int_equal(chosen(&c, t), 1);
+    /* a split 5% faster is not taken; 15% faster is */
+    struct way_time unsplit = {0.001, 0, 0}, split95 = {0.00095, 0, 0}, split85 = {0.00085, 0, 0};
+    double t = 30.0;
+    run_for(&c, &t, 3 * JP_SPLIT_REPROBE_S, &unsplit, &split95, NULL);
+    assert_int_equal(c.split, 0);
+    run_for(&c, &t, JP_SPLIT_REPROBE_S + 0.2, &unsplit, &split85, NULL);
+    assert_int_equal(c.split, 1);
+    /* and back to unsplit as soon as it is faster at all (by 2% here) */
+    struct way_time unsplit83 = {0.00083, 0, 0};
+    run_for(&c, &t, JP_SPLIT_REPROBE_S + 0.2, &unsplit83, &split85, NULL);
+    assert_int_equal(c.split, 0);
 }
 
-static void test_reprobe(void **state)
+static void test_stalls_count(void **state)
 {
     (void)state;
     jp_nn_split_choice c;
     memset(&c, 0, sizeof c);
-    double t = round_of(&c, 10.0, 0, 0.001, 0.002, -1, 0);
-    assert_int_equal(chosen(&c, t + JP_SPLIT_REPROBE_S - 0.001), 1);
-    /* a record for an image that was not timed changes nothing */
-    jp_nn_split_record(&c, 0, 10.0, t + 1);
-    assert_int_equal(chosen(&c, t + 1.5), 1);
-    /* the machine changed: the split now waits for a descheduled second thread (4 ms), and unsplit (2.5
-     * ms, over twice the 1 ms the split took when it was chosen) is the faster way now */
-    double t2 = round_of(&c, t + JP_SPLIT_REPROBE_S, 1, 0.004, 0.0025, -1, 0);
-    assert_int_equal(chosen(&c, t2), 0);
-    /* and back, a round later (the way chosen first) */
-    double t3 = round_of(&c, t2 + JP_SPLIT_REPROBE_S + 0.5, 0, 0.001, 0.002, -1, 0);
-    assert_int_equal(chosen(&c, t3 + 0.1), 1);
+    /* split: 0.5 ms, but every 5th image waits 5 ms for a descheduled second thread (mean 1.4 ms,
+     * median 0.5 ms); unsplit 1 ms */
+    struct way_time unsplit = {0.001, 0, 0}, split = {0.0005, 0.005, 5};
+    double t = 1.0;
+    int images[2] = {0, 0};
+    run_for(&c, &t, 10.0, &unsplit, &split, images);
+    assert_int_equal(c.split, 0);
+    /* the probes of the split way are a small share: under 2% of the images */
+    assert_true(images[1] < images[0] / 50);
 }
 
-static void test_early_end(void **state)
+static void test_follows_machine(void **state)
 {
     (void)state;
     jp_nn_split_choice c;
     memset(&c, 0, sizeof c);
-    double t = round_of(&c, 1.0, 0, 0.003, 0.002, -1, 0); /* unsplit chosen: 2 ms against 3 ms */
-    t += JP_SPLIT_REPROBE_S;
-    int timed = 0;
-    /* the next round: unsplit first (2 ms), then split, which waits 5 ms for a descheduled second
-     * thread: over twice the round's 2 ms, so the round ends there */
-    assert_int_equal(jp_nn_split_next(&c, t, &timed), 0);
-    assert_int_equal(timed, 1);
-    jp_nn_split_record(&c, 0, 0.002, t += 0.002);
-    assert_int_equal(jp_nn_split_next(&c, t, &timed), 1);
-    assert_int_equal(timed, 1);
-    jp_nn_split_record(&c, 1, 0.005, t += 0.005);
-    for (int i = 0; i < 20; i++) assert_int_equal(chosen(&c, t + i * 0.002), 0);
-    /* a trial of the other way within twice the chosen way's time does not end the round */
-    t += JP_SPLIT_REPROBE_S;
-    assert_int_equal(jp_nn_split_next(&c, t, &timed), 0);
-    jp_nn_split_record(&c, 0, 0.002, t += 0.002);
-    assert_int_equal(jp_nn_split_next(&c, t, &timed), 1);
-    jp_nn_split_record(&c, 1, 0.0039, t += 0.0039);
-    assert_int_equal(jp_nn_split_next(&c, t, &timed), 0);
-    assert_int_equal(timed, 1); /* the round goes on */
-    /* nor does the first round end early, when nothing is chosen yet */
+    struct way_time unsplit = {0.002, 0, 0}, split_free = {0.001, 0, 0}, split_busy = {0.001, 0.02, 4};
+    double t = 50.0;
+    run_for(&c, &t, 1.0, &unsplit, &split_free, NULL);
+    assert_int_equal(c.split, 1);
+    /* a neighbour takes the second core: within one reprobe interval (and its window and probe) unsplit */
+    run_for(&c, &t, JP_SPLIT_REPROBE_S + 0.2, &unsplit, &split_busy, NULL);
+    assert_int_equal(c.split, 0);
+    /* it goes away: back to the split */
+    run_for(&c, &t, JP_SPLIT_REPROBE_S + 0.2, &unsplit, &split_free, NULL);
+    assert_int_equal(c.split, 1);
+}
+
+static void test_cut_short(void **state)
+{
+    (void)state;
+    jp_nn_split_choice c;
     memset(&c, 0, sizeof c);
-    assert_int_equal(jp_nn_split_next(&c, 0.0, &timed), 0);
-    jp_nn_split_record(&c, 0, 0.001, 0.001);
-    assert_int_equal(jp_nn_split_next(&c, 0.001, &timed), 1);
-    jp_nn_split_record(&c, 1, 1.0, 1.001);
-    assert_int_equal(jp_nn_split_next(&c, 1.001, &timed), 0);
-    assert_int_equal(timed, 1);
+    struct way_time unsplit = {0.001, 0, 0}, split = {0.004, 0, 0};
+    double t = 3.0;
+    int images[2] = {0, 0};
+    run_for(&c, &t, 0.5, &unsplit, &split, images);
+    assert_int_equal(c.split, 0);
+    /* four times slower: cut short after its second counted image, not run for the whole probe (25 ms
+     * would be 6 or more images) */
+    assert_true(images[1] <= 3);
+}
+
+static void test_pause(void **state)
+{
+    (void)state;
+    jp_nn_split_choice c;
+    memset(&c, 0, sizeof c);
+    struct way_time unsplit = {0.002, 0, 0}, split = {0.001, 0, 0};
+    double t = 7.0;
+    run_for(&c, &t, 1.0, &unsplit, &split, NULL);
+    assert_int_equal(c.split, 1);
+    /* the caller pauses 10 s after each of a few split images: never counted as the split's time */
+    for (int i = 0; i < 5; i++) {
+        jp_nn_split_next(&c, t);
+        t += 10.0;
+    }
+    assert_int_equal(c.phase, JP_SPLIT_WINDOW); /* the pauses fell in the window before a probe */
+    run_for(&c, &t, 0.2, &unsplit, &split, NULL); /* the probe of unsplit, and its decision */
+    assert_int_equal(c.phase, JP_SPLIT_RUN);
+    assert_int_equal(c.split, 1);
+}
+
+static void test_clock_reads(void **state)
+{
+    (void)state;
+    jp_nn_split_choice c;
+    memset(&c, 0, sizeof c);
+    /* a model of 3 us an image, split or not: the clock is read for the windows and probes (125 ms of
+     * every 2 s, about 6% of the images) and once per 1 ms of images between them */
+    struct way_time unsplit = {3e-6, 0, 0}, split = {4e-6, 0, 0};
+    double t = 20.0;
+    int images[2] = {0, 0};
+    clock_reads = 0;
+    run_for(&c, &t, 10.0, &unsplit, &split, images);
+    assert_int_equal(c.split, 0);
+    long n = images[0] + images[1];
+    assert_true(clock_reads < n / 10);
+    assert_true(clock_reads > n / 30); /* the windows and probes are still counted image by image */
+    /* a model of 10 ms an image: every image, as 1 ms of images is less than one */
+    memset(&c, 0, sizeof c);
+    struct way_time slow = {0.01, 0, 0};
+    clock_reads = 0;
+    images[0] = images[1] = 0;
+    run_for(&c, &t, 10.0, &slow, &slow, images);
+    assert_int_equal(clock_reads, images[0] + images[1]);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_first_round),
-        cmocka_unit_test(test_outlier),
-        cmocka_unit_test(test_reprobe),
-        cmocka_unit_test(test_early_end),
+        cmocka_unit_test(test_first_probe),   cmocka_unit_test(test_margin), cmocka_unit_test(test_stalls_count),
+        cmocka_unit_test(test_follows_machine), cmocka_unit_test(test_cut_short),
+        cmocka_unit_test(test_pause),          cmocka_unit_test(test_clock_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,19 +194,9 @@ int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits)
         return jp_fail(JP_ERR_RANGE, "jp_nn_forward: batch %d outside 1..%d (the max_batch given at load)", batch,
                        m->max_batch);
     if (batch == 1 || m->threads == 1) {
-        int split = 0, timed = 0;
-        double t0 = 0;
-        if (m->threads > 1) {
-            t0 = jp_now();
-            split = jp_nn_split_next(&m->split, t0, &timed);
-        }
-        m->intra = split;
+        m->intra = m->threads < 2 ? 0 : jp_nn_split_clock(&m->split) ? jp_nn_split_next(&m->split, jp_now()) : m->split.split;
         run_images(m, &m->lanes[0], input, 0, batch, logits);
         m->intra = 0;
-        if (timed) {
-            double t1 = jp_now();
-            jp_nn_split_record(&m->split, split, t1 - t0, t1);
-        }
         return JP_OK;
     }
     m->job_in = input;

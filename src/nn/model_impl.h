@@ -13,8 +13,8 @@
  * Threads: a model loaded with T threads keeps T-1 worker threads (OpenBLAS itself is kept on one
  * thread). A batch of two or more images is split into up to T slices run side by side, one forward
  * pass each; a single image runs on the calling thread with each large convolution, linear layer and
- * attention split across the T threads (by output rows, output columns, heads) where timing both ways
- * says that is faster (split_choice.h). Workers spin briefly
+ * attention split across the T threads (by output rows, output columns, heads) where the measured time
+ * per image says that is faster (split_choice.h). Workers spin briefly
  * before sleeping, so that the many short hand-offs of a single image stay cheap. Every buffer is
  * allocated at load: jp_nn_forward allocates nothing. */
 #ifndef JP_NN_MODEL_IMPL_H
@@ -135,9 +135,9 @@ struct jp_nn_model {
     int task_lanes;
     int intra; /* the forward pass in progress is one image with operations split across lanes */
     /* Whether a single image is split across the lanes at all (split_choice.h): on 2 threads that is
-     * faster for some models (mlp) and slower for others (the ResNets and the ViT on a busy machine: each
-     * operation is too short for two cores to gain on the synchronization). Timed both ways, again every
-     * JP_SPLIT_REPROBE_S seconds. */
+     * faster for some models and settings and slower for others (each operation too short for two cores
+     * to gain on the synchronization, or the second core busy with other work). Chosen from the measured
+     * time per image, again every JP_SPLIT_REPROBE_S seconds. */
     jp_nn_split_choice split;
     const float *job_in;
     float *job_logits;
