@@ -50,8 +50,7 @@ static void run_for(jp_nn_split_choice *c, double *t, double seconds, const stru
 static void test_first_probe(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     struct way_time slow = {0.002, 0, 0}, fast = {0.001, 0, 0};
     double t = 100.0;
     assert_int_equal(jp_nn_split_next(&c, t), 0); /* unsplit at first */
@@ -66,8 +65,7 @@ static void test_first_probe(void **state)
 static void test_margin(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     /* a split 5% faster is not taken; 15% faster is */
     struct way_time unsplit = {0.001, 0, 0}, split95 = {0.00095, 0, 0}, split85 = {0.00085, 0, 0};
     double t = 30.0;
@@ -84,8 +82,7 @@ static void test_margin(void **state)
 static void test_stalls_count(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     /* split: 0.5 ms, but every 5th image waits 5 ms for a descheduled second thread (mean 1.4 ms,
      * median 0.5 ms); unsplit 1 ms */
     struct way_time unsplit = {0.001, 0, 0}, split = {0.0005, 0.005, 5};
@@ -100,8 +97,7 @@ static void test_stalls_count(void **state)
 static void test_follows_machine(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     struct way_time unsplit = {0.002, 0, 0}, split_free = {0.001, 0, 0}, split_busy = {0.001, 0.02, 4};
     double t = 50.0;
     run_for(&c, &t, 1.0, &unsplit, &split_free, NULL);
@@ -117,8 +113,7 @@ static void test_follows_machine(void **state)
 static void test_cut_short(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     struct way_time unsplit = {0.001, 0, 0}, split = {0.004, 0, 0};
     double t = 3.0;
     int images[2] = {0, 0};
@@ -132,8 +127,7 @@ static void test_cut_short(void **state)
 static void test_pause(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     struct way_time unsplit = {0.002, 0, 0}, split = {0.001, 0, 0};
     double t = 7.0;
     run_for(&c, &t, 1.0, &unsplit, &split, NULL);
@@ -152,8 +146,7 @@ static void test_pause(void **state)
 static void test_clock_reads(void **state)
 {
     (void)state;
-    jp_nn_split_choice c;
-    memset(&c, 0, sizeof c);
+    jp_nn_split_choice c = {0};
     /* a model of 3 us an image, split or not: the clock is read for the windows and probes (125 ms of
      * every 2 s, about 6% of the images) and once per 1 ms of images between them */
     struct way_time unsplit = {3e-6, 0, 0}, split = {4e-6, 0, 0};

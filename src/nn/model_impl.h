@@ -14,9 +14,9 @@
  * thread). A batch of two or more images is split into up to T slices run side by side, one forward
  * pass each; a single image runs on the calling thread with each large convolution, linear layer and
  * attention split across the T threads (by output rows, output columns, heads) where the measured time
- * per image says that is faster (split_choice.h). Workers spin briefly
- * before sleeping, so that the many short hand-offs of a single image stay cheap. Every buffer is
- * allocated at load: jp_nn_forward allocates nothing. */
+ * per image says that is faster (split_choice.h). Workers spin briefly before sleeping, so that the many
+ * short hand-offs of a single image stay cheap. Every buffer is allocated at load: jp_nn_forward
+ * allocates nothing. */
 #ifndef JP_NN_MODEL_IMPL_H
 #define JP_NN_MODEL_IMPL_H
 
