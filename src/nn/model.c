@@ -148,14 +148,20 @@ static int read_labels(jp_nn_model *m, const struct cfg *c)
 }
 
 /* Activations of one lane are kept near this many floats (2 MB, about a core's L2 and a share of L3)
- * by running its images in sub-batches. */
+ * by running its images in sub-batches. The ResNets keep a quarter of that (2 images of resnet-s or
+ * resnet-m, whose widest activation is 50,176 floats an image): their 1x1 convolutions read each input
+ * once per 8 output channels, so the input had better stay in the core's own L2 (1 MB). Measured at
+ * batch 64, alternating the two settings (BENCHMARKS.md): 3-6% for both ResNets on 2 threads, 5-12% on
+ * 1; `cnn`, whose images are a quarter the size and whose convolutions are few, lost 5% with it. */
 #define SUB_BATCH_FLOATS (512 * 1024)
+#define RESNET_SUB_BATCH_FLOATS (128 * 1024)
 
 static int alloc_workspace(jp_nn_model *m)
 {
     size_t per_image = m->act_size;
     if (m->fam == FAM_VIT) per_image = (size_t)m->tokens * (3 * m->dim > m->inter ? 3 * m->dim : m->inter);
-    size_t sub = per_image ? SUB_BATCH_FLOATS / per_image : (size_t)m->lane_batch;
+    size_t target = m->fam == FAM_RESNET ? RESNET_SUB_BATCH_FLOATS : SUB_BATCH_FLOATS;
+    size_t sub = per_image ? target / per_image : (size_t)m->lane_batch;
     m->sub_batch = sub < 1 ? 1 : sub > (size_t)m->lane_batch ? m->lane_batch : (int)sub;
     m->lane_batch = m->sub_batch; /* a lane never holds more than one sub-batch */
     int nb = m->lane_batch;
