@@ -194,7 +194,9 @@ int jp_nn_forward(jp_nn_model *m, const float *input, int batch, float *logits)
         return jp_fail(JP_ERR_RANGE, "jp_nn_forward: batch %d outside 1..%d (the max_batch given at load)", batch,
                        m->max_batch);
     if (batch == 1 || m->threads == 1) {
-        m->intra = m->threads < 2 ? 0 : jp_nn_split_clock(&m->split) ? jp_nn_split_next(&m->split, jp_now()) : m->split.split;
+        m->intra = 0;
+        if (m->threads > 1) /* a single image: split or not, as split_choice.h chooses */
+            m->intra = jp_nn_split_clock(&m->split) ? jp_nn_split_next(&m->split, jp_now()) : m->split.split;
         run_images(m, &m->lanes[0], input, 0, batch, logits);
         m->intra = 0;
         return JP_OK;
